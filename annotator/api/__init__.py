@@ -1,0 +1,19 @@
+"""The JSON API under /api/v1: one module per resource."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from annotator.api import auth, openapi
+from annotator.api.errors import init_errors
+from annotator.users.login import require_valid_credentials
+
+RESOURCES = (auth.bp, openapi.bp)
+
+
+def init_api(app: Flask) -> None:
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+    api.before_request(require_valid_credentials)
+    for resource in RESOURCES:
+        api.register_blueprint(resource)
+    app.register_blueprint(api)
+    init_errors(app)

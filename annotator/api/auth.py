@@ -1,0 +1,132 @@
+"""Accounts: register, sign in and out, CSRF token, personal API tokens, /me."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, session
+from flask_login import current_user, login_user, logout_user
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from annotator.api.core import Page, no_content, paginate, route
+from annotator.api.fields import EmailAddress, In, PageQuery, Password, SafeString
+from annotator.api.schemas import UserOut
+from annotator.errors import InvalidCredentials, SignupClosed
+from annotator.ratelimit import FailureLimiter
+from annotator.users import service
+from annotator.users.models import LOCALES, ApiToken
+from annotator.web import csrf_token, db_session, runtime
+
+bp = Blueprint("auth_api", __name__)
+TAG = "accounts"
+
+
+class RegisterIn(In):
+    email = EmailAddress(required=True)
+    password = Password(required=True)
+    display_name = SafeString(required=True, max_length=100)
+    locale = fields.String(load_default="en", validate=validate.OneOf(LOCALES))
+
+
+class LoginIn(In):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class CsrfOut(Schema):
+    csrf_token = fields.String()
+
+
+class TokenIn(In):
+    name = SafeString(required=True, max_length=100)
+
+
+class TokenOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.AwareDateTime()
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class NewTokenOut(TokenOut):
+    token = fields.String(metadata={"description": "Shown once; only its hash is stored."})
+
+
+@route(bp, "/auth/register", methods=["POST"], auth=False, body=RegisterIn, response=UserOut, status=201,
+       summary="Create an account", tag=TAG)
+def register(payload: dict):
+    if not current_app.config["ANNOTATOR_OPEN_SIGNUP"]:
+        raise SignupClosed("Sign-up is closed; ask an administrator for an account.")
+    db = db_session()
+    user = service.register(db, runtime().passwords, **payload)
+    db.commit()
+    return user
+
+
+def _login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
+    cfg, redis = current_app.config, runtime().redis
+    window = cfg["ANNOTATOR_LOGIN_WINDOW_SECONDS"]
+    return (FailureLimiter(redis, "login-account", cfg["ANNOTATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT"], window),
+            FailureLimiter(redis, "login-address", cfg["ANNOTATOR_LOGIN_MAX_FAILURES_PER_ADDRESS"], window))
+
+
+@route(bp, "/auth/login", methods=["POST"], auth=False, body=LoginIn, response=UserOut,
+       summary="Sign in; sets the session cookie", tag=TAG)
+def login(payload: dict):
+    per_account, per_address = _login_limiters()
+    account, address = service.normalise_email(payload["email"]), request.remote_addr or "unknown"
+    per_account.check(account)
+    per_address.check(address)
+    db = db_session()
+    try:
+        user = service.authenticate(db, runtime().passwords, **payload)
+    except InvalidCredentials:
+        per_account.fail(account)
+        per_address.fail(address)
+        raise
+    db.commit()  # a rehashed password
+    per_account.reset(account)
+    session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    login_user(user)
+    return user
+
+
+@route(bp, "/auth/logout", methods=["POST"], status=204, summary="Sign out", tag=TAG)
+def logout():
+    logout_user()
+    session.clear()
+    return no_content()
+
+
+@route(bp, "/auth/csrf", methods=["GET"], auth=False, response=CsrfOut,
+       summary="The CSRF token for cookie-authenticated unsafe requests (X-CSRF-Token)", tag=TAG)
+def csrf():
+    return {"csrf_token": csrf_token()}
+
+
+@route(bp, "/auth/tokens", methods=["POST"], body=TokenIn, response=NewTokenOut, status=201,
+       summary="Create a personal API token (shown once)", tag=TAG)
+def create_token(payload: dict):
+    db = db_session()
+    row, plaintext = service.create_token(db, current_user, payload["name"])
+    db.commit()
+    return {**{name: getattr(row, name) for name in TokenOut().fields}, "token": plaintext}
+
+
+@route(bp, "/auth/tokens", methods=["GET"], query=PageQuery, response=TokenOut, paged=True,
+       summary="Your API tokens (never the tokens themselves)", tag=TAG)
+def list_tokens(args: dict) -> Page:
+    statement = select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id)
+    return paginate(db_session(), statement, args["page"], args["per_page"])
+
+
+@route(bp, "/auth/tokens/<int:token_id>", methods=["DELETE"], status=204, summary="Revoke a token", tag=TAG)
+def revoke_token(token_id: int):
+    db = db_session()
+    service.revoke_token(db, current_user, token_id)
+    db.commit()
+    return no_content()
+
+
+@route(bp, "/me", methods=["GET"], response=UserOut, summary="The signed-in user", tag=TAG)
+def me():
+    return current_user

@@ -1,0 +1,133 @@
+"""How API views are declared: strict body loading, output schemas, and the record the OpenAPI document reads."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, request
+from flask_login import current_user
+from marshmallow import Schema, ValidationError
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from annotator.errors import InvalidInput, MalformedBody, NotAuthenticated, UnsupportedMediaType
+from annotator.web import check_csrf
+
+JSON_MIMETYPES = frozenset({"application/json"})
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+@dataclass(frozen=True)
+class ApiDoc:
+    """What the OpenAPI document says of one endpoint."""
+
+    summary: str
+    auth: bool
+    body: type[Schema] | None
+    query: type[Schema] | None
+    response: type[Schema] | None
+    status: int
+    paged: bool
+    tag: str
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"a.b.0.c": [...]} so a client can point at the field."""
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "_body": messages}
+    flat: dict[str, list[str]] = {}
+    items = messages.items() if isinstance(messages, dict) else enumerate(messages)
+    for key, value in items:
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if key == "_schema" and prefix == "":
+            path = "_body"
+        flat.update(flatten_messages(value, path))
+    return flat
+
+
+def load(schema: Schema, data: Any) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise InvalidInput(flatten_messages(error.messages)) from None
+
+
+def read_json_object() -> dict:
+    if request.mimetype not in JSON_MIMETYPES:
+        raise UnsupportedMediaType(f"Send the body as application/json, not {request.mimetype or 'nothing'}.")
+    raw = request.get_data(cache=True)  # werkzeug answers 413 past the request's limit
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise MalformedBody(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise MalformedBody(f"The body must be a JSON object, not a JSON {_JSON_TYPES[type(data)]}.")
+    return data
+
+
+def require_user() -> None:
+    if not current_user.is_authenticated:
+        raise NotAuthenticated("Sign in, or send an API token as 'Authorization: Bearer <token>'.")
+
+
+def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: str, auth: bool = True,
+          body: type[Schema] | None = None, query: type[Schema] | None = None,
+          response: type[Schema] | None = None, status: int = 200, paged: bool = False) -> Callable:
+    """Declare an API view.
+
+    The view receives `payload` (the loaded body) and `args` (the loaded query) when
+    schemas are given, and returns either a Response or data that `response`
+    dumps (with `paged`, a `Page`).
+    """
+    doc = ApiDoc(summary, auth, body, query, response, status, paged, tag)
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def view(**kwargs: Any) -> Any:
+            if auth:
+                require_user()
+            check_csrf()
+            if body is not None:
+                kwargs["payload"] = load(body(), read_json_object())
+            if query is not None:
+                kwargs["args"] = load(query(), request.args.to_dict())
+            result = fn(**kwargs)
+            if isinstance(result, Response):
+                return result
+            return _render(result, response, paged), status
+
+        view.api_doc = doc  # type: ignore[attr-defined]
+        bp.add_url_rule(rule, fn.__name__, view, methods=methods)
+        return view
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+
+def paginate(session: Session, statement: Select, page: int, per_page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    items = session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), page, per_page, total)
+
+
+def _render(result: Any, schema: type[Schema] | None, paged: bool) -> Any:
+    if schema is None:
+        return result
+    if paged:
+        return {"items": schema(many=True).dump(result.items), "page": result.page,
+                "per_page": result.per_page, "total": result.total}
+    return schema().dump(result)
+
+
+def no_content() -> Response:
+    return Response(status=204)

@@ -1,0 +1,66 @@
+"""Field types that refuse what should never be stored: control characters, bidi overrides, huge strings."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+# C0 controls (but tab/newline/CR where text may span lines), DEL, and the bidirectional
+# embedding/override/isolate characters that make text display differently from what it is.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_SINGLE_LINE_BAD = re.compile(f"[\x00-\x1f\x7f{_BIDI}]")
+_MULTI_LINE_BAD = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{_BIDI}]")
+
+
+class SafeString(fields.String):
+    """A string with a length range and no control or bidi-override characters; trimmed."""
+
+    def __init__(self, *, max_length: int, min_length: int = 1, multiline: bool = False,
+                 strip: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length, self.min_length = max_length, min_length
+        self.multiline, self.strip = multiline, strip
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        bad = (_MULTI_LINE_BAD if self.multiline else _SINGLE_LINE_BAD).search(text)
+        if bad:
+            raise ValidationError(f"Contains a forbidden character U+{ord(bad.group()):04X}.")
+        if self.strip:
+            text = text.strip()
+        if len(text) < self.min_length:
+            raise ValidationError("Must not be empty." if self.min_length == 1
+                                  else f"Use at least {self.min_length} characters.")
+        if len(text) > self.max_length:
+            raise ValidationError(f"Use at most {self.max_length} characters.")
+        return text
+
+
+class EmailAddress(fields.Email):
+    """An email address, trimmed and lower-cased before it is validated."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Length(max=254), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+
+
+class Password(SafeString):
+    """Any characters but controls; not trimmed. Capped so hashing cannot be made a DoS."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=1024, strip=False, **kwargs)
+
+
+class In(Schema):
+    """Base for request bodies: unknown fields are an error, never silently dropped."""
+
+    class Meta:
+        unknown = "raise"
+
+
+class PageQuery(In):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))

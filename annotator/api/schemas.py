@@ -1,0 +1,13 @@
+"""Schemas shared by several resources."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    display_name = fields.String()
+    is_admin = fields.Boolean()
+    locale = fields.String()
+    created_at = fields.AwareDateTime()

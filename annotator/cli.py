@@ -1,0 +1,169 @@
+"""annotator run | worker | db | create-user | demo."""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+from flask import current_app
+from rq import Worker
+
+from annotator import config as cfg
+from annotator import create_app, demo, migrate, queue
+from annotator.errors import DomainError
+from annotator.users import service
+from annotator.web import db_session, runtime
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, add_version_option=False,
+             load_dotenv=False)
+def main() -> None:
+    """The annotation platform."""
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Exit non-zero when the models and the database schema differ."""
+    differences = migrate.drift(runtime().engine)
+    for difference in differences:
+        click.echo(f"drift: {difference}", err=True)
+    if differences:
+        raise SystemExit(1)
+    click.echo("models and database agree")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--display-name", default=None, help="Defaults to the part of the email before @.")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@with_appcontext
+def create_user(email: str, password: str, display_name: str | None, admin: bool) -> None:
+    """Create an account (an administrator with --admin)."""
+    session = db_session()
+    try:
+        user = service.register(
+            session, runtime().passwords, email=email, password=password,
+            display_name=display_name or email.split("@")[0], is_admin=admin)
+    except DomainError as error:
+        raise click.ClickException(error.detail) from None
+    session.commit()
+    click.echo(f"created user {user.id} <{user.email}>{' (admin)' if admin else ''}")
+
+
+@main.command("demo")
+@with_appcontext
+def demo_cmd() -> None:
+    """Seed the demo users and projects (safe to run again)."""
+    session = db_session()
+    demo.seed(session, runtime().passwords)
+    session.commit()
+    click.echo("demo data ready; sign in with:\n" + demo.logins())
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+@click.option("--queue", "queue_names", multiple=True, help="Queues to listen on (default: all).")
+@with_appcontext
+def worker(burst: bool, queue_names: tuple[str, ...]) -> None:
+    """Run an RQ worker with the app's configuration."""
+    rt = runtime()
+    # The work horse is a fork: it must not share the parent's database connections.
+    os.register_at_fork(after_in_child=lambda: rt.engine.dispose(close=False))
+    queues = [queue.get_queue(rt.redis, name) for name in queue_names or queue.QUEUE_NAMES]
+    Worker(queues, connection=rt.redis).work(burst=burst, with_scheduler=not burst)
+
+
+def _instance_secret(instance: Path) -> None:
+    path = instance / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+
+
+@main.command("run")
+@click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PORT", default=5000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--workers", "job_workers", default=1, show_default=True, type=int, help="RQ worker processes.")
+@click.option("--demo", "with_demo", is_flag=True, help="Seed the demo data first (as `annotator demo`).")
+def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: bool) -> None:
+    """Run the web server, RQ workers and (without REDIS_URL) an embedded Redis; Ctrl+C stops all."""
+    instance = Path(cfg.instance_path(os.environ))
+    instance.mkdir(parents=True, exist_ok=True)
+    os.environ["ANNOTATOR_INSTANCE_PATH"] = str(instance)
+    if not (os.environ.get("ANNOTATOR_SECRET_KEY") or os.environ.get("SECRET_KEY")):
+        _instance_secret(instance)  # create_app reads it from the instance folder
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = queue.embedded_redis_url(instance)
+        click.echo(f"embedded Redis at {os.environ['REDIS_URL']}")
+    app = create_app()
+    migrate.upgrade(app.config["DATABASE_URL"])
+    with app.app_context():
+        if with_demo:
+            demo.seed(db_session(), runtime().passwords)
+            db_session().commit()
+        seeded = demo.is_seeded(db_session())
+    bin_dir = Path(sys.executable).parent
+    gunicorn = shutil.which("gunicorn", path=str(bin_dir)) or "gunicorn"
+    children = [subprocess.Popen([gunicorn, "--workers", str(web_workers), "--threads", "4",
+                                  "--bind", f"{host}:{port}", "--access-logfile", "-",
+                                  "annotator:create_app()"])]
+    children += [subprocess.Popen([sys.executable, "-m", "annotator.cli", "worker"]) for _ in range(job_workers)]
+    click.echo(f"\n  Annotator is running at http://{host}:{port}/  (Ctrl+C stops it)")
+    if seeded:
+        click.echo("  Demo logins:\n" + demo.logins())
+    _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    stop = False
+
+    def on_signal(_signum, _frame):
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    queue.stop_embedded()
+    failed = [child.args[0] for child in children if child.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stop:
+        raise SystemExit(f"stopped because a process exited: {failed}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Accounts: users, password hashing (argon2id), personal API tokens."""

@@ -1,0 +1,92 @@
+"""Account operations. Flushes, never commits: the caller owns the transaction."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from annotator.db import utcnow
+from annotator.errors import EmailTaken, InvalidCredentials, InvalidInput, NotFound
+from annotator.users.models import ApiToken, User
+from annotator.users.passwords import Passwords
+
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "ann_"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_rules(password: str, email: str) -> None:
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if password.strip().lower() == normalise_email(email):
+        problems.append("The password must not be your email address.")
+    if problems:
+        raise InvalidInput({"password": problems})
+
+
+def register(
+    session: Session, passwords: Passwords, *, email: str, password: str, display_name: str,
+    locale: str = "en", is_admin: bool = False,
+) -> User:
+    email = normalise_email(email)
+    check_password_rules(password, email)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise EmailTaken(f"An account with {email} already exists.")
+    user = User(email=email, display_name=display_name.strip(), locale=locale,
+                password_hash=passwords.hash(password), is_admin=is_admin)
+    try:
+        with session.begin_nested():  # a concurrent sign-up may win the unique index
+            session.add(user)
+    except IntegrityError:
+        raise EmailTaken(f"An account with {email} already exists.") from None
+    return user
+
+
+def authenticate(session: Session, passwords: Passwords, *, email: str, password: str) -> User:
+    """The user with these credentials; one error for an unknown email and a wrong password."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    ok = passwords.verify(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        raise InvalidCredentials("Wrong email or password.")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    return user
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough to keep them secret at rest.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token row and the plaintext token, which is not stored and cannot be shown again."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name.strip(), token_hash=hash_token(plaintext),
+                   prefix=plaintext[:10])
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        raise NotFound("No such token.")
+    row.revoked_at = utcnow()
+
+
+def user_for_token(session: Session, plaintext: str) -> User | None:
+    """The active owner of a live token, or None for a revoked, unknown or malformed one."""
+    if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    return row.user

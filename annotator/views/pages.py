@@ -1,0 +1,19 @@
+"""Page shells: Jinja renders the frame, one ES module per page does the rest through the API."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("pages.login"))
+    return render_template("home.html", page="home")
+
+
+@bp.get("/login")
+def login():
+    return render_template("login.html", page="login")

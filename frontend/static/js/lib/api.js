@@ -1,0 +1,54 @@
+// The only module that calls fetch. Cookie-authenticated writes carry the CSRF token.
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+let csrfToken = null;
+
+export class ApiError extends Error {
+  constructor(problem) {
+    super(describeProblem(problem));
+    this.problem = problem;
+    this.status = problem.status;
+  }
+}
+
+// Plain words for a problem+json body: the detail, then each field's messages.
+export function describeProblem(problem) {
+  const parts = [problem.detail || problem.title || `Error ${problem.status}`];
+  for (const [field, messages] of Object.entries(problem.errors || {})) {
+    parts.push(`${field}: ${[].concat(messages).join(" ")}`);
+  }
+  return parts.join("\n");
+}
+
+async function token() {
+  if (csrfToken === null) {
+    const body = await request("GET", "/api/v1/auth/csrf");
+    csrfToken = body.csrf_token;
+  }
+  return csrfToken;
+}
+
+export function forgetCsrf() { csrfToken = null; }
+
+export async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (UNSAFE.has(method)) headers["X-CSRF-Token"] = await token();
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const isJson = /json/.test(response.headers.get("Content-Type") || "");
+  const data = isJson ? await response.json() : null;
+  if (!response.ok) {
+    throw new ApiError(data || { status: response.status, title: response.statusText });
+  }
+  return data;
+}
+
+export const api = {
+  get: (path) => request("GET", path),
+  post: (path, body) => request("POST", path, body),
+  patch: (path, body) => request("PATCH", path, body),
+  del: (path) => request("DELETE", path),
+};

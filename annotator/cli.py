@@ -103,7 +103,7 @@ def _instance_secret(instance: Path) -> None:
         path.write_text(secrets.token_urlsafe(48))
 
 
-@main.command("run")
+@main.command("run", with_appcontext=False)
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PORT", default=5000, show_default=True, type=int)
 @click.option("--web-workers", default=2, show_default=True, type=int)

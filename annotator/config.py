@@ -28,6 +28,12 @@ DEFAULTS: dict[str, object] = {
     "ANNOTATOR_ARGON2_MEMORY_KIB": 65536,
     "ANNOTATOR_ARGON2_PARALLELISM": 4,
     "ANNOTATOR_TRUSTED_PROXIES": 0,
+    # Where media, uploads and exports are stored; empty: the instance folder.
+    "ANNOTATOR_STORAGE_PATH": "",
+    "ANNOTATOR_MAX_IMAGE_PIXELS": 40_000_000,
+    "ANNOTATOR_ZIP_MAX_MEMBERS": 10_000,
+    "ANNOTATOR_ZIP_MAX_MB": 4096,
+    "ANNOTATOR_ZIP_MAX_RATIO": 100,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "annotator_session",
@@ -95,6 +101,7 @@ def finalise(config: dict, instance: str, *, debug: bool) -> None:
     Path(instance).mkdir(parents=True, exist_ok=True)
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = default_database_url(instance)
+    config["ANNOTATOR_STORAGE_PATH"] = config["ANNOTATOR_STORAGE_PATH"] or instance
     config.setdefault("ANNOTATOR_MAX_JSON_BYTES", int(config["ANNOTATOR_MAX_JSON_MB"]) * 1024 * 1024)
     config.setdefault("ANNOTATOR_MAX_UPLOAD_BYTES", int(config["ANNOTATOR_MAX_UPLOAD_MB"]) * 1024 * 1024)
     # Flask's own limit is the larger, multipart one; JSON bodies get the smaller one per request.

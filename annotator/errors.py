@@ -89,3 +89,8 @@ class RateLimited(DomainError):
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     title = "A service this needs is down"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    title = "Too much in one request"

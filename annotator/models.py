@@ -3,5 +3,7 @@ from __future__ import annotations
 
 from annotator.db import Base
 from annotator.users.models import ApiToken, User
+from tasks.models import Import, Media, Project, ProjectMember, ProjectSchemaVersion, Task
 
-__all__ = ["ApiToken", "Base", "User"]
+__all__ = ["ApiToken", "Base", "Import", "Media", "Project", "ProjectMember", "ProjectSchemaVersion", "Task",
+           "User"]

@@ -20,6 +20,7 @@ from annotator import queue
 from annotator.db import make_engine, make_session_factory
 from annotator.errors import CsrfFailed
 from annotator.users.passwords import Passwords
+from tasks.storage import LocalStorage
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -34,6 +35,7 @@ class Runtime:
     passwords: Passwords
     redis_url: str | None
     instance_path: str
+    storage: LocalStorage
     _redis: redis.Redis | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,7 +85,7 @@ def init_app(app: Flask) -> None:
     passwords = Passwords(app.config["ANNOTATOR_ARGON2_TIME_COST"], app.config["ANNOTATOR_ARGON2_MEMORY_KIB"],
                           app.config["ANNOTATOR_ARGON2_PARALLELISM"])
     app.extensions["annotator"] = Runtime(engine, factory, passwords, app.config.get("REDIS_URL"),
-                                          app.instance_path)
+                                          app.instance_path, LocalStorage(app.config["ANNOTATOR_STORAGE_PATH"]))
     app.json = OrjsonProvider(app)
     if app.config["ANNOTATOR_TRUSTED_PROXIES"]:
         hops = int(app.config["ANNOTATOR_TRUSTED_PROXIES"])

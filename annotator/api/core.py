@@ -33,6 +33,7 @@ class ApiDoc:
     status: int
     paged: bool
     tag: str
+    raw_body: dict | None = None  # OpenAPI request content for bodies the view reads itself
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -80,14 +81,15 @@ def require_user() -> None:
 
 def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: str, auth: bool = True,
           body: type[Schema] | None = None, query: type[Schema] | None = None,
-          response: type[Schema] | None = None, status: int = 200, paged: bool = False) -> Callable:
+          response: type[Schema] | None = None, status: int = 200, paged: bool = False,
+          raw_body: dict | None = None) -> Callable:
     """Declare an API view.
 
     The view receives `payload` (the loaded body) and `args` (the loaded query) when
     schemas are given, and returns either a Response or data that `response`
     dumps (with `paged`, a `Page`).
     """
-    doc = ApiDoc(summary, auth, body, query, response, status, paged, tag)
+    doc = ApiDoc(summary, auth, body, query, response, status, paged, tag, raw_body)
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -136,3 +138,14 @@ def _render(result: Any, schema: type[Schema] | None, paged: bool) -> Any:
 
 def no_content() -> Response:
     return Response(status=204)
+
+
+class WithFields:
+    """`obj` seen with extra attributes, for output schemas that add per-request fields (a role, a count)."""
+
+    def __init__(self, obj: Any, **extra: Any) -> None:
+        self._obj, self._extra = obj, extra
+
+    def __getattr__(self, name: str) -> Any:
+        extra = self.__dict__["_extra"]
+        return extra[name] if name in extra else getattr(self.__dict__["_obj"], name)

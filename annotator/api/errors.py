@@ -17,6 +17,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.PermissionDenied: 403,
     e.NotFound: 404,
     e.Conflict: 409,
+    e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
     e.InvalidInput: 422,
     e.RateLimited: 429,

@@ -64,3 +64,34 @@ class In(Schema):
 class PageQuery(In):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class StrictInteger(fields.Integer):
+    """An integer that is really one: no floats, strings or booleans (True is not 1 here)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Money(StrictInteger):
+    """An amount in integer minor units (fen, cents); never a float."""
+
+    def __init__(self, *, minimum: int = 0, maximum: int = 10**12, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+
+class Ratio(fields.Float):
+    """A finite number in a range; booleans refused."""
+
+    def __init__(self, *, minimum: float, maximum: float, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, (bool, str)):
+            raise ValidationError("Not a valid number.")
+        return super()._deserialize(value, attr, data, **kwargs)

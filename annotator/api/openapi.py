@@ -54,6 +54,8 @@ def _operation(rule, doc: ApiDoc | None, method: str) -> dict:
         op["parameters"] = params
     if doc.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc.body}}}
+    elif doc.raw_body is not None:
+        op["requestBody"] = {"required": True, "content": doc.raw_body}
     op["responses"][str(doc.status)] = _success(doc)
     op["responses"]["default"] = _PROBLEM
     op["security"] = [{"bearer": []}, {"session": []}] if doc.auth else []

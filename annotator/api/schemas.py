@@ -11,3 +11,11 @@ class UserOut(Schema):
     is_admin = fields.Boolean()
     locale = fields.String()
     created_at = fields.AwareDateTime()
+
+
+class UserBrief(Schema):
+    """A user as other members of a project see them."""
+
+    id = fields.Integer()
+    email = fields.String()
+    display_name = fields.String()

@@ -1,0 +1,107 @@
+"""Import jobs: upload images, .zip archives of images, Label Studio exports; follow the job's progress."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+
+from flask import Blueprint, request
+from flask_login import current_user
+from marshmallow import Schema, fields
+from rq import Retry
+
+from annotator import queue
+from annotator.api.core import WithFields, route
+from annotator.errors import InvalidInput, NotFound, PermissionDenied, UnsupportedMediaType
+from annotator.web import db_session, runtime
+from tasks import projects
+from tasks.models import Import
+
+bp = Blueprint("imports_api", __name__)
+TAG = "imports"
+GOLD_OPTIONS = ("gold", "ignore")
+
+
+class ImportOut(Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, finished or failed"})
+    progress = fields.Float()
+    files = fields.List(fields.Dict(), metadata={"description": "each upload's name and size"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    rejected = fields.List(fields.Dict(), metadata={"description": "each refused file with the reason"})
+    near_duplicates = fields.List(fields.Dict())
+    error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    started_at = fields.AwareDateTime(allow_none=True)
+    finished_at = fields.AwareDateTime(allow_none=True)
+
+
+def display_name(filename: str | None, index: int) -> str:
+    """The upload's name for reports: its last path part, printable, at most 255 characters."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
+    return name[:255] or f"file-{index + 1}"
+
+
+@route(bp, "/projects/<int:project_id>/imports", methods=["POST"], response=ImportOut, status=202,
+       summary="Upload files to import (images, .zip of images, Label Studio JSON); runs as a job", tag=TAG,
+       raw_body={"multipart/form-data": {"schema": {"type": "object", "properties": {
+           "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+           "label_studio_annotations": {"type": "string", "enum": list(GOLD_OPTIONS)}}}}})
+def create_import(project_id: int):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="manager")
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Upload files as multipart/form-data in the `files` field.")
+    uploads = request.files.getlist("files") + request.files.getlist("file")
+    gold = request.form.get("label_studio_annotations", "gold")
+    if gold not in GOLD_OPTIONS:
+        raise InvalidInput({"label_studio_annotations": [f"Must be one of: {', '.join(GOLD_OPTIONS)}."]})
+    if not uploads:
+        raise InvalidInput({"files": ["Upload at least one file in the `files` field."]})
+    job = Import(project_id=seen.project.id, created_by=current_user.id, status="queued", progress=0.0,
+                 options={"label_studio_annotations": gold}, files=[], counts={}, rejected=[], near_duplicates=[])
+    db.add(job)
+    db.flush()
+    job.files = _store_uploads(job.id, uploads)
+    if not any(f["size"] for f in job.files):
+        raise InvalidInput({"files": ["Every uploaded file is empty."]})
+    queue.enqueue_after_commit(db, queue.get_queue(runtime().redis, "imports"), "tasks.jobs.run_import",
+                               args=(job.id,), job_id=f"import-{job.id}", retry=Retry(max=2, interval=[10, 60]),
+                               job_timeout=6 * 3600)
+    db.commit()
+    return shown(job)
+
+
+def shown(job: Import) -> WithFields:
+    """An import as shown: the storage keys of its uploads stay inside."""
+    return WithFields(job, files=[{"name": f["name"], "size": f["size"]} for f in job.files])
+
+
+def _store_uploads(import_id: int, uploads: list) -> list[dict]:
+    storage, stored = runtime().storage, []
+    for index, upload in enumerate(uploads):
+        key = f"imports/{import_id}/{index}"
+        with tempfile.TemporaryDirectory() as folder:  # streamed to disk: memory stays flat for big uploads
+            path = os.path.join(folder, "upload")
+            upload.save(path)
+            size = os.path.getsize(path)
+            storage.put_file(key, path)
+        stored.append({"name": display_name(upload.filename, index), "size": size, "key": key})
+    return stored
+
+
+@route(bp, "/imports/<int:import_id>", methods=["GET"], response=ImportOut,
+       summary="An import job: status, progress, counts, rejected files with reasons", tag=TAG)
+def get_import(import_id: int):
+    db = db_session()
+    job = db.get(Import, import_id)
+    if job is None:
+        raise NotFound("No such import.")
+    try:
+        projects.access(db, job.project_id, current_user, need="manager")
+    except PermissionDenied as error:
+        raise NotFound("No such import.") from error
+    return shown(job)

@@ -1,0 +1,176 @@
+"""Projects: create, list with your role, read, change settings, members, stats."""
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from annotator.api.core import Page, WithFields, paginate, route
+from annotator.api.fields import In, Money, PageQuery, Ratio, SafeString, StrictInteger
+from annotator.api.schemas import UserBrief
+from annotator.db import utcnow
+from annotator.users.models import User
+from annotator.web import db_session
+from tasks import projects
+from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES, ProjectMember
+
+bp = Blueprint("projects_api", __name__)
+TAG = "projects"
+
+
+class DynamicOverlapIn(In):
+    min_overlap = StrictInteger(required=True, validate=validate.Range(min=1, max=50))
+    max_overlap = StrictInteger(required=True, validate=validate.Range(min=1, max=50))
+    confidence_target = Ratio(required=True, minimum=0.5, maximum=1.0)
+
+
+class QualificationIn(In):
+    min_gold_accuracy = Ratio(load_default=0.0, minimum=0.0, maximum=1.0)
+    warmup_gold = StrictInteger(load_default=0, validate=validate.Range(min=0, max=1000))
+
+
+class RewardsIn(In):
+    per_annotation = Money(load_default=0, maximum=10**9)
+    agreement_bonus = Money(load_default=0, maximum=10**9)
+
+
+class ProjectSettings(In):
+    """Fields shared by create and patch; the label schema itself is checked by tasks.schema."""
+
+    name = SafeString(max_length=200)
+    description = SafeString(max_length=20_000, min_length=0, multiline=True)
+    instructions = SafeString(max_length=200_000, min_length=0, multiline=True)
+    media_type = fields.String(validate=validate.OneOf(MEDIA_TYPES))
+    label_schema = fields.Dict()
+    overlap = StrictInteger(validate=validate.Range(min=1, max=50))
+    dynamic_overlap = fields.Nested(DynamicOverlapIn, allow_none=True)
+    aggregation = fields.String(validate=validate.OneOf(AGGREGATIONS))
+    gold_ratio = Ratio(minimum=0.0, maximum=0.5)
+    lease_seconds = StrictInteger(validate=validate.Range(min=30, max=86_400))
+    visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
+    qualification = fields.Nested(QualificationIn, allow_none=True)
+    rewards = fields.Nested(RewardsIn)
+
+
+class ProjectIn(ProjectSettings):
+    name = SafeString(max_length=200, required=True)
+    description = SafeString(max_length=20_000, min_length=0, multiline=True, load_default="")
+    instructions = SafeString(max_length=200_000, min_length=0, multiline=True, load_default="")
+    media_type = fields.String(required=True, validate=validate.OneOf(MEDIA_TYPES))
+    label_schema = fields.Dict(required=True)
+    overlap = StrictInteger(load_default=3, validate=validate.Range(min=1, max=50))
+    aggregation = fields.String(load_default="majority", validate=validate.OneOf(AGGREGATIONS))
+    gold_ratio = Ratio(load_default=0.0, minimum=0.0, maximum=0.5)
+    lease_seconds = StrictInteger(load_default=600, validate=validate.Range(min=30, max=86_400))
+    visibility = fields.String(load_default="private", validate=validate.OneOf(VISIBILITIES))
+    rewards = fields.Nested(RewardsIn, load_default=lambda: {"per_annotation": 0, "agreement_bonus": 0})
+
+
+class ProjectPatch(ProjectSettings):
+    status = fields.String(validate=validate.OneOf(PROJECT_STATUSES))
+
+
+class ProjectOut(Schema):
+    id = fields.Integer()
+    owner_id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    instructions = fields.String()
+    media_type = fields.String()
+    label_schema = fields.Dict()
+    schema_version = fields.Integer()
+    overlap = fields.Integer()
+    dynamic_overlap = fields.Dict(allow_none=True)
+    aggregation = fields.String()
+    gold_ratio = fields.Float()
+    lease_seconds = fields.Integer()
+    visibility = fields.String()
+    qualification = fields.Dict(allow_none=True)
+    rewards = fields.Dict()
+    status = fields.String()
+    role = fields.String(allow_none=True, metadata={"description": "owner, manager, reviewer, annotator, or "
+                                                                   "null for a public project you are not in"})
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class MemberIn(In):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
+
+
+class MemberOut(Schema):
+    user = fields.Nested(UserBrief)
+    role = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class StatsOut(Schema):
+    tasks = fields.Dict(keys=fields.String(), values=fields.Integer())
+    total = fields.Integer()
+    gold = fields.Integer()
+    progress = fields.Float()
+
+
+@route(bp, "/projects", methods=["POST"], body=ProjectIn, response=ProjectOut, status=201,
+       summary="Create a project; you become its owner", tag=TAG)
+def create_project(payload: dict):
+    db = db_session()
+    project = projects.create_project(db, current_user, payload, utcnow())
+    db.commit()
+    return WithFields(project, role="owner")
+
+
+@route(bp, "/projects", methods=["GET"], query=PageQuery, response=ProjectOut, paged=True,
+       summary="Projects you own, are a member of, or that are public", tag=TAG)
+def list_projects(args: dict) -> Page:
+    db = db_session()
+    page = paginate(db, projects.visible_projects_query(current_user), args["page"], args["per_page"])
+    roles = projects.roles_for(db, current_user, page.items)
+    return Page([WithFields(p, role=roles[p.id]) for p in page.items], page.page, page.per_page, page.total)
+
+
+@route(bp, "/projects/<int:project_id>", methods=["GET"], response=ProjectOut, summary="A project", tag=TAG)
+def get_project(project_id: int):
+    seen = projects.access(db_session(), project_id, current_user)
+    return WithFields(seen.project, role=seen.role)
+
+
+@route(bp, "/projects/<int:project_id>", methods=["PATCH"], body=ProjectPatch, response=ProjectOut,
+       summary="Change settings (owner or manager); a changed label schema becomes a new version", tag=TAG)
+def patch_project(project_id: int, payload: dict):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="manager")
+    projects.update_project(db, seen.project, payload, utcnow())
+    db.commit()
+    return WithFields(seen.project, role=seen.role)
+
+
+@route(bp, "/projects/<int:project_id>/members", methods=["POST"], body=MemberIn, response=MemberOut, status=201,
+       summary="Add a member or change their role (owner)", tag=TAG)
+def set_member(project_id: int, payload: dict):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="owner")
+    member, _created = projects.set_member(db, seen.project, payload["email"], payload["role"])
+    db.commit()
+    return WithFields(member, user=db.get(User, member.user_id))
+
+
+@route(bp, "/projects/<int:project_id>/members", methods=["GET"], query=PageQuery, response=MemberOut, paged=True,
+       summary="The project's members (owner or manager)", tag=TAG)
+def list_members(project_id: int, args: dict) -> Page:
+    db = db_session()
+    projects.access(db, project_id, current_user, need="manager")
+    statement = select(ProjectMember).where(ProjectMember.project_id == project_id).order_by(ProjectMember.id)
+    page = paginate(db, statement, args["page"], args["per_page"])
+    return Page([WithFields(m, user=db.get(User, m.user_id)) for m in page.items], page.page,
+                page.per_page, page.total)
+
+
+@route(bp, "/projects/<int:project_id>/stats", methods=["GET"], response=StatsOut,
+       summary="Task counts by status and progress (owner or manager)", tag=TAG)
+def project_stats(project_id: int):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="manager")
+    return projects.stats(db, seen.project)

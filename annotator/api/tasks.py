@@ -1,0 +1,84 @@
+"""Tasks: bulk import (JSON array, NDJSON or CSV), listing, one task."""
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from annotator.api.core import Page, paginate, route
+from annotator.api.fields import PageQuery
+from annotator.db import utcnow
+from annotator.errors import NotFound, PermissionDenied, UnsupportedMediaType
+from annotator.web import db_session
+from tasks import importing, projects
+from tasks.models import TASK_STATUSES, Task
+
+bp = Blueprint("tasks_api", __name__)
+TAG = "tasks"
+ACCEPTED = {"application/json"} | importing.NDJSON_MIMETYPES | importing.CSV_MIMETYPES
+ROW_DOC = {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {
+    "data": {"type": "object"}, "external_id": {"type": "string"}, "gold": {"type": "object"}}}
+
+
+class TaskListQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+
+
+class ImportedOut(Schema):
+    created = fields.Integer()
+    duplicates = fields.Integer()
+    task_ids = fields.List(fields.Integer())
+
+
+class TaskOut(Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    external_id = fields.String(allow_none=True)
+    data = fields.Dict()
+    status = fields.String()
+    is_gold = fields.Boolean()
+    gold = fields.Dict(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+@route(bp, "/projects/<int:project_id>/tasks", methods=["POST"], response=ImportedOut, status=201,
+       summary="Import up to 10,000 tasks, all or nothing; duplicates are counted and skipped", tag=TAG,
+       raw_body={"application/json": {"schema": {"type": "array", "items": ROW_DOC}},
+                 "application/x-ndjson": {"schema": {"type": "string"}},
+                 "text/csv": {"schema": {"type": "string"}}})
+def import_tasks(project_id: int):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="manager")
+    if request.mimetype not in ACCEPTED:
+        raise UnsupportedMediaType("Send a JSON array (application/json), NDJSON (application/x-ndjson) "
+                                   "or CSV with a header row (text/csv).")
+    rows = importing.parse_rows(request.get_data(cache=False), request.mimetype)
+    prepared = importing.prepare(db, seen.project, rows)
+    summary = importing.insert_tasks(db, seen.project, prepared, utcnow())
+    db.commit()
+    return summary
+
+
+@route(bp, "/projects/<int:project_id>/tasks", methods=["GET"], query=TaskListQuery, response=TaskOut, paged=True,
+       summary="The project's tasks (owner or manager)", tag=TAG)
+def list_tasks(project_id: int, args: dict) -> Page:
+    db = db_session()
+    projects.access(db, project_id, current_user, need="manager")
+    statement = select(Task).where(Task.project_id == project_id).order_by(Task.id)
+    if "status" in args:
+        statement = statement.where(Task.status == args["status"])
+    return paginate(db, statement, args["page"], args["per_page"])
+
+
+@route(bp, "/tasks/<int:task_id>", methods=["GET"], response=TaskOut, summary="One task (owner or manager)", tag=TAG)
+def get_task(task_id: int):
+    db = db_session()
+    task = db.get(Task, task_id)
+    if task is None:
+        raise NotFound("No such task.")
+    try:
+        projects.access(db, task.project_id, current_user, need="manager")
+    except PermissionDenied as error:  # an annotator of a public project must not learn the task exists
+        raise NotFound("No such task.") from error
+    return task

@@ -1,0 +1,201 @@
+"""Label Studio JSON exports in: tasks, and their first annotation as a gold answer.
+
+Label Studio stores boxes, polygons and keypoints in percent of the image; we
+store pixels of the upright image, so x_px = x% * width / 100. Its labels are
+names; ours are taxonomy ids, so a name maps to the id with that id or that
+(unique) name.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tasks.schema import LabelSchema
+
+# Label Studio prefixes uploaded file names with 8 hex characters and a dash.
+_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-")
+_TOLERANCE_PX = 0.5  # percent -> pixel rounding may overshoot the edge by a hair
+
+
+class NotLabelStudio(ValueError):
+    """The bytes are not a Label Studio JSON export."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Converted:
+    """One Label Studio task as our task row, or the reason it cannot be imported."""
+
+    label: str
+    row: dict[str, Any] | None
+    reason: str | None = None
+
+
+def looks_like_export(raw: bytes) -> bool:
+    head = raw[:64].lstrip()
+    return head.startswith(b"[") or head.startswith(b"{")
+
+
+def parse_export(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        tasks = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise NotLabelStudio(f"not valid JSON: {error}") from None
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks):
+        raise NotLabelStudio("a Label Studio export is a JSON list of tasks, each with a `data` object")
+    return tasks
+
+
+def image_name(url: str) -> str:
+    """The file name a Label Studio image URL points at, without its upload prefix."""
+    path = urllib.parse.urlsplit(url).path
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("d")  # /data/local-files/?d=dir/x.jpg
+    name = posixpath.basename(urllib.parse.unquote(query[0] if query else path))
+    return _UPLOAD_PREFIX.sub("", name)
+
+
+def convert(tasks: list[dict[str, Any]], *, media_type: str, schema: LabelSchema,
+            images: Mapping[str, ImageRef], with_gold: bool) -> list[Converted]:
+    """Our task rows for Label Studio tasks; `images` maps an uploaded file name to the stored image."""
+    names = _label_names(schema)
+    return [_convert_one(task, n, media_type, names, images, with_gold) for n, task in enumerate(tasks, start=1)]
+
+
+def _label_names(schema: LabelSchema) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for label in schema.labels.values():
+        mapping[label.name] = None if label.name in mapping and mapping[label.name] != label.id else label.id
+    mapping.update({label_id: label_id for label_id in schema.labels})
+    return mapping
+
+
+def _convert_one(task: dict, n: int, media_type: str, names: dict, images: Mapping[str, ImageRef],
+                 with_gold: bool) -> Converted:
+    label = f"task {task.get('id', n)}"
+    try:
+        data, image = _data(task["data"], media_type, images)
+        row: dict[str, Any] = {"data": data}
+        if task.get("id") is not None:
+            row["external_id"] = f"label-studio-{task['id']}"
+        annotation = _first_annotation(task) if with_gold else None
+        if annotation is not None:
+            row["gold"] = _result(annotation.get("result") or [], names, image)
+        return Converted(label, row)
+    except _Skip as skip:
+        return Converted(label, None, str(skip))
+
+
+class _Skip(Exception):
+    pass
+
+
+def _data(data: dict, media_type: str, images: Mapping[str, ImageRef]) -> tuple[dict, ImageRef | None]:
+    if media_type == "text":
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise _Skip("has no `text` in its data")
+        return {"text": text, **{k: v for k, v in data.items() if k != "text"}}, None
+    url = data.get("image")
+    if not isinstance(url, str):
+        raise _Skip("has no `image` in its data")
+    ref = images.get(image_name(url))
+    if ref is None:
+        raise _Skip(f"its image {image_name(url)!r} was not in this upload")
+    extra = {k: v for k, v in data.items() if k != "image"}
+    return {"image": f"/media/{ref.sha256}", "name": image_name(url), **extra}, ref
+
+
+def _first_annotation(task: dict) -> dict | None:
+    for annotation in task.get("annotations") or []:
+        if isinstance(annotation, dict) and not annotation.get("was_cancelled"):
+            return annotation
+    return None
+
+
+def _result(items: list, names: dict, image: ImageRef | None) -> dict[str, Any]:
+    result: dict[str, list] = {}
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("value"), dict):
+            raise _Skip("has an annotation result we cannot read")
+        kind, value = item.get("type"), item["value"]
+        if kind == "choices":
+            result.setdefault("labels", []).extend(_ids(value.get("choices"), names))
+        elif kind == "labels":
+            for label_id in _ids(value.get("labels"), names):
+                result.setdefault("spans", []).append({"start": value.get("start"), "end": value.get("end"),
+                                                       "label": label_id})
+        elif kind in ("rectanglelabels", "polygonlabels", "keypointlabels"):
+            if image is None:
+                raise _Skip(f"has a {kind} result on a text task")
+            result.setdefault("objects", []).extend(_object(kind, value, names, image))
+        else:
+            raise _Skip(f"uses the Label Studio result type {kind!r}, which we do not import")
+    return result
+
+
+def _ids(values: Any, names: dict) -> list[str]:
+    if not isinstance(values, list) or not values:
+        raise _Skip("has a result without labels")
+    ids = []
+    for value in values:
+        label_id = names.get(value) if isinstance(value, str) else None
+        if label_id is None:
+            raise _Skip(f"uses the label {value!r}, which is not (uniquely) in the taxonomy")
+        ids.append(label_id)
+    return ids
+
+
+def _object(kind: str, value: dict, names: dict, image: ImageRef) -> list[dict[str, Any]]:
+    label_key = kind  # "rectanglelabels" holds the label names, and so on
+    labels = _ids(value.get(label_key), names)
+    if kind == "rectanglelabels":
+        if value.get("rotation"):
+            raise _Skip("has a rotated box, which we do not import")
+        x, y = _px(value.get("x"), image.width), _px(value.get("y"), image.height)
+        w, h = _px(value.get("width"), image.width), _px(value.get("height"), image.height)
+        x, y, w, h = _clamp_box(x, y, w, h, image)
+        return [{"tool": "bbox", "label": label, "bbox": [x, y, w, h]} for label in labels]
+    if kind == "polygonlabels":
+        points = value.get("points")
+        if not isinstance(points, list):
+            raise _Skip("has a polygon without points")
+        pixels = [_clamp_point(_px(p[0], image.width), _px(p[1], image.height), image) if isinstance(p, list)
+                  and len(p) == 2 else _bad() for p in points]
+        return [{"tool": "polygon", "label": label, "points": pixels} for label in labels]
+    point = _clamp_point(_px(value.get("x"), image.width), _px(value.get("y"), image.height), image)
+    return [{"tool": "keypoint", "label": label, "point": point} for label in labels]
+
+
+def _bad():
+    raise _Skip("has a coordinate that is not a number")
+
+
+def _px(percent: Any, size: int) -> float:
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)):
+        _bad()
+    return round(percent * size / 100, 3)
+
+
+def _clamp_point(x: float, y: float, image: ImageRef) -> list[float]:
+    if x < -_TOLERANCE_PX or y < -_TOLERANCE_PX or x > image.width + _TOLERANCE_PX or y > image.height + _TOLERANCE_PX:
+        return [x, y]  # clearly outside: left for the schema check to refuse with its path
+    return [min(max(x, 0.0), image.width), min(max(y, 0.0), image.height)]
+
+
+def _clamp_box(x: float, y: float, w: float, h: float, image: ImageRef) -> tuple[float, float, float, float]:
+    (x0, y0), (x1, y1) = _clamp_point(x, y, image), _clamp_point(x + w, y + h, image)
+    return x0, y0, round(x1 - x0, 3), round(y1 - y0, 3)

@@ -1,0 +1,287 @@
+"""Importing task rows: parse JSON / NDJSON / CSV, validate every row, skip duplicates, insert all or nothing.
+
+Row numbers in errors are 1-based: the first element of a JSON array, the first
+NDJSON line, the first CSV line after the header are row 1.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from annotator.errors import InvalidInput, MalformedBody, PayloadTooLarge
+from tasks.models import Media, Project, Task
+from tasks.schema import LabelSchema, TaskContext, parse_label_schema, validate_result
+
+MAX_ROWS = 10_000
+MAX_EXTERNAL_ID = 200
+MAX_ERRORS = 200  # a file with a systematic problem should not produce a 10,000-entry error body
+ROW_KEYS = {"data", "external_id", "gold"}
+MEDIA_URL = re.compile(r"^/media/([0-9a-f]{64})$")
+CSV_MIMETYPES = {"text/csv", "application/csv"}
+NDJSON_MIMETYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines"}
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    data: dict[str, Any]
+    data_hash: str
+    external_id: str | None
+    gold: dict[str, Any] | None
+    media_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    duplicates: int
+    task_ids: list[int]
+
+
+def parse_rows(body: bytes, mimetype: str) -> list[Any]:
+    """The rows of a JSON array, NDJSON or CSV body."""
+    if mimetype in CSV_MIMETYPES:
+        return _csv_rows(_utf8(body))
+    if mimetype in NDJSON_MIMETYPES:
+        return _ndjson_rows(_utf8(body))
+    try:
+        rows = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise MalformedBody(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(rows, list):
+        raise MalformedBody("Send a JSON array of tasks (or NDJSON, or CSV with a header row).")
+    return rows
+
+
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")  # a BOM, as spreadsheet programs write, is dropped
+    except UnicodeDecodeError as error:
+        raise InvalidInput({"_body": [
+            f"The file is not UTF-8 (byte {error.start} is invalid). Save it as UTF-8 (for Chinese text "
+            "from GBK/GB18030, re-save or convert it) and import again."]}) from None
+
+
+def _ndjson_rows(text: str) -> list[Any]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(orjson.loads(line))
+        except orjson.JSONDecodeError as error:
+            raise InvalidInput({f"rows.{len(rows) + 1}": [f"Line {number} is not valid JSON: {error}."]}) from None
+    return rows
+
+
+def _csv_rows(text: str) -> list[Any]:
+    """One task per line: a column per data field; `external_id` and `gold` (JSON) columns are special."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise InvalidInput({"_body": ["The CSV needs a header row naming its columns."]})
+        names = [h.strip() for h in header]
+        if len(set(names)) != len(names) or "" in names:
+            raise InvalidInput({"_body": ["Every CSV column needs a distinct, non-empty name."]})
+        rows, errors = [], {}
+        for number, cells in enumerate(reader, start=1):
+            if len(cells) != len(names):
+                errors[f"rows.{number}"] = [f"Has {len(cells)} cells; the header has {len(names)} columns."]
+                continue
+            rows.append(_csv_row(dict(zip(names, cells)), number, errors))
+    except csv.Error as error:
+        raise InvalidInput({"_body": [f"The CSV cannot be read: {error}."]}) from None
+    if errors:
+        raise InvalidInput(errors)
+    return rows
+
+
+def _csv_row(cells: dict[str, str], number: int, errors: dict) -> dict[str, Any]:
+    # Cells are stored exactly as text: a formula-looking "=1+1" stays a string (exports neutralise it).
+    row: dict[str, Any] = {"data": {k: v for k, v in cells.items() if k not in ("external_id", "gold")}}
+    if cells.get("external_id"):
+        row["external_id"] = cells["external_id"]
+    if cells.get("gold"):
+        try:
+            row["gold"] = orjson.loads(cells["gold"])
+        except orjson.JSONDecodeError:
+            errors[f"rows.{number}.gold"] = ["The gold column must hold a JSON result."]
+    return row
+
+
+def data_hash(data: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class _Rows:
+    """Collects every row's problems, so one 422 lists them all."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def fail(self, path: str, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.setdefault(path, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            more = " (only the first problems are listed)" if len(self.errors) >= MAX_ERRORS else ""
+            raise InvalidInput(self.errors, detail=f"{len(self.errors)} rows have problems{more}; nothing was imported.")
+
+
+def prepare(session: Session, project: Project, rows: list[Any]) -> list[PreparedTask]:
+    """Validate every row against the project; raise InvalidInput listing each bad row."""
+    if len(rows) > MAX_ROWS:
+        raise PayloadTooLarge(f"{len(rows)} tasks in one request; send at most {MAX_ROWS} at a time.")
+    if not rows:
+        raise InvalidInput({"_body": ["There are no tasks in the request."]})
+    schema = parse_label_schema(project.label_schema)
+    check = _Rows()
+    media = _media_sizes(session, rows) if project.media_type == "image" else {}
+    prepared = [_prepare_row(project, schema, media, row, number, check)
+                for number, row in enumerate(rows, start=1)]
+    check.raise_if_any()
+    return [p for p in prepared if p is not None]
+
+
+def prepare_each(session: Session, project: Project, rows: list[Any]) -> tuple[list[PreparedTask], dict[int, list[str]]]:
+    """Like `prepare`, but keeps the good rows and returns each bad row's problems by its row number."""
+    schema = parse_label_schema(project.label_schema)
+    media = _media_sizes(session, rows) if project.media_type == "image" else {}
+    prepared, errors = [], {}
+    for number, row in enumerate(rows, start=1):
+        check = _Rows()
+        task = _prepare_row(project, schema, media, row, number, check)
+        if check.errors:
+            errors[number] = [f"{path.removeprefix(f'rows.{number}.')}: {' '.join(m)}"
+                              for path, m in check.errors.items()]
+        elif task is not None:
+            prepared.append(task)
+    return prepared, errors
+
+
+def _media_sizes(session: Session, rows: list[Any]) -> dict[str, tuple[int, int]]:
+    wanted = set()
+    for row in rows:
+        image = row.get("data", {}).get("image") if isinstance(row, dict) and isinstance(row.get("data"), dict) else None
+        match = MEDIA_URL.match(image) if isinstance(image, str) else None
+        if match:
+            wanted.add(match.group(1))
+    sizes: dict[str, tuple[int, int]] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start:start + 900]
+        sizes.update({sha: (w, h) for sha, w, h in session.execute(
+            select(Media.sha256, Media.width, Media.height).where(Media.sha256.in_(chunk)))})
+    return sizes
+
+
+def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n: int, check: _Rows) -> PreparedTask | None:
+    where = f"rows.{n}"
+    if not isinstance(row, dict):
+        check.fail(where, "Each task must be an object with a `data` object.")
+        return None
+    for key in row.keys() - ROW_KEYS:
+        check.fail(f"{where}.{key}", "Unknown field.")
+    data, external_id = row.get("data"), row.get("external_id")
+    if not isinstance(data, dict) or not data:
+        check.fail(f"{where}.data", "Must be a non-empty object.")
+        return None
+    if _has_nul(data):
+        check.fail(f"{where}.data", "Contains a NUL character.")
+        return None
+    if isinstance(external_id, int) and not isinstance(external_id, bool):
+        external_id = str(external_id)
+    if external_id is not None and (not isinstance(external_id, str) or not 0 < len(external_id) <= MAX_EXTERNAL_ID
+                                    or _has_nul(external_id)):
+        check.fail(f"{where}.external_id", f"Must be a string of 1 to {MAX_EXTERNAL_ID} characters.")
+        return None
+    context, sha = _context(project, media, data, where, check)
+    if context is None:
+        return None
+    gold = row.get("gold")
+    if gold is not None:
+        try:
+            gold = validate_result(schema, gold, context, path=f"{where}.gold")
+        except InvalidInput as error:
+            for path, messages in error.fields.items():
+                for message in messages:
+                    check.fail(path, message)
+            return None
+    return PreparedTask(data, data_hash(data), external_id, gold, sha)
+
+
+def _context(project: Project, media: dict, data: dict, where: str, check: _Rows) -> tuple[TaskContext | None, str | None]:
+    if project.media_type == "text":
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            check.fail(f"{where}.data.text", "Text tasks need a non-empty `text`.")
+            return None, None
+        return TaskContext("text", text_length=len(text)), None
+    image = data.get("image")
+    match = MEDIA_URL.match(image) if isinstance(image, str) else None
+    if match is None:
+        check.fail(f"{where}.data.image", "Image tasks need `image`: a /media/<sha256> URL of an uploaded image "
+                                          "(upload images with POST /projects/{id}/imports).")
+        return None, None
+    if match.group(1) not in media:
+        check.fail(f"{where}.data.image", "No uploaded image has this address.")
+        return None, None
+    width, height = media[match.group(1)]
+    return TaskContext("image", width=width, height=height), match.group(1)
+
+
+def insert_tasks(session: Session, project: Project, prepared: Iterable[PreparedTask], now: dt.datetime,
+                 import_id: int | None = None) -> ImportSummary:
+    """Insert the tasks that are not duplicates (within the batch or of existing tasks), in one statement."""
+    fresh, duplicates = _without_duplicates(session, project.id, list(prepared))
+    if not fresh:
+        return ImportSummary(0, duplicates, [])
+    values = [{"project_id": project.id, "external_id": p.external_id, "data": p.data, "data_hash": p.data_hash,
+               "media_sha256": p.media_sha256, "is_gold": p.gold is not None, "gold": p.gold, "status": "open",
+               "import_id": import_id, "created_at": now} for p in fresh]
+    ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), values).all()
+    return ImportSummary(len(ids), duplicates, list(ids))
+
+
+def _without_duplicates(session: Session, project_id: int, prepared: list[PreparedTask]) -> tuple[list[PreparedTask], int]:
+    by_external = {p.external_id for p in prepared if p.external_id is not None}
+    by_hash = {p.data_hash for p in prepared if p.external_id is None}
+    seen_external = _existing(session, Task.external_id, project_id, by_external)
+    seen_hash = _existing(session, Task.data_hash, project_id, by_hash, Task.external_id.is_(None))
+    fresh = []
+    for p in prepared:
+        key, seen = (p.external_id, seen_external) if p.external_id is not None else (p.data_hash, seen_hash)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(p)
+    return fresh, len(prepared) - len(fresh)
+
+
+def _existing(session: Session, column, project_id: int, values: set[str], *extra) -> set[str]:
+    found: set[str] = set()
+    ordered = sorted(values)
+    for start in range(0, len(ordered), 900):  # stays under SQLite's bound-parameter limit
+        found.update(session.scalars(select(column).where(Task.project_id == project_id,
+                                                          column.in_(ordered[start:start + 900]), *extra)))
+    return found

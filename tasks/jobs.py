@@ -1,0 +1,32 @@
+"""RQ entry points for the task domain. Jobs take ids and are safe to run twice."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+
+from annotator.db import utcnow
+from annotator.web import runtime
+from tasks import image_import
+
+log = logging.getLogger(__name__)
+
+
+def import_limits() -> image_import.ImportLimits:
+    config = current_app.config
+    return image_import.ImportLimits(
+        max_pixels=config["ANNOTATOR_MAX_IMAGE_PIXELS"], max_file_bytes=config["ANNOTATOR_MAX_UPLOAD_BYTES"],
+        zip=image_import.ZipLimits(max_members=config["ANNOTATOR_ZIP_MAX_MEMBERS"],
+                                   max_total_bytes=config["ANNOTATOR_ZIP_MAX_MB"] * 1024**2,
+                                   max_ratio=config["ANNOTATOR_ZIP_MAX_RATIO"]))
+
+
+def run_import(import_id: int) -> dict | None:
+    """Import the files of import `import_id` into its project (RQ retries it on failure)."""
+    rt = runtime()
+    try:
+        return image_import.run_import(rt.session_factory, rt.storage, import_id, limits=import_limits(), now=utcnow)
+    except Exception as error:
+        log.exception("import %s failed", import_id)
+        image_import.mark_failed(rt.session_factory, import_id, f"{type(error).__name__}: {error}", utcnow())
+        raise

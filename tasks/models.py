@@ -1,0 +1,128 @@
+"""Projects, their members and schema versions, tasks, media and import jobs."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from annotator.db import Base, Timestamped, UTCDateTime
+
+MEDIA_TYPES = ("image", "text")
+VISIBILITIES = ("public", "private")
+PROJECT_STATUSES = ("active", "paused", "archived")
+AGGREGATIONS = ("majority", "dawid_skene")
+MEMBER_ROLES = ("annotator", "reviewer", "manager")
+TASK_STATUSES = ("open", "completed", "withheld", "retired")
+IMPORT_STATUSES = ("queued", "running", "finished", "failed")
+
+
+class Project(Timestamped, Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    instructions: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    media_type: Mapped[str] = mapped_column(String(10), nullable=False)
+    # The current schema; every version ever used is kept in project_schema_versions.
+    label_schema: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    schema_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    overlap: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    dynamic_overlap: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    aggregation: Mapped[str] = mapped_column(String(20), nullable=False, default="majority")
+    gold_ratio: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    lease_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=600)
+    visibility: Mapped[str] = mapped_column(String(10), nullable=False, default="private")
+    qualification: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rewards: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="active")
+
+    members: Mapped[list[ProjectMember]] = relationship(back_populates="project", cascade="all, delete-orphan")
+
+
+class ProjectSchemaVersion(Base):
+    """Every label schema a project has had; annotations record the version they used."""
+
+    __tablename__ = "project_schema_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    label_schema: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ProjectMember(Timestamped, Base):
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+
+    project: Mapped[Project] = relationship(back_populates="members")
+
+
+class Media(Base):
+    """A stored image, addressed by the SHA-256 of its (metadata-stripped) bytes; shared across projects."""
+
+    __tablename__ = "media"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # 64-bit dHash stored signed (two's complement) so it fits BIGINT on every database.
+    phash: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # Duplicates are skipped on import: by external_id when given, else by the data's hash.
+        Index("uq_tasks_project_external", "project_id", "external_id", unique=True,
+              sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL")),
+        Index("uq_tasks_project_data", "project_id", "data_hash", unique=True,
+              sqlite_where=text("external_id IS NULL"), postgresql_where=text("external_id IS NULL")),
+        Index("ix_tasks_project_status", "project_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    data_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"), index=True, nullable=True)
+    is_gold: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    gold: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Import(Timestamped, Base):
+    """An import job's row: status, progress 0..1, counts, and each rejected file with its reason."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True, nullable=False)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")
+    progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    # [{"name", "size", "key"}]: the uploaded files, kept in storage until the job is done.
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
+    rejected: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
+    near_duplicates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

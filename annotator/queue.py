@@ -7,6 +7,7 @@ socket to the web and worker processes as REDIS_URL.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -29,6 +30,7 @@ _embedded: dict[str, Any] = {}
 _embedded_lock = threading.Lock()
 
 _PENDING = "annotator.jobs_after_commit"
+log = logging.getLogger(__name__)
 
 
 def embedded_redis_url(instance_path: str | os.PathLike) -> str:
@@ -93,7 +95,11 @@ def install_after_commit(factory: sessionmaker) -> None:
 def _flush_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
     for queue, func, args, options in pending:
-        queue.enqueue_call(func, args=args, **options)
+        try:
+            queue.enqueue_call(func, args=args, **options)
+        except redis.RedisError:
+            # The rows are committed; the job's row stays `queued`, for a requeue once Redis is back.
+            log.exception("could not enqueue %s%r on %s", func, args, queue.name)
 
 
 def _drop_pending(session: Session, previous_transaction: Any) -> None:

@@ -88,11 +88,14 @@ def app(tmp_path, redis_url, shared_database):
 
 @pytest.fixture
 def db(app):
-    """A session on the test database, outside any request."""
-    with app.app_context():
-        session = runtime().session_factory()
-        yield session
-        session.close()
+    """A session on the test database, outside any request.
+
+    No app context is held open: Flask reuses an active one for requests, so its `g`
+    (the signed-in user, the request's session) would leak from one request to the next.
+    """
+    session = runtime(app).session_factory()
+    yield session
+    session.close()
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def create_import(project_id: int):
         raise InvalidInput({"files": ["Every uploaded file is empty."]})
     queue.enqueue_after_commit(db, queue.get_queue(runtime().redis, "imports"), "tasks.jobs.run_import",
                                args=(job.id,), job_id=f"import-{job.id}", retry=Retry(max=2, interval=[10, 60]),
-                               job_timeout=6 * 3600)
+                               timeout=6 * 3600)
     db.commit()
     return shown(job)
 

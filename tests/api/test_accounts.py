@@ -17,7 +17,7 @@ def register(client, **overrides):
 
 
 def assert_problem(response, status: int, code: str | None = None):
-    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.status_code == status, response.get_data()[:500]
     assert response.mimetype == PROBLEM
     body = response.get_json()
     assert {"type", "title", "status", "detail"} <= body.keys()

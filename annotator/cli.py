@@ -78,7 +78,7 @@ def create_user(email: str, password: str, display_name: str | None, admin: bool
 def demo_cmd() -> None:
     """Seed the demo users and projects (safe to run again)."""
     session = db_session()
-    demo.seed(session, runtime().passwords)
+    demo.seed(session, runtime().passwords, runtime().storage)
     session.commit()
     click.echo("demo data ready; sign in with:\n" + demo.logins())
 
@@ -123,7 +123,7 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
     migrate.upgrade(app.config["DATABASE_URL"])
     with app.app_context():
         if with_demo:
-            demo.seed(db_session(), runtime().passwords)
+            demo.seed(db_session(), runtime().passwords, runtime().storage)
             db_session().commit()
         seeded = demo.is_seeded(db_session())
     bin_dir = Path(sys.executable).parent

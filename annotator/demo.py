@@ -1,16 +1,49 @@
-"""The demo seed: an owner and three annotators (projects join as their issue lands)."""
+"""The demo seed: an owner, three annotators, a small image project and a small text project.
+
+The images are drawn here (a sky, a branch, a bird-like shape), so the demo needs
+no downloads. Running the seed again changes nothing.
+"""
 from __future__ import annotations
 
+import io
+import random
 from dataclasses import dataclass
 
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from annotator.db import utcnow
 from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
+from tasks import importing, projects
+from tasks.image_import import StoredImage, to_signed64
+from tasks.media import process_image
+from tasks.models import Media, Project
+from tasks.storage import Storage, media_key, thumbnail_key
 
 PASSWORD = "demo-password"
+IMAGE_PROJECT = "云南鸟类 Birds of Yunnan (demo)"
+TEXT_PROJECT = "观鸟记录 Birding notes (demo)"
+
+TAXONOMY = [
+    {"id": "bird", "name": "鸟类 Bird", "children": [
+        {"id": "warbler", "name": "莺 Warbler", "children": [
+            {"id": "yellow_warbler", "name": "黄林莺 Yellow Warbler"},
+            {"id": "willow_warbler", "name": "欧柳莺 Willow Warbler"}]},
+        {"id": "sparrow", "name": "麻雀 Sparrow", "children": [
+            {"id": "tree_sparrow", "name": "树麻雀 Tree Sparrow"}]},
+        {"id": "kingfisher", "name": "翠鸟 Kingfisher"}]}]
+
+NOTES = [
+    "清晨在翠湖边看到一只黄林莺，在柳树上跳来跳去。",
+    "A tree sparrow was bathing in the puddle by the gate.",
+    "两只树麻雀在屋檐下筑巢。",
+    "Heard a willow warbler singing near the stream, could not see it.",
+    "翠鸟从水面掠过，叼起一条小鱼。",
+    "Flock of sparrows on the wires, maybe thirty birds.",
+]
 
 
 @dataclass(frozen=True)
@@ -27,15 +60,15 @@ ANNOTATORS = (DemoUser("alice@demo.local", "Alice (annotator)", "en"),
 EVERYONE = (OWNER, *ANNOTATORS)
 
 
-def seed(session: Session, passwords: Passwords) -> list[User]:
-    """Create whichever demo users are missing; running it twice changes nothing."""
-    users = []
-    for demo in EVERYONE:
-        user = session.scalar(select(User).where(User.email == demo.email))
-        if user is None:
-            user = service.register(session, passwords, email=demo.email, password=PASSWORD,
-                                    display_name=demo.display_name, locale=demo.locale)
-        users.append(user)
+def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]:
+    """Create whatever part of the demo is missing; flushes, the caller commits."""
+    users = [_user(session, passwords, demo) for demo in EVERYONE]
+    owner, annotators = users[0], users[1:]
+    if not _owned(session, owner, IMAGE_PROJECT):
+        _image_project(session, storage, owner, annotators)
+    if not _owned(session, owner, TEXT_PROJECT):
+        _text_project(session, owner, annotators)
+    session.flush()
     return users
 
 
@@ -45,3 +78,78 @@ def is_seeded(session: Session) -> bool:
 
 def logins() -> str:
     return "\n".join(f"  {d.email:<22} {PASSWORD}   {d.display_name}" for d in EVERYONE)
+
+
+def _user(session: Session, passwords: Passwords, demo: DemoUser) -> User:
+    user = session.scalar(select(User).where(User.email == demo.email))
+    return user or service.register(session, passwords, email=demo.email, password=PASSWORD,
+                                    display_name=demo.display_name, locale=demo.locale)
+
+
+def _owned(session: Session, owner: User, name: str) -> bool:
+    return session.scalar(select(Project.id).where(Project.owner_id == owner.id, Project.name == name)) is not None
+
+
+def _settings(name: str, media_type: str, tools: list[str], **extra) -> dict:
+    return {"name": name, "description": "A demo project seeded by `annotator demo`.",
+            "instructions": "Label every bird. If you are unsure of the species, choose the genus (e.g. *Warbler*).",
+            "media_type": media_type, "label_schema": {"tools": tools, "labels": TAXONOMY, **extra},
+            "overlap": 2, "aggregation": "dawid_skene", "gold_ratio": 0.0, "lease_seconds": 600,
+            "visibility": "public", "rewards": {"per_annotation": 50, "agreement_bonus": 20}}
+
+
+def _image_project(session: Session, storage: Storage, owner: User, annotators: list[User]) -> None:
+    attributes = [{"name": "occluded", "type": "boolean"},
+                  {"name": "pose", "type": "choice", "options": ["perched", "flying"]}]
+    project = projects.create_project(session, owner, _settings(IMAGE_PROJECT, "image", ["bbox", "classify"],
+                                                                attributes=attributes), utcnow())
+    _members(session, project, annotators)
+    rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}}
+            for n, sha in enumerate(_store_demo_images(session, storage, count=8))]
+    importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
+
+
+def _text_project(session: Session, owner: User, annotators: list[User]) -> None:
+    project = projects.create_project(session, owner, _settings(TEXT_PROJECT, "text", ["classify", "span"]), utcnow())
+    _members(session, project, annotators)
+    rows = [{"data": {"text": note}} for note in NOTES]
+    importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
+
+
+def _members(session: Session, project: Project, annotators: list[User]) -> None:
+    for user in annotators:
+        projects.set_member(session, project, user.email, "annotator")
+
+
+def _store_demo_images(session: Session, storage: Storage, count: int) -> list[str]:
+    shas = []
+    for n in range(count):
+        image = process_image(_draw(random.Random(n)))
+        storage.put(media_key(image.sha256), image.data)
+        storage.put(thumbnail_key(image.sha256), image.thumbnail)
+        if session.get(Media, image.sha256) is None:
+            stored = StoredImage(image.sha256, "", image.content_type, image.width, image.height, len(image.data),
+                                 image.phash)
+            session.add(Media(sha256=stored.sha256, content_type=stored.content_type, width=stored.width,
+                              height=stored.height, size_bytes=stored.size_bytes, phash=to_signed64(stored.phash),
+                              created_at=utcnow()))
+        shas.append(image.sha256)
+    session.flush()
+    return shas
+
+
+def _draw(rng: random.Random) -> bytes:
+    """A 640x480 scene: sky, a branch, and one or two bird-like shapes."""
+    image = Image.new("RGB", (640, 480), (rng.randint(120, 170), rng.randint(180, 210), 235))
+    draw = ImageDraw.Draw(image)
+    draw.line([(0, rng.randint(300, 380)), (640, rng.randint(280, 400))], fill=(92, 64, 40), width=14)
+    for _ in range(rng.randint(1, 2)):
+        x, y = rng.randint(60, 520), rng.randint(120, 300)
+        body = rng.choice([(230, 200, 40), (150, 120, 90), (40, 140, 200)])
+        draw.ellipse([x, y, x + 90, y + 55], fill=body)
+        draw.ellipse([x + 65, y - 25, x + 105, y + 15], fill=body)
+        draw.polygon([(x + 103, y - 8), (x + 125, y - 2), (x + 103, y + 4)], fill=(60, 50, 40))
+        draw.ellipse([x + 86, y - 14, x + 94, y - 6], fill=(10, 10, 10))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    return out.getvalue()

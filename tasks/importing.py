@@ -260,7 +260,9 @@ def insert_tasks(session: Session, project: Project, prepared: Iterable[Prepared
     values = [{"project_id": project.id, "external_id": p.external_id, "data": p.data, "data_hash": p.data_hash,
                "media_sha256": p.media_sha256, "is_gold": p.gold is not None, "gold": p.gold, "status": "open",
                "import_id": import_id, "created_at": now} for p in fresh]
-    ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), values).all()
+    # Core, not the ORM bulk path: a third of the time for 10,000 rows, and ids come back in row order.
+    table = Task.__table__
+    ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).all()
     return ImportSummary(len(ids), duplicates, list(ids))
 
 

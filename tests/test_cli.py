@@ -35,15 +35,26 @@ def test_create_user_refuses_a_short_password_and_a_duplicate(app):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
-def test_demo_seeds_an_owner_and_three_annotators_once(app):
+def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     first = invoke(app, "demo")
     assert first.exit_code == 0 and demo.OWNER.email in first.output
-    invoke(app, "demo")
-    with app.app_context():
-        session = runtime().session_factory()
-        assert session.scalar(select(func.count()).select_from(User)) == 4
-    response = app.test_client().post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
+    assert invoke(app, "demo").exit_code == 0
+    client = app.test_client()
+    response = client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
     assert response.status_code == 200
+    listed = client.get("/api/v1/projects").get_json()["items"]
+    assert sorted(p["media_type"] for p in listed) == ["image", "text"]
+    assert all(p["role"] == "owner" and p["schema_version"] == 1 for p in listed)
+    for project in listed:
+        stats = client.get(f"/api/v1/projects/{project['id']}/stats").get_json()
+        assert stats["total"] == (8 if project["media_type"] == "image" else len(demo.NOTES))
+        members = client.get(f"/api/v1/projects/{project['id']}/members").get_json()
+        assert members["total"] == 3
+    image_project = next(p for p in listed if p["media_type"] == "image")
+    task = client.get(f"/api/v1/projects/{image_project['id']}/tasks").get_json()["items"][0]
+    assert client.get(task["data"]["image"]).mimetype == "image/jpeg"
+    with app.app_context():
+        assert runtime().session_factory().scalar(select(func.count()).select_from(User)) == 4
 
 
 def test_db_upgrade_and_check(app, tmp_path):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 def seeded(app):
     with app.app_context():
         session = runtime().session_factory()
-        demo.seed(session, runtime().passwords)
+        demo.seed(session, runtime().passwords, runtime().storage)
         session.commit()
         session.close()
 

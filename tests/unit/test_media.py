@@ -13,7 +13,7 @@ from io import BytesIO
 import imagehash
 import numpy as np
 import pytest
-from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin
+from PIL import ExifTags, Image, ImageDraw, ImageFile, ImageOps, JpegImagePlugin
 from PIL.PngImagePlugin import PngImageFile, PngInfo
 
 from tasks import media
@@ -187,7 +187,7 @@ def test_an_orientation_6_jpeg_comes_out_upright_with_swapped_dimensions_and_no_
     assert upright.size == (40, 80) and not upright.getexif()
     # Orientation 6 means "turn 90 degrees clockwise to view": the left (red) half becomes the top.
     assert upright.getpixel((20, 10))[0] > 200 and upright.getpixel((20, 70))[2] > 200
-    assert result.phash == oracle(ImageOps.exif_transpose(decoded(data)))
+    assert hamming(result.phash, oracle(ImageOps.exif_transpose(decoded(data)))) <= 2
     assert SECRET not in result.data
 
 
@@ -222,7 +222,7 @@ def test_an_upright_jpeg_keeps_its_exact_pixels_without_re_encoding():
         result = process_image(data)
         assert result.data != data and len(result.data) < len(data) and SECRET not in result.data
         assert np.array_equal(np.asarray(decoded(result.data)), np.asarray(decoded(data))), options
-        assert result.phash == oracle(decoded(data))
+        assert hamming(result.phash, oracle(decoded(data))) <= 2
 
 
 def test_the_jfif_header_is_kept_but_its_embedded_thumbnail_is_not():
@@ -342,7 +342,7 @@ def test_dhash_equals_the_imagehash_oracle(image):
 def test_process_image_hashes_the_upright_image_it_stores():
     for fmt in ("PNG", "JPEG", "GIF"):
         result = process_image(encode(photo(seed=11), fmt))
-        assert result.phash == oracle(decoded(result.data))
+        assert hamming(result.phash, oracle(decoded(result.data))) <= 2
 
 
 def test_hamming_counts_differing_bits():
@@ -393,3 +393,16 @@ def test_near_duplicates_refuses_hashes_that_are_not_64_bit():
         near_duplicates({"a": 2**64}, {})
     with pytest.raises(ValueError):
         near_duplicates({"a": 1}, {"b": -1})
+
+
+def test_the_stored_hash_is_dhash_of_a_reduced_copy_close_to_the_full_image_hash():
+    from tasks.media import perceptual_hash
+
+    image = Image.new("RGB", (4000, 3000), (30, 90, 160))
+    draw = ImageDraw.Draw(image)
+    for n in range(12):
+        draw.ellipse([n * 300, n * 200, n * 300 + 900, n * 200 + 500], fill=(25 * n, 255 - 20 * n, 60))
+    assert perceptual_hash(image) == oracle(image.reduce(11))
+    assert hamming(perceptual_hash(image), oracle(image)) <= 2
+    small = Image.new("RGB", (300, 200), (10, 10, 10))
+    assert perceptual_hash(small) == oracle(small)  # small images are hashed whole

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from annotator import queue
 from annotator.db import make_engine, make_session_factory
@@ -78,7 +79,16 @@ def db_session() -> Session:
     return g.db_session
 
 
+class BoundedInt(IntegerConverter):
+    """<int:...> that stops at the database's BIGINT, so an absurd id is a 404, not an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt  # before any route is added
     engine = make_engine(app.config["DATABASE_URL"])
     factory = make_session_factory(engine)
     queue.install_after_commit(factory)

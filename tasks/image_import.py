@@ -173,7 +173,7 @@ def _write(session: Session, import_id: int, found: Found, with_gold: bool, now:
     already = _project_media(session, project.id, [sha for sha in found.images if sha not in referenced])
     rows = [{"data": {"image": f"/media/{sha}", "name": image.name}}
             for sha, image in found.images.items() if sha not in referenced and sha not in already] + ls_rows
-    prepared, errors = importing.prepare_each(session, project, rows)
+    prepared, errors = importing.prepare_each(session, project, rows, uploaded=frozenset(found.images))
     for number, problems in errors.items():
         found.reject(_row_name(rows[number - 1]), "; ".join(problems))
     summary = importing.insert_tasks(session, project, prepared, now, import_id=import_id)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotator.errors import InvalidInput, MalformedBody, PayloadTooLarge
@@ -23,10 +24,11 @@ from tasks.models import Media, Project, Task
 from tasks.schema import LabelSchema, TaskContext, parse_label_schema, validate_result
 
 MAX_ROWS = 10_000
+INSERT_ATTEMPTS = 5
 MAX_EXTERNAL_ID = 200
 MAX_ERRORS = 200  # a file with a systematic problem should not produce a 10,000-entry error body
 ROW_KEYS = {"data", "external_id", "gold"}
-MEDIA_URL = re.compile(r"^/media/([0-9a-f]{64})$")
+MEDIA_URL = re.compile(r"/media/([0-9a-f]{64})")  # used with fullmatch
 CSV_MIMETYPES = {"text/csv", "application/csv"}
 NDJSON_MIMETYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines"}
 
@@ -73,7 +75,8 @@ def _utf8(body: bytes) -> str:
 
 def _ndjson_rows(text: str) -> list[Any]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: JSON strings may hold U+2028 and friends, which str.splitlines() would split on.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -123,14 +126,26 @@ def data_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+MAX_DATA_DEPTH = 32
+
+
+def data_problem(value: Any) -> str | None:
+    """Why task data cannot be stored (a NUL character, nesting deeper than MAX_DATA_DEPTH), or None.
+
+    Iterative, so hostile nesting cannot exhaust the stack.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "Contains a NUL character."
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_DATA_DEPTH:
+                return f"Nested deeper than {MAX_DATA_DEPTH} levels."
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 class _Rows:
@@ -149,25 +164,31 @@ class _Rows:
             raise InvalidInput(self.errors, detail=f"{len(self.errors)} rows have problems{more}; nothing was imported.")
 
 
-def prepare(session: Session, project: Project, rows: list[Any]) -> list[PreparedTask]:
-    """Validate every row against the project; raise InvalidInput listing each bad row."""
+def prepare(session: Session, project: Project, rows: list[Any], uploaded: frozenset[str] = frozenset()
+            ) -> list[PreparedTask]:
+    """Validate every row against the project; raise InvalidInput listing each bad row.
+
+    An image row may only name media this project already uses or that `uploaded` (this import's
+    own files) holds: knowing another project's image address must not give access to it.
+    """
     if len(rows) > MAX_ROWS:
         raise PayloadTooLarge(f"{len(rows)} tasks in one request; send at most {MAX_ROWS} at a time.")
     if not rows:
         raise InvalidInput({"_body": ["There are no tasks in the request."]})
     schema = parse_label_schema(project.label_schema)
     check = _Rows()
-    media = _media_sizes(session, rows) if project.media_type == "image" else {}
+    media = _media_sizes(session, project.id, rows, uploaded) if project.media_type == "image" else {}
     prepared = [_prepare_row(project, schema, media, row, number, check)
                 for number, row in enumerate(rows, start=1)]
     check.raise_if_any()
     return [p for p in prepared if p is not None]
 
 
-def prepare_each(session: Session, project: Project, rows: list[Any]) -> tuple[list[PreparedTask], dict[int, list[str]]]:
+def prepare_each(session: Session, project: Project, rows: list[Any], uploaded: frozenset[str] = frozenset()
+                 ) -> tuple[list[PreparedTask], dict[int, list[str]]]:
     """Like `prepare`, but keeps the good rows and returns each bad row's problems by its row number."""
     schema = parse_label_schema(project.label_schema)
-    media = _media_sizes(session, rows) if project.media_type == "image" else {}
+    media = _media_sizes(session, project.id, rows, uploaded) if project.media_type == "image" else {}
     prepared, errors = [], {}
     for number, row in enumerate(rows, start=1):
         check = _Rows()
@@ -180,19 +201,22 @@ def prepare_each(session: Session, project: Project, rows: list[Any]) -> tuple[l
     return prepared, errors
 
 
-def _media_sizes(session: Session, rows: list[Any]) -> dict[str, tuple[int, int]]:
+def _media_sizes(session: Session, project_id: int, rows: list[Any], uploaded: frozenset[str]
+                 ) -> dict[str, tuple[int, int]]:
     wanted = set()
     for row in rows:
         image = row.get("data", {}).get("image") if isinstance(row, dict) and isinstance(row.get("data"), dict) else None
-        match = MEDIA_URL.match(image) if isinstance(image, str) else None
+        match = MEDIA_URL.fullmatch(image) if isinstance(image, str) else None
         if match:
             wanted.add(match.group(1))
     sizes: dict[str, tuple[int, int]] = {}
     ordered = sorted(wanted)
     for start in range(0, len(ordered), 900):
         chunk = ordered[start:start + 900]
+        used_here = select(Task.media_sha256).where(Task.project_id == project_id, Task.media_sha256.in_(chunk))
         sizes.update({sha: (w, h) for sha, w, h in session.execute(
-            select(Media.sha256, Media.width, Media.height).where(Media.sha256.in_(chunk)))})
+            select(Media.sha256, Media.width, Media.height).where(
+                Media.sha256.in_(chunk), or_(Media.sha256.in_(used_here), Media.sha256.in_(list(uploaded)))))})
     return sizes
 
 
@@ -207,13 +231,14 @@ def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n
     if not isinstance(data, dict) or not data:
         check.fail(f"{where}.data", "Must be a non-empty object.")
         return None
-    if _has_nul(data):
-        check.fail(f"{where}.data", "Contains a NUL character.")
+    problem = data_problem(data)
+    if problem:
+        check.fail(f"{where}.data", problem)
         return None
     if isinstance(external_id, int) and not isinstance(external_id, bool):
         external_id = str(external_id)
     if external_id is not None and (not isinstance(external_id, str) or not 0 < len(external_id) <= MAX_EXTERNAL_ID
-                                    or _has_nul(external_id)):
+                                    or "\x00" in external_id):
         check.fail(f"{where}.external_id", f"Must be a string of 1 to {MAX_EXTERNAL_ID} characters.")
         return None
     context, sha = _context(project, media, data, where, check)
@@ -239,13 +264,13 @@ def _context(project: Project, media: dict, data: dict, where: str, check: _Rows
             return None, None
         return TaskContext("text", text_length=len(text)), None
     image = data.get("image")
-    match = MEDIA_URL.match(image) if isinstance(image, str) else None
+    match = MEDIA_URL.fullmatch(image) if isinstance(image, str) else None
     if match is None:
         check.fail(f"{where}.data.image", "Image tasks need `image`: a /media/<sha256> URL of an uploaded image "
                                           "(upload images with POST /projects/{id}/imports).")
         return None, None
     if match.group(1) not in media:
-        check.fail(f"{where}.data.image", "No uploaded image has this address.")
+        check.fail(f"{where}.data.image", "No image of this project has this address.")
         return None, None
     width, height = media[match.group(1)]
     return TaskContext("image", width=width, height=height), match.group(1)
@@ -253,8 +278,25 @@ def _context(project: Project, media: dict, data: dict, where: str, check: _Rows
 
 def insert_tasks(session: Session, project: Project, prepared: Iterable[PreparedTask], now: dt.datetime,
                  import_id: int | None = None) -> ImportSummary:
-    """Insert the tasks that are not duplicates (within the batch or of existing tasks), in one statement."""
-    fresh, duplicates = _without_duplicates(session, project.id, list(prepared))
+    """Insert the tasks that are not duplicates (within the batch or of existing tasks), in one statement.
+
+    A concurrent import of the same rows can commit between our duplicate check and our insert; the
+    unique indexes then refuse it, and we look again (inside a savepoint, so nothing else is lost).
+    """
+    prepared = list(prepared)
+    for attempt in range(INSERT_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                return _insert_fresh(session, project, prepared, now, import_id)
+        except IntegrityError:
+            if attempt == INSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_fresh(session: Session, project: Project, prepared: list[PreparedTask], now: dt.datetime,
+                  import_id: int | None) -> ImportSummary:
+    fresh, duplicates = _without_duplicates(session, project.id, prepared)
     if not fresh:
         return ImportSummary(0, duplicates, [])
     values = [{"project_id": project.id, "external_id": p.external_id, "data": p.data, "data_hash": p.data_hash,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotator.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -95,8 +96,28 @@ def create_project(session: Session, owner: User, settings: dict[str, Any], now:
     return project
 
 
+MERGED_SETTINGS = ("rewards", "qualification", "dynamic_overlap")
+SETTING_DEFAULTS = {"rewards": {"per_annotation": 0, "agreement_bonus": 0},
+                    "qualification": {"min_gold_accuracy": 0.0, "warmup_gold": 0}}
+DYNAMIC_OVERLAP_KEYS = {"min_overlap", "max_overlap", "confidence_target"}
+
+
+def _merge_nested(project: Project, changes: dict[str, Any]) -> None:
+    """A patch of a nested setting changes only the keys it names; null clears an optional one."""
+    for name in MERGED_SETTINGS:
+        if changes.get(name) is not None:
+            stored = getattr(project, name) or SETTING_DEFAULTS.get(name, {})
+            changes[name] = {**stored, **changes[name]}
+    dynamic = changes.get("dynamic_overlap")
+    if dynamic is not None and set(dynamic) != DYNAMIC_OVERLAP_KEYS:
+        raise InvalidInput({"dynamic_overlap": [f"Needs {', '.join(sorted(DYNAMIC_OVERLAP_KEYS))}."]})
+
+
 def update_project(session: Session, project: Project, changes: dict[str, Any], now: dt.datetime) -> Project:
     """Apply settings; a changed label schema becomes a new numbered version, the old ones are kept."""
+    # Lock the row (PostgreSQL) so two concurrent schema changes cannot both take the next version number.
+    session.refresh(project, with_for_update=True)
+    _merge_nested(project, changes)
     media_type = changes.get("media_type", project.media_type)
     if media_type != project.media_type and session.scalar(select(Task.id).where(Task.project_id == project.id).limit(1)):
         raise Conflict("The media type cannot change once the project has tasks.")
@@ -128,16 +149,19 @@ def set_member(session: Session, project: Project, email: str, role: str) -> tup
         raise InvalidInput({"email": ["No account has this email; ask them to sign up first."]})
     if user.id == project.owner_id:
         raise Conflict("The owner already has every right in the project.")
-    member = session.scalar(select(ProjectMember).where(
-        ProjectMember.project_id == project.id, ProjectMember.user_id == user.id))
-    created = member is None
-    if created:
-        member = ProjectMember(project_id=project.id, user_id=user.id, role=role)
-        session.add(member)
-    else:
-        member.role = role
+    query = select(ProjectMember).where(ProjectMember.project_id == project.id, ProjectMember.user_id == user.id)
+    member = session.scalar(query)
+    if member is None:
+        try:
+            with session.begin_nested():  # a concurrent request may add the same member first
+                member = ProjectMember(project_id=project.id, user_id=user.id, role=role)
+                session.add(member)
+            return member, True
+        except IntegrityError:
+            member = session.scalar(query)
+    member.role = role
     session.flush()
-    return member, created
+    return member, False
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,27 @@ def postgres_url():
     return POSTGRES_URL
 
 
+@pytest.fixture
+def pg_app(postgres_url, redis_url, tmp_path):
+    """An app on a fresh PostgreSQL database of its own, in every lane: for tests of concurrency."""
+    import uuid
+
+    name = f"annotator_t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(tmp_path / "pg"),
+                              "DATABASE_URL": url, "REDIS_URL": redis_url, **FAST_ARGON2})
+    Base.metadata.create_all(runtime(application).engine)
+    yield application
+    close_all_sessions()
+    runtime(application).engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def sign_in(client, email: str, password: str = PASSWORD) -> str:
     """Sign in with the session cookie; returns the CSRF token for later writes."""
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})

@@ -57,14 +57,20 @@ def load(schema: Schema, data: Any) -> dict:
         raise InvalidInput(flatten_messages(error.messages)) from None
 
 
-def read_json_object() -> dict:
-    if request.mimetype not in JSON_MIMETYPES:
-        raise UnsupportedMediaType(f"Send the body as application/json, not {request.mimetype or 'nothing'}.")
+def read_body() -> bytes:
+    """The whole request body; 413 past the limit, whether declared or streamed."""
     raw = request.get_data(cache=True)  # werkzeug answers 413 past a declared Content-Length
     limit = request.max_content_length
     if request.content_length is None and limit is not None and len(raw) >= limit:
-        # A chunked body is cut at the limit without an error: never parse a truncated body.
+        # A chunked body is cut at the limit without an error: never use a truncated body.
         raise RequestEntityTooLarge()
+    return raw
+
+
+def read_json_object() -> dict:
+    if request.mimetype not in JSON_MIMETYPES:
+        raise UnsupportedMediaType(f"Send the body as application/json, not {request.mimetype or 'nothing'}.")
+    raw = read_body()
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as error:

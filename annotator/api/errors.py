@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from annotator import errors as e
@@ -73,6 +74,15 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     return problem(status, code, error.name, detail, headers=headers)
 
 
+def _integrity(error: IntegrityError) -> Response | Exception:
+    # Domain code checks before it writes; a unique index refusing a row means a concurrent change won.
+    if not request.path.startswith("/api/"):
+        return _unexpected(error)
+    log.warning("integrity conflict on %s %s: %s", request.method, request.path, error.orig)
+    return problem(409, "conflict", "Conflict with the current state",
+                   "Someone changed the same thing at the same moment; reload and try again.")
+
+
 def _unexpected(error: Exception) -> Response | Exception:
     if isinstance(error, HTTPException):
         return _http_error(error)
@@ -86,4 +96,5 @@ def _unexpected(error: Exception) -> Response | Exception:
 def init_errors(app: Flask) -> None:
     app.register_error_handler(e.DomainError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(IntegrityError, _integrity)
     app.register_error_handler(Exception, _unexpected)

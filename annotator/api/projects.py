@@ -68,7 +68,12 @@ class ProjectIn(ProjectSettings):
 
 
 class ProjectPatch(ProjectSettings):
+    """Only the fields sent change; nested settings (rewards, qualification, ...) merge into the stored ones."""
+
     status = fields.String(validate=validate.OneOf(PROJECT_STATUSES))
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(partial=True, **kwargs)  # no load_default fills in what the client left out
 
 
 class ProjectOut(Schema):

@@ -6,7 +6,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from annotator.api.core import Page, paginate, route
+from annotator.api.core import Page, paginate, read_body, route
 from annotator.api.fields import PageQuery
 from annotator.db import utcnow
 from annotator.errors import NotFound, PermissionDenied, UnsupportedMediaType
@@ -53,7 +53,7 @@ def import_tasks(project_id: int):
     if request.mimetype not in ACCEPTED:
         raise UnsupportedMediaType("Send a JSON array (application/json), NDJSON (application/x-ndjson) "
                                    "or CSV with a header row (text/csv).")
-    rows = importing.parse_rows(request.get_data(cache=False), request.mimetype)
+    rows = importing.parse_rows(read_body(), request.mimetype)
     prepared = importing.prepare(db, seen.project, rows)
     summary = importing.insert_tasks(db, seen.project, prepared, utcnow())
     db.commit()

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, send_file
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from annotator.errors import NotAuthenticated, NotFound
 from annotator.web import db_session, runtime
-from tasks import projects
-from tasks.models import Media, Project, Task
+from tasks.models import Media, Project, ProjectMember, Task
 from tasks.storage import media_key, thumbnail_key
 
 bp = Blueprint("media", __name__)
@@ -23,13 +22,20 @@ def _may_see(sha256: str) -> Media:
     media = db.get(Media, sha256)
     if media is None or media.content_type not in SERVABLE:
         raise NotFound("No such image.")
-    project_ids = db.scalars(select(Task.project_id).where(Task.media_sha256 == sha256).distinct().limit(50))
-    for project in db.scalars(select(Project).where(Project.id.in_(list(project_ids)))):
-        role = projects.role_of(db, project, current_user)
-        # Owners, managers and reviewers see every task; annotators see the tasks leased to them (assignment).
-        if projects.ROLE_RANK.get(role or "", 0) >= projects.ROLE_RANK["reviewer"] or current_user.is_admin:
-            return media
+    if current_user.is_admin or db.scalar(_visible_use(sha256, current_user.id)) is not None:
+        return media
     raise NotFound("No such image.")
+
+
+def _visible_use(sha256: str, user_id: int):
+    """A task using the image in a project where the user sees every task: owner, manager or reviewer.
+
+    (Annotators will see the images of the tasks leased to them once assignment exists.)
+    """
+    staff = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id,
+                                                   ProjectMember.role.in_(("reviewer", "manager")))
+    return (select(Task.id).join(Project, Project.id == Task.project_id)
+            .where(Task.media_sha256 == sha256, or_(Project.owner_id == user_id, Project.id.in_(staff))).limit(1))
 
 
 def _send(key: str, content_type: str) -> Response:

@@ -192,3 +192,24 @@ def test_archiving_and_pausing_through_patch(client, owner):
     pid = create_project(client, owner)["id"]
     assert client.patch(f"/api/v1/projects/{pid}", json={"status": "paused"}, headers=owner).get_json()["status"] == "paused"
     assert_problem(client.patch(f"/api/v1/projects/{pid}", json={"status": "deleted"}, headers=owner), 422)
+
+
+def test_patching_part_of_a_nested_setting_keeps_the_rest(client, owner):
+    project = create_project(client, owner, rewards={"per_annotation": 50, "agreement_bonus": 20},
+                             qualification={"min_gold_accuracy": 0.7, "warmup_gold": 5},
+                             dynamic_overlap={"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.9})
+    patched = client.patch(f"/api/v1/projects/{project['id']}", headers=owner, json={
+        "rewards": {"per_annotation": 60}, "qualification": {"warmup_gold": 10},
+        "dynamic_overlap": {"confidence_target": 0.95}}).get_json()
+    assert patched["rewards"] == {"per_annotation": 60, "agreement_bonus": 20}
+    assert patched["qualification"] == {"min_gold_accuracy": 0.7, "warmup_gold": 10}
+    assert patched["dynamic_overlap"] == {"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.95}
+    assert patched["overlap"] == 3 and patched["lease_seconds"] == 600  # untouched fields keep their values
+    cleared = client.patch(f"/api/v1/projects/{project['id']}", headers=owner, json={"dynamic_overlap": None})
+    assert cleared.get_json()["dynamic_overlap"] is None
+
+
+def test_a_partial_dynamic_overlap_on_a_project_without_one_is_422(client, owner):
+    pid = create_project(client, owner)["id"]
+    response = client.patch(f"/api/v1/projects/{pid}", headers=owner, json={"dynamic_overlap": {"min_overlap": 2}})
+    assert "dynamic_overlap" in assert_problem(response, 422)["errors"]

@@ -153,3 +153,56 @@ def test_task_list_filters_by_status_and_get_task(client, owner, text_project, m
     assert client.get(f"/api/v1/tasks/{ids[0]}", headers=owner).get_json()["data"] == {"text": "a"}
     assert_problem(client.get(f"/api/v1/tasks/{ids[0]}", headers=token_for(make_user())), 404)
     assert_problem(client.get("/api/v1/tasks/424242", headers=owner), 404)
+
+
+def test_deeply_nested_data_is_422_not_a_crash(client, owner, text_project, db):
+    raw = b'[{"data": {"text": "hi", "x": ' + b"[" * 600 + b"]" * 600 + b"}}]"
+    body = assert_problem(post(client, text_project, owner, raw), 422)
+    assert "Nested deeper" in body["errors"]["rows.1.data"][0]
+    assert count(db, text_project["id"]) == 0
+
+
+def test_ndjson_keeps_line_separator_characters_inside_strings(client, owner, text_project):
+    raw = '{"data": {"text": "a\u2028b\u0085c"}}\r\n'.encode()
+    assert post(client, text_project, owner, raw, "application/x-ndjson").get_json()["created"] == 1
+    task = client.get(f"/api/v1/projects/{text_project['id']}/tasks", headers=owner).get_json()["items"][0]
+    assert task["data"]["text"] == "a\u2028b\u0085c"
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_truncated(client, app, owner, text_project, db):
+    import io
+
+    app.config["ANNOTATOR_MAX_JSON_BYTES"] = 2000
+    csv = b"text\n" + b"".join(b"row %d\n" % n for n in range(1000))
+    response = client.post(f"/api/v1/projects/{text_project['id']}/tasks", input_stream=io.BytesIO(csv),
+                           content_type="text/csv", headers={**owner, "Transfer-Encoding": "chunked"},
+                           environ_base={"wsgi.input_terminated": True})
+    assert_problem(response, 413)
+    assert count(db, text_project["id"]) == 0
+
+
+def test_an_image_address_from_another_project_cannot_be_borrowed(client, owner, make_user, token_for, db):
+    from annotator.web import runtime
+    from tasks.models import Media
+
+    with client.application.app_context():
+        session = runtime().session_factory()
+        session.add(Media(sha256="b" * 64, content_type="image/jpeg", width=10, height=10, size_bytes=1, phash=0,
+                          created_at=__import__("annotator.db", fromlist=["utcnow"]).utcnow()))
+        session.commit()
+    thief = token_for(make_user())
+    project = create_project(client, thief)
+    body = assert_problem(post(client, project, thief, [{"data": {"image": "/media/" + "b" * 64}}]), 422)
+    assert body["errors"]["rows.1.data.image"] == ["No image of this project has this address."]
+    assert_problem(client.get("/media/" + "b" * 64, headers=thief), 404)
+
+
+def test_an_image_address_with_a_trailing_newline_is_refused(client, owner):
+    project = create_project(client, owner)
+    assert_problem(post(client, project, owner, [{"data": {"image": "/media/" + "c" * 64 + "\n"}}]), 422)
+
+
+def test_absurd_ids_in_the_path_are_404(client, owner):
+    for path in ("/api/v1/projects/100000000000000000000", "/api/v1/tasks/99999999999999999999999",
+                 "/api/v1/imports/18446744073709551616"):
+        assert_problem(client.get(path, headers=owner), 404)

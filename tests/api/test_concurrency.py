@@ -1,0 +1,87 @@
+"""Concurrent writers on PostgreSQL: duplicates and members stay unique, nobody gets a 500."""
+from __future__ import annotations
+
+import threading
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+
+from annotator.users import service
+from annotator.web import runtime
+from tasks.models import ProjectMember, Task
+from tests.api.helpers import text_project_body
+
+pytestmark = pytest.mark.postgres
+CLIENTS = 8
+
+
+def owner_token(app) -> dict:
+    with app.app_context():
+        session = runtime().session_factory()
+        user = service.register(session, runtime().passwords, email="owner@example.org", password="x" * 12,
+                                display_name="Owner")
+        session.commit()
+        _, token = service.create_token(session, user, "t")
+        session.commit()
+        session.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def in_parallel(count: int, work) -> list:
+    results: list = [None] * count
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = work(index)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def test_concurrent_imports_of_the_same_rows_create_each_task_once(pg_app):
+    headers = owner_token(pg_app)
+    project = pg_app.test_client().post("/api/v1/projects", json=text_project_body(), headers=headers).get_json()
+    rows = [{"data": {"text": f"t{n}"}, **({"external_id": f"e{n}"} if n % 2 else {})} for n in range(400)]
+    body = orjson.dumps(rows)
+
+    def post(_index: int):
+        response = pg_app.test_client().post(f"/api/v1/projects/{project['id']}/tasks", data=body,
+                                             content_type="application/json", headers=headers)
+        return response.status_code, response.get_json()
+
+    results = in_parallel(CLIENTS, post)
+    # Without the retry in insert_tasks most of these lose the race on the unique index (409).
+    assert [status for status, _ in results] == [201] * CLIENTS, results
+    created = sum(body["created"] for status, body in results if status == 201)
+    session = runtime(pg_app).session_factory()
+    stored = session.scalar(select(func.count()).select_from(Task).where(Task.project_id == project["id"]))
+    session.close()
+    assert stored == created == len(rows)
+
+
+def test_concurrent_member_additions_make_one_membership(pg_app):
+    headers = owner_token(pg_app)
+    with pg_app.app_context():
+        session = runtime().session_factory()
+        service.register(session, runtime().passwords, email="m@example.org", password="y" * 12, display_name="M")
+        session.commit()
+        session.close()
+    project = pg_app.test_client().post("/api/v1/projects", json=text_project_body(), headers=headers).get_json()
+    roles = ["annotator", "reviewer", "manager"]
+
+    def add(index: int):
+        return pg_app.test_client().post(f"/api/v1/projects/{project['id']}/members", headers=headers,
+                                         json={"email": "m@example.org", "role": roles[index % 3]}).status_code
+
+    statuses = in_parallel(CLIENTS, add)
+    assert set(statuses) <= {201, 409}, statuses
+    session = runtime(pg_app).session_factory()
+    members = session.scalars(select(ProjectMember).where(ProjectMember.project_id == project["id"])).all()
+    session.close()
+    assert len(members) == 1 and members[0].role in roles

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, object] = {
     "ANNOTATOR_ARGON2_MEMORY_KIB": 65536,
     "ANNOTATOR_ARGON2_PARALLELISM": 4,
     "ANNOTATOR_TRUSTED_PROXIES": 0,
+    # Behind HTTPS: mark session cookies Secure so browsers never send them over plain HTTP.
+    "ANNOTATOR_SECURE_COOKIES": False,
     # Where media, uploads and exports are stored; empty: the instance folder.
     "ANNOTATOR_STORAGE_PATH": "",
     "ANNOTATOR_MAX_IMAGE_PIXELS": 40_000_000,
@@ -104,5 +106,7 @@ def finalise(config: dict, instance: str, *, debug: bool) -> None:
     config["ANNOTATOR_STORAGE_PATH"] = config["ANNOTATOR_STORAGE_PATH"] or instance
     config.setdefault("ANNOTATOR_MAX_JSON_BYTES", int(config["ANNOTATOR_MAX_JSON_MB"]) * 1024 * 1024)
     config.setdefault("ANNOTATOR_MAX_UPLOAD_BYTES", int(config["ANNOTATOR_MAX_UPLOAD_MB"]) * 1024 * 1024)
+    if config["ANNOTATOR_SECURE_COOKIES"]:
+        config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
     # Flask's own limit is the larger, multipart one; JSON bodies get the smaller one per request.
     config["MAX_CONTENT_LENGTH"] = config["ANNOTATOR_MAX_UPLOAD_BYTES"]

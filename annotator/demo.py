@@ -104,9 +104,10 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
     project = projects.create_project(session, owner, _settings(IMAGE_PROJECT, "image", ["bbox", "classify"],
                                                                 attributes=attributes), utcnow())
     _members(session, project, annotators)
-    rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}}
-            for n, sha in enumerate(_store_demo_images(session, storage, count=8))]
-    importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
+    shas = _store_demo_images(session, storage, count=8)
+    rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}} for n, sha in enumerate(shas)]
+    prepared = importing.prepare(session, project, rows, uploaded=frozenset(shas))
+    importing.insert_tasks(session, project, prepared, utcnow())
 
 
 def _text_project(session: Session, owner: User, annotators: list[User]) -> None:
@@ -128,7 +129,7 @@ def _store_demo_images(session: Session, storage: Storage, count: int) -> list[s
         storage.put(media_key(image.sha256), image.data)
         storage.put(thumbnail_key(image.sha256), image.thumbnail)
         if session.get(Media, image.sha256) is None:
-            stored = StoredImage(image.sha256, "", image.content_type, image.width, image.height, len(image.data),
+            stored = StoredImage(image.sha256, "", "", image.content_type, image.width, image.height, len(image.data),
                                  image.phash)
             session.add(Media(sha256=stored.sha256, content_type=stored.content_type, width=stored.width,
                               height=stored.height, size_bytes=stored.size_bytes, phash=to_signed64(stored.phash),

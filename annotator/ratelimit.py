@@ -12,7 +12,11 @@ log = logging.getLogger(__name__)
 
 
 class FailureLimiter:
-    """At most `limit` failures per key within a fixed window of `window` seconds."""
+    """At most `limit` failed attempts per key within a fixed window of `window` seconds.
+
+    An attempt is counted atomically BEFORE the slow check it guards (a password hash), so parallel
+    guesses cannot all pass a count that none of them has raised yet; a success takes its count back.
+    """
 
     def __init__(self, connection: redis.Redis, prefix: str, limit: int, window: int) -> None:
         self.connection, self.prefix, self.limit, self.window = connection, prefix, limit, window
@@ -20,27 +24,27 @@ class FailureLimiter:
     def _key(self, key: str) -> str:
         return f"annotator:rl:{self.prefix}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
-    def check(self, key: str) -> None:
-        """Raise RateLimited when `key` has used up its failures for this window."""
+    def attempt(self, key: str) -> None:
+        """Count an attempt; raise RateLimited when it is over the limit."""
         try:
-            count = int(self.connection.get(self._key(key)) or 0)
-            if count >= self.limit:
-                raise RateLimited(max(int(self.connection.ttl(self._key(key))), 1))
+            pipe = self.connection.pipeline()
+            pipe.set(self._key(key), 0, ex=self.window, nx=True)  # the window starts with the first attempt
+            pipe.incr(self._key(key))
+            pipe.ttl(self._key(key))
+            _, count, ttl = pipe.execute()
         except redis.RedisError:
             # Refusing every sign-in while Redis is down would be worse than not counting.
             log.warning("rate limiter unavailable; not counting %s", self.prefix, exc_info=True)
+            return
+        if count > self.limit:
+            raise RateLimited(max(int(ttl), 1))
 
-    def fail(self, key: str) -> None:
+    def succeeded(self, key: str, *, forget_all: bool = False) -> None:
+        """Take back this attempt's count (or, with forget_all, every failure so far)."""
         try:
-            pipe = self.connection.pipeline()
-            pipe.set(self._key(key), 0, ex=self.window, nx=True)  # starts the window on the first failure
-            pipe.incr(self._key(key))
-            pipe.execute()
+            if forget_all:
+                self.connection.delete(self._key(key))
+            else:
+                self.connection.decr(self._key(key))
         except redis.RedisError:
-            log.warning("rate limiter unavailable; failure not recorded", exc_info=True)
-
-    def reset(self, key: str) -> None:
-        try:
-            self.connection.delete(self._key(key))
-        except redis.RedisError:
-            log.warning("rate limiter unavailable; not reset", exc_info=True)
+            log.warning("rate limiter unavailable; success not recorded", exc_info=True)

@@ -25,6 +25,10 @@ from tasks.schema import parse_label_schema
 from tasks.storage import Storage, media_key, thumbnail_key
 
 PROGRESS_EVERY = 20  # archive members between progress writes
+# What one job holds in memory besides the image being decoded: Label Studio exports wait for the images.
+MAX_EXPORT_BYTES = 64 * 1024**2
+MAX_EXPORTS_TOTAL_BYTES = 256 * 1024**2
+MAX_JOB_TASKS = 100_000
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ class ImportLimits:
 @dataclass(frozen=True)
 class StoredImage:
     sha256: str
-    name: str
+    name: str   # the file's own name
+    path: str   # where it was in the upload: "photos.zip/set_a/1.jpg"
     content_type: str
     width: int
     height: int
@@ -50,9 +55,11 @@ class Found:
     """What the uploaded files held, before anything is written to the database."""
 
     images: dict[str, StoredImage] = field(default_factory=dict)  # by sha256, in upload order
+    paths: dict[str, str] = field(default_factory=dict)  # every image's path in the upload -> its sha256
     exports: list[tuple[str, bytes]] = field(default_factory=list)
     rejected: list[dict[str, str]] = field(default_factory=list)
     repeated: int = 0  # the same image twice in one import
+    export_bytes: int = 0
 
     def reject(self, name: str, reason: str) -> None:
         self.rejected.append({"file": name, "reason": reason})
@@ -91,6 +98,8 @@ class Reader:
             stream.seek(0)
             if is_zip(head):
                 self._archive(stream, name, progress)
+            elif upload["size"] > self.limits.zip.max_member_bytes:
+                self.found.reject(name, "the file is too large for an image or a Label Studio export")
             else:
                 self._one(stream.read(), name)
         progress(1.0)
@@ -110,17 +119,28 @@ class Reader:
 
     def _one(self, data: bytes, name: str) -> None:
         if label_studio.looks_like_export(data[:64]):
-            self.found.exports.append((name, data))
+            self._export(data, name)
         elif self.media_type != "image":
             self.found.reject(name, "images cannot be imported into a text project")
         else:
             self._image(data, name)
+
+    def _export(self, data: bytes, name: str) -> None:
+        if len(data) > MAX_EXPORT_BYTES:
+            return self.found.reject(name, f"a Label Studio export may be at most {MAX_EXPORT_BYTES // 1024**2} MB; "
+                                           "split it into several files")
+        if self.found.export_bytes + len(data) > MAX_EXPORTS_TOTAL_BYTES:
+            return self.found.reject(name, "the exports in one import may total at most "
+                                           f"{MAX_EXPORTS_TOTAL_BYTES // 1024**2} MB; import the rest separately")
+        self.found.export_bytes += len(data)
+        self.found.exports.append((name, data))
 
     def _image(self, data: bytes, name: str) -> None:
         try:
             image = process_image(data, max_pixels=self.limits.max_pixels)
         except MediaRejected as error:
             return self.found.reject(name, error.reason)
+        self.found.paths[name] = image.sha256
         if image.sha256 in self.found.images:
             self.found.repeated += 1
             return
@@ -128,7 +148,7 @@ class Reader:
             self.storage.put(media_key(image.sha256), image.data)
         if not self.storage.exists(thumbnail_key(image.sha256)):
             self.storage.put(thumbnail_key(image.sha256), image.thumbnail)
-        self.found.images[image.sha256] = StoredImage(image.sha256, name.rsplit("/", 1)[-1], image.content_type,
+        self.found.images[image.sha256] = StoredImage(image.sha256, name.rsplit("/", 1)[-1], name, image.content_type,
                                                       image.width, image.height, len(image.data), image.phash)
 
 
@@ -173,6 +193,10 @@ def _write(session: Session, import_id: int, found: Found, with_gold: bool, now:
     already = _project_media(session, project.id, [sha for sha in found.images if sha not in referenced])
     rows = [{"data": {"image": f"/media/{sha}", "name": image.name}}
             for sha, image in found.images.items() if sha not in referenced and sha not in already] + ls_rows
+    if len(rows) > MAX_JOB_TASKS:
+        found.reject(f"{len(rows) - MAX_JOB_TASKS} tasks", f"one import makes at most {MAX_JOB_TASKS} tasks; "
+                                                           "import the rest separately")
+        rows = rows[:MAX_JOB_TASKS]
     prepared, errors = importing.prepare_each(session, project, rows, uploaded=frozenset(found.images))
     for number, problems in errors.items():
         found.reject(_row_name(rows[number - 1]), "; ".join(problems))
@@ -212,7 +236,8 @@ def _project_media(session: Session, project_id: int, shas: list[str]) -> set[st
 
 def _label_studio_rows(project: Project, found: Found, with_gold: bool) -> tuple[list[dict[str, Any]], set[str]]:
     """Rows from the Label Studio exports, and the uploaded images they use."""
-    images = {i.name: label_studio.ImageRef(i.sha256, i.width, i.height) for i in found.images.values()}
+    images = {path: label_studio.ImageRef(sha, found.images[sha].width, found.images[sha].height)
+              for path, sha in found.paths.items()}
     schema = parse_label_schema(project.label_schema)
     rows, referenced = [], set()
     for name, raw in found.exports:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from annotator.api.core import Page, no_content, paginate, route
 from annotator.api.fields import EmailAddress, In, PageQuery, Password, SafeString
 from annotator.api.schemas import UserOut
-from annotator.errors import InvalidCredentials, SignupClosed
+from annotator.errors import SignupClosed
 from annotator.ratelimit import FailureLimiter
 from annotator.users import service
 from annotator.users.models import LOCALES, ApiToken
@@ -74,17 +74,13 @@ def _login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
 def login(payload: dict):
     per_account, per_address = _login_limiters()
     account, address = service.normalise_email(payload["email"]), request.remote_addr or "unknown"
-    per_account.check(account)
-    per_address.check(address)
+    per_account.attempt(account)
+    per_address.attempt(address)
     db = db_session()
-    try:
-        user = service.authenticate(db, runtime().passwords, **payload)
-    except InvalidCredentials:
-        per_account.fail(account)
-        per_address.fail(address)
-        raise
+    user = service.authenticate(db, runtime().passwords, **payload)  # InvalidCredentials: the attempts stay counted
     db.commit()  # a rehashed password
-    per_account.reset(account)
+    per_account.succeeded(account, forget_all=True)
+    per_address.succeeded(address)
     session.clear()  # a fresh session (and CSRF token) for the signed-in user
     login_user(user)
     return user

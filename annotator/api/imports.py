@@ -67,6 +67,7 @@ def create_import(project_id: int):
     db.flush()
     job.files = _store_uploads(job.id, uploads)
     if not any(f["size"] for f in job.files):
+        _discard(job.files)
         raise InvalidInput({"files": ["Every uploaded file is empty."]})
     queue.enqueue_after_commit(db, queue.get_queue(runtime().redis, "imports"), "tasks.jobs.run_import",
                                args=(job.id,), job_id=f"import-{job.id}", retry=Retry(max=2, interval=[10, 60]),
@@ -82,15 +83,24 @@ def shown(job: Import) -> WithFields:
 
 def _store_uploads(import_id: int, uploads: list) -> list[dict]:
     storage, stored = runtime().storage, []
-    for index, upload in enumerate(uploads):
-        key = f"imports/{import_id}/{index}"
-        with tempfile.TemporaryDirectory() as folder:  # streamed to disk: memory stays flat for big uploads
-            path = os.path.join(folder, "upload")
-            upload.save(path)
-            size = os.path.getsize(path)
-            storage.put_file(key, path)
-        stored.append({"name": display_name(upload.filename, index), "size": size, "key": key})
+    try:
+        for index, upload in enumerate(uploads):
+            key = f"imports/{import_id}/{index}"
+            with tempfile.TemporaryDirectory() as folder:  # streamed to disk: memory stays flat for big uploads
+                path = os.path.join(folder, "upload")
+                upload.save(path)
+                size = os.path.getsize(path)
+                storage.put_file(key, path)
+            stored.append({"name": display_name(upload.filename, index), "size": size, "key": key})
+    except BaseException:
+        _discard(stored)
+        raise
     return stored
+
+
+def _discard(files: list[dict]) -> None:
+    for stored in files:
+        runtime().storage.delete(stored["key"])
 
 
 @route(bp, "/imports/<int:import_id>", methods=["GET"], response=ImportOut,

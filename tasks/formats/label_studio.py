@@ -34,6 +34,28 @@ class ImageRef:
     height: int
 
 
+class ImageIndex:
+    """The uploaded images by their path in the upload ("photos.zip/set_a/1.jpg"), to match Label Studio URLs."""
+
+    def __init__(self, images: Mapping[str, ImageRef]) -> None:
+        self.by_path = {path.lstrip("/"): ref for path, ref in images.items()}
+
+    def find(self, url: str) -> ImageRef:
+        wanted = image_path(url)
+        if not wanted:
+            raise _Skip("its image URL cannot be read")
+        name = posixpath.basename(wanted)
+        if "/" in wanted:  # a path (local files, ?d=dir/x.jpg): match it at the end of the upload path
+            hits = [ref for path, ref in self.by_path.items() if path == wanted or path.endswith("/" + wanted)]
+        else:
+            hits = [ref for path, ref in self.by_path.items() if posixpath.basename(path) == name]
+        if not hits:
+            raise _Skip(f"its image {wanted!r} was not in this upload")
+        if len({ref.sha256 for ref in hits}) > 1:
+            raise _Skip(f"several uploaded images match {wanted!r}; put them in folders as Label Studio saw them")
+        return hits[0]
+
+
 @dataclass(frozen=True)
 class Converted:
     """One Label Studio task as our task row, or the reason it cannot be imported."""
@@ -60,19 +82,27 @@ def parse_export(raw: bytes) -> list[dict[str, Any]]:
     return tasks
 
 
-def image_name(url: str) -> str:
-    """The file name a Label Studio image URL points at, without its upload prefix."""
-    path = urllib.parse.urlsplit(url).path
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("d")  # /data/local-files/?d=dir/x.jpg
-    name = posixpath.basename(urllib.parse.unquote(query[0] if query else path))
-    return _UPLOAD_PREFIX.sub("", name)
+def image_path(url: str) -> str:
+    """What a Label Studio image URL names: "dir/x.jpg" for local files, else the uploaded file's name.
+
+    Uploads look like /data/upload/<project>/<8 hex>-x.jpg; local storage like /data/local-files/?d=dir/x.jpg.
+    Returns "" for a URL that cannot be read.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return ""
+    local = urllib.parse.parse_qs(parts.query).get("d")
+    if local:
+        return posixpath.normpath(urllib.parse.unquote(local[0])).lstrip("/")
+    return _UPLOAD_PREFIX.sub("", posixpath.basename(urllib.parse.unquote(parts.path)))
 
 
 def convert(tasks: list[dict[str, Any]], *, media_type: str, schema: LabelSchema,
             images: Mapping[str, ImageRef], with_gold: bool) -> list[Converted]:
-    """Our task rows for Label Studio tasks; `images` maps an uploaded file name to the stored image."""
-    names = _label_names(schema)
-    return [_convert_one(task, n, media_type, names, images, with_gold) for n, task in enumerate(tasks, start=1)]
+    """Our task rows for Label Studio tasks; `images` maps each uploaded image's path in the upload to it."""
+    names, index = _label_names(schema), ImageIndex(images)
+    return [_convert_one(task, n, media_type, names, index, with_gold) for n, task in enumerate(tasks, start=1)]
 
 
 def _label_names(schema: LabelSchema) -> dict[str, str | None]:
@@ -83,9 +113,18 @@ def _label_names(schema: LabelSchema) -> dict[str, str | None]:
     return mapping
 
 
-def _convert_one(task: dict, n: int, media_type: str, names: dict, images: Mapping[str, ImageRef],
+def _convert_one(task: dict, n: int, media_type: str, names: dict, images: ImageIndex,
                  with_gold: bool) -> Converted:
     label = f"task {task.get('id', n)}"
+    try:
+        return _convert_checked(task, label, media_type, names, images, with_gold)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+        # An export is untrusted input: one odd task is reported, never the end of the whole import.
+        return Converted(label, None, f"is not a task we can read ({type(error).__name__})")
+
+
+def _convert_checked(task: dict, label: str, media_type: str, names: dict, images: ImageIndex,
+                     with_gold: bool) -> Converted:
     try:
         data, image = _data(task["data"], media_type, images)
         row: dict[str, Any] = {"data": data}
@@ -103,7 +142,7 @@ class _Skip(Exception):
     pass
 
 
-def _data(data: dict, media_type: str, images: Mapping[str, ImageRef]) -> tuple[dict, ImageRef | None]:
+def _data(data: dict, media_type: str, images: ImageIndex) -> tuple[dict, ImageRef | None]:
     if media_type == "text":
         text = data.get("text")
         if not isinstance(text, str) or not text.strip():
@@ -112,21 +151,24 @@ def _data(data: dict, media_type: str, images: Mapping[str, ImageRef]) -> tuple[
     url = data.get("image")
     if not isinstance(url, str):
         raise _Skip("has no `image` in its data")
-    ref = images.get(image_name(url))
-    if ref is None:
-        raise _Skip(f"its image {image_name(url)!r} was not in this upload")
+    ref = images.find(url)
     extra = {k: v for k, v in data.items() if k != "image"}
-    return {"image": f"/media/{ref.sha256}", "name": image_name(url), **extra}, ref
+    return {"image": f"/media/{ref.sha256}", "name": posixpath.basename(image_path(url)), **extra}, ref
 
 
 def _first_annotation(task: dict) -> dict | None:
-    for annotation in task.get("annotations") or []:
+    annotations = task.get("annotations") or []
+    if not isinstance(annotations, list):
+        raise _Skip("has `annotations` that are not a list")
+    for annotation in annotations:
         if isinstance(annotation, dict) and not annotation.get("was_cancelled"):
             return annotation
     return None
 
 
-def _result(items: list, names: dict, image: ImageRef | None) -> dict[str, Any]:
+def _result(items: Any, names: dict, image: ImageRef | None) -> dict[str, Any]:
+    if not isinstance(items, list):
+        raise _Skip("has an annotation whose `result` is not a list")
     result: dict[str, list] = {}
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("value"), dict):

@@ -219,3 +219,25 @@ def test_tokens_list_pages(client, make_user, token_for):
     assert [t["name"] for t in page["items"]] == ["t1", "t2"]
     assert_problem(client.get("/api/v1/auth/tokens?per_page=501", headers=headers), 422)
     assert_problem(client.get("/api/v1/auth/tokens?page=zero", headers=headers), 422)
+
+
+def test_parallel_wrong_guesses_cannot_exceed_the_account_limit(client, make_user, app):
+    import threading
+
+    app.config["ANNOTATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 3
+    make_user("grace@example.org")
+    statuses: list[int] = []
+    barrier = threading.Barrier(12)
+
+    def guess(n: int) -> None:
+        barrier.wait()
+        response = app.test_client().post("/api/v1/auth/login",
+                                          json={"email": "grace@example.org", "password": f"wrong-guess-{n:04d}"})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(401) == 3 and statuses.count(429) == 9

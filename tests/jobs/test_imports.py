@@ -240,10 +240,12 @@ def test_a_failing_job_is_marked_failed_and_leaves_no_tasks(client, app, owner, 
     ({"a.jpg": b"", "b.jpg": b""}, {}, 422, "files"),
     ({"a.jpg": b"x"}, {"label_studio_annotations": "maybe"}, 422, "label_studio_annotations"),
 ])
-def test_bad_uploads_are_refused_at_once(client, owner, db, files, form, status, field):
+def test_bad_uploads_are_refused_at_once(client, app, owner, db, files, form, status, field):
     pid = create_project(client, owner)["id"]
     assert field in assert_problem(upload(client, pid, owner, files, **form), status)["errors"]
     assert db.scalar(select(func.count()).select_from(Import)) == 0
+    uploads = runtime(app).storage.local_path("imports")
+    assert not uploads.exists() or not any(p.is_file() for p in uploads.rglob("*"))  # nothing left behind
 
 
 def test_imports_need_multipart_and_the_right_project(client, owner, make_user, token_for):
@@ -257,3 +259,50 @@ def test_an_upload_over_the_limit_is_413(client, app, owner):
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     pid = create_project(client, owner)["id"]
     assert_problem(upload(client, pid, owner, {"big.jpg": b"x" * 20_000}), 413)
+
+
+def test_label_studio_images_are_matched_by_their_folder_and_ambiguous_names_refused(client, app, owner, db):
+    pid = create_project(client, owner)["id"]
+    red, blue = jpeg(300, 100, color=(220, 0, 0), pattern=1), jpeg(100, 300, color=(0, 0, 220), pattern=2)
+    gold = {"type": "rectanglelabels", "value": {"x": 0, "y": 0, "width": 50, "height": 50, "rectanglelabels": ["bird"]}}
+    export = [{"id": 1, "data": {"image": "/data/local-files/?d=set_a/1.jpg"}, "annotations": [{"result": [gold]}]},
+              {"id": 2, "data": {"image": "/data/local-files/?d=set_b/1.jpg"}, "annotations": [{"result": [gold]}]},
+              {"id": 3, "data": {"image": "/data/upload/9/1a2b3c4d-1.jpg"}}]
+    archive = zip_of({"set_a/1.jpg": red, "set_b/1.jpg": blue, "export.json": orjson.dumps(export)})
+    report = imported(client, app, pid, owner, {"ls.zip": archive})
+    by_id = {t.external_id: t for t in tasks_of(db, pid)}
+    assert by_id["label-studio-1"].gold["objects"][0]["bbox"] == [0.0, 0.0, 150.0, 50.0]  # 50% of the 300x100 image
+    assert by_id["label-studio-2"].gold["objects"][0]["bbox"] == [0.0, 0.0, 50.0, 150.0]  # 50% of the 100x300 image
+    assert any("several uploaded images" in r["reason"] for r in report["rejected"])
+    assert report["counts"]["created"] == 2
+
+
+@pytest.mark.parametrize("task", [
+    {"id": 1, "data": {"image": "x.jpg"}, "annotations": 5},
+    {"id": 1, "data": {"image": "x.jpg"}, "annotations": [{"result": 7}]},
+    {"id": 1, "data": {"image": "http://[::1/x.jpg"}},
+    {"id": 1, "data": {"image": "x.jpg"}, "annotations": [{"result": [{"type": "polygonlabels",
+                                                                        "value": {"points": [[1]], "polygonlabels": ["bird"]}}]}]},
+])
+def test_a_malformed_label_studio_task_is_reported_and_the_rest_imported(client, app, owner, db, task):
+    pid = create_project(client, owner)["id"]
+    good = {"id": 2, "data": {"image": "/data/upload/1/y.jpg"}}
+    report = imported(client, app, pid, owner, {"x.jpg": jpeg(pattern=1), "y.jpg": jpeg(pattern=2),
+                                                "ls.json": orjson.dumps([task, good])})
+    assert report["status"] == "finished" and report["counts"]["rejected"] == 1
+    # x.jpg, no longer claimed by a readable Label Studio task, is imported as a plain image task
+    assert {t.external_id for t in tasks_of(db, pid)} == {"label-studio-2", None}
+
+
+def test_job_caps_on_exports_and_tasks(client, app, owner, db, monkeypatch):
+    from tasks import image_import
+
+    monkeypatch.setattr(image_import, "MAX_EXPORT_BYTES", 200)
+    monkeypatch.setattr(image_import, "MAX_JOB_TASKS", 2)
+    pid = create_text_project(client, owner)["id"]
+    small = orjson.dumps([{"id": n, "data": {"text": f"t{n}"}} for n in range(3)])
+    big = orjson.dumps([{"id": 100 + n, "data": {"text": "x" * 50}} for n in range(5)])
+    report = imported(client, app, pid, owner, {"small.json": small, "big.json": big})
+    reasons = {r["file"]: r["reason"] for r in report["rejected"]}
+    assert "at most" in reasons["big.json"] and "1 tasks" in reasons
+    assert report["counts"]["created"] == 2

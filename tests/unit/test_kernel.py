@@ -83,3 +83,11 @@ def test_cheaper_hashes_are_upgraded_on_next_verify():
 def test_flatten_messages_gives_dotted_paths():
     nested = {"labels": {0: {"name": ["Must not be empty."]}}, "_schema": ["Bad."], "x": ["y"]}
     assert flatten_messages(nested) == {"labels.0.name": ["Must not be empty."], "_body": ["Bad."], "x": ["y"]}
+
+
+def test_secure_cookies_setting_marks_session_cookies_secure(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOTATOR_SECURE_COOKIES", "true")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True})
+    assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True
+    monkeypatch.setenv("ANNOTATOR_SECURE_COOKIES", "false")
+    assert not create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True}).config.get("SESSION_COOKIE_SECURE")

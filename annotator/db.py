@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, func
+from sqlalchemy import DateTime, Insert, MetaData, Table, create_engine, event, func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -92,6 +93,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: rows that would break any unique index are skipped, atomically."""
+    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    name = session.get_bind().dialect.name
+    if name not in dialects:
+        raise NotImplementedError(f"no insert-skipping-duplicates for {name}")
+    return dialects[name](table).on_conflict_do_nothing()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

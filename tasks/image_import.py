@@ -84,7 +84,7 @@ class Reader:
 
     def read_all(self, files: list[dict[str, Any]]) -> Found:
         for index, upload in enumerate(files):
-            self._upload(upload, lambda part: self.progress(0.9 * (index + part) / len(files)))
+            self._upload(upload, lambda part, index=index: self.progress(0.9 * (index + part) / len(files)))
         return self.found
 
     def _upload(self, upload: dict[str, Any], progress: Callable[[float], None]) -> None:

@@ -56,7 +56,8 @@ def test_concurrent_imports_of_the_same_rows_create_each_task_once(pg_app):
         return response.status_code, response.get_json()
 
     results = in_parallel(CLIENTS, post)
-    # Without the retry in insert_tasks most of these lose the race on the unique index (409).
+    # A plain INSERT after a duplicate check loses this race on the unique index (most get 409): the insert
+    # itself must skip duplicates (ON CONFLICT DO NOTHING).
     assert [status for status, _ in results] == [201] * CLIENTS, results
     created = sum(body["created"] for status, body in results if status == 201)
     session = runtime(pg_app).session_factory()

@@ -67,7 +67,24 @@ class Timestamped:
     )
 
 
+IMMEDIATE = "sqlite_begin_immediate"
+
+
+def write_intent(session: Session) -> None:
+    """Declare, before a transaction's first statement, that it reads in order to write.
+
+    On SQLite the transaction then starts with BEGIN IMMEDIATE, taking the write lock up front, so
+    two such transactions run one after the other instead of both reading and one failing to write.
+    PostgreSQL needs nothing here: its claims lock rows (FOR UPDATE SKIP LOCKED).
+    """
+    if not session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={IMMEDIATE: True})
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is off: we emit BEGIN ourselves (see _sqlite_begin), which
+    # also makes SAVEPOINTs work as documented.
+    dbapi_connection.isolation_level = None
     # WAL lets readers run beside one writer; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -75,6 +92,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    immediate = connection.get_execution_options().get(IMMEDIATE)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _json_dumps(value: Any) -> str:
@@ -90,6 +112,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

@@ -94,3 +94,33 @@ class ServiceUnavailable(DomainError):
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     title = "Too much in one request"
+
+
+class NotQualified(PermissionDenied):
+    code = "not_qualified"
+    title = "Your gold accuracy is below this project's bar"
+
+
+class ProjectNotActive(Conflict):
+    code = "project_not_active"
+    title = "The project is not taking annotations"
+
+
+class LeaseExpired(Conflict):
+    code = "lease_expired"
+    title = "The lease has expired"
+
+
+class AssignmentClosed(Conflict):
+    code = "assignment_closed"
+    title = "This assignment is no longer open"
+
+
+class NotYourAssignment(Conflict):
+    code = "not_your_assignment"
+    title = "This assignment belongs to someone else"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for a different request"

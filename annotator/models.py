@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from annotator.db import Base
 from annotator.users.models import ApiToken, User
-from tasks.models import Import, Media, Project, ProjectMember, ProjectSchemaVersion, Task
+from tasks.models import (Annotation, Assignment, Flag, IdempotencyRecord, Import, Media, Project, ProjectMember,
+                          ProjectSchemaVersion, Qualification, Task)
 
-__all__ = ["ApiToken", "Base", "Import", "Media", "Project", "ProjectMember", "ProjectSchemaVersion", "Task",
-           "User"]
+__all__ = ["Annotation", "ApiToken", "Assignment", "Base", "Flag", "IdempotencyRecord", "Import", "Media", "Project",
+           "ProjectMember", "ProjectSchemaVersion", "Qualification", "Task", "User"]

@@ -16,16 +16,17 @@ from sqlalchemy.orm import Session
 from annotator.db import insert_skipping_duplicates
 from tasks.models import Task
 
-COLUMNS = ("external_id", "data", "data_hash", "media_sha256", "is_gold", "gold")
+COLUMNS = ("external_id", "data", "data_hash", "media_sha256", "is_gold", "gold", "rank")
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS task_rows (
     n integer, external_id varchar(200), data json, data_hash varchar(64), media_sha256 varchar(64),
-    is_gold boolean, gold json
+    is_gold boolean, gold json, rank integer
 ) ON COMMIT DELETE ROWS
 """
 _MOVE = """
-INSERT INTO tasks (project_id, external_id, data, data_hash, media_sha256, is_gold, gold, status, import_id, created_at)
-SELECT :project_id, external_id, data, data_hash, media_sha256, is_gold, gold, 'open', :import_id, :created_at
+INSERT INTO tasks (project_id, external_id, data, data_hash, media_sha256, is_gold, gold, rank, status, import_id,
+                   created_at)
+SELECT :project_id, external_id, data, data_hash, media_sha256, is_gold, gold, rank, 'open', :import_id, :created_at
 FROM task_rows ORDER BY n
 ON CONFLICT DO NOTHING
 RETURNING id, external_id, data_hash
@@ -37,6 +38,7 @@ def insert_rows(session: Session, common: dict[str, Any], rows: list[dict[str, A
 
     Returns (id, external_id, data_hash) for each row inserted; duplicates of stored tasks are skipped.
     """
+    rows = [{**row, "rank": rank_of(row["data_hash"])} for row in rows]
     if session.get_bind().dialect.name == "postgresql":
         return _copy_then_insert(session, common, rows)
     values = [{**common, **row, "status": "open"} for row in rows]
@@ -44,6 +46,11 @@ def insert_rows(session: Session, common: dict[str, Any], rows: list[dict[str, A
     statement = insert_skipping_duplicates(session, table).returning(table.c.id, table.c.external_id,
                                                                      table.c.data_hash)
     return list(session.execute(statement, values).all())
+
+
+def rank_of(data_hash: str) -> int:
+    """A task's stable pseudo-random position: 28 bits of its data hash."""
+    return int(data_hash[:7], 16)
 
 
 def _json(value: Any) -> str | None:
@@ -57,5 +64,5 @@ def _copy_then_insert(session: Session, common: dict[str, Any], rows: list[dict[
     with driver.cursor() as cursor, cursor.copy(f"COPY task_rows (n, {', '.join(COLUMNS)}) FROM STDIN") as copy:
         for n, row in enumerate(rows):
             copy.write_row((n, row["external_id"], _json(row["data"]), row["data_hash"], row["media_sha256"],
-                            row["is_gold"], _json(row["gold"])))
+                            row["is_gold"], _json(row["gold"]), row["rank"]))
     return list(session.execute(text(_MOVE), common).all())

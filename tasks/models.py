@@ -16,6 +16,9 @@ AGGREGATIONS = ("majority", "dawid_skene")
 MEMBER_ROLES = ("annotator", "reviewer", "manager")
 TASK_STATUSES = ("open", "completed", "withheld", "retired")
 IMPORT_STATUSES = ("queued", "running", "finished", "failed")
+ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "flagged", "expired", "released")
+FLAG_REASONS = ("sensitive", "private_data", "corrupt", "other")
+FLAG_STATUSES = ("open", "kept", "removed")
 
 
 class Project(Timestamped, Base):
@@ -92,6 +95,12 @@ class Task(Base):
         Index("uq_tasks_project_data", "project_id", "data_hash", unique=True,
               sqlite_where=text("external_id IS NULL"), postgresql_where=text("external_id IS NULL")),
         Index("ix_tasks_project_status", "project_id", "status"),
+        # The claim walks open tasks in `rank` order; tasks already started have their own small index.
+        Index("ix_tasks_claim", "project_id", "is_gold", "rank", postgresql_where=text("status = 'open'"),
+              sqlite_where=text("status = 'open'")),
+        Index("ix_tasks_started", "project_id", "rank",
+              postgresql_where=text("status = 'open' AND NOT is_gold AND leased + submitted > 0"),
+              sqlite_where=text("status = 'open' AND NOT is_gold AND leased + submitted > 0")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,6 +113,102 @@ class Task(Base):
     gold: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Counters kept in the same transaction as the rows they count (checked by tasks.assignment.recount):
+    # live leases and submitted annotations. A task is offered while leased + submitted < overlap.
+    leased: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    submitted: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # A stable pseudo-random position (from the data hash), so annotators spread over the tasks.
+    rank: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+
+class Assignment(Base):
+    """A task handed to one annotator: a lease until `expires_at`, then submitted, skipped, flagged or expired."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("uq_assignments_live", "task_id", "user_id", unique=True,
+              postgresql_where=text("status = 'leased'"), sqlite_where=text("status = 'leased'")),
+        Index("ix_assignments_user_project", "user_id", "project_id", "status"),
+        Index("ix_assignments_expiry", "project_id", "status", "expires_at"),
+        Index("ix_assignments_task_user", "task_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="leased")
+    is_gold: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)  # why it was skipped
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Annotation(Base):
+    """One annotator's answer to one task; never two from the same person on a task."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"), Index("ix_annotations_project_user", "project_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), nullable=False)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    lead_time_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # False while the annotator is disqualified: kept, but left out of consensus and pay until reinstated.
+    counted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # For gold tasks: how right the answer was, 0..1.
+    gold_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Flag(Base):
+    """An annotator's report that a task should not be labelled; the task is withheld until resolved."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True, nullable=False)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Qualification(Base):
+    """An annotator's standing in a project: gold answered, the credit earned on them, disqualification."""
+
+    __tablename__ = "qualifications"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    gold_answered: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    gold_credit: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    disqualified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reinstated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST sent with an Idempotency-Key, replayed for repeats of the same request."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

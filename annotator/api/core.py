@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from annotator.errors import InvalidInput, MalformedBody, NotAuthenticated, UnsupportedMediaType
+from annotator.api import idempotency
 from annotator.web import check_csrf
 
 JSON_MIMETYPES = frozenset({"application/json"})
@@ -34,6 +35,7 @@ class ApiDoc:
     paged: bool
     tag: str
     raw_body: dict | None = None  # OpenAPI request content for bodies the view reads itself
+    idempotent: bool = False      # honours the Idempotency-Key header
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -88,14 +90,14 @@ def require_user() -> None:
 def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: str, auth: bool = True,
           body: type[Schema] | None = None, query: type[Schema] | None = None,
           response: type[Schema] | None = None, status: int = 200, paged: bool = False,
-          raw_body: dict | None = None) -> Callable:
+          raw_body: dict | None = None, idempotent: bool = False) -> Callable:
     """Declare an API view.
 
     The view receives `payload` (the loaded body) and `args` (the loaded query) when
     schemas are given, and returns either a Response or data that `response`
     dumps (with `paged`, a `Page`).
     """
-    doc = ApiDoc(summary, auth, body, query, response, status, paged, tag, raw_body)
+    doc = ApiDoc(summary, auth, body, query, response, status, paged, tag, raw_body, idempotent)
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -103,6 +105,10 @@ def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: st
             if auth:
                 require_user()
             check_csrf()
+            if idempotent:
+                replay = idempotency.replay_or_claim()
+                if replay is not None:
+                    return replay
             if body is not None:
                 kwargs["payload"] = load(body(), read_json_object())
             if query is not None:

@@ -12,7 +12,7 @@ from annotator.db import utcnow
 from annotator.errors import NotFound, PermissionDenied, UnsupportedMediaType
 from annotator.web import db_session
 from tasks import importing, projects
-from tasks.models import TASK_STATUSES, Task
+from tasks.models import TASK_STATUSES, Assignment, Task
 
 bp = Blueprint("tasks_api", __name__)
 TAG = "tasks"
@@ -71,7 +71,16 @@ def list_tasks(project_id: int, args: dict) -> Page:
     return paginate(db, statement, args["page"], args["per_page"])
 
 
-@route(bp, "/tasks/<int:task_id>", methods=["GET"], response=TaskOut, summary="One task (owner or manager)", tag=TAG)
+class TaskForHolder(Schema):
+    """A task as its lease holder sees it: nothing that tells gold from the rest."""
+
+    id = fields.Integer()
+    project_id = fields.Integer()
+    data = fields.Dict()
+
+
+@route(bp, "/tasks/<int:task_id>", methods=["GET"], response=TaskOut,
+       summary="One task (owner or manager; the annotator holding its lease sees id and data)", tag=TAG)
 def get_task(task_id: int):
     db = db_session()
     task = db.get(Task, task_id)
@@ -79,6 +88,10 @@ def get_task(task_id: int):
         raise NotFound("No such task.")
     try:
         projects.access(db, task.project_id, current_user, need="manager")
-    except PermissionDenied as error:  # an annotator of a public project must not learn the task exists
-        raise NotFound("No such task.") from error
+    except (PermissionDenied, NotFound) as error:
+        holds = db.scalar(select(Assignment.id).where(Assignment.task_id == task.id, Assignment.user_id == current_user.id,
+                                                      Assignment.status == "leased"))
+        if holds is None:  # nobody else may learn the task exists
+            raise NotFound("No such task.") from error
+        return TaskForHolder().dump(task)
     return task

@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from annotator.errors import NotAuthenticated, NotFound
 from annotator.web import db_session, runtime
-from tasks.models import Media, Project, ProjectMember, Task
+from tasks.models import Assignment, Media, Project, ProjectMember, Task
 from tasks.storage import media_key, thumbnail_key
 
 bp = Blueprint("media", __name__)
@@ -28,14 +28,15 @@ def _may_see(sha256: str) -> Media:
 
 
 def _visible_use(sha256: str, user_id: int):
-    """A task using the image in a project where the user sees every task: owner, manager or reviewer.
-
-    (Annotators will see the images of the tasks leased to them once assignment exists.)
-    """
+    """A task using the image that the user may see: in a project where they are owner, manager or
+    reviewer, or one leased to them (or that they answered)."""
     staff = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id,
                                                    ProjectMember.role.in_(("reviewer", "manager")))
+    theirs = select(Assignment.task_id).where(Assignment.user_id == user_id,
+                                              Assignment.status.in_(("leased", "submitted")))
     return (select(Task.id).join(Project, Project.id == Task.project_id)
-            .where(Task.media_sha256 == sha256, or_(Project.owner_id == user_id, Project.id.in_(staff))).limit(1))
+            .where(Task.media_sha256 == sha256,
+                   or_(Project.owner_id == user_id, Project.id.in_(staff), Task.id.in_(theirs))).limit(1))
 
 
 def _send(key: str, content_type: str) -> Response:

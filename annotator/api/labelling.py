@@ -1,0 +1,185 @@
+"""Labelling: next task, heartbeat, submit, skip, flag; the moderation queue; reinstating annotators."""
+from __future__ import annotations
+
+from flask import Blueprint
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from annotator.api import idempotency
+from annotator.api.core import Page, no_content, paginate, route
+from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
+from annotator.db import utcnow
+from annotator.errors import NotFound, PermissionDenied
+from annotator.web import db_session
+from tasks import annotations, assignment, projects
+from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project
+
+bp = Blueprint("labelling_api", __name__)
+TAG = "labelling"
+
+
+class AssignmentOut(Schema):
+    id = fields.Integer()
+    task_id = fields.Integer()
+    expires_at = fields.AwareDateTime()
+
+
+class TaskForAnnotator(Schema):
+    """What an annotator sees of a task: never whether it is gold."""
+
+    id = fields.Integer()
+    data = fields.Dict()
+
+
+class LeaseOut(Schema):
+    assignment = fields.Nested(AssignmentOut)
+    task = fields.Nested(TaskForAnnotator)
+
+
+class AnnotationIn(In):
+    result = fields.Raw(required=True, metadata={"description": "validated against the project's label schema"})
+    lead_time_ms = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=7 * 86_400_000))
+
+
+class AnnotationOut(Schema):
+    id = fields.Integer()
+    task_id = fields.Integer()
+    assignment_id = fields.Integer()
+    result = fields.Dict()
+    lead_time_ms = fields.Integer(allow_none=True)
+    schema_version = fields.Integer()
+    created_at = fields.AwareDateTime()
+
+
+class SkipIn(In):
+    reason = SafeString(max_length=500, min_length=0, multiline=True, load_default=None)
+
+
+class FlagIn(In):
+    reason = fields.String(required=True, validate=validate.OneOf(FLAG_REASONS))
+    note = SafeString(max_length=2000, min_length=0, multiline=True, load_default="")
+
+
+class FlagOut(Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    task_id = fields.Integer()
+    user_id = fields.Integer()
+    reason = fields.String()
+    note = fields.String()
+    status = fields.String()
+    resolved_by = fields.Integer(allow_none=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class FlagQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(FLAG_STATUSES))
+
+
+class ResolveIn(In):
+    action = fields.String(required=True, validate=validate.OneOf(("keep", "remove")))
+
+
+class StandingOut(Schema):
+    user_id = fields.Integer()
+    gold_answered = fields.Integer()
+    disqualified = fields.Boolean()
+    reinstated_at = fields.AwareDateTime(allow_none=True)
+
+
+def _assignment(assignment_id: int) -> tuple[Assignment, Project]:
+    """The caller's assignment and its project: 404 if unknown or in a project they cannot see."""
+    db = db_session()
+    found = db.get(Assignment, assignment_id)
+    if found is None:
+        raise NotFound("No such assignment.")
+    project = projects.access(db, found.project_id, current_user).project
+    return assignment.owned_assignment(db, assignment_id, current_user), project
+
+
+@route(bp, "/projects/<int:project_id>/next", methods=["POST"], response=LeaseOut,
+       summary="Your next task with a lease (the same one while your lease lives); 204 when none is left", tag=TAG)
+def next_task(project_id: int):
+    db = db_session()
+    project = projects.access(db, project_id, current_user).project
+    lease = assignment.next_task(db, project, current_user, utcnow())
+    db.commit()
+    return no_content() if lease is None else lease
+
+
+@route(bp, "/assignments/<int:assignment_id>/heartbeat", methods=["POST"], response=AssignmentOut,
+       summary="Keep your lease alive", tag=TAG)
+def heartbeat(assignment_id: int):
+    held, project = _assignment(assignment_id)
+    assignment.heartbeat(db_session(), held, project, utcnow())
+    db_session().commit()
+    return held
+
+
+@route(bp, "/assignments/<int:assignment_id>/annotation", methods=["POST"], body=AnnotationIn,
+       response=AnnotationOut, status=201, idempotent=True, summary="Submit your answer", tag=TAG)
+def submit(assignment_id: int, payload: dict):
+    held, project = _assignment(assignment_id)
+    db = db_session()
+    saved = annotations.submit(db, project, held, current_user, payload["result"], payload["lead_time_ms"], utcnow())
+    body = AnnotationOut().dump(saved)
+    idempotency.remember(201, body)
+    db.commit()
+    return saved
+
+
+@route(bp, "/assignments/<int:assignment_id>/skip", methods=["POST"], body=SkipIn, response=AssignmentOut,
+       summary="Skip the task; it is not offered to you again", tag=TAG)
+def skip(assignment_id: int, payload: dict):
+    held, _project = _assignment(assignment_id)
+    annotations.skip(db_session(), held, payload["reason"], utcnow())
+    db_session().commit()
+    return held
+
+
+@route(bp, "/assignments/<int:assignment_id>/flag", methods=["POST"], body=FlagIn, response=FlagOut,
+       summary="Report the task; it is withheld until an owner resolves the flag", tag=TAG)
+def flag(assignment_id: int, payload: dict):
+    held, _project = _assignment(assignment_id)
+    report = annotations.flag(db_session(), held, current_user, payload["reason"], payload["note"], utcnow())
+    db_session().commit()
+    return report
+
+
+@route(bp, "/projects/<int:project_id>/flags", methods=["GET"], query=FlagQuery, response=FlagOut, paged=True,
+       summary="The moderation queue (owner or manager)", tag=TAG)
+def list_flags(project_id: int, args: dict) -> Page:
+    db = db_session()
+    projects.access(db, project_id, current_user, need="manager")
+    statement = select(Flag).where(Flag.project_id == project_id).order_by(Flag.id)
+    if "status" in args:
+        statement = statement.where(Flag.status == args["status"])
+    return paginate(db, statement, args["page"], args["per_page"])
+
+
+@route(bp, "/flags/<int:flag_id>/resolve", methods=["POST"], body=ResolveIn, response=FlagOut,
+       summary="Keep the task (back to the pool) or remove it (retired, leases released)", tag=TAG)
+def resolve(flag_id: int, payload: dict):
+    db = db_session()
+    report = db.get(Flag, flag_id)
+    if report is None:
+        raise NotFound("No such flag.")
+    try:
+        project = projects.access(db, report.project_id, current_user, need="manager").project
+    except PermissionDenied as error:
+        raise NotFound("No such flag.") from error
+    annotations.resolve_flag(db, report, payload["action"], current_user, project, utcnow())
+    db.commit()
+    return report
+
+
+@route(bp, "/projects/<int:project_id>/annotators/<int:user_id>/reinstate", methods=["POST"], response=StandingOut,
+       summary="Let a disqualified annotator work again (owner or manager)", tag=TAG)
+def reinstate(project_id: int, user_id: int):
+    db = db_session()
+    project = projects.access(db, project_id, current_user, need="manager").project
+    standing = annotations.reinstate(db, project, user_id, utcnow())
+    db.commit()
+    return standing

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import redis
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.json.provider import JSONProvider
 from flask_login import current_user
 from sqlalchemy.engine import Engine
@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from annotator import queue
-from annotator.db import make_engine, make_session_factory
+from annotator.db import make_engine, make_session_factory, write_intent
 from annotator.errors import CsrfFailed
 from annotator.users.passwords import Passwords
 from tasks.storage import LocalStorage
@@ -73,9 +73,17 @@ def runtime(app: Flask | None = None) -> Runtime:
 
 
 def db_session() -> Session:
-    """This request's (or app context's) database session, closed at teardown."""
+    """This request's (or app context's) database session, closed at teardown.
+
+    A request that may write (POST, PUT, PATCH, DELETE) starts its transaction with the intent to
+    write: on SQLite that is BEGIN IMMEDIATE, because a transaction that has read cannot start
+    writing once another writer has committed ("database is locked"). Reads stay concurrent.
+    """
     if "db_session" not in g:
-        g.db_session = runtime().session_factory()
+        session = runtime().session_factory()
+        if has_request_context() and request.method in UNSAFE_METHODS:
+            write_intent(session)
+        g.db_session = session
     return g.db_session
 
 

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from annotator.db import write_intent
 from tasks import importing
 from tasks.archives import ArchiveRejected, ZipLimits, is_zip, read_zip
 from tasks.formats import label_studio
@@ -156,6 +157,7 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
                now: Callable[[], dt.datetime]) -> dict[str, int] | None:
     """Run import `import_id`; returns its counts, or None when there is nothing to do."""
     with factory() as session:
+        write_intent(session)
         job = session.get(Import, import_id)
         if job is None or job.status == "finished":
             return None
@@ -164,8 +166,10 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
         job.status, job.started_at, job.progress, job.error = "running", now(), 0.0, None
         session.commit()
     found = Reader(storage, media_type, limits, lambda value: _progress(factory, import_id, value)).read_all(files)
-    with factory() as session, session.begin():
+    with factory() as session:  # closing without commit rolls everything back
+        write_intent(session)
         counts = _write(session, import_id, found, options.get("label_studio_annotations", "gold") == "gold", now())
+        session.commit()
     for upload in files:
         storage.delete(upload["key"])
     return counts
@@ -173,6 +177,7 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
 
 def mark_failed(factory: sessionmaker, import_id: int, error: str, now: dt.datetime) -> None:
     with factory() as session:
+        write_intent(session)
         job = session.get(Import, import_id)
         if job is not None and job.status != "finished":
             job.status, job.error, job.finished_at = "failed", error[:2000], now
@@ -181,6 +186,7 @@ def mark_failed(factory: sessionmaker, import_id: int, error: str, now: dt.datet
 
 def _progress(factory: sessionmaker, import_id: int, value: float) -> None:
     with factory() as session:
+        write_intent(session)
         session.get(Import, import_id).progress = round(min(max(value, 0.0), 0.99), 4)
         session.commit()
 

@@ -96,6 +96,13 @@ def worker(burst: bool, queue_names: tuple[str, ...]) -> None:
     Worker(queues, connection=rt.redis).work(burst=burst, with_scheduler=not burst)
 
 
+@main.command("cron")
+@with_appcontext
+def cron() -> None:
+    """Enqueue the periodic jobs (lease reaper, ...) on their schedule; run one per deployment."""
+    queue.cron_scheduler(runtime().redis).start()
+
+
 def _instance_secret(instance: Path) -> None:
     path = instance / "secret_key"
     if not path.exists():
@@ -132,6 +139,7 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
                                   "--bind", f"{host}:{port}", "--access-logfile", "-",
                                   "annotator:create_app()"])]
     children += [subprocess.Popen([sys.executable, "-m", "annotator.cli", "worker"]) for _ in range(job_workers)]
+    children.append(subprocess.Popen([sys.executable, "-m", "annotator.cli", "cron"]))
     click.echo(f"\n  Annotator is running at http://{host}:{port}/  (Ctrl+C stops it)")
     if seeded:
         click.echo("  Demo logins:\n" + demo.logins())

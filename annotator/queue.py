@@ -7,6 +7,7 @@ socket to the web and worker processes as REDIS_URL.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -16,15 +17,18 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.cron import CronScheduler
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 # One queue per kind of work, so a flood of exports cannot starve imports.
 QUEUE_NAMES = ("default", "imports", "exports", "quality")
 
-# Jobs a deployment runs on a schedule: (dotted function path, interval in seconds).
-# The issues that add lease reclaiming, export watchdogs and settlement fill this in.
-PERIODIC_JOBS: list[tuple[str, int]] = []
+# Jobs run on a schedule by `annotator cron`: (dotted function path, queue, interval in seconds).
+# Each is idempotent, so a second scheduler by mistake only repeats harmless work.
+PERIODIC_JOBS: list[tuple[str, str, int]] = [
+    ("tasks.jobs.reclaim_expired_leases", "default", 60),
+]
 
 _embedded: dict[str, Any] = {}
 _embedded_lock = threading.Lock()
@@ -70,6 +74,15 @@ def get_queue(connection: redis.Redis, name: str = "default") -> Queue:
     if name not in QUEUE_NAMES:
         raise ValueError(f"unknown queue {name!r}; known: {', '.join(QUEUE_NAMES)}")
     return Queue(name, connection=connection)
+
+
+def cron_scheduler(connection: redis.Redis) -> CronScheduler:
+    """RQ's cron scheduler with PERIODIC_JOBS registered; `.start()` runs it."""
+    scheduler = CronScheduler(connection=connection, name="annotator")
+    for path, queue_name, interval in PERIODIC_JOBS:
+        module, _, name = path.rpartition(".")
+        scheduler.register(getattr(importlib.import_module(module), name), queue_name, interval=interval)
+    return scheduler
 
 
 def enqueue_after_commit(

@@ -5,9 +5,10 @@ import logging
 
 from flask import current_app
 
-from annotator.db import utcnow
+from annotator.db import utcnow, write_intent
+from annotator.jobs import job_session
 from annotator.web import runtime
-from tasks import image_import
+from tasks import assignment, image_import
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +31,10 @@ def run_import(import_id: int) -> dict | None:
         log.exception("import %s failed", import_id)
         image_import.mark_failed(rt.session_factory, import_id, f"{type(error).__name__}: {error}", utcnow())
         raise
+
+
+def reclaim_expired_leases() -> int:
+    """Give the places of lapsed leases back, in every project (runs every minute; `next` also does it)."""
+    with job_session() as session:
+        write_intent(session)
+        return assignment.reclaim_expired(session, utcnow())

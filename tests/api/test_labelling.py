@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, update
 
-from annotator.web import runtime
 from tasks.assignment import recount
 from tasks.models import Annotation, Assignment, Task
 from tests.api.helpers import create_text_project

@@ -63,3 +63,36 @@ def test_a_real_worker_in_burst_mode_runs_the_job_against_the_database(app):
     finished = Job.fetch(job.id, connection=connection)
     assert finished.get_status() == "finished", done.stderr[-2000:]
     assert finished.return_value() == {"marker": "from-test", "database": "ok"}
+
+
+def test_the_cron_scheduler_registers_every_periodic_job(app):
+    scheduler = queue.cron_scheduler(runtime(app).redis)
+    registered = {(job.func.__module__ + "." + job.func.__name__, job.queue_name, job.interval)
+                  for job in scheduler.get_jobs()}
+    assert registered == set(queue.PERIODIC_JOBS)
+
+
+def test_the_lease_reaper_job_run_by_a_worker_frees_lapsed_places(app, client, make_user, token_for, db):
+    import datetime as dt
+
+    from rq import SimpleWorker
+    from sqlalchemy import update
+
+    from tasks.models import Assignment, Task
+    from tests.api.helpers import create_text_project
+
+    owner, annotator = token_for(make_user()), token_for(make_user())
+    project = create_text_project(client, owner, visibility="public")
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}}], headers=owner)
+    lease = client.post(f"/api/v1/projects/{project['id']}/next", headers=annotator).get_json()
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    db.execute(update(Assignment).where(Assignment.id == lease["assignment"]["id"]).values(expires_at=past))
+    db.commit()
+    with app.app_context():
+        connection = runtime().redis
+        job = queue.get_queue(connection).enqueue("tasks.jobs.reclaim_expired_leases")
+        SimpleWorker([queue.get_queue(connection)], connection=connection).work(burst=True)
+        assert job.return_value() == 1
+    db.rollback()
+    assert db.get(Assignment, lease["assignment"]["id"]).status == "expired"
+    assert db.get(Task, lease["task"]["id"]).leased == 0

@@ -13,13 +13,13 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.orm import Session
 
 from annotator.db import write_intent
 from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive
 from annotator.users.models import User
-from tasks.models import Assignment, Project, Qualification, Task
+from tasks.models import STARTED, Assignment, Project, Qualification, Task
 
 # An annotator never gets a task again once they hold, answered, skipped or flagged it.
 EXCLUDING = ("leased", "submitted", "skipped", "flagged")
@@ -113,14 +113,14 @@ def _not_yet_theirs(user: User):
 
 
 def _open(project: Project, user: User, gold: bool):
-    return select(Task).where(Task.project_id == project.id, Task.status == "open", Task.is_gold.is_(gold),
+    return select(Task).where(Task.project_id == project.id, Task.status == "open", Task.is_gold == gold,
                               _not_yet_theirs(user))
 
 
 def _started(project: Project, user: User):
     """Tasks others have begun and that still have room: finish what was started."""
-    return (_open(project, user, False).where(and_(Task.leased + Task.submitted > 0,
-                                                   Task.leased + Task.submitted < project.overlap))
+    return (select(Task).where(Task.project_id == project.id, text(STARTED), _not_yet_theirs(user),
+                               Task.leased + Task.submitted < project.overlap)
             .order_by(Task.rank, Task.id))
 
 

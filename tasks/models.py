@@ -19,6 +19,9 @@ IMPORT_STATUSES = ("queued", "running", "finished", "failed")
 ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "flagged", "expired", "released")
 FLAG_REASONS = ("sensitive", "private_data", "corrupt", "other")
 FLAG_STATUSES = ("open", "kept", "removed")
+# Open, non-gold tasks someone has begun. The claim query uses this very text, so that databases
+# (SQLite above all, which matches partial-index predicates by their form) use ix_tasks_started.
+STARTED = "status = 'open' AND NOT is_gold AND leased + submitted > 0"
 
 
 class Project(Timestamped, Base):
@@ -96,11 +99,9 @@ class Task(Base):
               sqlite_where=text("external_id IS NULL"), postgresql_where=text("external_id IS NULL")),
         Index("ix_tasks_project_status", "project_id", "status"),
         # The claim walks open tasks in `rank` order; tasks already started have their own small index.
-        Index("ix_tasks_claim", "project_id", "is_gold", "rank", postgresql_where=text("status = 'open'"),
+        Index("ix_tasks_claim", "project_id", "is_gold", "rank", "id", postgresql_where=text("status = 'open'"),
               sqlite_where=text("status = 'open'")),
-        Index("ix_tasks_started", "project_id", "rank",
-              postgresql_where=text("status = 'open' AND NOT is_gold AND leased + submitted > 0"),
-              sqlite_where=text("status = 'open' AND NOT is_gold AND leased + submitted > 0")),
+        Index("ix_tasks_started", "project_id", "rank", "id", postgresql_where=text(STARTED), sqlite_where=text(STARTED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,7 +130,10 @@ class Assignment(Base):
     __table_args__ = (
         Index("uq_assignments_live", "task_id", "user_id", unique=True,
               postgresql_where=text("status = 'leased'"), sqlite_where=text("status = 'leased'")),
-        Index("ix_assignments_user_project", "user_id", "project_id", "status"),
+        # Only live leases: the "not already theirs" check must probe (task_id, user_id), never scan a
+        # prolific annotator's whole history per candidate task.
+        Index("ix_assignments_live_user", "user_id", "project_id",
+              postgresql_where=text("status = 'leased'"), sqlite_where=text("status = 'leased'")),
         Index("ix_assignments_expiry", "project_id", "status", "expires_at"),
         Index("ix_assignments_task_user", "task_id", "user_id"),
     )

@@ -62,7 +62,7 @@ def upgrade() -> None:
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.create_index('ix_assignments_expiry', ['project_id', 'status', 'expires_at'], unique=False)
         batch_op.create_index('ix_assignments_task_user', ['task_id', 'user_id'], unique=False)
-        batch_op.create_index('ix_assignments_user_project', ['user_id', 'project_id', 'status'], unique=False)
+        batch_op.create_index('ix_assignments_live_user', ['user_id', 'project_id'], unique=False, postgresql_where=sa.text("status = 'leased'"), sqlite_where=sa.text("status = 'leased'"))
         batch_op.create_index('uq_assignments_live', ['task_id', 'user_id'], unique=True, postgresql_where=sa.text("status = 'leased'"), sqlite_where=sa.text("status = 'leased'"))
 
     op.create_table('flags',
@@ -112,8 +112,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('submitted', sa.Integer(), server_default='0', nullable=False))
         # Tasks imported before this revision keep rank 0: they are claimed first, in id order.
         batch_op.add_column(sa.Column('rank', sa.Integer(), server_default='0', nullable=False))
-        batch_op.create_index('ix_tasks_claim', ['project_id', 'is_gold', 'rank'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
-        batch_op.create_index('ix_tasks_started', ['project_id', 'rank'], unique=False, postgresql_where=sa.text("status = 'open' AND NOT is_gold AND leased + submitted > 0"), sqlite_where=sa.text("status = 'open' AND NOT is_gold AND leased + submitted > 0"))
+        batch_op.create_index('ix_tasks_claim', ['project_id', 'is_gold', 'rank', 'id'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
+        batch_op.create_index('ix_tasks_started', ['project_id', 'rank', 'id'], unique=False, postgresql_where=sa.text("status = 'open' AND NOT is_gold AND leased + submitted > 0"), sqlite_where=sa.text("status = 'open' AND NOT is_gold AND leased + submitted > 0"))
 
 
 
@@ -136,7 +136,7 @@ def downgrade() -> None:
     op.drop_table('flags')
     with op.batch_alter_table('assignments', schema=None) as batch_op:
         batch_op.drop_index('uq_assignments_live', postgresql_where=sa.text("status = 'leased'"), sqlite_where=sa.text("status = 'leased'"))
-        batch_op.drop_index('ix_assignments_user_project')
+        batch_op.drop_index('ix_assignments_live_user', postgresql_where=sa.text("status = 'leased'"), sqlite_where=sa.text("status = 'leased'"))
         batch_op.drop_index('ix_assignments_task_user')
         batch_op.drop_index('ix_assignments_expiry')
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound
 from annotator.users.models import User
 from tasks import gold as gold_scoring
+from tasks.assignment import uses_gold
 from tasks.models import Annotation, Assignment, Flag, Media, Project, Qualification, Task
 from tasks.schema import TaskContext, parse_label_schema, validate_result
 
@@ -45,15 +46,15 @@ def submit(session: Session, project: Project, assignment: Assignment, user: Use
         _accept_late(project, assignment, task, now)
     schema = parse_label_schema(project.label_schema)
     clean = validate_result(schema, result, task_context(session, project, task))
-    standing = session.get(Qualification, (project.id, user.id))
+    standing = session.get(Qualification, (project.id, user.id)) if uses_gold(project) else None
     annotation = Annotation(project_id=project.id, task_id=task.id, user_id=user.id, assignment_id=assignment.id,
                             result=clean, lead_time_ms=lead_time_ms, schema_version=project.schema_version,
                             counted=not (standing is not None and standing.disqualified), created_at=now)
+    session.add(annotation)
     try:
-        with session.begin_nested():  # the unique (task, user) index backs the exclusion rules
-            session.add(annotation)
+        session.flush()  # the unique (task, user) index backs the exclusion rules
     except IntegrityError:
-        raise Conflict("You have already annotated this task.") from None
+        raise Conflict("You have already annotated this task.") from None  # the request's transaction is dropped
     _release(assignment, task, "submitted", now)
     task.submitted += 1
     if task.is_gold:

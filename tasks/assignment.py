@@ -38,13 +38,18 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     write_intent(session)
     if project.status != "active":
         raise ProjectNotActive(f"The project is {project.status}; it hands out no tasks.")
-    reclaim_expired(session, now, project_id=project.id)
     live = session.scalar(select(Assignment).where(
-        Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.status == "leased"))
+        Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.status == "leased",
+        Assignment.expires_at > now))
     if live is not None:
         return Lease(live, session.get(Task, live.task_id))
     standing = check_qualified(session, project, user)
-    task = _choose(session, project, user, standing, rng or random.Random())
+    rng = rng or random.Random()
+    task = _choose(session, project, user, standing, rng)
+    # Lapsed leases still hold their places until reclaimed: when that leaves nothing for this caller,
+    # reclaim now and look again (the periodic reaper frees the rest), so a closed tab never blocks work.
+    if task is None and reclaim_expired(session, now, project_id=project.id):
+        task = _choose(session, project, user, standing, rng)
     if task is None:
         return None
     assignment = Assignment(project_id=project.id, task_id=task.id, user_id=user.id, status="leased",
@@ -78,7 +83,14 @@ def reclaim_expired(session: Session, now: dt.datetime, project_id: int | None =
     return len(expired)
 
 
+def uses_gold(project: Project) -> bool:
+    settings = project.qualification or {}
+    return project.gold_ratio > 0 or settings.get("warmup_gold", 0) > 0 or settings.get("min_gold_accuracy", 0) > 0
+
+
 def check_qualified(session: Session, project: Project, user: User) -> Qualification | None:
+    if not uses_gold(project):
+        return None  # without gold nobody can be disqualified: no need to look
     standing = session.get(Qualification, (project.id, user.id))
     if standing is not None and standing.disqualified:
         bar = (project.qualification or {}).get("min_gold_accuracy", 0.0)
@@ -147,10 +159,9 @@ def _wants_gold(session: Session, project: Project, user: User, standing: Qualif
     return answered < warmup or rng.random() < project.gold_ratio
 
 
-def owned_assignment(session: Session, assignment_id: int, user: User) -> Assignment | None:
-    """The assignment, locked, if it exists; NotYourAssignment if it is someone else's."""
-    assignment = session.get(Assignment, assignment_id, with_for_update=True)
-    if assignment is not None and assignment.user_id != user.id:
+def owned_assignment(session: Session, assignment: Assignment, user: User) -> Assignment:
+    """The (locked) assignment if it is the user's; NotYourAssignment if it is someone else's."""
+    if assignment.user_id != user.id:
         raise NotYourAssignment("This assignment belongs to someone else.")
     return assignment
 

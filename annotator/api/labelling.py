@@ -92,18 +92,18 @@ class StandingOut(Schema):
 def _assignment(assignment_id: int) -> tuple[Assignment, Project]:
     """The caller's assignment and its project: 404 if unknown or in a project they cannot see."""
     db = db_session()
-    found = db.get(Assignment, assignment_id)
+    found = db.get(Assignment, assignment_id, with_for_update=True)
     if found is None:
         raise NotFound("No such assignment.")
-    project = projects.access(db, found.project_id, current_user).project
-    return assignment.owned_assignment(db, assignment_id, current_user), project
+    project = projects.visible(db, found.project_id, current_user)
+    return assignment.owned_assignment(db, found, current_user), project
 
 
 @route(bp, "/projects/<int:project_id>/next", methods=["POST"], response=LeaseOut,
        summary="Your next task with a lease (the same one while your lease lives); 204 when none is left", tag=TAG)
 def next_task(project_id: int):
     db = db_session()
-    project = projects.access(db, project_id, current_user).project
+    project = projects.visible(db, project_id, current_user)
     lease = assignment.next_task(db, project, current_user, utcnow())
     db.commit()
     return no_content() if lease is None else lease

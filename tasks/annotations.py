@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from annotator.db import insert_skipping_duplicates
 from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound
 from annotator.users.models import User
 from tasks import gold as gold_scoring
@@ -44,6 +45,8 @@ def submit(session: Session, project: Project, assignment: Assignment, user: Use
     task = session.get(Task, assignment.task_id, with_for_update=True)
     if assignment.status == "expired" or assignment.expires_at <= now:
         _accept_late(project, assignment, task, now)
+    if not task.is_gold and task.submitted >= project.overlap:  # overlap may have been lowered meanwhile
+        raise Conflict("The task already has all the answers it needs.")
     schema = parse_label_schema(project.label_schema)
     clean = validate_result(schema, result, task_context(session, project, task))
     standing = session.get(Qualification, (project.id, user.id)) if uses_gold(project) else None
@@ -72,6 +75,8 @@ def _accept_late(project: Project, assignment: Assignment, task: Task, now: dt.d
     Not yet reclaimed, the lease still holds its place. Reclaimed, it must find a free place again:
     then it takes one back (and the submit closes it) so the counters stay exact.
     """
+    if task.status != "open":
+        raise LeaseExpired("Your lease expired and the task is no longer open.")
     if assignment.status == "leased":
         return
     full = not task.is_gold and task.leased + task.submitted >= project.overlap
@@ -81,12 +86,16 @@ def _accept_late(project: Project, assignment: Assignment, task: Task, now: dt.d
     task.leased += 1
 
 
+def _standing_locked(session: Session, project_id: int, user_id: int) -> Qualification:
+    """The annotator's standing row, created if missing, locked and freshly read (never a stale copy)."""
+    table = Qualification.__table__
+    session.execute(insert_skipping_duplicates(session, table).values(
+        project_id=project_id, user_id=user_id, gold_answered=0, gold_credit=0.0, disqualified=False))
+    return session.get(Qualification, (project_id, user_id), with_for_update=True, populate_existing=True)
+
+
 def _record_gold(session: Session, project: Project, user: User, credit: float) -> None:
-    standing = session.get(Qualification, (project.id, user.id), with_for_update=True)
-    if standing is None:
-        standing = Qualification(project_id=project.id, user_id=user.id, gold_answered=0, gold_credit=0.0,
-                                 disqualified=False)
-        session.add(standing)
+    standing = _standing_locked(session, project.id, user.id)
     standing.gold_answered += 1
     standing.gold_credit += credit
     settings = project.qualification or {}
@@ -122,6 +131,9 @@ def resolve_flag(session: Session, report: Flag, action: str, resolver: User, pr
     """`keep` returns the task to the pool; `remove` retires it and releases every lease on it."""
     if report.status != "open":
         raise Conflict(f"This flag was already resolved ({report.status}).")
+    # Lock order everywhere is assignment, then task: take the task's live leases first.
+    session.execute(select(Assignment.id).where(Assignment.task_id == report.task_id, Assignment.status == "leased")
+                    .order_by(Assignment.id).with_for_update())
     task = session.get(Task, report.task_id, with_for_update=True)
     report.status = "kept" if action == "keep" else "removed"
     report.resolved_by, report.resolved_at = resolver.id, now
@@ -144,7 +156,7 @@ def _other_open_flags(session: Session, report: Flag) -> bool:
 
 def reinstate(session: Session, project: Project, user_id: int, now: dt.datetime) -> Qualification:
     """Let a disqualified annotator work again; their annotations made meanwhile count from now on."""
-    standing = session.get(Qualification, (project.id, user_id), with_for_update=True)
+    standing = session.get(Qualification, (project.id, user_id), with_for_update=True, populate_existing=True)
     if standing is None or not standing.disqualified:
         raise NotFound("This annotator is not disqualified in this project.")
     standing.disqualified, standing.reinstated_at = False, now

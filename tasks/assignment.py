@@ -38,6 +38,9 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     write_intent(session)
     if project.status != "active":
         raise ProjectNotActive(f"The project is {project.status}; it hands out no tasks.")
+    # One `next` at a time per person (PostgreSQL; SQLite is serialised already), so two quick calls
+    # cannot both miss the live lease and claim two tasks.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     live = session.scalar(select(Assignment).where(
         Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.status == "leased",
         Assignment.expires_at > now))
@@ -142,8 +145,11 @@ def _fresh(project: Project, user: User):
 
 
 def _gold(project: Project, user: User):
-    # Gold tasks are answered by everyone once; overlap does not limit them.
-    return _open(project, user, True).order_by(Task.rank, Task.id)
+    # Gold tasks are answered by everyone once, never shown twice (not even after a lapsed lease);
+    # overlap does not limit them.
+    ever = ~exists().where(Assignment.task_id == Task.id, Assignment.user_id == user.id)
+    return (select(Task).where(Task.project_id == project.id, Task.status == "open", Task.is_gold == True,  # noqa: E712
+                               ever).order_by(Task.rank, Task.id))
 
 
 def _offset(project_id: int, user_id: int) -> int:

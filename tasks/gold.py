@@ -32,7 +32,10 @@ def score(schema: LabelSchema, answer: dict[str, Any], gold: dict[str, Any]) -> 
 def _credit(schema: LabelSchema, given: str, wanted: str) -> float:
     if given == wanted:
         return 1.0
-    path = schema.labels[wanted].path
+    label = schema.labels.get(wanted)
+    if label is None:  # the gold label left the taxonomy in a later schema: only an exact match counts
+        return 0.0
+    path = label.path
     if given in path:  # an ancestor: right as far as it goes
         return (path.index(given) + 1) / len(path)
     return 0.0

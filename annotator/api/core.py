@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from annotator.errors import InvalidInput, MalformedBody, NotAuthenticated, UnsupportedMediaType
+from annotator.errors import Conflict, InvalidInput, MalformedBody, NotAuthenticated, UnsupportedMediaType
 from annotator.api import idempotency
 from annotator.web import check_csrf
 
@@ -113,7 +113,14 @@ def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: st
                 kwargs["payload"] = load(body(), read_json_object())
             if query is not None:
                 kwargs["args"] = load(query(), request.args.to_dict())
-            result = fn(**kwargs)
+            try:
+                result = fn(**kwargs)
+            except Conflict:
+                # The same key may have been in flight: once it committed, replay it rather than refuse.
+                replay = idempotency.replay_after_conflict() if idempotent else None
+                if replay is None:
+                    raise
+                return replay
             if isinstance(result, Response):
                 return result
             return _render(result, response, paged), status

@@ -47,6 +47,22 @@ def replay_or_claim() -> Response | None:
     return None
 
 
+def replay_after_conflict() -> Response | None:
+    """After a conflict: the first response, if a request with this key has committed meanwhile."""
+    claimed = g.pop("idempotency", None)
+    if claimed is None:
+        return None
+    db_session().rollback()
+    key, fingerprint = claimed
+    record = db_session().scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == current_user.id, IdempotencyRecord.key == key))
+    if record is None or record.request_hash != fingerprint:
+        return None
+    response = Response(OrjsonProvider.dumps_bytes(record.body), status=record.status, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 def remember(status: int, body: dict) -> None:
     """Store this response for the request's key, in the current transaction (no-op without a key)."""
     claimed = g.pop("idempotency", None)

@@ -163,7 +163,7 @@ def list_flags(project_id: int, args: dict) -> Page:
        summary="Keep the task (back to the pool) or remove it (retired, leases released)", tag=TAG)
 def resolve(flag_id: int, payload: dict):
     db = db_session()
-    report = db.get(Flag, flag_id)
+    report = db.get(Flag, flag_id, with_for_update=True)  # two resolutions at once: the second sees the first
     if report is None:
         raise NotFound("No such flag.")
     try:

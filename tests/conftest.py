@@ -120,6 +120,16 @@ def make_user(app):
 
 
 @pytest.fixture
+def owner(make_user, token_for):
+    return token_for(make_user("owner@example.org"))
+
+
+@pytest.fixture
+def annotators(make_user, token_for):
+    return [token_for(make_user(f"a{n}@example.org")) for n in range(3)]
+
+
+@pytest.fixture
 def token_for(app):
     def issue(user) -> dict:
         with app.app_context():

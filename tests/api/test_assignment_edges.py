@@ -1,19 +1,8 @@
 """Edge cases found in review: schema changes, lapsed gold, lowered overlap, withheld tasks."""
-import pytest
 from sqlalchemy import select
 from tasks.assignment import recount
 from tasks.models import Task
 from tests.api.test_labelling import text_tasks, nxt, answer, expire, gold_project
-
-
-@pytest.fixture
-def owner(make_user, token_for):
-    return token_for(make_user("owner@example.org"))
-
-
-@pytest.fixture
-def annotators(make_user, token_for):
-    return [token_for(make_user(f"a{n}@example.org")) for n in range(3)]
 
 
 def test_a_gold_answer_after_its_label_left_the_schema_is_scored_not_a_crash(client, owner, annotators, db):

@@ -12,16 +12,6 @@ from tests.api.helpers import create_text_project
 from tests.api.test_accounts import assert_problem
 
 
-@pytest.fixture
-def owner(make_user, token_for):
-    return token_for(make_user("owner@example.org"))
-
-
-@pytest.fixture
-def annotators(make_user, token_for):
-    return [token_for(make_user(f"a{n}@example.org")) for n in range(3)]
-
-
 def text_tasks(client, owner, count=4, **settings):
     project = create_text_project(client, owner, visibility="public", **settings)
     rows = [{"data": {"text": f"task number {n}"}} for n in range(count)]

@@ -10,11 +10,6 @@ from tests.api.test_accounts import assert_problem
 
 
 @pytest.fixture
-def owner(make_user, token_for):
-    return token_for(make_user("owner@example.org"))
-
-
-@pytest.fixture
 def stranger(make_user, token_for):
     return token_for(make_user("stranger@example.org"))
 

@@ -11,11 +11,6 @@ from tests.api.test_accounts import assert_problem
 
 
 @pytest.fixture
-def owner(make_user, token_for):
-    return token_for(make_user("owner@example.org"))
-
-
-@pytest.fixture
 def text_project(client, owner):
     return create_text_project(client, owner)
 

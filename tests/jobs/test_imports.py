@@ -19,11 +19,6 @@ from tests.api.helpers import create_project, create_text_project
 from tests.api.test_accounts import assert_problem
 
 
-@pytest.fixture
-def owner(make_user, token_for):
-    return token_for(make_user("owner@example.org"))
-
-
 def jpeg(width=64, height=48, color=(200, 40, 40), pattern=0, exif=None) -> bytes:
     image = Image.new("RGB", (width, height), color)
     for x in range(0, width, 8):  # some structure, so perceptual hashes differ between patterns

@@ -55,6 +55,21 @@ def access(session: Session, project_id: int, user: User, need: str | None = Non
     return seen
 
 
+def staff_row(session: Session, model: type, row_id: int, user: User, noun: str, *, lock: bool = False):
+    """A row of a project (task, import, flag) for its owner or managers; NotFound for anyone else.
+
+    Others get NotFound rather than PermissionDenied: they must not learn the row exists.
+    """
+    row = session.get(model, row_id, with_for_update=lock)
+    if row is None:
+        raise NotFound(f"No such {noun}.")
+    try:
+        seen = access(session, row.project_id, user, need="manager")
+    except PermissionDenied:
+        raise NotFound(f"No such {noun}.") from None
+    return row, seen
+
+
 def visible(session: Session, project_id: int, user: User) -> Project:
     """The project if `user` may see it, else NotFound; cheaper than `access` when the role is not needed."""
     project = session.get(Project, project_id)

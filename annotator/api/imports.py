@@ -13,7 +13,7 @@ from rq import Retry
 
 from annotator import queue
 from annotator.api.core import WithFields, route
-from annotator.errors import InvalidInput, NotFound, PermissionDenied, UnsupportedMediaType
+from annotator.errors import InvalidInput, UnsupportedMediaType
 from annotator.web import db_session, runtime
 from tasks import projects
 from tasks.models import Import
@@ -106,12 +106,5 @@ def _discard(files: list[dict]) -> None:
 @route(bp, "/imports/<int:import_id>", methods=["GET"], response=ImportOut,
        summary="An import job: status, progress, counts, rejected files with reasons", tag=TAG)
 def get_import(import_id: int):
-    db = db_session()
-    job = db.get(Import, import_id)
-    if job is None:
-        raise NotFound("No such import.")
-    try:
-        projects.access(db, job.project_id, current_user, need="manager")
-    except PermissionDenied as error:
-        raise NotFound("No such import.") from error
+    job, _seen = projects.staff_row(db_session(), Import, import_id, current_user, "import")
     return shown(job)

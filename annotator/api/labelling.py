@@ -10,7 +10,7 @@ from annotator.api import idempotency
 from annotator.api.core import Page, no_content, paginate, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
-from annotator.errors import NotFound, PermissionDenied
+from annotator.errors import NotFound
 from annotator.web import db_session
 from tasks import annotations, assignment, projects
 from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project
@@ -163,14 +163,9 @@ def list_flags(project_id: int, args: dict) -> Page:
        summary="Keep the task (back to the pool) or remove it (retired, leases released)", tag=TAG)
 def resolve(flag_id: int, payload: dict):
     db = db_session()
-    report = db.get(Flag, flag_id, with_for_update=True)  # two resolutions at once: the second sees the first
-    if report is None:
-        raise NotFound("No such flag.")
-    try:
-        project = projects.access(db, report.project_id, current_user, need="manager").project
-    except PermissionDenied as error:
-        raise NotFound("No such flag.") from error
-    annotations.resolve_flag(db, report, payload["action"], current_user, project, utcnow())
+    # Locked: of two resolutions at once, the second sees the first.
+    report, seen = projects.staff_row(db, Flag, flag_id, current_user, "flag", lock=True)
+    annotations.resolve_flag(db, report, payload["action"], current_user, seen.project, utcnow())
     db.commit()
     return report
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from annotator.api.core import Page, paginate, read_body, route
 from annotator.api.fields import PageQuery
 from annotator.db import utcnow
-from annotator.errors import NotFound, PermissionDenied, UnsupportedMediaType
+from annotator.errors import NotFound, UnsupportedMediaType
 from annotator.web import db_session
 from tasks import importing, projects
 from tasks.models import TASK_STATUSES, Assignment, Task
@@ -83,15 +83,11 @@ class TaskForHolder(Schema):
        summary="One task (owner or manager; the annotator holding its lease sees id and data)", tag=TAG)
 def get_task(task_id: int):
     db = db_session()
-    task = db.get(Task, task_id)
-    if task is None:
-        raise NotFound("No such task.")
     try:
-        projects.access(db, task.project_id, current_user, need="manager")
-    except (PermissionDenied, NotFound) as error:
-        holds = db.scalar(select(Assignment.id).where(Assignment.task_id == task.id, Assignment.user_id == current_user.id,
-                                                      Assignment.status == "leased"))
-        if holds is None:  # nobody else may learn the task exists
-            raise NotFound("No such task.") from error
+        return projects.staff_row(db, Task, task_id, current_user, "task")[0]
+    except NotFound:
+        task = db.scalar(select(Task).join(Assignment, Assignment.task_id == Task.id).where(
+            Task.id == task_id, Assignment.user_id == current_user.id, Assignment.status == "leased"))
+        if task is None:  # nobody else may learn the task exists
+            raise
         return TaskForHolder().dump(task)
-    return task

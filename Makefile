@@ -19,9 +19,11 @@ run: $(STAMP)
 	$(BIN)/annotator run --demo
 
 lint: $(STAMP)
+	$(BIN)/ruff check annotator tasks incentives tests bench migrations/env.py
 	$(BIN)/lint-imports
 
 test: $(STAMP)
+	$(BIN)/ruff check annotator tasks incentives tests bench migrations/env.py
 	$(BIN)/lint-imports
 	node --test frontend/tests/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -18,9 +18,9 @@ from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
 from tasks import importing, projects
-from tasks.image_import import StoredImage, to_signed64
+from tasks.image_import import StoredImage, insert_media
 from tasks.media import process_image
-from tasks.models import Media, Project
+from tasks.models import Project
 from tasks.storage import Storage, media_key, thumbnail_key
 
 PASSWORD = "demo-password"
@@ -123,20 +123,14 @@ def _members(session: Session, project: Project, annotators: list[User]) -> None
 
 
 def _store_demo_images(session: Session, storage: Storage, count: int) -> list[str]:
-    shas = []
+    stored = []
     for n in range(count):
         image = process_image(_draw(random.Random(n)))
         storage.put(media_key(image.sha256), image.data)
         storage.put(thumbnail_key(image.sha256), image.thumbnail)
-        if session.get(Media, image.sha256) is None:
-            stored = StoredImage(image.sha256, "", "", image.content_type, image.width, image.height, len(image.data),
-                                 image.phash)
-            session.add(Media(sha256=stored.sha256, content_type=stored.content_type, width=stored.width,
-                              height=stored.height, size_bytes=stored.size_bytes, phash=to_signed64(stored.phash),
-                              created_at=utcnow()))
-        shas.append(image.sha256)
-    session.flush()
-    return shas
+        stored.append(StoredImage.of(image, f"demo-{n + 1}.jpg"))
+    insert_media(session, stored, utcnow())
+    return [image.sha256 for image in stored]
 
 
 def _draw(rng: random.Random) -> bytes:

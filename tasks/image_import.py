@@ -20,7 +20,7 @@ from annotator.db import write_intent
 from tasks import importing
 from tasks.archives import ArchiveRejected, ZipLimits, is_zip, read_zip
 from tasks.formats import label_studio
-from tasks.media import DEFAULT_MAX_PIXELS, MediaRejected, near_duplicates, process_image
+from tasks.media import DEFAULT_MAX_PIXELS, MediaRejected, ProcessedImage, near_duplicates, process_image
 from tasks.models import Import, Media, Project, Task
 from tasks.schema import parse_label_schema
 from tasks.storage import Storage, media_key, thumbnail_key
@@ -49,6 +49,11 @@ class StoredImage:
     height: int
     size_bytes: int
     phash: int  # unsigned 64-bit
+
+    @classmethod
+    def of(cls, image: ProcessedImage, path: str) -> StoredImage:
+        return cls(image.sha256, path.rsplit("/", 1)[-1], path, image.content_type, image.width, image.height,
+                   len(image.data), image.phash)
 
 
 @dataclass
@@ -149,8 +154,7 @@ class Reader:
             self.storage.put(media_key(image.sha256), image.data)
         if not self.storage.exists(thumbnail_key(image.sha256)):
             self.storage.put(thumbnail_key(image.sha256), image.thumbnail)
-        self.found.images[image.sha256] = StoredImage(image.sha256, name.rsplit("/", 1)[-1], name, image.content_type,
-                                                      image.width, image.height, len(image.data), image.phash)
+        self.found.images[image.sha256] = StoredImage.of(image, name)
 
 
 def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limits: ImportLimits,
@@ -194,7 +198,7 @@ def _progress(factory: sessionmaker, import_id: int, value: float) -> None:
 def _write(session: Session, import_id: int, found: Found, with_gold: bool, now: dt.datetime) -> dict[str, int]:
     job = session.get(Import, import_id)
     project = session.get(Project, job.project_id)
-    _insert_media(session, found.images.values(), now)
+    insert_media(session, found.images.values(), now)
     ls_rows, referenced = _label_studio_rows(project, found, with_gold)
     already = _project_media(session, project.id, [sha for sha in found.images if sha not in referenced])
     rows = [{"data": {"image": f"/media/{sha}", "name": image.name}}
@@ -220,7 +224,8 @@ def _row_name(row: dict[str, Any]) -> str:
     return row.get("external_id") or row["data"].get("name") or "a task"
 
 
-def _insert_media(session: Session, images: Any, now: dt.datetime) -> None:
+def insert_media(session: Session, images: Any, now: dt.datetime) -> None:
+    """Media rows for stored images that have none yet (an image may already be known from elsewhere)."""
     images = list(images)
     known = set()
     for start in range(0, len(images), 900):

@@ -146,6 +146,14 @@ def paginate(session: Session, statement: Select, page: int, per_page: int) -> P
     return Page(list(items), page, per_page, total)
 
 
+def project_rows(session: Session, model: Any, project_id: int, args: dict) -> Page:
+    """A page of a project's rows (tasks, flags, ...) in id order, filtered by `status` when asked."""
+    statement = select(model).where(model.project_id == project_id).order_by(model.id)
+    if "status" in args:
+        statement = statement.where(model.status == args["status"])
+    return paginate(session, statement, args["page"], args["per_page"])
+
+
 def _render(result: Any, schema: type[Schema] | None, paged: bool) -> Any:
     if schema is None:
         return result

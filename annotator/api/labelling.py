@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from annotator.api import idempotency
-from annotator.api.core import Page, no_content, paginate, route
+from annotator.api.core import Page, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
 from annotator.errors import NotFound
@@ -153,10 +152,7 @@ def flag(assignment_id: int, payload: dict):
 def list_flags(project_id: int, args: dict) -> Page:
     db = db_session()
     projects.access(db, project_id, current_user, need="manager")
-    statement = select(Flag).where(Flag.project_id == project_id).order_by(Flag.id)
-    if "status" in args:
-        statement = statement.where(Flag.status == args["status"])
-    return paginate(db, statement, args["page"], args["per_page"])
+    return project_rows(db, Flag, project_id, args)
 
 
 @route(bp, "/flags/<int:flag_id>/resolve", methods=["POST"], body=ResolveIn, response=FlagOut,

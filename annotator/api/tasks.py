@@ -6,7 +6,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from annotator.api.core import Page, paginate, read_body, route
+from annotator.api.core import Page, project_rows, read_body, route
 from annotator.api.fields import PageQuery
 from annotator.db import utcnow
 from annotator.errors import NotFound, UnsupportedMediaType
@@ -65,10 +65,7 @@ def import_tasks(project_id: int):
 def list_tasks(project_id: int, args: dict) -> Page:
     db = db_session()
     projects.access(db, project_id, current_user, need="manager")
-    statement = select(Task).where(Task.project_id == project_id).order_by(Task.id)
-    if "status" in args:
-        statement = statement.where(Task.status == args["status"])
-    return paginate(db, statement, args["page"], args["per_page"])
+    return project_rows(db, Task, project_id, args)
 
 
 class TaskForHolder(Schema):

@@ -2,29 +2,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound
+from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound, NotYourAssignment
 from annotator.users.models import User
 from tasks import gold as gold_scoring
 from tasks.assignment import uses_gold
 from tasks.models import Annotation, Assignment, Flag, Media, Project, Qualification, Task
-from tasks.schema import TaskContext, parse_label_schema, validate_result
+from tasks.projects import current_schema
+from tasks.schema import TaskContext, validate_result
 
 CLOSED = {"submitted": "already submitted", "skipped": "skipped", "flagged": "flagged",
           "released": "released because the task was removed"}
-
-
-def task_context(session: Session, project: Project, task: Task) -> TaskContext:
-    if project.media_type == "text":
-        return TaskContext("text", text_length=len(task.data.get("text", "")))
-    media = session.get(Media, task.media_sha256)
-    return TaskContext("image", width=media.width, height=media.height)
 
 
 def _ensure_open(assignment: Assignment) -> None:
@@ -38,52 +33,115 @@ def _release(assignment: Assignment, task: Task, status: str, now: dt.datetime) 
     assignment.status, assignment.finished_at = status, now
 
 
-def submit(session: Session, project: Project, assignment: Assignment, user: User, result: Any,
-           lead_time_ms: int | None, now: dt.datetime) -> Annotation:
+@dataclass(frozen=True)
+class Held:
+    """An assignment and its task, both locked, as the submit path reads them."""
+
+    id: int
+    project_id: int
+    task_id: int
+    user_id: int
+    status: str
+    expires_at: dt.datetime
+    task_status: str
+    is_gold: bool
+    gold: dict | None
+    data: dict
+    media_sha256: str | None
+    leased: int
+    submitted: int
+
+
+@dataclass(frozen=True)
+class Saved:
+    id: int
+    task_id: int
+    assignment_id: int
+    result: dict
+    lead_time_ms: int | None
+    schema_version: int
+    created_at: dt.datetime
+
+
+# Submitting is every annotator's other hot call: prebuilt Core statements, no ORM unit of work.
+_tasks, _assignments, _annotations = Task.__table__, Assignment.__table__, Annotation.__table__
+# One statement locks both rows, assignment then task (the lock order everywhere), at their latest versions.
+_HELD = (select(_assignments.c.id, _assignments.c.project_id, _assignments.c.task_id, _assignments.c.user_id,
+                _assignments.c.status, _assignments.c.expires_at, _tasks.c.status.label("task_status"),
+                _tasks.c.is_gold, _tasks.c.gold, _tasks.c.data, _tasks.c.media_sha256, _tasks.c.leased,
+                _tasks.c.submitted)
+         .join_from(_assignments, _tasks, _tasks.c.id == _assignments.c.task_id)
+         .where(_assignments.c.id == bindparam("assignment_id")).with_for_update())
+_NEW_ANNOTATION = insert(_annotations).returning(_annotations.c.id)
+_ASSIGNMENT_DONE = (update(_assignments).where(_assignments.c.id == bindparam("assignment_id"))
+                    .values(status="submitted", finished_at=bindparam("now")))
+_TASK_COUNTED = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
+                 .values(leased=bindparam("leased"), submitted=bindparam("submitted"), status=bindparam("status")))
+
+
+def held_for_submit(session: Session, assignment_id: int) -> Held | None:
+    row = session.connection().execute(_HELD, {"assignment_id": assignment_id}).first()
+    return None if row is None else Held(**row._mapping)
+
+
+def submit(session: Session, project: Project, held: Held, user: User, result: Any, lead_time_ms: int | None,
+           now: dt.datetime) -> Saved:
     """Record the annotation for a held (or lapsed but still placeable) lease."""
-    _ensure_open(assignment)
-    task = session.get(Task, assignment.task_id, with_for_update=True)
-    if assignment.status == "expired" or assignment.expires_at <= now:
-        _accept_late(project, assignment, task, now)
-    if not task.is_gold and task.submitted >= project.overlap:  # overlap may have been lowered meanwhile
+    if held.user_id != user.id:
+        raise NotYourAssignment("This assignment belongs to someone else.")
+    if held.status in CLOSED:
+        raise AssignmentClosed(f"This assignment was {CLOSED[held.status]}.")
+    leased = held.leased
+    if held.status == "expired" or held.expires_at <= now:
+        leased = _accept_late(project, held, now)
+    if not held.is_gold and held.submitted >= project.overlap:  # overlap may have been lowered meanwhile
         raise Conflict("The task already has all the answers it needs.")
-    schema = parse_label_schema(project.label_schema)
-    clean = validate_result(schema, result, task_context(session, project, task))
+    schema = current_schema(project)
+    clean = validate_result(schema, result, _context(session, project, held.data, held.media_sha256))
     standing = session.get(Qualification, (project.id, user.id)) if uses_gold(project) else None
-    annotation = Annotation(project_id=project.id, task_id=task.id, user_id=user.id, assignment_id=assignment.id,
-                            result=clean, lead_time_ms=lead_time_ms, schema_version=project.schema_version,
-                            counted=not (standing is not None and standing.disqualified), created_at=now)
-    session.add(annotation)
+    gold_score = gold_scoring.score(schema, clean, held.gold or {}) if held.is_gold else None
+    connection = session.connection()
     try:
-        session.flush()  # the unique (task, user) index backs the exclusion rules
+        # The unique (task, user) index backs the exclusion rules.
+        annotation_id = connection.execute(_NEW_ANNOTATION, {
+            "project_id": project.id, "task_id": held.task_id, "user_id": user.id, "assignment_id": held.id,
+            "result": clean, "lead_time_ms": lead_time_ms, "schema_version": project.schema_version,
+            "counted": not (standing is not None and standing.disqualified), "gold_score": gold_score,
+            "created_at": now}).scalar_one()
     except IntegrityError:
         raise Conflict("You have already annotated this task.") from None  # the request's transaction is dropped
-    _release(assignment, task, "submitted", now)
-    task.submitted += 1
-    if task.is_gold:
-        annotation.gold_score = gold_scoring.score(schema, clean, task.gold or {})
-        _record_gold(session, project, user, annotation.gold_score)
-    elif task.submitted >= project.overlap and task.status == "open":
-        task.status = "completed"
-    session.flush()
-    return annotation
+    connection.execute(_ASSIGNMENT_DONE, {"assignment_id": held.id, "now": now})
+    submitted = held.submitted + 1
+    status = held.task_status
+    if held.is_gold:
+        _record_gold(session, project, user, gold_score)
+    elif submitted >= project.overlap and status == "open":
+        status = "completed"
+    connection.execute(_TASK_COUNTED, {"task_id": held.task_id, "leased": leased - 1, "submitted": submitted,
+                                       "status": status})
+    return Saved(annotation_id, held.task_id, held.id, clean, lead_time_ms, project.schema_version, now)
 
 
-def _accept_late(project: Project, assignment: Assignment, task: Task, now: dt.datetime) -> None:
-    """A lapsed lease is accepted while the task still has room for this answer.
+def _context(session: Session, project: Project, data: dict, media_sha256: str | None) -> TaskContext:
+    if project.media_type == "text":
+        return TaskContext("text", text_length=len(data.get("text", "")))
+    media = session.get(Media, media_sha256)
+    return TaskContext("image", width=media.width, height=media.height)
+
+
+def _accept_late(project: Project, held: Held, now: dt.datetime) -> int:
+    """A lapsed lease is accepted while the task still has room for this answer; returns the task's leases.
 
     Not yet reclaimed, the lease still holds its place. Reclaimed, it must find a free place again:
     then it takes one back (and the submit closes it) so the counters stay exact.
     """
-    if task.status != "open":
+    if held.task_status != "open":
         raise LeaseExpired("Your lease expired and the task is no longer open.")
-    if assignment.status == "leased":
-        return
-    full = not task.is_gold and task.leased + task.submitted >= project.overlap
-    if task.status != "open" or full:
+    if held.status == "leased":
+        return held.leased
+    if not held.is_gold and held.leased + held.submitted >= project.overlap:
         raise LeaseExpired("Your lease expired and the task has been given to others.")
-    assignment.status = "leased"
-    task.leased += 1
+    return held.leased + 1
 
 
 def _standing_locked(session: Session, project_id: int, user_id: int) -> Qualification:

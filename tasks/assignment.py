@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select, text, update
+from sqlalchemy import Connection, Row, bindparam, exists, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from annotator.db import write_intent
@@ -28,8 +28,53 @@ RANK_SPACE = 1 << 28
 
 @dataclass(frozen=True)
 class Lease:
-    assignment: Assignment
-    task: Task
+    """A live lease and what the annotator sees of its task (never whether it is gold)."""
+
+    assignment_id: int
+    task_id: int
+    expires_at: dt.datetime
+    data: dict
+
+
+# The hot path runs prebuilt Core statements with bound parameters: SQLAlchemy compiles each once per
+# process, and no ORM unit of work runs for the rows an annotator's every request touches.
+_tasks, _assignments, _users = Task.__table__, Assignment.__table__, User.__table__
+_OPEN = _tasks.c.status == literal_column("'open'")  # literal, so SQLite matches the partial indexes
+_ROOM = _tasks.c.leased + _tasks.c.submitted < bindparam("overlap")
+_LOCK_USER = select(_users.c.id).where(_users.c.id == bindparam("user_id")).with_for_update()
+_LIVE = (select(_assignments.c.id, _assignments.c.task_id, _assignments.c.expires_at)
+         .where(_assignments.c.user_id == bindparam("user_id"), _assignments.c.project_id == bindparam("project_id"),
+                _assignments.c.status == literal_column("'leased'"), _assignments.c.expires_at > bindparam("now"))
+         .limit(1))
+_TASK_DATA = select(_tasks.c.data).where(_tasks.c.id == bindparam("task_id"))
+_NEW_LEASE = insert(_assignments).returning(_assignments.c.id)
+_LEASE_TAKEN = update(_tasks).where(_tasks.c.id == bindparam("task_id")).values(leased=_tasks.c.leased + 1)
+
+
+def _theirs(statuses: tuple[str, ...] | None):
+    """An assignment of this task to the caller (in one of `statuses`, or any)."""
+    mine = [_assignments.c.task_id == _tasks.c.id, _assignments.c.user_id == bindparam("user_id")]
+    if statuses is not None:
+        mine.append(_assignments.c.status.in_([literal_column(f"'{status}'") for status in statuses]))
+    return exists().where(*mine)
+
+
+def _claim_statement(*where):
+    """The first task in rank order matching `where`, locked; rows others are claiming are skipped."""
+    return (select(_tasks.c.id, _tasks.c.data, _tasks.c.is_gold)
+            .where(_tasks.c.project_id == bindparam("project_id"), *where)
+            .order_by(_tasks.c.rank, _tasks.c.id).limit(1).with_for_update(skip_locked=True))
+
+
+# Gold tasks are answered by everyone once, never shown twice (not even after a lapsed lease); overlap
+# does not limit them.
+_CLAIM_GOLD = _claim_statement(_OPEN, _tasks.c.is_gold == True, ~_theirs(None))  # noqa: E712
+# Tasks others have begun and that still have room: finish what was started.
+_CLAIM_STARTED = _claim_statement(text(STARTED), ~_theirs(EXCLUDING), _ROOM)
+_FRESH = (_OPEN, _tasks.c.is_gold == False, ~_theirs(EXCLUDING), _ROOM)  # noqa: E712
+# The rest from the caller's own point in the rank ring onwards, then the part before it.
+_CLAIM_FRESH = (_claim_statement(*_FRESH, _tasks.c.rank >= bindparam("offset")),
+                _claim_statement(*_FRESH, _tasks.c.rank < bindparam("offset")))
 
 
 def next_task(session: Session, project: Project, user: User, now: dt.datetime,
@@ -38,30 +83,31 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     write_intent(session)
     if project.status != "active":
         raise ProjectNotActive(f"The project is {project.status}; it hands out no tasks.")
+    connection = session.connection()
+    params = {"user_id": user.id, "project_id": project.id, "now": now}
     # One `next` at a time per person (PostgreSQL; SQLite is serialised already), so two quick calls
-    # cannot both miss the live lease and claim two tasks.
-    session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    live = session.scalar(select(Assignment).where(
-        Assignment.project_id == project.id, Assignment.user_id == user.id, Assignment.status == "leased",
-        Assignment.expires_at > now))
+    # cannot both miss the live lease and claim two tasks. The lookup after it sees what they committed.
+    connection.execute(_LOCK_USER, params)
+    live = connection.execute(_LIVE, params).first()
     if live is not None:
-        return Lease(live, session.get(Task, live.task_id))
+        data = connection.execute(_TASK_DATA, {"task_id": live.task_id}).scalar_one()
+        return Lease(live.id, live.task_id, live.expires_at, data)
     standing = check_qualified(session, project, user)
     rng = rng or random.Random()
-    task = _choose(session, project, user, standing, rng)
+    params.update(overlap=project.overlap, offset=_offset(project.id, user.id))
+    task = _choose(connection, project, standing, rng, params)
     # Lapsed leases still hold their places until reclaimed: when that leaves nothing for this caller,
     # reclaim now and look again (the periodic reaper frees the rest), so a closed tab never blocks work.
     if task is None and reclaim_expired(session, now, project_id=project.id):
-        task = _choose(session, project, user, standing, rng)
+        task = _choose(connection, project, standing, rng, params)
     if task is None:
         return None
-    assignment = Assignment(project_id=project.id, task_id=task.id, user_id=user.id, status="leased",
-                            is_gold=task.is_gold, created_at=now,
-                            expires_at=now + dt.timedelta(seconds=project.lease_seconds))
-    session.add(assignment)
-    task.leased += 1
-    session.flush()
-    return Lease(assignment, task)
+    expires_at = now + dt.timedelta(seconds=project.lease_seconds)
+    assignment_id = connection.execute(_NEW_LEASE, {
+        "project_id": project.id, "task_id": task.id, "user_id": user.id, "status": "leased",
+        "is_gold": task.is_gold, "created_at": now, "expires_at": expires_at}).scalar_one()
+    connection.execute(_LEASE_TAKEN, {"task_id": task.id})
+    return Lease(assignment_id, task.id, expires_at, task.data)
 
 
 def reclaim_expired(session: Session, now: dt.datetime, project_id: int | None = None) -> int:
@@ -103,53 +149,17 @@ def check_qualified(session: Session, project: Project, user: User) -> Qualifica
     return standing
 
 
-def _choose(session: Session, project: Project, user: User, standing: Qualification | None,
-            rng: random.Random) -> Task | None:
-    if _wants_gold(session, project, user, standing, rng):
-        gold = _claim(session, _gold(project, user))
+def _choose(connection: Connection, project: Project, standing: Qualification | None, rng: random.Random,
+            params: dict) -> Row | None:
+    if _wants_gold(project, standing, rng):
+        gold = connection.execute(_CLAIM_GOLD, params).first()
         if gold is not None:
             return gold
-    offset = _offset(project.id, user.id)
-    for query in (_started(project, user), _fresh(project, user).where(Task.rank >= offset),
-                  _fresh(project, user).where(Task.rank < offset)):
-        task = _claim(session, query)
+    for statement in (_CLAIM_STARTED, *_CLAIM_FRESH):
+        task = connection.execute(statement, params).first()
         if task is not None:
             return task
     return None
-
-
-def _claim(session: Session, query) -> Task | None:
-    return session.scalars(query.limit(1).with_for_update(skip_locked=True)).first()
-
-
-def _not_yet_theirs(user: User):
-    return ~exists().where(Assignment.task_id == Task.id, Assignment.user_id == user.id,
-                           Assignment.status.in_(EXCLUDING))
-
-
-def _open(project: Project, user: User, gold: bool):
-    return select(Task).where(Task.project_id == project.id, Task.status == "open", Task.is_gold == gold,
-                              _not_yet_theirs(user))
-
-
-def _started(project: Project, user: User):
-    """Tasks others have begun and that still have room: finish what was started."""
-    return (select(Task).where(Task.project_id == project.id, text(STARTED), _not_yet_theirs(user),
-                               Task.leased + Task.submitted < project.overlap)
-            .order_by(Task.rank, Task.id))
-
-
-def _fresh(project: Project, user: User):
-    return (_open(project, user, False).where(Task.leased + Task.submitted < project.overlap)
-            .order_by(Task.rank, Task.id))
-
-
-def _gold(project: Project, user: User):
-    # Gold tasks are answered by everyone once, never shown twice (not even after a lapsed lease);
-    # overlap does not limit them.
-    ever = ~exists().where(Assignment.task_id == Task.id, Assignment.user_id == user.id)
-    return (select(Task).where(Task.project_id == project.id, Task.status == "open", Task.is_gold == True,  # noqa: E712
-                               ever).order_by(Task.rank, Task.id))
 
 
 def _offset(project_id: int, user_id: int) -> int:
@@ -158,8 +168,7 @@ def _offset(project_id: int, user_id: int) -> int:
     return int.from_bytes(digest[:4], "big") % RANK_SPACE
 
 
-def _wants_gold(session: Session, project: Project, user: User, standing: Qualification | None,
-                rng: random.Random) -> bool:
+def _wants_gold(project: Project, standing: Qualification | None, rng: random.Random) -> bool:
     warmup = (project.qualification or {}).get("warmup_gold", 0)
     answered = standing.gold_answered if standing is not None else 0
     return answered < warmup or rng.random() < project.gold_ratio

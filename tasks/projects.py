@@ -7,6 +7,8 @@ learns that another owner's project exists.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,8 +167,26 @@ def update_project(session: Session, project: Project, changes: dict[str, Any], 
     return project
 
 
+_SCHEMAS: OrderedDict[tuple, LabelSchema] = OrderedDict()
+_SCHEMAS_LOCK = threading.Lock()
+
+
 def current_schema(project: Project) -> LabelSchema:
-    return parse_label_schema(project.label_schema)
+    """The project's label schema, parsed once per version and process (a taxonomy may have thousands of labels).
+
+    A schema change always takes a new version number, so (project, version) names one schema for good.
+    """
+    key = (project.id, project.created_at, project.schema_version)
+    with _SCHEMAS_LOCK:
+        if key in _SCHEMAS:
+            _SCHEMAS.move_to_end(key)
+            return _SCHEMAS[key]
+    schema = parse_label_schema(project.label_schema)
+    with _SCHEMAS_LOCK:
+        _SCHEMAS[key] = schema
+        while len(_SCHEMAS) > 256:
+            _SCHEMAS.popitem(last=False)
+    return schema
 
 
 def set_member(session: Session, project: Project, email: str, role: str) -> tuple[ProjectMember, bool]:

@@ -1,7 +1,7 @@
 """Labelling: next task, heartbeat, submit, skip, flag; the moderation queue; reinstating annotators."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
@@ -10,7 +10,7 @@ from annotator.api.core import Page, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
 from annotator.errors import NotFound
-from annotator.web import db_session
+from annotator.web import OrjsonProvider, db_session
 from tasks import annotations, assignment, projects
 from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project
 
@@ -49,6 +49,9 @@ class AnnotationOut(Schema):
     lead_time_ms = fields.Integer(allow_none=True)
     schema_version = fields.Integer()
     created_at = fields.AwareDateTime()
+
+
+_ANNOTATION_OUT = AnnotationOut()
 
 
 class SkipIn(In):
@@ -105,7 +108,10 @@ def next_task(project_id: int):
     project = projects.visible(db, project_id, current_user)
     lease = assignment.next_task(db, project, current_user, utcnow())
     db.commit()
-    return no_content() if lease is None else lease
+    if lease is None:
+        return no_content()
+    return {"assignment": {"id": lease.assignment_id, "task_id": lease.task_id, "expires_at": lease.expires_at},
+            "task": {"id": lease.task_id, "data": lease.data}}
 
 
 @route(bp, "/assignments/<int:assignment_id>/heartbeat", methods=["POST"], response=AssignmentOut,
@@ -120,13 +126,16 @@ def heartbeat(assignment_id: int):
 @route(bp, "/assignments/<int:assignment_id>/annotation", methods=["POST"], body=AnnotationIn,
        response=AnnotationOut, status=201, idempotent=True, summary="Submit your answer", tag=TAG)
 def submit(assignment_id: int, payload: dict):
-    held, project = _assignment(assignment_id)
     db = db_session()
+    held = annotations.held_for_submit(db, assignment_id)
+    if held is None:
+        raise NotFound("No such assignment.")
+    project = projects.visible(db, held.project_id, current_user)
     saved = annotations.submit(db, project, held, current_user, payload["result"], payload["lead_time_ms"], utcnow())
-    body = AnnotationOut().dump(saved)
+    body = _ANNOTATION_OUT.dump(saved)
     idempotency.remember(201, body)
     db.commit()
-    return saved
+    return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
 
 
 @route(bp, "/assignments/<int:assignment_id>/skip", methods=["POST"], body=SkipIn, response=AssignmentOut,

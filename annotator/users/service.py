@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,7 +86,9 @@ def user_for_token(session: Session, plaintext: str) -> User | None:
     """The active owner of a live token, or None for a revoked, unknown or malformed one."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
-    # One query for the token and its user: this runs on every scripted request.
-    user = session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
-        ApiToken.token_hash == hash_token(plaintext), ApiToken.revoked_at.is_(None), User.is_active.is_(True)))
-    return user
+    return session.scalar(_USER_FOR_TOKEN, {"token_hash": hash_token(plaintext)})
+
+
+# One prebuilt query for the token and its user: this runs on every scripted request.
+_USER_FOR_TOKEN = select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+    ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.is_active.is_(True))

@@ -30,6 +30,7 @@ from annotator.web import runtime  # noqa: E402
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32").split(",")]
 TASKS = 10_000
+THREADS = os.environ.get("BENCH_THREADS", "8")
 
 
 def free_port() -> int:
@@ -139,14 +140,14 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "DATABASE_URL": config["DATABASE_URL"], "REDIS_URL": config["REDIS_URL"],
                "ANNOTATOR_SECRET_KEY": "bench", "ANNOTATOR_INSTANCE_PATH": folder}
-        server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", "8",
+        server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", THREADS,
                                    "--bind", f"127.0.0.1:{port}", "annotator:create_app()"], env=env,
                                   stderr=subprocess.DEVNULL)
         try:
             time.sleep(3)
             workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
                                                       text=True).stdout.split()]
-            print(f"database: {config['DATABASE_URL'].split('@')[-1]}; gunicorn 2 workers x 8 threads")
+            print(f"database: {config['DATABASE_URL'].split('@')[-1]}; gunicorn 2 workers x {THREADS} threads")
             ceiling_rate = ceiling(port, 8, 5)
             print(f"trivial endpoint ceiling: {ceiling_rate:,.0f} requests/s (8 clients)")
             start_rss = rss_mb(workers)

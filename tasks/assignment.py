@@ -42,10 +42,13 @@ _tasks, _assignments, _users = Task.__table__, Assignment.__table__, User.__tabl
 _OPEN = _tasks.c.status == literal_column("'open'")  # literal, so SQLite matches the partial indexes
 _ROOM = _tasks.c.leased + _tasks.c.submitted < bindparam("overlap")
 _LOCK_USER = select(_users.c.id).where(_users.c.id == bindparam("user_id")).with_for_update()
-_LIVE = (select(_assignments.c.id, _assignments.c.task_id, _assignments.c.expires_at)
-         .where(_assignments.c.user_id == bindparam("user_id"), _assignments.c.project_id == bindparam("project_id"),
-                _assignments.c.status == literal_column("'leased'"), _assignments.c.expires_at > bindparam("now"))
-         .limit(1))
+# The caller's latest assignment in the project: their live lease if it still lives (one next at a time per
+# person means a live lease is always the latest), and otherwise where they are in the rank ring.
+_LATEST = (select(_assignments.c.id, _assignments.c.task_id, _assignments.c.status, _assignments.c.expires_at,
+                  _tasks.c.rank)
+           .join_from(_assignments, _tasks, _tasks.c.id == _assignments.c.task_id)
+           .where(_assignments.c.user_id == bindparam("user_id"), _assignments.c.project_id == bindparam("project_id"))
+           .order_by(_assignments.c.id.desc()).limit(1))
 _TASK_DATA = select(_tasks.c.data).where(_tasks.c.id == bindparam("task_id"))
 _NEW_LEASE = insert(_assignments).returning(_assignments.c.id)
 _LEASE_TAKEN = update(_tasks).where(_tasks.c.id == bindparam("task_id")).values(leased=_tasks.c.leased + 1)
@@ -69,12 +72,27 @@ def _claim_statement(*where):
 # Gold tasks are answered by everyone once, never shown twice (not even after a lapsed lease); overlap
 # does not limit them.
 _CLAIM_GOLD = _claim_statement(_OPEN, _tasks.c.is_gold == True, ~_theirs(None))  # noqa: E712
-# Tasks others have begun and that still have room: finish what was started.
-_CLAIM_STARTED = _claim_statement(text(STARTED), ~_theirs(EXCLUDING), _ROOM)
+_STARTED = (text(STARTED), ~_theirs(EXCLUDING), _ROOM)
 _FRESH = (_OPEN, _tasks.c.is_gold == False, ~_theirs(EXCLUDING), _ROOM)  # noqa: E712
-# The rest from the caller's own point in the rank ring onwards, then the part before it.
-_CLAIM_FRESH = (_claim_statement(*_FRESH, _tasks.c.rank >= bindparam("offset")),
-                _claim_statement(*_FRESH, _tasks.c.rank < bindparam("offset")))
+_AHEAD, _BEHIND = _tasks.c.rank >= bindparam("cursor"), _tasks.c.rank < bindparam("cursor")
+# How many started tasks behind the caller a claim looks at. Behind a fast annotator lie their own answered
+# tasks still waiting for others; the window keeps them from making every claim slower. Tasks it misses
+# are still offered (the fresh scan covers every open task), only not ahead of fresh ones.
+STARTED_WINDOW = 100
+_window = _tasks.alias("w")
+_STARTED_BEHIND = _tasks.c.id.in_(
+    select(_window.c.id).where(_window.c.project_id == bindparam("project_id"), text(STARTED),
+                               _window.c.rank < bindparam("cursor"),
+                               _window.c.leased + _window.c.submitted < bindparam("overlap"))
+    .order_by(_window.c.rank, _window.c.id).limit(STARTED_WINDOW))
+# Each annotator walks the ring of ranks from where they are (their latest task): first tasks others have
+# started (finish what was begun), ahead of them, then behind them; then fresh tasks ahead, then behind.
+# What they answered lies behind them, so the scans ahead never wade through their own history, and
+# annotators spread over the tasks instead of queueing on the same rows.
+# The locked row's own conditions are repeated outside the window, so PostgreSQL rechecks them on the
+# row's latest version when another transaction changed it meanwhile.
+_CLAIMS = (_claim_statement(*_STARTED, _AHEAD), _claim_statement(*_STARTED, _STARTED_BEHIND),
+           _claim_statement(*_FRESH, _AHEAD), _claim_statement(*_FRESH, _BEHIND))
 
 
 def next_task(session: Session, project: Project, user: User, now: dt.datetime,
@@ -88,13 +106,14 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     # One `next` at a time per person (PostgreSQL; SQLite is serialised already), so two quick calls
     # cannot both miss the live lease and claim two tasks. The lookup after it sees what they committed.
     connection.execute(_LOCK_USER, params)
-    live = connection.execute(_LIVE, params).first()
-    if live is not None:
-        data = connection.execute(_TASK_DATA, {"task_id": live.task_id}).scalar_one()
-        return Lease(live.id, live.task_id, live.expires_at, data)
+    latest = connection.execute(_LATEST, params).first()
+    if latest is not None and latest.status == "leased" and latest.expires_at > now:
+        data = connection.execute(_TASK_DATA, {"task_id": latest.task_id}).scalar_one()
+        return Lease(latest.id, latest.task_id, latest.expires_at, data)
     standing = check_qualified(session, project, user)
     rng = rng or random.Random()
-    params.update(overlap=project.overlap, offset=_offset(project.id, user.id))
+    cursor = latest.rank if latest is not None else _offset(project.id, user.id)
+    params.update(overlap=project.overlap, cursor=cursor)
     task = _choose(connection, project, standing, rng, params)
     # Lapsed leases still hold their places until reclaimed: when that leaves nothing for this caller,
     # reclaim now and look again (the periodic reaper frees the rest), so a closed tab never blocks work.
@@ -155,7 +174,7 @@ def _choose(connection: Connection, project: Project, standing: Qualification | 
         gold = connection.execute(_CLAIM_GOLD, params).first()
         if gold is not None:
             return gold
-    for statement in (_CLAIM_STARTED, *_CLAIM_FRESH):
+    for statement in _CLAIMS:
         task = connection.execute(statement, params).first()
         if task is not None:
             return task
@@ -163,7 +182,7 @@ def _choose(connection: Connection, project: Project, standing: Qualification | 
 
 
 def _offset(project_id: int, user_id: int) -> int:
-    """Where this annotator starts in the project's rank ring, so annotators spread over the tasks."""
+    """Where an annotator starts in the project's rank ring, so annotators spread over the tasks."""
     digest = hashlib.sha256(f"{project_id}:{user_id}".encode()).digest()
     return int.from_bytes(digest[:4], "big") % RANK_SPACE
 

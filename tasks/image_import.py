@@ -16,13 +16,13 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from annotator.db import write_intent
+from annotator.db import refresh_statistics, write_intent
 from tasks import importing
+from tasks.projects import current_schema
 from tasks.archives import ArchiveRejected, ZipLimits, is_zip, read_zip
 from tasks.formats import label_studio
 from tasks.media import DEFAULT_MAX_PIXELS, MediaRejected, ProcessedImage, near_duplicates, process_image
 from tasks.models import Import, Media, Project, Task
-from tasks.schema import parse_label_schema
 from tasks.storage import Storage, media_key, thumbnail_key
 
 PROGRESS_EVERY = 20  # archive members between progress writes
@@ -174,6 +174,8 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
         write_intent(session)
         counts = _write(session, import_id, found, options.get("label_studio_annotations", "gold") == "gold", now())
         session.commit()
+        if counts.get("created", 0) >= importing.ANALYZE_AFTER:
+            refresh_statistics(session, Task.__table__)
     for upload in files:
         storage.delete(upload["key"])
     return counts
@@ -249,7 +251,7 @@ def _label_studio_rows(project: Project, found: Found, with_gold: bool) -> tuple
     """Rows from the Label Studio exports, and the uploaded images they use."""
     images = {path: label_studio.ImageRef(sha, found.images[sha].width, found.images[sha].height)
               for path, sha in found.paths.items()}
-    schema = parse_label_schema(project.label_schema)
+    schema = current_schema(project)
     rows, referenced = [], set()
     for name, raw in found.exports:
         try:

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from annotator.errors import InvalidInput, MalformedBody, PayloadTooLarge
 from tasks import bulk
+from tasks.projects import current_schema
 from tasks.models import Media, Project, Task
-from tasks.schema import LabelSchema, TaskContext, parse_label_schema, validate_result
+from tasks.schema import LabelSchema, TaskContext, validate_result
 
 MAX_ROWS = 10_000
 MAX_EXTERNAL_ID = 200
@@ -39,6 +40,10 @@ class PreparedTask:
     external_id: str | None
     gold: dict[str, Any] | None
     media_sha256: str | None
+
+
+# Imports of at least this many tasks refresh the planner's statistics once they are committed.
+ANALYZE_AFTER = 1000
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def prepare(session: Session, project: Project, rows: list[Any], uploaded: froze
         raise PayloadTooLarge(f"{len(rows)} tasks in one request; send at most {MAX_ROWS} at a time.")
     if not rows:
         raise InvalidInput({"_body": ["There are no tasks in the request."]})
-    schema = parse_label_schema(project.label_schema)
+    schema = current_schema(project)
     check = _Rows()
     media = _media_sizes(session, project.id, rows, uploaded) if project.media_type == "image" else {}
     prepared = [_prepare_row(project, schema, media, row, number, check)
@@ -186,7 +191,7 @@ def prepare(session: Session, project: Project, rows: list[Any], uploaded: froze
 def prepare_each(session: Session, project: Project, rows: list[Any], uploaded: frozenset[str] = frozenset()
                  ) -> tuple[list[PreparedTask], dict[int, list[str]]]:
     """Like `prepare`, but keeps the good rows and returns each bad row's problems by its row number."""
-    schema = parse_label_schema(project.label_schema)
+    schema = current_schema(project)
     media = _media_sizes(session, project.id, rows, uploaded) if project.media_type == "image" else {}
     prepared, errors = [], {}
     for number, row in enumerate(rows, start=1):

@@ -130,11 +130,10 @@ class Assignment(Base):
     __table_args__ = (
         Index("uq_assignments_live", "task_id", "user_id", unique=True,
               postgresql_where=text("status = 'leased'"), sqlite_where=text("status = 'leased'")),
-        # Only live leases: the "not already theirs" check must probe (task_id, user_id), never scan a
-        # prolific annotator's whole history per candidate task.
-        Index("ix_assignments_live_user", "user_id", "project_id",
-              postgresql_where=text("status = 'leased'"), sqlite_where=text("status = 'leased'")),
+        # An annotator's latest assignment in a project (their live lease, their place in the ring).
+        Index("ix_assignments_user_project", "user_id", "project_id", "id"),
         Index("ix_assignments_expiry", "project_id", "status", "expires_at"),
+        # The claim's "not already theirs" check probes (task_id, user_id) for each candidate task.
         Index("ix_assignments_task_user", "task_id", "user_id"),
     )
 

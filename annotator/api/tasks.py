@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from annotator.api.core import Page, project_rows, read_body, route
 from annotator.api.fields import PageQuery
-from annotator.db import utcnow
+from annotator.db import refresh_statistics, utcnow
 from annotator.errors import NotFound, UnsupportedMediaType
 from annotator.web import db_session
 from tasks import importing, projects
@@ -57,6 +57,8 @@ def import_tasks(project_id: int):
     prepared = importing.prepare(db, seen.project, rows)
     summary = importing.insert_tasks(db, seen.project, prepared, utcnow())
     db.commit()
+    if summary.created >= importing.ANALYZE_AFTER:
+        refresh_statistics(db, Task.__table__)
     return summary
 
 

@@ -6,6 +6,9 @@ re-attaches the offset and every datetime leaving the database is aware.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sqlite3
+import threading
 from typing import Any
 
 import orjson
@@ -15,6 +18,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+try:
+    import fcntl
+except ImportError:  # Windows: writers of different processes then meet in SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,21 +90,119 @@ def write_intent(session: Session) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite's own transaction handling is off: we emit BEGIN ourselves (see _sqlite_begin), which
+    # pysqlite's own transaction handling is off: we emit BEGIN ourselves (see _install_writer_queue), which
     # also makes SAVEPOINTs work as documented.
     dbapi_connection.isolation_level = None
     # WAL lets readers run beside one writer; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    immediate = connection.get_execution_options().get(IMMEDIATE)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+BUSY_TIMEOUT_SECONDS = 30
+
+
+class WriterQueue:
+    """The writers of one SQLite database, let in one at a time and handed over at once.
+
+    SQLite makes a writer that finds the lock taken sleep and retry (1, 2, 5, 10 ... 100 ms), so with a
+    dozen writers waiting, many sleep on long after the lock is free: tail latencies of hundreds of
+    milliseconds, and a process whose threads pass the lock among themselves starves the others. Writers
+    (BEGIN IMMEDIATE) queue here instead: on a thread lock within the process, then on an exclusive
+    flock of a file beside the database across processes (gunicorn workers, RQ). The kernel wakes the
+    next waiter the moment the last writer's COMMIT or ROLLBACK has run, and frees the lock of a
+    process that dies.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._holder: int | None = None  # id() of the DB-API connection inside
+        self._fd: int | None = None
+
+    def enter(self, dbapi_connection: Any) -> None:
+        if not self._lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise sqlite3.OperationalError("database is locked (no turn to write within the busy timeout)")
+        try:
+            if self._path is not None and fcntl is not None:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._holder = id(dbapi_connection)
+
+    def leave(self, dbapi_connection: Any) -> None:
+        if self._holder is None or self._holder != id(dbapi_connection):
+            return
+        self._holder = None
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+
+_WRITER_QUEUES: dict[str, WriterQueue] = {}
+_WRITER_QUEUES_LOCK = threading.Lock()
+
+
+def _forget_writer_queues() -> None:
+    # A forked child must not share its parent's lock file description (flock would let both in) nor
+    # inherit a thread lock some other thread of the parent held at the fork.
+    _WRITER_QUEUES.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_writer_queues)
+
+
+def writer_queue(database: str | None) -> WriterQueue:
+    """The process's one queue for a database file (engines on the same file share it); a new one in memory."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return WriterQueue(None)
+    path = os.path.abspath(database)
+    with _WRITER_QUEUES_LOCK:
+        if path not in _WRITER_QUEUES:
+            _WRITER_QUEUES[path] = WriterQueue(path + "-writer.lock")
+        return _WRITER_QUEUES[path]
+
+
+def _install_writer_queue(engine: Engine) -> None:
+    writers = writer_queue(engine.url.database)
+    dialect = engine.dialect
+
+    def begin(connection: Any) -> None:
+        if not connection.get_execution_options().get(IMMEDIATE):
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        writers.enter(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.leave(dbapi_connection)
+            raise
+
+    def after(method: Any, closing: bool = False) -> Any:
+        def run(connection: Any, *args: Any, **kwargs: Any) -> Any:
+            raw = getattr(connection, "dbapi_connection", connection)  # SQLAlchemy passes its proxy or the raw one
+            try:
+                return method(connection, *args, **kwargs)
+            finally:
+                if closing or not raw.in_transaction:  # a failed COMMIT keeps the turn until the rollback
+                    writers.leave(raw)
+        return run
+
+    event.listen(engine, "begin", begin)
+    # The turn passes on only once COMMIT or ROLLBACK has run, so the next writer never meets SQLite's lock.
+    dialect.do_commit = after(dialect.do_commit)
+    dialect.do_rollback = after(dialect.do_rollback)
+    dialect.do_close = after(dialect.do_close, closing=True)
 
 
 def _json_dumps(value: Any) -> str:
@@ -112,7 +218,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        _install_writer_queue(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("postgresql"):

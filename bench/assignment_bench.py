@@ -4,7 +4,9 @@ For N = 1, 8, 32 concurrent annotators on a project of 10,000 text tasks with ov
 cycles per second, p50/p95/p99 latency of each call and errors, and a trivial JSON endpoint of the
 same server as the ceiling. Uses DATABASE_URL / REDIS_URL when set, else SQLite and embedded Redis.
 BENCH_SECONDS (default 15) is the length of each run; gunicorn workers' memory is printed before and
-after so a leak shows.
+after so a leak shows. BENCH_SOAK=600 then keeps 8 annotators labelling for that many seconds and prints
+the workers' memory every minute (the issue's 10-minute flat-memory check). BENCH_THREADS sets gunicorn's
+threads per worker (default 8).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32").split(",")]
 TASKS = 10_000
 THREADS = os.environ.get("BENCH_THREADS", "8")
+SOAK = float(os.environ.get("BENCH_SOAK", 0))
 
 
 def free_port() -> int:
@@ -49,7 +52,7 @@ def prepare(folder: str) -> tuple[dict, list[str]]:
     with app.app_context():
         session = runtime().session_factory()
         users = [service.register(session, runtime().passwords, email=f"b{n}@example.org", password="bench-pass-1",
-                                  display_name=f"B{n}") for n in range(max(LEVELS) * len(LEVELS) + 1)]
+                                  display_name=f"B{n}") for n in range(max(LEVELS) * len(LEVELS) + 9)]
         session.commit()
         tokens = [service.create_token(session, user, "bench")[1] for user in users]
         session.commit()
@@ -67,13 +70,13 @@ def call(connection, method: str, path: str, token: str | None, body: dict | Non
     return response.status, time.perf_counter() - started, data
 
 
-def make_project(port: int, owner: str) -> int:
+def make_project(port: int, owner: str, tasks: int = TASKS) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port)
     _, _, data = call(connection, "POST", "/api/v1/projects", owner, {
         "name": "bench", "media_type": "text", "overlap": 3, "visibility": "public",
         "label_schema": {"tools": ["classify"], "labels": [{"id": "pos", "name": "P"}, {"id": "neg", "name": "N"}]}})
     project_id = json.loads(data)["id"]
-    for start in range(0, TASKS, 5000):
+    for start in range(0, tasks, 5000):
         rows = [{"data": {"text": f"review {n}"}} for n in range(start, start + 5000)]
         status, _, _ = call(connection, "POST", f"/api/v1/projects/{project_id}/tasks", owner, rows)
         assert status == 201
@@ -134,6 +137,24 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024**2
 
 
+def soak(port: int, tokens: list[str], used: int, workers: list[int]) -> None:
+    clients = 8
+    project_id = make_project(port, tokens[0], tasks=max(TASKS, int(SOAK * 300 / 3)))  # room for 300 cycles/s
+    outs = [{"next": [], "submit": [], "cycles": 0, "errors": 0} for _ in range(clients)]
+    deadline = time.perf_counter() + SOAK
+    threads = [threading.Thread(target=annotator, args=(port, project_id, tokens[used + n], deadline, outs[n]))
+               for n in range(clients)]
+    started = time.perf_counter()
+    [t.start() for t in threads]
+    while any(t.is_alive() for t in threads):
+        time.sleep(min(60, max(deadline - time.perf_counter(), 0) + 1))
+        cycles = sum(o["cycles"] for o in outs)
+        print(f"soak {time.perf_counter() - started:4.0f} s: {cycles} cycles, "
+              f"{sum(o['errors'] for o in outs)} errors, workers' memory {rss_mb(workers):.0f} MB", flush=True)
+        for o in outs:  # keep the client's own memory flat too
+            del o["next"][:], o["submit"][:]
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ann-bench-") as folder:
         config, tokens = prepare(folder)
@@ -175,6 +196,8 @@ def main() -> None:
                       f"{pct(out['next'], 99):.1f} ms | submit {pct(out['submit'], 50):.1f}/{pct(out['submit'], 95):.1f}/"
                       f"{pct(out['submit'], 99):.1f} ms | errors {out['errors']}")
             print(f"gunicorn workers' memory: {start_rss:.0f} MB before the runs, {rss_mb(workers):.0f} MB after")
+            if SOAK:
+                soak(port, tokens, used, workers)
         finally:
             server.terminate()
             server.wait(timeout=20)

@@ -17,3 +17,11 @@ def home():
 @bp.get("/login")
 def login():
     return render_template("login.html", page="login")
+
+
+@bp.get("/projects/<int:project_id>/label")
+def label(project_id: int):
+    """The labelling workspace; the page asks the API for the project, so an unknown one shows its 404 there."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("pages.login"))
+    return render_template("label.html", page="label", project_id=project_id)

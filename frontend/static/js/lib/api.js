@@ -29,8 +29,8 @@ async function token() {
 
 export function forgetCsrf() { csrfToken = null; }
 
-export async function request(method, path, body) {
-  const headers = { Accept: "application/json" };
+export async function request(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (UNSAFE.has(method)) headers["X-CSRF-Token"] = await token();
   const response = await fetch(path, {
@@ -48,7 +48,7 @@ export async function request(method, path, body) {
 
 export const api = {
   get: (path) => request("GET", path),
-  post: (path, body) => request("POST", path, body),
+  post: (path, body, headers) => request("POST", path, body, headers),
   patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
 };

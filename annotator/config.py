@@ -36,6 +36,9 @@ DEFAULTS: dict[str, object] = {
     "ANNOTATOR_ZIP_MAX_MEMBERS": 10_000,
     "ANNOTATOR_ZIP_MAX_MB": 4096,
     "ANNOTATOR_ZIP_MAX_RATIO": 100,
+    # Projects with up to this many annotations get their agreement computed on request; larger ones by
+    # the quality worker (GET answers with its last report and queues a fresh one).
+    "ANNOTATOR_QUALITY_ON_REQUEST": 20_000,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "annotator_session",

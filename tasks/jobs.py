@@ -8,7 +8,8 @@ from flask import current_app
 from annotator.db import utcnow, write_intent
 from annotator.jobs import job_session
 from annotator.web import runtime
-from tasks import assignment, image_import
+from tasks import assignment, image_import, quality_service
+from tasks.models import Project
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +39,20 @@ def reclaim_expired_leases() -> int:
     with job_session() as session:
         write_intent(session)
         return assignment.reclaim_expired(session, utcnow())
+
+
+def compute_quality(project_id: int) -> dict | None:
+    """Compute a project's agreement report and every task's consensus, and keep them (large projects)."""
+    factory = runtime().session_factory
+    with factory() as session:  # read and compute without holding a write transaction
+        project = session.get(Project, project_id)
+        if project is None:
+            return None
+        report = quality_service.agreement_report(session, project, utcnow())
+    with job_session() as session:
+        write_intent(session)
+        project = session.get(Project, project_id)
+        if project is None:
+            return None
+        quality_service.store_report(session, project, report, utcnow())
+    return {"annotations": report["annotations"], "tasks": report["tasks"]}

@@ -234,3 +234,30 @@ class Import(Timestamped, Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class QualityReport(Base):
+    """A project's agreement report as the quality job last computed it (large projects are not computed on request)."""
+
+    __tablename__ = "quality_reports"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    annotations: Mapped[int] = mapped_column(Integer, nullable=False)  # how many annotations it covers
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class TaskConsensus(Base):
+    """A task's inferred answer from the last quality job; fresh while `annotations` is the task's count."""
+
+    __tablename__ = "task_consensus"
+    __table_args__ = (Index("ix_task_consensus_project", "project_id", "task_id"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    method: Mapped[str] = mapped_column(String(20), nullable=False)
+    agreement: Mapped[float | None] = mapped_column(Float, nullable=True)
+    annotations: Mapped[int] = mapped_column(Integer, nullable=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -57,7 +57,8 @@ def access(session: Session, project_id: int, user: User, need: str | None = Non
     return seen
 
 
-def staff_row(session: Session, model: type, row_id: int, user: User, noun: str, *, lock: bool = False):
+def staff_row(session: Session, model: type, row_id: int, user: User, noun: str, *, lock: bool = False,
+              need: str = "manager"):
     """A row of a project (task, import, flag) for its owner or managers; NotFound for anyone else.
 
     Others get NotFound rather than PermissionDenied: they must not learn the row exists.
@@ -66,7 +67,7 @@ def staff_row(session: Session, model: type, row_id: int, user: User, noun: str,
     if row is None:
         raise NotFound(f"No such {noun}.")
     try:
-        seen = access(session, row.project_id, user, need="manager")
+        seen = access(session, row.project_id, user, need=need)
     except PermissionDenied:
         raise NotFound(f"No such {noun}.") from None
     return row, seen

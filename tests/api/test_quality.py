@@ -1,0 +1,239 @@
+"""GET agreement and consensus: numbers checked against the reference libraries, nulls where undefined."""
+from __future__ import annotations
+
+import json
+
+import krippendorff
+import numpy as np
+import pytest
+from statsmodels.stats.inter_rater import fleiss_kappa
+
+from sqlalchemy import update
+
+from annotator import queue
+from annotator.web import runtime
+from tasks import jobs
+from tasks.models import Task
+from tasks.quality.agreement import Taxonomy
+from tests.api.helpers import create_text_project
+from tests.api.test_accounts import assert_problem
+from tests.api.test_labelling import nxt
+
+# Answers by annotator (rows) for tasks in the order they were created (columns); None: not answered.
+ANSWERS = [["positive", "negative", "positive", "species", "positive"],
+           ["positive", "negative", "negative", "species", None],
+           ["positive", "positive", "negative", "species", "positive"]]
+LABELS = ["positive", "negative", "species"]
+
+
+def label_as(client, project, headers, wanted: dict[int, str]) -> None:
+    """Take tasks until none is left, answering each with wanted[task id] or skipping it."""
+    while (response := nxt(client, project, headers)).status_code == 200:
+        lease = response.get_json()
+        assignment = lease["assignment"]["id"]
+        label = wanted.get(lease["task"]["id"])
+        if label is None:
+            client.post(f"/api/v1/assignments/{assignment}/skip", json={}, headers=headers)
+            continue
+        answer = client.post(f"/api/v1/assignments/{assignment}/annotation", json={"result": {"labels": [label]}},
+                             headers=headers)
+        assert answer.status_code == 201, answer.get_json()
+
+
+@pytest.fixture
+def labelled(client, owner, annotators):
+    project = create_text_project(client, owner, overlap=3, visibility="public")
+    rows = [{"data": {"text": f"review {n}"}} for n in range(len(ANSWERS[0]))]
+    task_ids = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).get_json()["task_ids"]
+    for headers, answers in zip(annotators, ANSWERS):
+        label_as(client, project, headers, {t: a for t, a in zip(task_ids, answers) if a is not None})
+    return project, task_ids
+
+
+def reliability_matrix():
+    return np.array([[LABELS.index(a) if a else np.nan for a in row] for row in ANSWERS], dtype=float)
+
+
+def test_agreement_matches_the_reference_libraries(client, owner, labelled):
+    project, _ = labelled
+    response = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert response.status_code == 200
+    body = response.get_json()
+    data = reliability_matrix()
+    expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal", value_domain=[0, 1, 2])
+    assert body["alpha_distance"] == "nominal"
+    assert body["krippendorff_alpha"] == pytest.approx(expected, abs=1e-6)
+    assert body["nominal_alpha"] == pytest.approx(expected, abs=1e-6)
+    low, high = body["alpha_interval"]
+    assert low <= body["krippendorff_alpha"] <= high
+    assert body["annotations"] == 14 and body["tasks"] == 5 and body["method"] == "majority"
+    assert set(body["per_label"]) == set(LABELS)
+    assert [row["annotations"] for row in body["per_annotator"]] == [5, 4, 5]
+    # Majorities: positive, negative, negative, species, positive. Annotator 0 misses task 2, annotator 2 task 1.
+    assert [row["agreement_with_consensus"] for row in body["per_annotator"]] == pytest.approx([0.8, 1.0, 0.8])
+    assert "nan" not in response.get_data(as_text=True).lower()
+
+
+def test_fleiss_kappa_matches_statsmodels_on_tasks_with_all_three_answers(client, owner, labelled):
+    project, task_ids = labelled
+    # With the task two annotators answered retired, every task has three raters: statsmodels' setting.
+    data = reliability_matrix()[:, :4].astype(int)
+    counts = np.array([np.bincount(column, minlength=3) for column in data.T])
+    with client.application.app_context():
+        session = runtime().session_factory()
+        session.execute(update(Task).where(Task.id == task_ids[4]).values(status="retired"))
+        session.commit()
+        session.close()
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    assert body["tasks"] == 4
+    assert body["fleiss_kappa"] == pytest.approx(fleiss_kappa(counts), abs=1e-6)
+
+
+def test_fleiss_kappa_counts_every_task_with_two_or_more_answers(client, owner, labelled):
+    project, _ = labelled
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    data = reliability_matrix()
+    counts = np.array([np.bincount(column[~np.isnan(column)].astype(int), minlength=3) for column in data.T])
+    raters = counts.sum(axis=1)
+    agreement = ((counts * (counts - 1)).sum(axis=1) / (raters * (raters - 1))).mean()
+    shares = counts.sum(axis=0) / raters.sum()
+    chance = (shares ** 2).sum()
+    assert body["fleiss_kappa"] == pytest.approx((agreement - chance) / (1 - chance), abs=1e-6)
+
+
+def test_consensus_is_the_majority_with_its_share(client, owner, labelled):
+    _, task_ids = labelled
+    body = client.get(f"/api/v1/tasks/{task_ids[1]}/consensus", headers=owner).get_json()
+    assert body["result"] == {"labels": ["negative"]} and body["confidence"] == pytest.approx(2 / 3, abs=1e-6)
+    assert body["method"] == "majority" and body["annotations"] == 3
+    assert body["agreement"] == pytest.approx(1 / 3, abs=1e-6)  # 2 of the 6 ordered pairs agree
+    unanimous = client.get(f"/api/v1/tasks/{task_ids[3]}/consensus", headers=owner).get_json()
+    assert unanimous["result"] == {"labels": ["species"]} and unanimous["confidence"] == 1.0
+    assert unanimous["agreement"] == 1.0
+
+
+def test_dawid_skene_projects_say_so(client, owner, labelled):
+    project, task_ids = labelled
+    assert client.patch(f"/api/v1/projects/{project['id']}", json={"aggregation": "dawid_skene"},
+                        headers=owner).status_code == 200
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    assert body["method"] == "dawid_skene"
+    assert all(0 <= row["reliability"] <= 1 for row in body["per_annotator"])
+    consensus = client.get(f"/api/v1/tasks/{task_ids[3]}/consensus", headers=owner).get_json()
+    assert consensus["method"] == "dawid_skene" and consensus["result"] == {"labels": ["species"]}
+
+
+def test_undefined_numbers_are_null_never_nan_or_500(client, owner, annotators):
+    project = create_text_project(client, owner, overlap=3, visibility="public")
+    empty = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert empty.status_code == 200
+    body = empty.get_json()
+    assert body["krippendorff_alpha"] is None and body["fleiss_kappa"] is None and body["alpha_interval"] is None
+    assert body["mean_pairwise_cohen_kappa"] is None and body["annotations"] == 0
+    rows = [{"data": {"text": f"t{n}"}} for n in range(3)]
+    task_ids = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).get_json()["task_ids"]
+    label_as(client, project, annotators[0], {t: "positive" for t in task_ids})  # one annotator, one class
+    one = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert one.status_code == 200 and "nan" not in one.get_data(as_text=True).lower()
+    body = one.get_json()
+    assert body["krippendorff_alpha"] is None and body["fleiss_kappa"] is None
+    assert body["per_annotator"][0]["agreement_with_consensus"] is None  # never compared with anyone
+    consensus = client.get(f"/api/v1/tasks/{task_ids[0]}/consensus", headers=owner).get_json()
+    assert consensus["result"] == {"labels": ["positive"]} and consensus["agreement"] is None
+
+
+def test_taxonomy_projects_use_the_path_distance(client, owner, annotators):
+    from tests.api.helpers import create_project
+
+    project = create_project(client, owner, visibility="public", media_type="text",
+                             label_schema={"tools": ["classify"], "labels": [
+                                 {"id": "bird", "name": "Bird", "children": [
+                                     {"id": "warbler", "name": "Warbler", "children": [
+                                         {"id": "yellow", "name": "Yellow"}, {"id": "willow", "name": "Willow"}]},
+                                     {"id": "sparrow", "name": "Sparrow"}]}]})
+    rows = [{"data": {"text": f"t{n}"}} for n in range(3)]
+    task_ids = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).get_json()["task_ids"]
+    answers = [["yellow", "sparrow", "willow"], ["warbler", "sparrow", "willow"], ["yellow", "sparrow", "yellow"]]
+    for headers, row in zip(annotators, answers):
+        label_as(client, project, headers, dict(zip(task_ids, row)))
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    assert body["alpha_distance"] == "taxonomy"
+    ids = ["bird", "warbler", "yellow", "willow", "sparrow"]
+    table = Taxonomy.from_parents([-1, 0, 1, 1, 0]).distance()(np.arange(5)[:, None], np.arange(5)[None, :])
+    data = np.array([[ids.index(a) for a in row] for row in answers], dtype=float)
+    expected = krippendorff.alpha(reliability_data=data, value_domain=list(range(5)),
+                                  level_of_measurement=lambda v1, v2, i1, i2, n_v, dtype=float:
+                                  table[v1.astype(int), v2.astype(int)])
+    assert body["krippendorff_alpha"] == pytest.approx(expected, abs=1e-6)
+    assert body["krippendorff_alpha"] > body["nominal_alpha"]  # a genus for its species is partly right
+    # Task 0 (yellow, warbler, yellow): sure enough of the species at the default threshold.
+    first = client.get(f"/api/v1/tasks/{task_ids[0]}/consensus", headers=owner).get_json()
+    assert first["result"] == {"labels": ["yellow"]}
+    # Task 2 (willow, willow, yellow) at a 0.9 target: not sure of the species, sure it is a warbler.
+    client.patch(f"/api/v1/projects/{project['id']}",
+                 json={"overlap": 3, "dynamic_overlap": {"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.9}},
+                 headers=owner)
+    third = client.get(f"/api/v1/tasks/{task_ids[2]}/consensus", headers=owner).get_json()
+    assert third["result"] == {"labels": ["warbler"]} and third["confidence"] == pytest.approx(1.0)
+
+
+def test_who_may_read_quality(client, owner, annotators, labelled, make_user, token_for):
+    project, task_ids = labelled
+    for path in (f"/api/v1/projects/{project['id']}/agreement", f"/api/v1/tasks/{task_ids[0]}/consensus"):
+        response = client.get(path, headers=annotators[0])  # an annotator of this public project
+        assert response.status_code in (403, 404)
+        assert_problem(response, response.status_code)
+        assert client.get(path).status_code == 401
+    private = create_text_project(client, owner, visibility="private")
+    outsider = token_for(make_user("outsider@example.org"))
+    assert_problem(client.get(f"/api/v1/projects/{private['id']}/agreement", headers=outsider), 404)
+    assert_problem(client.get("/api/v1/tasks/999999/consensus", headers=owner), 404)
+    reviewer = make_user("reviewer@example.org")
+    client.post(f"/api/v1/projects/{project['id']}/members", json={"email": "reviewer@example.org", "role": "reviewer"},
+                headers=owner)
+    assert client.get(f"/api/v1/projects/{project['id']}/agreement", headers=token_for(reviewer)).status_code == 200
+
+
+def test_large_projects_come_from_the_quality_worker(app, client, owner, annotators, labelled):
+    project, task_ids = labelled
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5  # 14 annotations: "large"
+    waiting = queue.get_queue(runtime(app).redis, "quality")
+    waiting.empty()
+    first = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert first.status_code == 202 and first.get_json() == {"status": "computing", "annotations": 14}
+    assert waiting.job_ids == [f"quality-{project['id']}"]
+    client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert len(waiting.job_ids) == 1  # asked twice, queued once
+    with app.app_context():
+        assert jobs.compute_quality(project["id"]) == {"annotations": 14, "tasks": 5}
+    waiting.empty()
+    ready = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    assert ready["stale"] is False and ready["annotations"] == 14 and ready["krippendorff_alpha"] is not None
+    stored = client.get(f"/api/v1/tasks/{task_ids[1]}/consensus", headers=owner).get_json()
+    assert stored["result"] == {"labels": ["negative"]} and stored["annotations"] == 3
+    # A new answer (annotator 1 on the task they skipped is impossible; a fourth annotator instead) makes it stale.
+    from tests.api.test_labelling import answer
+
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5
+    client.patch(f"/api/v1/projects/{project['id']}", json={"overlap": 4}, headers=owner)
+    extra = _fourth(app, client, project)
+    assert answer(client, extra["lease"], extra["headers"], label="positive").status_code == 201
+    stale = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    assert stale["stale"] is True and stale["annotations"] == 14
+    assert waiting.job_ids == [f"quality-{project['id']}"]
+    json.dumps(stale)  # plain JSON
+
+
+def _fourth(app, client, project):
+    from annotator.users import service
+
+    with app.app_context():
+        session = runtime().session_factory()
+        user = service.register(session, runtime().passwords, email="fourth@example.org", password="x" * 12,
+                                display_name="Fourth")
+        session.commit()
+        token = service.create_token(session, user, "t")[1]
+        session.commit()
+        session.close()
+    headers = {"Authorization": f"Bearer {token}"}
+    return {"lease": nxt(client, project, headers).get_json(), "headers": headers}

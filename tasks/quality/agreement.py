@@ -7,8 +7,9 @@ interval and ratio data `positions` gives each index its number.
 Krippendorff's alpha = 1 - D_o / D_e (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability"):
 only units with at least two values are pairable; D_o sums the distance of every ordered pair of values
 within a unit, weighted 1/(m_u - 1); D_e the distance of every pair of pairable values overall, / (n - 1).
-Both are computed from the pairs themselves and the value marginals, never a units x values matrix, so
-100,000 units or 20,000 labels cost memory in proportion to the annotations.
+Both come from a sparse units x values count matrix and the value marginals (see `Pairable`), so 100,000
+units or 20,000 labels cost memory in proportion to the annotations, and any distance is evaluated only
+on the value pairs that occur.
 """
 from __future__ import annotations
 
@@ -114,53 +115,58 @@ class Taxonomy:
 
 @dataclass(frozen=True)
 class Pairable:
-    """The pairable part of an annotation list: units with two or more values, in unit order."""
+    """The pairable part of an annotation list as a sparse units x values count matrix N (units with two or
+    more values only) and each unit's weight 1 / (m_u - 1).
 
-    unit: np.ndarray    # unit index per pairable value, sorted
-    value: np.ndarray   # value index per pairable value
-    size: np.ndarray    # m_u of the value's unit
-    n_values: int       # V
+    Krippendorff's coincidences are then one sparse product: o = N^T diag(w) N - diag(N^T w), so observed
+    disagreement sum(o * delta^2) needs the distance only for the value pairs that actually co-occur.
+    """
+
+    counts: sparse.csr_matrix  # pairable units x values
+    weight: np.ndarray         # per pairable unit, 1 / (m_u - 1)
+    n_values: int              # V
 
     @classmethod
     def of(cls, unit: np.ndarray, value: np.ndarray, n_values: int | None = None) -> Pairable:
         unit, value = np.asarray(unit, dtype=np.int64), np.asarray(value, dtype=np.int64)
-        keep = ~(np.isnan(value) if value.dtype.kind == "f" else np.zeros(len(value), dtype=bool))
-        unit, value = unit[keep], value[keep]
-        order = np.argsort(unit, kind="stable")
-        unit, value = unit[order], value[order]
-        counts = np.bincount(unit) if len(unit) else np.zeros(0, dtype=np.int64)
-        size = counts[unit] if len(unit) else np.zeros(0, dtype=np.int64)
-        pairable = size >= 2
         n_values = int(n_values if n_values is not None else (value.max() + 1 if len(value) else 0))
-        return cls(unit[pairable], value[pairable], size[pairable], n_values)
+        if len(unit) == 0:
+            return cls(sparse.csr_matrix((0, n_values)), np.zeros(0), n_values)
+        units, row = np.unique(unit, return_inverse=True)
+        counts = sparse.csr_matrix((np.ones(len(unit)), (row, value)), shape=(len(units), n_values))
+        size = np.asarray(counts.sum(axis=1)).ravel()
+        keep = size >= 2
+        return cls(counts[keep], 1.0 / (size[keep] - 1), n_values)
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
 
     @property
     def marginals(self) -> np.ndarray:
-        return np.bincount(self.value, minlength=self.n_values).astype(np.float64)
+        return np.asarray(self.counts.sum(axis=0)).ravel()
 
-    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every ordered pair (i != j) of values within a unit: (left value, right value, its unit's 1/(m_u - 1))."""
-        if len(self.unit) == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0)
-        starts = np.flatnonzero(np.r_[True, self.unit[1:] != self.unit[:-1]])
-        sizes = self.size[starts]
-        # For each value, pair it with every other value of its unit: repeat it m_u - 1 times.
-        left = np.repeat(np.arange(len(self.unit)), self.size - 1)
-        unit_start = np.repeat(starts, sizes)[left]
-        offset_in_unit = left - unit_start
-        # The k-th partner (k = 0 .. m-2) skips the value itself.
-        k = np.arange(len(left)) - np.repeat(np.cumsum(self.size - 1) - (self.size - 1), self.size - 1)
-        partner = unit_start + k + (k >= offset_in_unit)
-        weight = 1.0 / (self.size[left] - 1)
-        return self.value[left], self.value[partner], weight
+    def coincidences(self) -> sparse.coo_matrix:
+        """N^T diag(w) N: the coincidence matrix before its diagonal correction (which delta^2 = 0 ignores)."""
+        return (self.counts.T @ sparse.diags(self.weight) @ self.counts).tocoo()
 
-    def unit_disagreement(self, distance: Distance) -> tuple[np.ndarray, np.ndarray]:
-        """Per pairable unit: its share of D_o (sum of pair distances / (m_u - 1)) and its index."""
-        a, b, w = self.pairs()
-        left_unit = np.repeat(self.unit, self.size - 1)
-        units, inverse = np.unique(left_unit, return_inverse=True)
-        return np.bincount(inverse, weights=distance(a, b) * w, minlength=len(units)), units
+    def diagonal(self) -> np.ndarray:
+        """o_cc, the true coincidences of each value with itself."""
+        squared = self.counts.multiply(self.counts)
+        return np.asarray(squared.T @ self.weight - self.counts.T @ self.weight).ravel()
+
+    def observed(self, distance: Distance) -> float:
+        pairs = self.coincidences()
+        return float(pairs.data @ distance(pairs.row, pairs.col)) if pairs.nnz else 0.0
+
+    def unit_shares(self, table: np.ndarray, present: np.ndarray, block: int = 8192) -> np.ndarray:
+        """Each pairable unit's part of the observed disagreement: w_u * n_u^T delta^2 n_u, in blocks of units."""
+        counts = self.counts[:, present].tocsr()
+        shares = np.empty(counts.shape[0])
+        for start in range(0, counts.shape[0], block):
+            part = counts[start:start + block]
+            shares[start:start + block] = np.asarray(part.multiply(part @ table).sum(axis=1)).ravel()
+        return shares * self.weight
 
 
 def _expected(marginals: np.ndarray, distance: Distance, block: int = 1024) -> float:
@@ -199,10 +205,10 @@ def resolve_distance(distance: Distance | str, marginals: np.ndarray, positions:
 
 
 def _alpha(data: Pairable, distance: Distance) -> float | None:
-    n = len(data.value)
+    n = data.n
     if n < 2:
         return None
-    observed = float(data.unit_disagreement(distance)[0].sum())
+    observed = data.observed(distance)
     expected = _expected(data.marginals, distance) / (n - 1)
     if expected == 0:
         return None  # every pairable value is the same: agreement is not measurable
@@ -216,21 +222,19 @@ def bootstrap_alpha(unit: np.ndarray, value: np.ndarray, distance: Distance | st
     interval). Each resample reweights the units' shares of D_o and of the value marginals, so no resample
     recomputes a pair: cost is samples x (units + values^2), in blocks of resamples."""
     data = Pairable.of(unit, value, n_values)
-    if len(data.value) < 2:
+    if data.n < 2:
         return None
     metric = resolve_distance(distance, data.marginals, positions)
-    shares, units = data.unit_disagreement(metric)
-    # Per pairable unit, its value counts (sparse units x values) for the marginals of each resample.
-    unit_row = np.searchsorted(units, data.unit)
-    counts = sparse.csr_matrix((np.ones(len(data.value)), (unit_row, data.value)), shape=(len(units), data.n_values))
     present = np.flatnonzero(data.marginals)
-    dist = metric(present[:, None], present[None, :]) if len(present) <= 4096 else None
-    if dist is None:
+    if len(present) > 4096:
         return None  # too many distinct values for the resampling's value x value table
-    counts = counts[:, present].tocsr()
+    dist = metric(present[:, None], present[None, :])
+    shares = data.unit_shares(dist, present)
+    counts = data.counts[:, present].tocsr()
+    units = np.arange(counts.shape[0])
     rng = np.random.default_rng(seed)
     estimates = []
-    block = max(1, min(samples, 20_000_000 // max(len(units), 1)))
+    block = max(1, min(samples, 5_000_000 // max(len(units), 1)))  # about 40 MB of weights at a time
     for start in range(0, samples, block):
         size = min(block, samples - start)
         weights = rng.multinomial(len(units), np.full(len(units), 1 / len(units)), size=size).astype(np.float64)
@@ -249,21 +253,20 @@ def bootstrap_alpha(unit: np.ndarray, value: np.ndarray, distance: Distance | st
 
 
 def per_label_alpha(unit: np.ndarray, value: np.ndarray, n_values: int) -> np.ndarray:
-    """Nominal alpha of each value against all others (binary: "this label" or not); NaN where undefined."""
+    """Nominal alpha of each value against all others (binary: "this label" or not); NaN where undefined.
+
+    For label c the binary coincidences follow from the full ones: the pairs that disagree on "c or not" are
+    those of c with anything else, 2 (n_c - o_cc) of them, so one diagonal gives every label's alpha.
+    """
     data = Pairable.of(unit, value, n_values)
-    result = np.full(n_values, np.nan)
-    n = len(data.value)
+    n = data.n
     if n < 2:
-        return result
-    a, b, w = data.pairs()
+        return np.full(n_values, np.nan)
     marginals = data.marginals
-    # Observed disagreement on label c: pairs where exactly one side is c.
-    observed = np.bincount(a, weights=w * (a != b), minlength=n_values) + np.bincount(b, weights=w * (a != b),
-                                                                                      minlength=n_values)
+    observed = 2 * (marginals - data.diagonal())
     expected = 2 * marginals * (n - marginals) / (n - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        result = np.where(expected > 0, 1 - observed / expected, np.nan)
-    return result
+        return np.where(expected > 0, 1 - observed / expected, np.nan)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -276,14 +279,14 @@ def fleiss_kappa(counts: np.ndarray) -> float | None:
     Items may have different numbers of raters (each needs two or more); with a constant number this is
     Fleiss (1971) exactly.
     """
-    counts = np.asarray(counts, dtype=np.float64)
+    counts = np.asarray(counts)
     raters = counts.sum(axis=1)
-    counts = counts[raters >= 2]
-    raters = raters[raters >= 2]
+    if (raters < 2).any():
+        counts, raters = counts[raters >= 2], raters[raters >= 2]
     if len(counts) == 0:
         return None
-    agreement = ((counts * (counts - 1)).sum(axis=1) / (raters * (raters - 1))).mean()
-    shares = counts.sum(axis=0) / raters.sum()
+    agreement = (np.einsum("ij,ij->i", counts, counts - 1, dtype=np.float64) / (raters * (raters - 1.0))).mean()
+    shares = counts.sum(axis=0, dtype=np.float64) / raters.sum()
     chance = float((shares ** 2).sum())
     if chance >= 1:
         return None
@@ -307,20 +310,27 @@ def cohen_kappa(confusion: np.ndarray) -> float | None:
     return _finite((observed - chance) / (1 - chance))
 
 
+DENSE_CODERS = 64  # up to this many coders, pairs are counted one by one on a dense units x coders table
+
+
 def pairwise_cohen(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_coders: int,
                    n_values: int) -> tuple[np.ndarray, np.ndarray]:
     """Cohen's kappa of every pair of coders over the units both coded, all at once.
 
-    One sparse product of the units x (coder, value) indicator matrix with itself holds every pair's
-    confusion table; returns (kappa matrix with NaN where undefined or on the diagonal, units in common).
-    A coder with two values for one unit (multi-label) counts each; single-label data is the usual case.
+    Returns (kappa matrix, NaN where undefined and on the diagonal; units each pair has in common). With
+    few coders each pair is one bincount of (a's value, b's value) over a dense units x coders table; with
+    many, one sparse product of the units x (coder, value) indicator with itself holds every pair's table.
+    A coder with two values for one unit (multi-label) counts each in the sparse form, the last in the dense.
     """
     unit, coder, value = (np.asarray(x, dtype=np.int64) for x in (unit, coder, value))
     n_units = int(unit.max()) + 1 if len(unit) else 0
-    columns = coder * n_values + value
-    indicator = sparse.csr_matrix((np.ones(len(unit)), (unit, columns)), shape=(n_units, n_coders * n_values))
-    joint = (indicator.T @ indicator).toarray().reshape(n_coders, n_values, n_coders, n_values)
-    joint = joint.transpose(0, 2, 1, 3)  # [a, b] -> the K x K table of a's value against b's
+    if n_coders <= DENSE_CODERS:
+        joint = _joint_dense(unit, coder, value, n_units, n_coders, n_values)
+    else:
+        columns = coder * n_values + value
+        indicator = sparse.csr_matrix((np.ones(len(unit)), (unit, columns)), shape=(n_units, n_coders * n_values))
+        joint = (indicator.T @ indicator).toarray().reshape(n_coders, n_values, n_coders, n_values)
+        joint = joint.transpose(0, 2, 1, 3)  # [a, b] -> the K x K table of a's value against b's
     total = joint.sum(axis=(2, 3))
     observed = np.trace(joint, axis1=2, axis2=3)
     rows, cols = joint.sum(axis=3), joint.sum(axis=2)  # a's and b's value counts over shared units
@@ -330,3 +340,20 @@ def pairwise_cohen(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_cod
     kappa[(total == 0) | (chance >= 1)] = np.nan
     np.fill_diagonal(kappa, np.nan)
     return kappa, total
+
+
+def _joint_dense(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_units: int, n_coders: int,
+                 n_values: int) -> np.ndarray:
+    # A missing answer is one more value, K, so no pair needs a mask: its row and column are dropped after.
+    width = n_values + 1
+    table = np.full(n_coders * n_units, n_values, dtype=np.int32)  # coder-major: each coder's row is contiguous
+    table[coder * n_units + unit] = value  # one flat scatter: several times faster than a 2-D one
+    table = table.reshape(n_coders, n_units)
+    scaled = table * np.int32(width)
+    joint = np.zeros((n_coders, n_coders, n_values, n_values))
+    for a in range(n_coders):
+        for b in range(a + 1, n_coders):
+            pairs = np.bincount(scaled[a] + table[b], minlength=width * width).reshape(width, width)
+            joint[a, b] = pairs[:n_values, :n_values]
+            joint[b, a] = joint[a, b].T
+    return joint

@@ -2,15 +2,14 @@
 confusion matrix and a reliability; taxonomy back-off to the parent when the species is unsure.
 
 Annotation lists again: item[i], worker[i], label[i] (indices). Dawid-Skene (Dawid & Skene 1979) runs EM
-entirely on these arrays: the M-step is K weighted bincounts, the E-step a gather of log-confusions and
-one bincount per class, so 500,000 annotations take well under a second.
+as sparse matrix products over these arrays (see `dawid_skene`), no loop over items or workers.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy import sparse
 
 SMOOTHING = 0.01  # added to every confusion count: a class a worker never saw is unlikely, not impossible
 
@@ -33,13 +32,15 @@ def _counts(item: np.ndarray, label: np.ndarray, n_items: int, n_classes: int) -
 
 def _answers(posterior: np.ndarray, rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
     """The best class of each item; ties go to a seeded random pick among the tied (else the lowest index)."""
-    best = posterior.max(axis=1)
-    if rng is None:
-        answer = posterior.argmax(axis=1)
-    else:
-        noise = rng.random(posterior.shape) * (posterior == best[:, None])
-        answer = noise.argmax(axis=1)
-    empty = posterior.sum(axis=1) == 0
+    answer = posterior.argmax(axis=1)
+    best = posterior[np.arange(len(posterior)), answer]
+    if rng is not None:
+        tied = np.flatnonzero((posterior == best[:, None]).sum(axis=1) > 1)
+        if len(tied):
+            rows = posterior[tied]
+            noise = rng.random(rows.shape) * (rows == best[tied, None])
+            answer[tied] = noise.argmax(axis=1)
+    empty = best == 0  # a posterior row of zeros: no annotations
     answer[empty] = -1
     return answer, np.where(empty, 0.0, best)
 
@@ -75,35 +76,53 @@ def majority_vote(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_ite
 
 
 def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items: int, n_workers: int,
-                n_classes: int, *, max_iterations: int = 100, tolerance: float = 1e-7,
+                n_classes: int, *, max_iterations: int = 100, tolerance: float = 1e-6,
                 seed: int | None = 0) -> Inference:
-    """Dawid-Skene EM, started from the majority vote's shares."""
+    """Dawid-Skene EM, started from the majority vote's shares.
+
+    The answers are a sparse items x (worker, said) indicator X, so both steps are one sparse product:
+    E-step log P(truth k | answers of i) = log prior_k + (X @ log C)[i, k], with C[(w, said), k] the worker's
+    confusion; M-step expected counts = X^T @ posterior. EM stops when the log-likelihood per annotation
+    gains less than `tolerance` (crowd-kit's criterion, one tenth of its default), or after `max_iterations`.
+    """
     item, worker, label = (np.asarray(x, dtype=np.int64) for x in (item, worker, label))
+    answers = sparse.csr_matrix((np.ones(len(item)), (item, worker * n_classes + label)),
+                                shape=(n_items, n_workers * n_classes))
     counts = _counts(item, label, n_items, n_classes)
     totals = counts.sum(axis=1, keepdims=True)
     labelled = totals[:, 0] > 0
     posterior = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    iterations = 0
     priors = np.full(n_classes, 1 / n_classes)
     confusion = np.full((n_workers, n_classes, n_classes), 1 / n_classes)
+    likelihood, iterations = -np.inf, 0
+    everyone = bool(labelled.all())
+    # Classes x items inside the loop: the per-item max and sum then run across 10 contiguous rows, not
+    # along 100,000 rows of 10, which is several times faster in numpy.
+    posterior = np.ascontiguousarray(posterior.T)
     for step in range(1, max_iterations + 1):
         iterations = step
-        # M-step: class priors and every worker's confusion from the current posteriors.
-        priors = posterior[labelled].sum(axis=0) + SMOOTHING
+        # M-step: class priors and every worker's confusion from the current posteriors (unlabelled items are 0).
+        priors = posterior.sum(axis=1) + SMOOTHING
         priors /= priors.sum()
-        confusion = _confusions(posterior, item, worker, label, n_workers, n_classes)
-        # E-step: log P(truth k | answers) = log prior_k + sum over the item's answers of log confusion[w, k, said].
-        evidence = np.log(confusion)[worker, :, label]  # annotations x classes
-        log_post = np.empty((n_items, n_classes))
-        for k in range(n_classes):
-            log_post[:, k] = np.bincount(item, weights=evidence[:, k], minlength=n_items)
-        log_post += np.log(priors)
-        updated = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
-        updated[~labelled] = 0.0
-        change = np.abs(updated - posterior).max() if n_items else 0.0
-        posterior = updated
-        if change < tolerance:
+        expected = (answers.T @ posterior.T).reshape(n_workers, n_classes, n_classes).transpose(0, 2, 1) + SMOOTHING
+        confusion = expected / expected.sum(axis=2, keepdims=True)
+        # E-step, in place on one classes x items array.
+        log_confusion = np.log(confusion).transpose(0, 2, 1).reshape(n_workers * n_classes, n_classes)
+        posterior = np.ascontiguousarray((answers @ log_confusion).T)
+        posterior += np.log(priors)[:, None]
+        top = posterior.max(axis=0)
+        posterior -= top
+        np.exp(posterior, out=posterior)
+        total = posterior.sum(axis=0)
+        posterior /= total
+        if not everyone:
+            posterior[:, ~labelled] = 0.0
+        log_evidence = top + np.log(total)
+        updated = float(log_evidence.sum() if everyone else log_evidence[labelled].sum()) / max(len(item), 1)
+        if updated - likelihood < tolerance:
             break
+        likelihood = updated
+    posterior = np.ascontiguousarray(posterior.T)
     answer, confidence = _answers(posterior, np.random.default_rng(seed) if seed is not None else None)
     return Inference(posterior, answer, confidence, confusion, _reliability(confusion, priors), priors, iterations)
 

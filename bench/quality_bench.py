@@ -219,9 +219,13 @@ def bench_cohen(crowd: Crowd, references: bool) -> None:
         return
     labels = crowd.matrix()
     theirs, ref_s, ref_mb = measure(lambda: np.array([cohen_kappa_score(labels[a], labels[b]) for a, b in pairs]))
-    row("pairwise Cohen", (ours_s, ours_mb), (ref_s, ref_mb), "x20 faster, mem<=ref",
-        {"time": ref_s >= 20 * ours_s, "mem": ours_mb <= ref_mb},
-        f"{len(pairs)} pairs, mean kappa {ours.mean():.4f}, max |diff| {np.abs(ours - theirs).max():.1e}")
+    # Like for like: scikit-learn is handed each coder's label vector ready-made, so ours gets the same table.
+    (table_kappa, _), table_s, table_mb = measure(
+        lambda: agreement.kappa_from_joint(agreement.joint_tables(labels, CLASSES)))
+    row("pairwise Cohen", (table_s, table_mb), (ref_s, ref_mb), "x20 faster, mem<=ref",
+        {"time": ref_s >= 20 * table_s, "mem": table_mb <= ref_mb},
+        f"{len(pairs)} pairs, mean kappa {ours.mean():.4f}, max |diff| {np.abs(ours - theirs).max():.1e}; "
+        f"from the annotation list {ours_s:.3f} s, {ours_mb:.1f} MB")
 
 
 def bench_inference(crowd: Crowd, references: bool) -> None:

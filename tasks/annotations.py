@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,10 +13,11 @@ from annotator.db import insert_skipping_duplicates
 from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound, NotYourAssignment
 from annotator.users.models import User
 from tasks import gold as gold_scoring
+from tasks import quality_service
 from tasks.assignment import uses_gold
 from tasks.models import Annotation, Assignment, Flag, Media, Project, Qualification, Task
 from tasks.projects import current_schema
-from tasks.schema import TaskContext, validate_result
+from tasks.schema import LabelSchema, TaskContext, validate_result
 
 CLOSED = {"submitted": "already submitted", "skipped": "skipped", "flagged": "flagged",
           "released": "released because the task was removed"}
@@ -50,6 +51,11 @@ class Held:
     media_sha256: str | None
     leased: int
     submitted: int
+    wanted: int | None
+
+    def room(self, project: Project) -> int:
+        """How many answers the task takes: its own `wanted` under dynamic overlap, else the project's overlap."""
+        return self.wanted if self.wanted is not None else project.overlap
 
 
 @dataclass(frozen=True)
@@ -69,14 +75,17 @@ _tasks, _assignments, _annotations = Task.__table__, Assignment.__table__, Annot
 _HELD = (select(_assignments.c.id, _assignments.c.project_id, _assignments.c.task_id, _assignments.c.user_id,
                 _assignments.c.status, _assignments.c.expires_at, _tasks.c.status.label("task_status"),
                 _tasks.c.is_gold, _tasks.c.gold, _tasks.c.data, _tasks.c.media_sha256, _tasks.c.leased,
-                _tasks.c.submitted)
+                _tasks.c.submitted, _tasks.c.wanted)
          .join_from(_assignments, _tasks, _tasks.c.id == _assignments.c.task_id)
          .where(_assignments.c.id == bindparam("assignment_id")).with_for_update())
 _NEW_ANNOTATION = insert(_annotations).returning(_annotations.c.id)
 _ASSIGNMENT_DONE = (update(_assignments).where(_assignments.c.id == bindparam("assignment_id"))
                     .values(status="submitted", finished_at=bindparam("now")))
 _TASK_COUNTED = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
-                 .values(leased=bindparam("leased"), submitted=bindparam("submitted"), status=bindparam("status")))
+                 .values(leased=bindparam("leased"), submitted=bindparam("submitted"), status=bindparam("status"),
+                         wanted=bindparam("wanted")))
+_COUNTED_RESULTS = select(_annotations.c.result).where(_annotations.c.task_id == bindparam("task_id"),
+                                                      _annotations.c.counted.is_(True))
 
 
 def held_for_submit(session: Session, assignment_id: int) -> Held | None:
@@ -94,7 +103,7 @@ def submit(session: Session, project: Project, held: Held, user: User, result: A
     leased = held.leased
     if held.status == "expired" or held.expires_at <= now:
         leased = _accept_late(project, held, now)
-    if not held.is_gold and held.submitted >= project.overlap:  # overlap may have been lowered meanwhile
+    if not held.is_gold and held.submitted >= held.room(project):  # overlap may have been lowered meanwhile
         raise Conflict("The task already has all the answers it needs.")
     schema = current_schema(project)
     clean = validate_result(schema, result, _context(session, project, held.data, held.media_sha256))
@@ -112,14 +121,36 @@ def submit(session: Session, project: Project, held: Held, user: User, result: A
         raise Conflict("You have already annotated this task.") from None  # the request's transaction is dropped
     connection.execute(_ASSIGNMENT_DONE, {"assignment_id": held.id, "now": now})
     submitted = held.submitted + 1
-    status = held.task_status
+    status, wanted = held.task_status, held.wanted
     if held.is_gold:
         _record_gold(session, project, user, gold_score)
-    elif submitted >= project.overlap and status == "open":
-        status = "completed"
+    elif status == "open":
+        done, wanted = _enough(connection, project, schema, held, submitted)
+        status = "completed" if done else status
     connection.execute(_TASK_COUNTED, {"task_id": held.task_id, "leased": leased - 1, "submitted": submitted,
-                                       "status": status})
+                                       "status": status, "wanted": wanted})
     return Saved(annotation_id, held.task_id, held.id, clean, lead_time_ms, project.schema_version, now)
+
+
+def _enough(connection: Connection, project: Project, schema: LabelSchema, held: Held,
+            submitted: int) -> tuple[bool, int | None]:
+    """Whether the task has the answers it needs now, and how many it wants.
+
+    Without dynamic overlap: `overlap` answers. With it (classification only): done as soon as it has
+    `min_overlap` answers whose consensus reaches `confidence_target` (majority share, backing off along the
+    taxonomy); still unsure at `overlap`, it wants up to `max_overlap` and is done there whatever the answers.
+    """
+    dynamic = project.dynamic_overlap
+    if not dynamic or "classify" not in schema.tools:
+        return submitted >= held.room(project), held.wanted
+    results = connection.execute(_COUNTED_RESULTS, {"task_id": held.task_id}).scalars().all()
+    confidence = quality_service.answer_confidence(schema, results, dynamic["confidence_target"])
+    if submitted >= dynamic["min_overlap"] and confidence >= dynamic["confidence_target"]:
+        return True, held.wanted
+    wanted, room = held.wanted, held.room(project)
+    if submitted >= room and room < dynamic["max_overlap"]:
+        wanted = room = dynamic["max_overlap"]  # unsure at overlap: ask more annotators
+    return submitted >= room, wanted
 
 
 def _context(session: Session, project: Project, data: dict, media_sha256: str | None) -> TaskContext:
@@ -139,7 +170,7 @@ def _accept_late(project: Project, held: Held, now: dt.datetime) -> int:
         raise LeaseExpired("Your lease expired and the task is no longer open.")
     if held.status == "leased":
         return held.leased
-    if not held.is_gold and held.leased + held.submitted >= project.overlap:
+    if not held.is_gold and held.leased + held.submitted >= held.room(project):
         raise LeaseExpired("Your lease expired and the task has been given to others.")
     return held.leased + 1
 
@@ -200,7 +231,7 @@ def resolve_flag(session: Session, report: Flag, action: str, resolver: User, pr
                         .values(status="released", finished_at=now).execution_options(synchronize_session=False))
         task.leased, task.status = 0, "retired"
     elif task.status == "withheld" and not _other_open_flags(session, report):
-        done = not task.is_gold and task.submitted >= project.overlap
+        done = not task.is_gold and task.submitted >= (task.wanted if task.wanted is not None else project.overlap)
         task.status = "completed" if done else "open"
     session.flush()
     session.expire_all()

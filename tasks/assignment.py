@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, bindparam, exists, insert, literal_column, select, text, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, literal_column, select, text, update
 from sqlalchemy.orm import Session
 
 from annotator.db import write_intent
@@ -40,7 +40,8 @@ class Lease:
 # process, and no ORM unit of work runs for the rows an annotator's every request touches.
 _tasks, _assignments, _users = Task.__table__, Assignment.__table__, User.__table__
 _OPEN = _tasks.c.status == literal_column("'open'")  # literal, so SQLite matches the partial indexes
-_ROOM = _tasks.c.leased + _tasks.c.submitted < bindparam("overlap")
+# Room for another answer: the task's own `wanted` (dynamic overlap) or else the project's overlap.
+_ROOM = _tasks.c.leased + _tasks.c.submitted < func.coalesce(_tasks.c.wanted, bindparam("overlap"))
 _LOCK_USER = select(_users.c.id).where(_users.c.id == bindparam("user_id")).with_for_update()
 # The caller's latest assignment in the project: their live lease if it still lives (one next at a time per
 # person means a live lease is always the latest), and otherwise where they are in the rank ring.
@@ -83,7 +84,8 @@ _window = _tasks.alias("w")
 _STARTED_BEHIND = _tasks.c.id.in_(
     select(_window.c.id).where(_window.c.project_id == bindparam("project_id"), text(STARTED),
                                _window.c.rank < bindparam("cursor"),
-                               _window.c.leased + _window.c.submitted < bindparam("overlap"))
+                               _window.c.leased + _window.c.submitted
+                               < func.coalesce(_window.c.wanted, bindparam("overlap")))
     .order_by(_window.c.rank, _window.c.id).limit(STARTED_WINDOW))
 # Each annotator walks the ring of ranks from where they are (their latest task): first tasks others have
 # started (finish what was begun), ahead of them, then behind them; then fresh tasks ahead, then behind.

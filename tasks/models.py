@@ -121,6 +121,9 @@ class Task(Base):
     submitted: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # A stable pseudo-random position (from the data hash), so annotators spread over the tasks.
     rank: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Dynamic overlap: how many answers this task wants when that is not the project's `overlap` (raised to
+    # max_overlap while its answers stay below the confidence target). NULL: the project's overlap.
+    wanted: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Assignment(Base):

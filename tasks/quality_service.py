@@ -312,3 +312,18 @@ def stored_consensus(session: Session, task: Task) -> TaskConsensus | None:
     current = session.scalar(select(func.count()).select_from(Annotation).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True)))
     return row if row.annotations == current else None
+
+
+def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float) -> float:
+    """The confidence of one task's consensus from its answers: the majority share, backing off along the
+    taxonomy below `threshold` (what dynamic overlap compares with its confidence target); 0 without answers."""
+    labels = Labels.of(schema)
+    chosen = [r["labels"] for r in results if r.get("labels")]
+    if schema.multi_label:
+        values = [frozenset(c) for c in chosen]
+        return max(values.count(v) for v in set(values)) / len(values) if values else 0.0
+    value = np.array([labels.index[c[0]] for c in chosen if c[0] in labels.index], dtype=np.int64)
+    if len(value) == 0:
+        return 0.0
+    posterior = np.bincount(value, minlength=len(labels.ids))[None, :] / len(value)
+    return float(inf.back_off(posterior, labels.parent, threshold)[1][0])

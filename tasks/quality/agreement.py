@@ -331,6 +331,42 @@ def pairwise_cohen(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_cod
         indicator = sparse.csr_matrix((np.ones(len(unit)), (unit, columns)), shape=(n_units, n_coders * n_values))
         joint = (indicator.T @ indicator).toarray().reshape(n_coders, n_values, n_coders, n_values)
         joint = joint.transpose(0, 2, 1, 3)  # [a, b] -> the K x K table of a's value against b's
+    return kappa_from_joint(joint)
+
+
+def _joint_dense(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_units: int, n_coders: int,
+                 n_values: int) -> np.ndarray:
+    table = np.full(n_coders * n_units, -1, dtype=np.int32)  # coder-major: each coder's row is contiguous
+    index = coder.astype(np.int32) if n_coders * n_units < 2**31 else coder.copy()
+    index *= n_units
+    index += unit.astype(index.dtype)
+    table[index] = value  # one flat scatter: several times faster than a 2-D one
+    del index
+    return joint_tables(table.reshape(n_coders, n_units), n_values)
+
+
+def joint_tables(table: np.ndarray, n_values: int) -> np.ndarray:
+    """Every pair of coders' K x K table from a coders x units table of values (-1: not coded).
+
+    Shifted by one, a missing answer is value 0, so no pair needs a mask: one bincount of (a's value + 1,
+    b's value + 1) per pair, and the missing row and column are dropped after.
+    """
+    n_coders = table.shape[0]
+    width = n_values + 1
+    joint = np.zeros((n_coders, n_coders, n_values, n_values))
+    for a in range(n_coders):
+        for b in range(a + 1, n_coders):
+            codes = table[a] * width  # a new array, then in place: (a + 1) * width + (b + 1)
+            codes += table[b]
+            codes += width + 1
+            pairs = np.bincount(codes, minlength=width * width).reshape(width, width)
+            joint[a, b] = pairs[1:, 1:]
+            joint[b, a] = joint[a, b].T
+    return joint
+
+
+def kappa_from_joint(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cohen's kappa for every [a, b] K x K table (NaN where undefined and on the diagonal), and the counts."""
     total = joint.sum(axis=(2, 3))
     observed = np.trace(joint, axis1=2, axis2=3)
     rows, cols = joint.sum(axis=3), joint.sum(axis=2)  # a's and b's value counts over shared units
@@ -340,20 +376,3 @@ def pairwise_cohen(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_cod
     kappa[(total == 0) | (chance >= 1)] = np.nan
     np.fill_diagonal(kappa, np.nan)
     return kappa, total
-
-
-def _joint_dense(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_units: int, n_coders: int,
-                 n_values: int) -> np.ndarray:
-    # A missing answer is one more value, K, so no pair needs a mask: its row and column are dropped after.
-    width = n_values + 1
-    table = np.full(n_coders * n_units, n_values, dtype=np.int32)  # coder-major: each coder's row is contiguous
-    table[coder * n_units + unit] = value  # one flat scatter: several times faster than a 2-D one
-    table = table.reshape(n_coders, n_units)
-    scaled = table * np.int32(width)
-    joint = np.zeros((n_coders, n_coders, n_values, n_values))
-    for a in range(n_coders):
-        for b in range(a + 1, n_coders):
-            pairs = np.bincount(scaled[a] + table[b], minlength=width * width).reshape(width, width)
-            joint[a, b] = pairs[:n_values, :n_values]
-            joint[b, a] = joint[a, b].T
-    return joint

@@ -120,8 +120,10 @@ def test_fleiss_undefined_cases():
     assert ag.fleiss_kappa(np.array([[3, 0], [3, 0]])) is None  # one category only
 
 
+@pytest.mark.parametrize("path", ["dense", "sparse"])
 @pytest.mark.parametrize("seed", range(3))
-def test_every_pairwise_cohen_kappa_matches_scikit_learn(seed):
+def test_every_pairwise_cohen_kappa_matches_scikit_learn(seed, path, monkeypatch):
+    monkeypatch.setattr(ag, "DENSE_CODERS", 64 if path == "dense" else 0)
     rng = np.random.default_rng(seed)
     coders, units, values = 5, 400, 4
     truth = rng.integers(0, values, units)

@@ -17,7 +17,7 @@ from annotator.db import utcnow
 from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
-from tasks import importing, projects
+from tasks import annotations, assignment, importing, projects
 from tasks.image_import import StoredImage, insert_media
 from tasks.media import process_image
 from tasks.models import Project
@@ -35,6 +35,13 @@ TAXONOMY = [
         {"id": "sparrow", "name": "麻雀 Sparrow", "children": [
             {"id": "tree_sparrow", "name": "树麻雀 Tree Sparrow"}]},
         {"id": "kingfisher", "name": "翠鸟 Kingfisher"}]}]
+
+# What the demo annotators answered, so the owner sees agreement and consensus from the start: Alice
+# names species, 王博 prefers the genus when unsure and once disagrees. Carmen has answered nothing yet.
+NOTE_TRUTH = ["yellow_warbler", "tree_sparrow", "tree_sparrow", "willow_warbler", "kingfisher", "sparrow"]
+BO_SAYS = {"yellow_warbler": "warbler", "willow_warbler": "warbler", "sparrow": "tree_sparrow"}
+IMAGE_TRUTH = ["yellow_warbler", "tree_sparrow", "kingfisher", "willow_warbler"]
+SEEDED_ANSWERS = 4  # per annotator and project
 
 NOTES = [
     "清晨在翠湖边看到一只黄林莺，在柳树上跳来跳去。",
@@ -108,6 +115,8 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
     rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}} for n, sha in enumerate(shas)]
     prepared = importing.prepare(session, project, rows, uploaded=frozenset(shas))
     importing.insert_tasks(session, project, prepared, utcnow())
+    names = {f"demo-{n + 1}.jpg": IMAGE_TRUTH[n % len(IMAGE_TRUTH)] for n in range(len(shas))}
+    _answer(session, project, annotators[:2], lambda data: names[data["name"]])
 
 
 def _text_project(session: Session, owner: User, annotators: list[User]) -> None:
@@ -115,6 +124,22 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
     _members(session, project, annotators)
     rows = [{"data": {"text": note}} for note in NOTES]
     importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
+    _answer(session, project, annotators[:2], lambda data: NOTE_TRUTH[NOTES.index(data["text"])])
+
+
+def _answer(session: Session, project: Project, annotators: list[User], truth) -> None:
+    """Each annotator takes SEEDED_ANSWERS tasks the way the API hands them out and answers them."""
+    session.flush()
+    for user in annotators:
+        for _ in range(SEEDED_ANSWERS):
+            lease = assignment.next_task(session, project, user, utcnow())
+            if lease is None:
+                break
+            label = truth(lease.data)
+            if user.email == ANNOTATORS[1].email:
+                label = BO_SAYS.get(label, label)
+            held = annotations.held_for_submit(session, lease.assignment_id)
+            annotations.submit(session, project, held, user, {"labels": [label]}, 4000, utcnow())
 
 
 def _members(session: Session, project: Project, annotators: list[User]) -> None:

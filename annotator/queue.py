@@ -28,6 +28,7 @@ QUEUE_NAMES = ("default", "imports", "exports", "quality")
 # Each is idempotent, so a second scheduler by mistake only repeats harmless work.
 PERIODIC_JOBS: list[tuple[str, str, int]] = [
     ("tasks.jobs.reclaim_expired_leases", "default", 60),
+    ("tasks.jobs.refresh_quality", "quality", 60),
 ]
 
 _embedded: dict[str, Any] = {}

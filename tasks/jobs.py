@@ -56,3 +56,14 @@ def compute_quality(project_id: int) -> dict | None:
             return None
         quality_service.store_report(session, project, report, utcnow())
     return {"annotations": report["annotations"], "tasks": report["tasks"]}
+
+
+def refresh_quality() -> list[int]:
+    """Recompute the reports of large projects whose annotations have changed (runs every minute), so their
+    per-annotator numbers and consensus keep up as answers arrive; returns the projects refreshed."""
+    limit = current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]
+    with runtime().session_factory() as session:
+        stale = quality_service.stale_large_projects(session, limit)
+    for project_id in stale:
+        compute_quality(project_id)
+    return stale

@@ -327,3 +327,40 @@ def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float
         return 0.0
     posterior = np.bincount(value, minlength=len(labels.ids))[None, :] / len(value)
     return float(inf.back_off(posterior, labels.parent, threshold)[1][0])
+
+
+def consensus_for(session: Session, project: Project, tasks: list[Task], on_request_limit: int,
+                  now: dt.datetime) -> dict[int, dict[str, Any]]:
+    """The consensus of each of `tasks` that has answers, the way GET consensus shows it.
+
+    Small projects: inferred over the whole project now (Dawid-Skene needs everyone's answers). Large ones:
+    the quality job's stored consensus where no answer has arrived since, else the task's own majority.
+    """
+    if not tasks:
+        return {}
+    if annotation_count(session, project.id) <= on_request_limit:
+        report = agreement_report(session, project, now, interval=False)
+        found = {task.id: report["consensus"][task.id] for task in tasks if task.id in report["consensus"]}
+    else:
+        ids = [task.id for task in tasks]
+        counts = dict(session.execute(select(Annotation.task_id, func.count()).where(
+            Annotation.task_id.in_(ids), Annotation.counted.is_(True)).group_by(Annotation.task_id)).all())
+        found = {}
+        for row in session.scalars(select(TaskConsensus).where(TaskConsensus.task_id.in_(ids))):
+            if row.annotations == counts.get(row.task_id, 0):
+                found[row.task_id] = {"result": row.result, "confidence": row.confidence, "method": row.method,
+                                      "agreement": row.agreement, "annotations": row.annotations}
+    for task in tasks:
+        if task.id not in found:
+            own = task_consensus(session, project, task)
+            if own["result"] is not None:
+                found[task.id] = {key: value for key, value in own.items() if key != "task_id"}
+    return found
+
+
+def stale_large_projects(session: Session, limit: int) -> list[int]:
+    """Projects above the on-request limit whose stored report does not cover their annotations as they are."""
+    large = session.scalars(select(Annotation.project_id).group_by(Annotation.project_id)
+                            .having(func.count() > limit).order_by(Annotation.project_id)).all()
+    stored = dict(session.execute(select(QualityReport.project_id, QualityReport.annotations)).all())
+    return [project_id for project_id in large if stored.get(project_id) != annotation_count(session, project_id)]

@@ -50,6 +50,16 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
         assert stats["total"] == (8 if project["media_type"] == "image" else len(demo.NOTES))
         members = client.get(f"/api/v1/projects/{project['id']}/members").get_json()
         assert members["total"] == 3
+    for project in listed:  # two annotators have answered: the owner sees agreement and consensus at once
+        quality = client.get(f"/api/v1/projects/{project['id']}/agreement").get_json()
+        assert quality["annotations"] == 2 * demo.SEEDED_ANSWERS and quality["alpha_distance"] == "taxonomy"
+        assert quality["krippendorff_alpha"] is not None and len(quality["alpha_interval"]) == 2
+        assert len(quality["per_annotator"]) == 2 and quality["per_label"] and quality["method"] == "dawid_skene"
+        tasks = client.get(f"/api/v1/projects/{project['id']}/tasks").get_json()["items"]
+        answered = [t for t in tasks if t["annotations"] == 2]
+        assert answered, "the seeded answers should overlap on some task"
+        consensus = client.get(f"/api/v1/tasks/{answered[0]['id']}/consensus").get_json()
+        assert consensus["result"]["labels"] and 0 < consensus["confidence"] <= 1
     image_project = next(p for p in listed if p["media_type"] == "image")
     task = client.get(f"/api/v1/projects/{image_project['id']}/tasks").get_json()["items"][0]
     assert client.get(task["data"]["image"]).mimetype == "image/jpeg"

@@ -99,17 +99,8 @@ def agreement(project_id: int):
 def consensus(task_id: int):
     db = db_session()
     task, seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
-    project = seen.project
-    if quality_service.annotation_count(db, project.id) <= current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]:
-        # Small: infer over the whole project (Dawid-Skene needs everyone's answers), then read this task's.
-        report = quality_service.agreement_report(db, project, utcnow(), interval=False)
-        entry = report["consensus"].get(task.id)
-        if entry is not None:
-            return {"task_id": task.id, **entry}
-        return quality_service.task_consensus(db, project, task)
-    stored = quality_service.stored_consensus(db, task)
-    if stored is not None:
-        return {"task_id": task.id, "result": stored.result, "confidence": stored.confidence,
-                "method": stored.method, "agreement": stored.agreement, "annotations": stored.annotations}
-    _queue_recompute(project.id)
-    return quality_service.task_consensus(db, project, task)
+    limit = current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]
+    entry = quality_service.consensus_for(db, seen.project, [task], limit, utcnow()).get(task.id)
+    if entry is None:  # no answers yet (or none that can be inferred from)
+        return quality_service.task_consensus(db, seen.project, task)
+    return {"task_id": task.id, **entry}

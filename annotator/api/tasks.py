@@ -1,17 +1,17 @@
 """Tasks: bulk import (JSON array, NDJSON or CSV), listing, one task."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from annotator.api.core import Page, project_rows, read_body, route
+from annotator.api.core import Page, WithFields, project_rows, read_body, route
 from annotator.api.fields import PageQuery
 from annotator.db import refresh_statistics, utcnow
 from annotator.errors import NotFound, UnsupportedMediaType
 from annotator.web import db_session
-from tasks import importing, projects
+from tasks import importing, projects, quality_service
 from tasks.models import TASK_STATUSES, Assignment, Task
 
 bp = Blueprint("tasks_api", __name__)
@@ -42,6 +42,12 @@ class TaskOut(Schema):
     created_at = fields.AwareDateTime()
 
 
+class TaskListed(TaskOut):
+    annotations = fields.Integer(attribute="submitted", metadata={"description": "answers submitted"})
+    consensus = fields.Dict(allow_none=True, metadata={
+        "description": "{result, confidence, method, agreement, annotations} as GET /tasks/{id}/consensus, or null"})
+
+
 @route(bp, "/projects/<int:project_id>/tasks", methods=["POST"], response=ImportedOut, status=201,
        summary="Import up to 10,000 tasks, all or nothing; duplicates are counted and skipped", tag=TAG,
        raw_body={"application/json": {"schema": {"type": "array", "items": ROW_DOC}},
@@ -62,12 +68,16 @@ def import_tasks(project_id: int):
     return summary
 
 
-@route(bp, "/projects/<int:project_id>/tasks", methods=["GET"], query=TaskListQuery, response=TaskOut, paged=True,
-       summary="The project's tasks (owner or manager)", tag=TAG)
+@route(bp, "/projects/<int:project_id>/tasks", methods=["GET"], query=TaskListQuery, response=TaskListed, paged=True,
+       summary="The project's tasks with their answer counts and consensus (owner or manager)", tag=TAG)
 def list_tasks(project_id: int, args: dict) -> Page:
     db = db_session()
-    projects.access(db, project_id, current_user, need="manager")
-    return project_rows(db, Task, project_id, args)
+    project = projects.access(db, project_id, current_user, need="manager").project
+    page = project_rows(db, Task, project_id, args)
+    found = quality_service.consensus_for(db, project, page.items, current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"],
+                                          utcnow())
+    return Page([WithFields(task, consensus=found.get(task.id)) for task in page.items], page.page, page.per_page,
+                page.total)
 
 
 class TaskForHolder(Schema):

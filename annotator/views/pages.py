@@ -25,3 +25,11 @@ def label(project_id: int):
     if not current_user.is_authenticated:
         return redirect(url_for("pages.login"))
     return render_template("label.html", page="label", project_id=project_id)
+
+
+@bp.get("/projects/<int:project_id>/quality")
+def quality(project_id: int):
+    """A project's agreement, per label, per annotator and per task (the API decides who may see them)."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("pages.login"))
+    return render_template("quality.html", page="quality", project_id=project_id)

@@ -130,9 +130,10 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items
 def back_off(posterior: np.ndarray, parent: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """Answers that climb the taxonomy while unsure: (answer, confidence) per item.
 
-    A label's mass is its own posterior plus its descendants'. When the best label's posterior is below
-    `threshold`, the answer is its nearest ancestor whose mass reaches it ("Warbler" rather than a guessed
-    species); when no ancestor does, the best label stays, with its own posterior.
+    A label's mass is its own posterior plus its descendants' (an answer "Warbler" is right whichever warbler
+    it is), and an answer's confidence is its mass. The answer is the most probable label; while its mass is
+    below `threshold` it climbs to its parent ("Warbler" rather than a guessed species). When no ancestor
+    reaches the threshold, the most probable label stays, with its own mass.
     """
     n_items, n_classes = posterior.shape
     # mass = posterior @ M where M[c, a] = 1 when a is c or one of c's ancestors.
@@ -143,18 +144,18 @@ def back_off(posterior: np.ndarray, parent: np.ndarray, threshold: float) -> tup
             membership[c, a] = 1.0
             a = parent[a]
     mass = posterior @ membership
+    rows = np.arange(n_items)
     answer = posterior.argmax(axis=1)
-    confidence = posterior[np.arange(n_items), answer]
+    confidence = mass[rows, answer]
     empty = posterior.sum(axis=1) == 0
     current = answer.copy()
-    unsure = (confidence < threshold) & ~empty
-    climbing = unsure.copy()
+    climbing = (confidence < threshold) & ~empty
     while climbing.any():
         current = np.where(climbing, parent[current], current)
         climbing &= current >= 0
-        reached = climbing & (mass[np.arange(n_items), np.maximum(current, 0)] >= threshold)
+        reached = climbing & (mass[rows, np.maximum(current, 0)] >= threshold)
         answer = np.where(reached, current, answer)
-        confidence = np.where(reached, mass[np.arange(n_items), np.maximum(current, 0)], confidence)
+        confidence = np.where(reached, mass[rows, np.maximum(current, 0)], confidence)
         climbing &= ~reached
     answer[empty] = -1
     confidence[empty] = 0.0

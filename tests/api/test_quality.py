@@ -237,3 +237,35 @@ def _fourth(app, client, project):
         session.close()
     headers = {"Authorization": f"Bearer {token}"}
     return {"lease": nxt(client, project, headers).get_json(), "headers": headers}
+
+
+def test_the_minutely_refresh_recomputes_only_large_projects_that_changed(app, client, owner, labelled):
+    project, _ = labelled
+    small = create_text_project(client, owner, visibility="public")
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5
+    with app.app_context():
+        assert jobs.refresh_quality() == [project["id"]]  # large and never computed; the small one is left alone
+        assert jobs.refresh_quality() == []  # nothing changed since
+    with client.application.app_context():
+        session = runtime().session_factory()
+        session.execute(update(Task).where(Task.project_id == project["id"]).values(status="retired"))
+        session.commit()
+        session.close()
+    with app.app_context():
+        assert jobs.refresh_quality() == [project["id"]]  # its counted annotations changed
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    assert body["annotations"] == 0 and body["stale"] is False
+    assert client.get(f"/api/v1/projects/{small['id']}/agreement", headers=owner).status_code == 200
+
+
+def test_the_task_list_shows_answer_counts_and_consensus(client, owner, labelled):
+    project, task_ids = labelled
+    items = client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["items"]
+    by_id = {item["id"]: item for item in items}
+    assert [by_id[t]["annotations"] for t in task_ids] == [3, 3, 3, 3, 2]
+    assert by_id[task_ids[1]]["consensus"]["result"] == {"labels": ["negative"]}
+    assert by_id[task_ids[3]]["consensus"]["confidence"] == 1.0
+    fresh = create_text_project(client, owner, visibility="public")
+    client.post(f"/api/v1/projects/{fresh['id']}/tasks", json=[{"data": {"text": "new"}}], headers=owner)
+    unanswered = client.get(f"/api/v1/projects/{fresh['id']}/tasks", headers=owner).get_json()["items"][0]
+    assert unanswered["annotations"] == 0 and unanswered["consensus"] is None

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.e2e
 TASKS = 10
 
 
-def sign_in(page, live_server, email):
+def sign_in(page, live_server, email, password=PASSWORD):
     page.goto(live_server + "/login")
     page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
 

@@ -86,6 +86,9 @@ def test_back_off_answers_the_parent_when_the_species_is_unsure():
     answer, confidence = inf.back_off(posterior, parent, threshold=0.8)
     assert answer.tolist() == [2, 1, 0, -1]
     assert confidence.tolist() == pytest.approx([0.9, 0.9, 1.0, 0.0])
+    # The most probable label is the genus itself: its confidence counts its species too.
+    answer, confidence = inf.back_off(np.array([[0, 0.45, 0.4, 0, 0.15]]), parent, threshold=0.8)
+    assert answer.tolist() == [1] and confidence.tolist() == pytest.approx([0.85])
     # Nothing above the threshold anywhere: keep the best guess with its own posterior.
     answer, confidence = inf.back_off(np.array([[0.0, 0, 0.5, 0.0, 0.5]]), parent, threshold=1.01)
     assert answer.tolist() in ([2], [4]) and confidence.tolist() == [0.5]

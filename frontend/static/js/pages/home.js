@@ -12,6 +12,13 @@ for (const project of page.items) {
   const name = document.createElement("span");
   name.textContent = project.name;
   item.append(name);
+  if (["owner", "manager", "reviewer"].includes(project.role)) {
+    const quality = document.createElement("a");
+    quality.href = `/projects/${project.id}/quality`;
+    quality.textContent = "Quality";
+    quality.dataset.qualityFor = String(project.id);
+    item.append(quality);
+  }
   if (project.status === "active") {
     const link = document.createElement("a");
     link.href = `/projects/${project.id}/label`;

@@ -1,0 +1,96 @@
+// A project's quality for its owner, managers and reviewers: agreement, per label, per annotator, per task.
+import { api } from "../lib/api.js";
+import { labelChoices } from "../annotate/workspace.js";
+import { describeResult, formatInterval, formatNumber, formatShare, labelRows, sortAnnotators } from "../lib/quality.js";
+
+const root = document.getElementById("quality");
+const projectId = Number(root.dataset.projectId);
+const $ = (id) => document.getElementById(id);
+let annotators = [];
+let names = new Map();
+
+function fail(error) {
+  $("quality-error").textContent = error.message;
+  $("quality-error").hidden = false;
+}
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.append(td);
+}
+
+function renderAnnotators(key = "annotations") {
+  const body = $("annotators");
+  body.replaceChildren();
+  for (const a of sortAnnotators(annotators, key)) {
+    const row = document.createElement("tr");
+    row.dataset.userId = String(a.user_id);
+    cell(row, names.get(a.user_id) || `#${a.user_id}`);
+    cell(row, String(a.annotations), "num");
+    cell(row, formatShare(a.agreement_with_consensus), "num");
+    cell(row, formatShare(a.gold_accuracy), "num");
+    cell(row, formatNumber(a.reliability), "num");
+    body.append(row);
+  }
+}
+
+async function load() {
+  const project = await api.get(`/api/v1/projects/${projectId}`);
+  $("project-name").textContent = `${project.name}: quality`;
+  const paths = new Map(labelChoices(project.label_schema).map((c) => [c.id, c.path]));
+  try {
+    const members = await api.get(`/api/v1/projects/${projectId}/members?per_page=500`);
+    names = new Map(members.items.map((m) => [m.user.id, m.user.display_name]));
+  } catch {
+    names = new Map();  // reviewers may not list members: show ids
+  }
+  const report = await api.get(`/api/v1/projects/${projectId}/agreement`);
+  if (report.status === "computing") {
+    $("quality-waiting").hidden = false;
+    setTimeout(() => load().catch(fail), 3000);
+    return;
+  }
+  $("quality-waiting").hidden = true;
+  $("alpha").textContent = formatNumber(report.krippendorff_alpha);
+  $("alpha-distance").textContent = report.alpha_distance ? `(${report.alpha_distance})` : "";
+  $("alpha-interval").textContent = formatInterval(report.alpha_interval);
+  $("nominal-alpha").textContent = formatNumber(report.nominal_alpha);
+  $("fleiss").textContent = formatNumber(report.fleiss_kappa);
+  $("cohen").textContent = formatNumber(report.mean_pairwise_cohen_kappa);
+  $("annotations").textContent = String(report.annotations);
+  $("tasks").textContent = String(report.tasks);
+  $("method").textContent = report.method || "—";
+  $("computed-at").textContent = new Date(report.computed_at).toLocaleString();
+  const labels = $("labels");
+  labels.replaceChildren();
+  for (const row of labelRows(report.per_label, paths)) {
+    const tr = document.createElement("tr");
+    cell(tr, row.path);
+    cell(tr, formatNumber(row.alpha), "num");
+    cell(tr, String(row.annotations), "num");
+    labels.append(tr);
+  }
+  annotators = report.per_annotator;
+  renderAnnotators();
+  const page = await api.get(`/api/v1/projects/${projectId}/tasks?per_page=100`);
+  const tasks = $("tasks-table");
+  tasks.replaceChildren();
+  for (const task of page.items) {
+    const tr = document.createElement("tr");
+    tr.dataset.taskId = String(task.id);
+    cell(tr, task.data.text || task.data.name || `#${task.id}`);
+    cell(tr, String(task.annotations), "num");
+    cell(tr, describeResult(task.consensus && task.consensus.result, paths));
+    cell(tr, formatShare(task.consensus && task.consensus.confidence), "num");
+    cell(tr, formatShare(task.consensus && task.consensus.agreement), "num");
+    tasks.append(tr);
+  }
+  $("quality-body").hidden = false;
+}
+
+for (const button of document.querySelectorAll("[data-sort]")) {
+  button.addEventListener("click", () => renderAnnotators(button.dataset.sort));
+}
+load().catch(fail);

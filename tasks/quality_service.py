@@ -138,9 +138,11 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
     data = collect(session, project.id)
     report: dict[str, Any] = {
         "krippendorff_alpha": None, "alpha_interval": None, "alpha_distance": None, "nominal_alpha": None,
-        "fleiss_kappa": None, "mean_pairwise_cohen_kappa": None, "per_label": {}, "per_annotator": [],
+        "fleiss_kappa": None, "mean_pairwise_cohen_kappa": None, "cohen_kappa_matrix": None, "per_label": {},
+        "per_annotator": [],
         "method": None, "annotations": data.size, "tasks": len(data.task_ids), "computed_at": now.isoformat()}
     consensus: dict[int, dict[str, Any]] = {}
+    per_task = np.bincount([unit for unit, _, _ in data.results], minlength=len(data.task_ids))
     agreement_with: dict[int, list[float]] = defaultdict(list)
     reliability: dict[int, float] = {}
     if "classify" in schema.tools:
@@ -159,13 +161,14 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
         report["fleiss_kappa"] = _num(ag.fleiss_kappa(counts))
         kappa, _shared = ag.pairwise_cohen(c.unit, c.coder, c.value, n_coders, n_values)
         report["mean_pairwise_cohen_kappa"] = _num(np.nanmean(kappa)) if np.isfinite(kappa).any() else None
+        report["cohen_kappa_matrix"] = {"user_ids": data.user_ids,
+                                        "kappa": [[_num(k) for k in row] for row in kappa]}
         report["per_label"] = _per_label(c, labels, schema.multi_label)
         if len(c.unit):
             result, method = _infer(project, c, n_units, n_coders, n_values)
             report["method"] = method
             answers, confidence = _answers(result, labels, c, schema.multi_label, project)
             distance_fn = ag.Taxonomy(labels.parent).distance() if taxonomy else ag.nominal()
-            per_task = np.bincount([unit for unit, _, _ in data.results], minlength=n_units)
             for unit, task_id in enumerate(data.task_ids):
                 if answers[unit] is not None:
                     consensus[task_id] = {"result": {"labels": answers[unit]}, "confidence": _num(confidence[unit]),
@@ -183,6 +186,15 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
                     consensus[task_id]["agreement"] = _num(_item_agreement(c, unit))
     for kind in [k for k in GEOMETRY if k in schema.tools] + (["span"] if "span" in schema.tools else []):
         report[f"{kind}_f1"] = _structure_f1(data, labels, kind)
+    if "bbox" in schema.tools:
+        weights = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
+        for unit, objects in _box_consensus(data, labels, weights).items():
+            entry = consensus.setdefault(data.task_ids[unit], {"result": {}, "confidence": None, "method": "clusters",
+                                                                "agreement": None, "annotations": 0})
+            entry["result"] = {**(entry["result"] or {}), "objects": objects}
+            entry["annotations"] = int(per_task[unit])
+            if entry["confidence"] is None and objects:
+                entry["confidence"] = _num(min(o["confidence"] for o in objects))
     report["per_annotator"] = _per_annotator(session, project, data, agreement_with, reliability)
     report["consensus"] = consensus
     return report
@@ -238,6 +250,28 @@ def _structure_f1(data: Collected, labels: Labels, kind: str) -> dict[str, Any]:
             "label_alpha": _num(alpha)}
 
 
+def _box_consensus(data: Collected, labels: Labels, reliability: np.ndarray) -> dict[int, list[dict[str, Any]]]:
+    """Per task, the boxes a majority of its annotators drew: reliability-weighted mean box, weighted label vote."""
+    answers: dict[int, list[tuple[int, list]]] = defaultdict(list)
+    for unit, coder, result in data.results:
+        answers[unit].append((coder, [o for o in result.get("objects", []) if o.get("tool") == "bbox"]))
+    out: dict[int, list[dict[str, Any]]] = {}
+    for unit, given in answers.items():
+        drawn = [(coder, o) for coder, objects in given for o in objects if o.get("label") in labels.index]
+        if not drawn:
+            out[unit] = []
+            continue
+        clusters = st.cluster_boxes(np.array([o["bbox"] for _, o in drawn], dtype=np.float64),
+                                    np.array([coder for coder, _ in drawn]),
+                                    np.array([labels.index[o["label"]] for _, o in drawn]), reliability,
+                                    quorum=len(given) // 2 + 1, n_annotators=len(given))
+        out[unit] = [{"tool": "bbox", "label": labels.ids[int(label)], "bbox": [round(float(v), 2) for v in box],
+                      "confidence": _num(confidence), "annotators": int(support)}
+                     for box, label, confidence, support in zip(clusters.box, clusters.label, clusters.confidence,
+                                                               clusters.support)]
+    return out
+
+
 def _per_annotator(session: Session, project: Project, data: Collected, agreement_with: dict[int, list[float]],
                    reliability: dict[int, float]) -> list[dict[str, Any]]:
     counts = np.bincount([coder for _, coder, _ in data.results], minlength=len(data.user_ids))
@@ -270,6 +304,12 @@ def task_consensus(session: Session, project: Project, task: Task) -> dict[str, 
             out["result"] = {"labels": answers[0]} if answers[0] else None
             out["confidence"] = _num(confidence[0])
             out["agreement"] = _num(_item_agreement(c, 0))
+    if "bbox" in schema.tools and data.size:
+        objects = _box_consensus(data, labels, np.ones(len(data.user_ids))).get(0, [])
+        out["result"] = {**(out["result"] or {}), "objects": objects}
+        if out["confidence"] is None and objects:
+            out["confidence"] = _num(min(o["confidence"] for o in objects))
+        out["method"] = out["method"] if "classify" in schema.tools else "clusters"
     return out
 
 

@@ -269,3 +269,53 @@ def test_the_task_list_shows_answer_counts_and_consensus(client, owner, labelled
     client.post(f"/api/v1/projects/{fresh['id']}/tasks", json=[{"data": {"text": "new"}}], headers=owner)
     unanswered = client.get(f"/api/v1/projects/{fresh['id']}/tasks", headers=owner).get_json()["items"][0]
     assert unanswered["annotations"] == 0 and unanswered["consensus"] is None
+
+
+def image_project_with_tasks(app, client, owner, count=2):
+    """A box project whose tasks use images this project uploaded (as an import job would leave them)."""
+    from annotator.db import utcnow
+    from tasks import importing
+    from tasks.models import Media, Project
+    from tests.api.helpers import create_project
+
+    project = create_project(client, owner, visibility="public", overlap=3,
+                             label_schema={"tools": ["bbox"], "labels": [{"id": "bird", "name": "Bird"},
+                                                                         {"id": "bat", "name": "Bat"}]})
+    shas = [f"{n:x}" * 64 for n in range(1, count + 1)]
+    with app.app_context():
+        session = runtime().session_factory()
+        for sha in shas:
+            session.add(Media(sha256=sha[:64], content_type="image/jpeg", width=200, height=100, size_bytes=1,
+                              phash=0, created_at=utcnow()))
+        session.flush()
+        stored = session.get(Project, project["id"])
+        rows = [{"data": {"image": f"/media/{sha[:64]}"}} for sha in shas]
+        importing.insert_tasks(session, stored, importing.prepare(session, stored, rows,
+                                                                  uploaded=frozenset(s[:64] for s in shas)), utcnow())
+        session.commit()
+        session.close()
+    return project
+
+
+def test_box_projects_report_matched_f1_and_consensus_boxes(app, client, owner, annotators):
+    project = image_project_with_tasks(app, client, owner, count=1)
+    drawn = [[[10, 10, 40, 20], [120, 50, 30, 30]],   # two birds
+             [[12, 10, 40, 20], [121, 52, 30, 30]],   # the same two, a little off
+             [[11, 11, 40, 20]]]                      # only the first
+    for headers, boxes in zip(annotators, drawn):
+        lease = nxt(client, project, headers).get_json()
+        objects = [{"tool": "bbox", "label": "bird", "bbox": box} for box in boxes]
+        response = client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
+                               json={"result": {"objects": objects}}, headers=headers)
+        assert response.status_code == 201, response.get_json()
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    # Pairs: (0,1) F1 1, (0,2) 2*1/3, (1,2) 2*1/3 -> mean 7/9; every matched pair agrees on "bird".
+    assert body["bbox_f1"]["mean_f1"] == pytest.approx(7 / 9, abs=1e-6)
+    assert body["bbox_f1"]["pairs"] == 3 and body["bbox_f1"]["matched"] == 4
+    assert body["krippendorff_alpha"] is None  # no classification in this schema
+    task_id = client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["items"][0]["id"]
+    consensus = client.get(f"/api/v1/tasks/{task_id}/consensus", headers=owner).get_json()
+    objects = consensus["result"]["objects"]
+    assert [o["annotators"] for o in objects] == [3, 2]  # both boxes drawn by a majority of the three
+    assert objects[0]["bbox"] == pytest.approx([11, 10.33, 40, 20], abs=0.01)
+    assert objects[1]["label"] == "bird" and consensus["method"] == "clusters"

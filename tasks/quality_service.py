@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from tasks.models import Annotation, Project, Qualification, QualityReport, Task, TaskConsensus
+from tasks.models import Annotation, Media, Project, Qualification, QualityReport, Task, TaskConsensus
 from tasks.projects import current_schema
 from tasks.quality import agreement as ag
 from tasks.quality import inference as inf
@@ -185,7 +185,8 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
                 if task_id in consensus:
                     consensus[task_id]["agreement"] = _num(_item_agreement(c, unit))
     for kind in [k for k in GEOMETRY if k in schema.tools] + (["span"] if "span" in schema.tools else []):
-        report[f"{kind}_f1"] = _structure_f1(data, labels, kind)
+        scales = _image_scales(session, data) if kind == "keypoint" else None
+        report[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales)
     if "bbox" in schema.tools:
         weights = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
         for unit, objects in _box_consensus(data, labels, weights).items():
@@ -235,7 +236,15 @@ def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str
     return out
 
 
-def _structure_f1(data: Collected, labels: Labels, kind: str) -> dict[str, Any]:
+def _image_scales(session: Session, data: Collected) -> dict[int, float]:
+    """Per unit, sqrt of its image's area: the scale keypoint distances are measured against."""
+    sizes = dict(session.execute(select(Task.id, Media.width * Media.height).join(
+        Media, Media.sha256 == Task.media_sha256).where(Task.id.in_(data.task_ids))).all()) if data.task_ids else {}
+    return {unit: float(np.sqrt(sizes[task_id])) for unit, task_id in enumerate(data.task_ids)
+            if sizes.get(task_id)}
+
+
+def _structure_f1(data: Collected, labels: Labels, kind: str, scales: dict[int, float] | None) -> dict[str, Any]:
     items: dict[int, list] = defaultdict(list)
     for unit, coder, result in data.results:
         if kind == "span":
@@ -244,7 +253,10 @@ def _structure_f1(data: Collected, labels: Labels, kind: str) -> dict[str, Any]:
             objects = [dict(o, label=labels.index.get(o["label"], 0)) for o in result.get("objects", [])
                        if o.get("tool") == kind]
         items[unit].append((coder, objects))
-    summary = st.pairwise_structure_agreement(list(items.values()), kind=kind)
+    if scales is not None:  # keypoints: only tasks whose image size is known
+        items = {unit: given for unit, given in items.items() if unit in scales}
+    scale = [scales[unit] for unit in items] if scales is not None else None
+    summary = st.pairwise_structure_agreement(list(items.values()), kind=kind, scale=scale)
     alpha = ag.krippendorff_alpha(summary.unit, summary.value, "nominal", n_values=len(labels.ids))
     return {"mean_f1": _num(summary.mean_f1), "pairs": int(summary.pairs), "matched": int(summary.matched),
             "label_alpha": _num(alpha)}

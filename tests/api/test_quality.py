@@ -319,3 +319,20 @@ def test_box_projects_report_matched_f1_and_consensus_boxes(app, client, owner, 
     assert [o["annotators"] for o in objects] == [3, 2]  # both boxes drawn by a majority of the three
     assert objects[0]["bbox"] == pytest.approx([11, 10.33, 40, 20], abs=0.01)
     assert objects[1]["label"] == "bird" and consensus["method"] == "clusters"
+
+
+def test_keypoint_projects_measure_distance_against_the_image_size(app, client, owner, annotators):
+    project = image_project_with_tasks(app, client, owner, count=1)
+    client.patch(f"/api/v1/projects/{project['id']}", json={"label_schema": {
+        "tools": ["keypoint"], "labels": [{"id": "bird", "name": "Bird"}, {"id": "bat", "name": "Bat"}]}},
+        headers=owner)
+    # The image is 200 x 100: sqrt(area) 141 px, so 2 px apart is the same point and 80 px apart is not.
+    for headers, point in zip(annotators, [[50, 50], [52, 50], [130, 50]]):
+        lease = nxt(client, project, headers).get_json()
+        response = client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
+                               json={"result": {"objects": [{"tool": "keypoint", "label": "bird", "point": point}]}},
+                               headers=headers)
+        assert response.status_code == 201, response.get_json()
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert body.status_code == 200
+    assert body.get_json()["keypoint_f1"]["mean_f1"] == pytest.approx(1 / 3, abs=1e-6)  # one pair of three matches

@@ -32,6 +32,7 @@ from tasks.schema import LabelSchema
 DS_MAX_CLASSES = 64
 BACK_OFF_THRESHOLD = 0.5  # without a project confidence_target
 BOOTSTRAP_SAMPLES = 1000
+COHEN_MATRIX_MAX = 100  # annotators
 GEOMETRY = ("bbox", "polygon", "keypoint")
 
 
@@ -161,8 +162,9 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
         report["fleiss_kappa"] = _num(ag.fleiss_kappa(counts))
         kappa, _shared = ag.pairwise_cohen(c.unit, c.coder, c.value, n_coders, n_values)
         report["mean_pairwise_cohen_kappa"] = _num(np.nanmean(kappa)) if np.isfinite(kappa).any() else None
-        report["cohen_kappa_matrix"] = {"user_ids": data.user_ids,
-                                        "kappa": [[_num(k) for k in row] for row in kappa]}
+        if n_coders <= COHEN_MATRIX_MAX:  # beyond that the matrix outgrows a readable answer; the mean stays
+            report["cohen_kappa_matrix"] = {"user_ids": data.user_ids,
+                                            "kappa": [[_num(k) for k in row] for row in kappa]}
         report["per_label"] = _per_label(c, labels, schema.multi_label)
         if len(c.unit):
             result, method = _infer(project, c, n_units, n_coders, n_values)

@@ -68,6 +68,10 @@ def test_agreement_matches_the_reference_libraries(client, owner, labelled):
     assert low <= body["krippendorff_alpha"] <= high
     assert body["annotations"] == 14 and body["tasks"] == 5 and body["method"] == "majority"
     assert set(body["per_label"]) == set(LABELS)
+    matrix = body["cohen_kappa_matrix"]
+    assert matrix["kappa"][0][0] is None and matrix["kappa"][0][1] == matrix["kappa"][1][0]
+    assert body["mean_pairwise_cohen_kappa"] == pytest.approx(
+        np.mean([k for row in matrix["kappa"] for k in row if k is not None]), abs=1e-6)
     assert [row["annotations"] for row in body["per_annotator"]] == [5, 4, 5]
     # Majorities: positive, negative, negative, species, positive. Annotator 0 misses task 2, annotator 2 task 1.
     assert [row["agreement_with_consensus"] for row in body["per_annotator"]] == pytest.approx([0.8, 1.0, 0.8])

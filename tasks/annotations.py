@@ -145,7 +145,8 @@ def _enough(connection: Connection, project: Project, schema: LabelSchema, held:
         return submitted >= held.room(project), held.wanted
     results = connection.execute(_COUNTED_RESULTS, {"task_id": held.task_id}).scalars().all()
     confidence = quality_service.answer_confidence(schema, results, dynamic["confidence_target"])
-    if submitted >= dynamic["min_overlap"] and confidence >= dynamic["confidence_target"]:
+    # Only counted answers vouch for the consensus (not those of a disqualified annotator).
+    if len(results) >= dynamic["min_overlap"] and confidence >= dynamic["confidence_target"]:
         return True, held.wanted
     wanted, room = held.wanted, held.room(project)
     if submitted >= room and room < dynamic["max_overlap"]:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -165,7 +165,20 @@ def update_project(session: Session, project: Project, changes: dict[str, Any], 
         check_schema_for_media(parse_label_schema(project.label_schema), media_type)
     for name, value in changes.items():
         setattr(project, name, value)
+    if "dynamic_overlap" in changes or "overlap" in changes:
+        _clamp_wanted(session, project)
     return project
+
+
+def _clamp_wanted(session: Session, project: Project) -> None:
+    """Keep tasks' `wanted` within the settings: cleared without dynamic overlap, at most max_overlap with it."""
+    unsure = update(Task).where(Task.project_id == project.id, Task.wanted.is_not(None))
+    if not project.dynamic_overlap:
+        session.execute(unsure.values(wanted=None).execution_options(synchronize_session=False))
+        return
+    ceiling = project.dynamic_overlap["max_overlap"]
+    session.execute(unsure.where(Task.wanted > ceiling).values(wanted=ceiling)
+                    .execution_options(synchronize_session=False))
 
 
 _SCHEMAS: OrderedDict[tuple, LabelSchema] = OrderedDict()

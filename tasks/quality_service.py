@@ -14,13 +14,17 @@ majority vote (and says so in `method`). Answers back off along the taxonomy bel
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
+
+from annotator.db import insert_skipping_duplicates
 
 from tasks.models import Annotation, Media, Project, Qualification, QualityReport, Task, TaskConsensus
 from tasks.projects import current_schema
@@ -63,6 +67,37 @@ class Labels:
     def deep(self) -> bool:
         return bool((self.parent >= 0).any())
 
+    @cached_property
+    def taxonomy(self) -> ag.Taxonomy:
+        return ag.Taxonomy(self.parent)
+
+    @cached_property
+    def allowed(self) -> np.ndarray:
+        """Labels an unsure answer may back off to: not the only top-level label, which every answer is under."""
+        allowed = np.ones(len(self.ids), dtype=bool)
+        roots = np.flatnonzero(self.parent < 0)
+        if len(roots) == 1:
+            allowed[roots] = False
+        return allowed
+
+
+_LABELS: dict[tuple, Labels] = {}
+_LABELS_LOCK = threading.Lock()
+
+
+def labels_of(project: Project) -> Labels:
+    """The project's labels as arrays, built once per schema version and process (like current_schema)."""
+    key = (project.id, project.created_at, project.schema_version)
+    with _LABELS_LOCK:
+        found = _LABELS.get(key)
+    if found is None:
+        found = Labels.of(current_schema(project))
+        with _LABELS_LOCK:
+            if len(_LABELS) > 256:
+                _LABELS.clear()
+            _LABELS[key] = found
+    return found
+
 
 @dataclass
 class Collected:
@@ -98,10 +133,18 @@ def collect(session: Session, project_id: int, task_id: int | None = None) -> Co
 
 @dataclass
 class Classification:
+    """Single-label answers as compact values 0..K-1 over the K labels actually chosen (`classes` maps them to
+    schema indices), so every table is sized by the labels in use, not by a taxonomy of thousands."""
+
     unit: np.ndarray
     coder: np.ndarray
-    value: np.ndarray      # a label index, or (multi-label) an index into `sets`
+    value: np.ndarray      # a compact label index, or (multi-label) an index into `sets`
+    classes: np.ndarray    # compact -> schema label index (single-label)
     sets: list[frozenset]  # multi-label only
+
+    @property
+    def n_values(self) -> int:
+        return len(self.sets) if self.sets else len(self.classes)
 
 
 def classification(data: Collected, labels: Labels, multi_label: bool) -> Classification:
@@ -111,37 +154,48 @@ def classification(data: Collected, labels: Labels, multi_label: bool) -> Classi
     if not multi_label:
         value = np.array([labels.index.get(chosen[0], -1) for _, _, chosen in rows], dtype=np.int64)
         keep = value >= 0  # a label that left the schema since
-        return Classification(unit[keep], coder[keep], value[keep], [])
+        classes, compact = np.unique(value[keep], return_inverse=True)
+        return Classification(unit[keep], coder[keep], compact.astype(np.int64), classes, [])
     sets: dict[frozenset, int] = {}
     value = np.array([sets.setdefault(frozenset(chosen), len(sets)) for _, _, chosen in rows], dtype=np.int64)
-    return Classification(unit, coder, value, list(sets))
+    return Classification(unit, coder, value, np.zeros(0, dtype=np.int64), list(sets))
 
 
 def project_threshold(project: Project) -> float:
     return (project.dynamic_overlap or {}).get("confidence_target", BACK_OFF_THRESHOLD)
 
 
-def _infer(project: Project, c: Classification, n_units: int, n_coders: int, n_values: int) -> tuple[inf.Inference,
-                                                                                                       str]:
-    args = (c.unit, c.coder, c.value, n_units, n_coders, n_values)
-    if project.aggregation == "dawid_skene" and n_values <= DS_MAX_CLASSES:
+def _infer(project: Project, c: Classification, n_units: int, n_coders: int) -> tuple[inf.Inference, str]:
+    args = (c.unit, c.coder, c.value, n_units, n_coders, c.n_values)
+    if project.aggregation == "dawid_skene" and c.n_values <= DS_MAX_CLASSES:
         return inf.dawid_skene(*args), "dawid_skene"
     return inf.majority_vote(*args), "majority"
 
 
-def agreement_report(session: Session, project: Project, now: dt.datetime, *, interval: bool = True) -> dict[str, Any]:
+def _distance(labels: Labels, c: Classification, taxonomy: bool) -> ag.Distance:
+    """The distance between compact values: the taxonomy's between their labels, or nominal."""
+    if not taxonomy:
+        return ag.nominal()
+    full = labels.taxonomy.distance()
+    return lambda a, b: full(c.classes[a], c.classes[b])
+
+
+def agreement_report(session: Session, project: Project, now: dt.datetime, *, interval: bool = True,
+                     consensus_only: bool = False) -> dict[str, Any]:
     """Everything GET /projects/{id}/agreement shows, for the project's annotations as they are now.
 
-    `interval=False` skips the bootstrap (when only the consensus is wanted).
+    `interval=False` skips the bootstrap; `consensus_only=True` computes just the per-task consensus (and
+    what it needs), for the task list and GET consensus.
     """
     schema = current_schema(project)
-    labels = Labels.of(schema)
+    labels = labels_of(project)
     data = collect(session, project.id)
+    count, last = annotation_signature(session, project.id)
     report: dict[str, Any] = {
         "krippendorff_alpha": None, "alpha_interval": None, "alpha_distance": None, "nominal_alpha": None,
         "fleiss_kappa": None, "mean_pairwise_cohen_kappa": None, "cohen_kappa_matrix": None, "per_label": {},
-        "per_annotator": [],
-        "method": None, "annotations": data.size, "tasks": len(data.task_ids), "computed_at": now.isoformat()}
+        "per_annotator": [], "method": None, "annotations": data.size, "tasks": len(data.task_ids),
+        "computed_at": now.isoformat(), "last_annotation_id": last}
     consensus: dict[int, dict[str, Any]] = {}
     per_task = np.bincount([unit for unit, _, _ in data.results], minlength=len(data.task_ids))
     agreement_with: dict[int, list[float]] = defaultdict(list)
@@ -149,46 +203,45 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
     if "classify" in schema.tools:
         c = classification(data, labels, schema.multi_label)
         n_units, n_coders = len(data.task_ids), len(data.user_ids)
-        n_values = len(c.sets) if schema.multi_label else len(labels.ids)
         taxonomy = labels.deep and not schema.multi_label
-        distance = ag.Taxonomy(labels.parent).distance() if taxonomy else "nominal"
-        report["alpha_distance"] = "taxonomy" if taxonomy else "nominal"
-        report["krippendorff_alpha"] = _num(ag.krippendorff_alpha(c.unit, c.value, distance, n_values=n_values))
-        bounds = ag.bootstrap_alpha(c.unit, c.value, distance, n_values=n_values, samples=BOOTSTRAP_SAMPLES,
-                                    seed=project.id) if interval else None
-        report["alpha_interval"] = [_num(bounds[0]), _num(bounds[1])] if bounds else None
-        report["nominal_alpha"] = _num(ag.krippendorff_alpha(c.unit, c.value, "nominal", n_values=n_values))
-        counts = ag.fleiss_counts(c.unit, c.value, n_units, n_values).toarray() if len(c.unit) else np.zeros((0, 1))
-        report["fleiss_kappa"] = _num(ag.fleiss_kappa(counts))
-        kappa, _shared = ag.pairwise_cohen(c.unit, c.coder, c.value, n_coders, n_values)
-        report["mean_pairwise_cohen_kappa"] = _num(np.nanmean(kappa)) if np.isfinite(kappa).any() else None
-        if n_coders <= COHEN_MATRIX_MAX:  # beyond that the matrix outgrows a readable answer; the mean stays
-            report["cohen_kappa_matrix"] = {"user_ids": data.user_ids,
-                                            "kappa": [[_num(k) for k in row] for row in kappa]}
-        report["per_label"] = _per_label(c, labels, schema.multi_label)
+        distance = _distance(labels, c, taxonomy)
+        if not consensus_only:
+            report["alpha_distance"] = "taxonomy" if taxonomy else "nominal"
+            report["krippendorff_alpha"] = _num(ag.krippendorff_alpha(c.unit, c.value, distance,
+                                                                      n_values=c.n_values))
+            bounds = ag.bootstrap_alpha(c.unit, c.value, distance, n_values=c.n_values, samples=BOOTSTRAP_SAMPLES,
+                                        seed=project.id) if interval else None
+            report["alpha_interval"] = [_num(bounds[0]), _num(bounds[1])] if bounds else None
+            report["nominal_alpha"] = _num(ag.krippendorff_alpha(c.unit, c.value, "nominal", n_values=c.n_values))
+            report["fleiss_kappa"] = _num(ag.fleiss_kappa(ag.fleiss_counts(c.unit, c.value, n_units, c.n_values)))
+            kappa, _shared = ag.pairwise_cohen(c.unit, c.coder, c.value, n_coders, c.n_values)
+            report["mean_pairwise_cohen_kappa"] = _num(np.nanmean(kappa)) if np.isfinite(kappa).any() else None
+            if n_coders <= COHEN_MATRIX_MAX:  # beyond that the matrix outgrows a readable answer; the mean stays
+                report["cohen_kappa_matrix"] = {"user_ids": data.user_ids,
+                                                "kappa": [[_num(k) for k in row] for row in kappa]}
+            report["per_label"] = _per_label(c, labels, schema.multi_label)
         if len(c.unit):
-            result, method = _infer(project, c, n_units, n_coders, n_values)
+            result, method = _infer(project, c, n_units, n_coders)
             report["method"] = method
             answers, confidence = _answers(result, labels, c, schema.multi_label, project)
-            distance_fn = ag.Taxonomy(labels.parent).distance() if taxonomy else ag.nominal()
+            agreement = _item_agreement(c, n_units)
             for unit, task_id in enumerate(data.task_ids):
                 if answers[unit] is not None:
                     consensus[task_id] = {"result": {"labels": answers[unit]}, "confidence": _num(confidence[unit]),
-                                          "method": method, "annotations": int(per_task[unit])}
+                                          "method": method, "annotations": int(per_task[unit]),
+                                          "agreement": _num(agreement[unit])}
             # Agreement with the consensus: 1 - distance to the inferred answer, on tasks with two or more answers.
             sizes = np.bincount(c.unit, minlength=n_units)
-            shared = sizes[c.unit] >= 2
             best = result.answer[c.unit]
-            scores = 1 - distance_fn(c.value, np.maximum(best, 0))
-            for coder, score in zip(c.coder[shared & (best >= 0)], scores[shared & (best >= 0)]):
+            counted = (sizes[c.unit] >= 2) & (best >= 0)
+            scores = 1 - distance(c.value, np.maximum(best, 0))
+            for coder, score in zip(c.coder[counted], scores[counted]):
                 agreement_with[coder].append(float(score))
             reliability = {coder: float(result.reliability[coder]) for coder in np.unique(c.coder)}
-            for unit, task_id in enumerate(data.task_ids):
-                if task_id in consensus:
-                    consensus[task_id]["agreement"] = _num(_item_agreement(c, unit))
-    for kind in [k for k in GEOMETRY if k in schema.tools] + (["span"] if "span" in schema.tools else []):
-        scales = _image_scales(session, data) if kind == "keypoint" else None
-        report[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales)
+    if not consensus_only:
+        for kind in [k for k in GEOMETRY if k in schema.tools] + (["span"] if "span" in schema.tools else []):
+            scales = _image_scales(session, project.id, data) if kind == "keypoint" else None
+            report[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales)
     if "bbox" in schema.tools:
         weights = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
         for unit, objects in _box_consensus(data, labels, weights).items():
@@ -198,7 +251,8 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
             entry["annotations"] = int(per_task[unit])
             if entry["confidence"] is None and objects:
                 entry["confidence"] = _num(min(o["confidence"] for o in objects))
-    report["per_annotator"] = _per_annotator(session, project, data, agreement_with, reliability)
+    if not consensus_only:
+        report["per_annotator"] = _per_annotator(session, project, data, agreement_with, reliability)
     report["consensus"] = consensus
     return report
 
@@ -207,30 +261,32 @@ def _answers(result: inf.Inference, labels: Labels, c: Classification, multi_lab
     """Per unit the answer as a list of label ids (None without one) and its confidence."""
     if multi_label:  # the most probable set of labels as a whole
         return [sorted(c.sets[a]) if a >= 0 else None for a in result.answer], result.confidence
-    answer, confidence = inf.back_off(result.posterior, labels.parent, project_threshold(project))
+    answer, confidence = inf.back_off(result.posterior, labels.taxonomy.ancestors[c.classes],
+                                      project_threshold(project), labels.allowed)
     return [[labels.ids[a]] if a >= 0 else None for a in answer], confidence
 
 
-def _item_agreement(c: Classification, unit: int) -> float | None:
-    """The share of ordered pairs of the task's answers that agree (None with fewer than two answers)."""
-    values = c.value[c.unit == unit]
-    if len(values) < 2:
-        return None
-    counts = np.bincount(values)
-    return float((counts * (counts - 1)).sum() / (len(values) * (len(values) - 1)))
+def _item_agreement(c: Classification, n_units: int) -> np.ndarray:
+    """Per unit, the share of ordered pairs of its answers that agree exactly (NaN with fewer than two)."""
+    if len(c.unit) == 0:
+        return np.full(n_units, np.nan)
+    keys, counts = np.unique(c.unit * c.n_values + c.value, return_counts=True)
+    same = np.bincount(keys // c.n_values, weights=counts * (counts - 1.0), minlength=n_units)
+    sizes = np.bincount(c.unit, minlength=n_units).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sizes >= 2, same / (sizes * (sizes - 1)), np.nan)
 
 
 def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not multi_label:
-        alphas = ag.per_label_alpha(c.unit, c.value, len(labels.ids))
-        chosen = np.bincount(c.value, minlength=len(labels.ids))
-        for n, label in enumerate(labels.ids):
-            if chosen[n]:
-                out[label] = {"alpha": _num(alphas[n]), "annotations": int(chosen[n])}
+        alphas = ag.per_label_alpha(c.unit, c.value, c.n_values)
+        chosen = np.bincount(c.value, minlength=c.n_values)
+        for n, full in enumerate(c.classes):
+            out[labels.ids[full]] = {"alpha": _num(alphas[n]), "annotations": int(chosen[n])}
         return out
-    for n, label in enumerate(labels.ids):
-        member = np.array([labels.ids[n] in s for s in c.sets], dtype=bool)
+    for label in sorted(set().union(*c.sets)) if c.sets else []:
+        member = np.array([label in s for s in c.sets], dtype=bool)
         binary = member[c.value].astype(np.int64) if len(c.value) else c.value
         if binary.sum():
             out[label] = {"alpha": _num(ag.krippendorff_alpha(c.unit, binary, "nominal", n_values=2)),
@@ -238,10 +294,10 @@ def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str
     return out
 
 
-def _image_scales(session: Session, data: Collected) -> dict[int, float]:
+def _image_scales(session: Session, project_id: int, data: Collected) -> dict[int, float]:
     """Per unit, sqrt of its image's area: the scale keypoint distances are measured against."""
     sizes = dict(session.execute(select(Task.id, Media.width * Media.height).join(
-        Media, Media.sha256 == Task.media_sha256).where(Task.id.in_(data.task_ids))).all()) if data.task_ids else {}
+        Media, Media.sha256 == Task.media_sha256).where(Task.project_id == project_id)).all())
     return {unit: float(np.sqrt(sizes[task_id])) for unit, task_id in enumerate(data.task_ids)
             if sizes.get(task_id)}
 
@@ -249,11 +305,13 @@ def _image_scales(session: Session, data: Collected) -> dict[int, float]:
 def _structure_f1(data: Collected, labels: Labels, kind: str, scales: dict[int, float] | None) -> dict[str, Any]:
     items: dict[int, list] = defaultdict(list)
     for unit, coder, result in data.results:
+        # Objects whose label has left the schema since are left out, as in classification.
         if kind == "span":
-            objects = [dict(s, label=labels.index.get(s["label"], 0)) for s in result.get("spans", [])]
+            objects = [dict(s, label=labels.index[s["label"]]) for s in result.get("spans", [])
+                       if s.get("label") in labels.index]
         else:
-            objects = [dict(o, label=labels.index.get(o["label"], 0)) for o in result.get("objects", [])
-                       if o.get("tool") == kind]
+            objects = [dict(o, label=labels.index[o["label"]]) for o in result.get("objects", [])
+                       if o.get("tool") == kind and o.get("label") in labels.index]
         items[unit].append((coder, objects))
     if scales is not None:  # keypoints: only tasks whose image size is known
         items = {unit: given for unit, given in items.items() if unit in scales}
@@ -327,11 +385,23 @@ def task_consensus(session: Session, project: Project, task: Task) -> dict[str, 
     return out
 
 
-def annotation_count(session: Session, project_id: int) -> int:
-    """How many annotations the project's quality numbers cover (counted, on non-gold, unretired tasks)."""
-    return session.scalar(select(func.count()).select_from(Annotation).join(Task, Task.id == Annotation.task_id).where(
+def annotation_signature(session: Session, project_id: int) -> tuple[int, int]:
+    """(how many, the newest id) of the annotations the project's quality covers: counted, on non-gold,
+    unretired tasks. A report is fresh while both are unchanged (a count alone misses one task retired
+    and one answer arriving)."""
+    count, last = session.execute(select(func.count(), func.max(Annotation.id)).select_from(Annotation).join(
+        Task, Task.id == Annotation.task_id).where(
         Annotation.project_id == project_id, Annotation.counted.is_(True), Task.is_gold.is_(False),
-        Task.status != "retired")) or 0
+        Task.status != "retired")).one()
+    return int(count or 0), int(last or 0)
+
+
+def annotation_count(session: Session, project_id: int) -> int:
+    return annotation_signature(session, project_id)[0]
+
+
+def is_fresh(report: QualityReport | None, signature: tuple[int, int]) -> bool:
+    return report is not None and (report.annotations, report.body.get("last_annotation_id", -1)) == signature
 
 
 def split_report(report: dict[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
@@ -343,10 +413,12 @@ def split_report(report: dict[str, Any]) -> tuple[dict[str, Any], dict[int, dict
 def store_report(session: Session, project: Project, report: dict[str, Any], now: dt.datetime) -> QualityReport:
     """Keep a computed report and every task's consensus (replacing the previous ones)."""
     body, consensus = split_report(report)
-    stored = session.get(QualityReport, project.id, with_for_update=True)
-    if stored is None:
-        stored = QualityReport(project_id=project.id, annotations=0, body={}, computed_at=now)
-        session.add(stored)
+    # Two workers may store the first report at once: the row is made if missing, then locked.
+    session.execute(insert_skipping_duplicates(session, QualityReport.__table__).values(
+        project_id=project.id, annotations=0, body={}, computed_at=now))
+    stored = session.get(QualityReport, project.id, with_for_update=True, populate_existing=True)
+    if stored.body.get("last_annotation_id", -1) > body["last_annotation_id"]:
+        return stored  # a newer computation has stored already: keep it
     stored.annotations, stored.body, stored.computed_at = report["annotations"], body, now
     session.execute(delete(TaskConsensus).where(TaskConsensus.project_id == project.id))
     rows = [{"task_id": task_id, "project_id": project.id, "result": entry["result"],
@@ -370,17 +442,30 @@ def stored_consensus(session: Session, task: Task) -> TaskConsensus | None:
 
 def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float) -> float:
     """The confidence of one task's consensus from its answers: the majority share, backing off along the
-    taxonomy below `threshold` (what dynamic overlap compares with its confidence target); 0 without answers."""
-    labels = Labels.of(schema)
+    taxonomy below `threshold` (what dynamic overlap compares with its confidence target); 0 without answers.
+
+    Runs inside submit, so it walks only the parents of the labels answered, never the whole taxonomy.
+    """
     chosen = [r["labels"] for r in results if r.get("labels")]
     if schema.multi_label:
         values = [frozenset(c) for c in chosen]
         return max(values.count(v) for v in set(values)) / len(values) if values else 0.0
-    value = np.array([labels.index[c[0]] for c in chosen if c[0] in labels.index], dtype=np.int64)
-    if len(value) == 0:
+    answered = [c[0] for c in chosen if c[0] in schema.labels]
+    if not answered:
         return 0.0
-    posterior = np.bincount(value, minlength=len(labels.ids))[None, :] / len(value)
-    return float(inf.back_off(posterior, labels.parent, threshold)[1][0])
+    mass: dict[str, float] = defaultdict(float)
+    for label in answered:
+        for node in schema.labels[label].path:  # the label and its ancestors
+            mass[node] += 1 / len(answered)
+    best = max(set(answered), key=lambda label: (answered.count(label), label))
+    roots = [label for label in schema.labels.values() if label.parent_id is None]
+    for node in reversed(schema.labels[best].path):  # the best label, then up its ancestors
+        backing_off = node != best
+        if backing_off and len(roots) == 1 and schema.labels[node].parent_id is None:
+            break  # never the only top-level label: every answer is under it
+        if mass[node] >= threshold:
+            return mass[node]
+    return mass[best]
 
 
 def consensus_for(session: Session, project: Project, tasks: list[Task], on_request_limit: int,
@@ -393,7 +478,7 @@ def consensus_for(session: Session, project: Project, tasks: list[Task], on_requ
     if not tasks:
         return {}
     if annotation_count(session, project.id) <= on_request_limit:
-        report = agreement_report(session, project, now, interval=False)
+        report = agreement_report(session, project, now, interval=False, consensus_only=True)
         found = {task.id: report["consensus"][task.id] for task in tasks if task.id in report["consensus"]}
     else:
         ids = [task.id for task in tasks]
@@ -405,7 +490,7 @@ def consensus_for(session: Session, project: Project, tasks: list[Task], on_requ
                 found[row.task_id] = {"result": row.result, "confidence": row.confidence, "method": row.method,
                                       "agreement": row.agreement, "annotations": row.annotations}
     for task in tasks:
-        if task.id not in found:
+        if task.id not in found and task.submitted:  # an unanswered task has nothing to infer: no query
             own = task_consensus(session, project, task)
             if own["result"] is not None:
                 found[task.id] = {key: value for key, value in own.items() if key != "task_id"}
@@ -416,5 +501,6 @@ def stale_large_projects(session: Session, limit: int) -> list[int]:
     """Projects above the on-request limit whose stored report does not cover their annotations as they are."""
     large = session.scalars(select(Annotation.project_id).group_by(Annotation.project_id)
                             .having(func.count() > limit).order_by(Annotation.project_id)).all()
-    stored = dict(session.execute(select(QualityReport.project_id, QualityReport.annotations)).all())
-    return [project_id for project_id in large if stored.get(project_id) != annotation_count(session, project_id)]
+    stored = {r.project_id: r for r in session.scalars(select(QualityReport).where(QualityReport.project_id.in_(large)))}
+    return [project_id for project_id in large
+            if not is_fresh(stored.get(project_id), annotation_signature(session, project_id))]

@@ -81,12 +81,13 @@ def _queue_recompute(project_id: int) -> None:
 def agreement(project_id: int):
     db = db_session()
     project = projects.access(db, project_id, current_user, need="reviewer").project
-    count = quality_service.annotation_count(db, project.id)
+    signature = quality_service.annotation_signature(db, project.id)
+    count = signature[0]
     if count <= current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]:
         body, _consensus = quality_service.split_report(quality_service.agreement_report(db, project, utcnow()))
         return _json({**body, "stale": False})
     stored = db.get(QualityReport, project.id)
-    if stored is not None and stored.annotations == count:
+    if quality_service.is_fresh(stored, signature):
         return _json({**stored.body, "stale": False})
     _queue_recompute(project.id)
     if stored is None:

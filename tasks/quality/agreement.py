@@ -273,20 +273,32 @@ def per_label_alpha(unit: np.ndarray, value: np.ndarray, n_values: int) -> np.nd
 # Kappas
 # ------------------------------------------------------------------------------------------------------
 
-def fleiss_kappa(counts: np.ndarray) -> float | None:
+def fleiss_kappa(counts: np.ndarray | sparse.spmatrix) -> float | None:
     """Fleiss' kappa from an items x categories table of how many raters chose each category.
 
     Items may have different numbers of raters (each needs two or more); with a constant number this is
-    Fleiss (1971) exactly.
+    Fleiss (1971) exactly. A sparse table stays sparse (many categories, few chosen per item).
     """
-    counts = np.asarray(counts)
-    raters = counts.sum(axis=1)
-    if (raters < 2).any():
-        counts, raters = counts[raters >= 2], raters[raters >= 2]
-    if len(counts) == 0:
-        return None
-    agreement = (np.einsum("ij,ij->i", counts, counts - 1, dtype=np.float64) / (raters * (raters - 1.0))).mean()
-    shares = counts.sum(axis=0, dtype=np.float64) / raters.sum()
+    if sparse.issparse(counts):
+        counts = sparse.csr_matrix(counts, dtype=np.float64)
+        raters = np.asarray(counts.sum(axis=1)).ravel()
+        counts = counts[raters >= 2]
+        raters = raters[raters >= 2]
+        if counts.shape[0] == 0:
+            return None
+        pairs = np.asarray(counts.multiply(counts).sum(axis=1)).ravel() - raters
+        column = np.asarray(counts.sum(axis=0)).ravel()
+    else:
+        counts = np.asarray(counts)
+        raters = counts.sum(axis=1)
+        if (raters < 2).any():
+            counts, raters = counts[raters >= 2], raters[raters >= 2]
+        if len(counts) == 0:
+            return None
+        pairs = np.einsum("ij,ij->i", counts, counts - 1, dtype=np.float64)
+        column = counts.sum(axis=0, dtype=np.float64)
+    agreement = (pairs / (raters * (raters - 1.0))).mean()
+    shares = column / raters.sum()
     chance = float((shares ** 2).sum())
     if chance >= 1:
         return None
@@ -315,64 +327,82 @@ DENSE_CODERS = 64  # up to this many coders, pairs are counted one by one on a d
 
 def pairwise_cohen(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_coders: int,
                    n_values: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cohen's kappa of every pair of coders over the units both coded, all at once.
+    """Cohen's kappa of every pair of coders over the units both coded.
 
-    Returns (kappa matrix, NaN where undefined and on the diagonal; units each pair has in common). With
-    few coders each pair is one bincount of (a's value, b's value) over a dense units x coders table; with
-    many, one sparse product of the units x (coder, value) indicator with itself holds every pair's table.
-    A coder with two values for one unit (multi-label) counts each in the sparse form, the last in the dense.
+    Returns (kappa matrix, NaN where undefined and on the diagonal; units each pair has in common). Only
+    scalars are kept per pair, never a K x K table per pair, so thousands of labels cost nothing extra. With
+    few coders each pair is one bincount over a dense units x coders table; with many, the pairs of coders
+    within each unit are listed once and summed per pair (memory in proportion to those pairs).
+    A coder with two values for one unit (multi-label) counts the last in the dense form, each in the other.
     """
     unit, coder, value = (np.asarray(x, dtype=np.int64) for x in (unit, coder, value))
     n_units = int(unit.max()) + 1 if len(unit) else 0
     if n_coders <= DENSE_CODERS:
-        joint = _joint_dense(unit, coder, value, n_units, n_coders, n_values)
-    else:
-        columns = coder * n_values + value
-        indicator = sparse.csr_matrix((np.ones(len(unit)), (unit, columns)), shape=(n_units, n_coders * n_values))
-        joint = (indicator.T @ indicator).toarray().reshape(n_coders, n_values, n_coders, n_values)
-        joint = joint.transpose(0, 2, 1, 3)  # [a, b] -> the K x K table of a's value against b's
-    return kappa_from_joint(joint)
+        table = np.full(n_coders * n_units, -1, dtype=np.int32)  # coder-major: each coder's row is contiguous
+        table[coder * n_units + unit] = value  # one flat scatter: several times faster than a 2-D one
+        return pairwise_cohen_table(table.reshape(n_coders, n_units), n_values)
+    return _pairwise_cohen_sparse(unit, coder, value, n_coders, n_values)
 
 
-def _joint_dense(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_units: int, n_coders: int,
-                 n_values: int) -> np.ndarray:
-    table = np.full(n_coders * n_units, -1, dtype=np.int32)  # coder-major: each coder's row is contiguous
-    index = coder.astype(np.int32) if n_coders * n_units < 2**31 else coder.copy()
-    index *= n_units
-    index += unit.astype(index.dtype)
-    table[index] = value  # one flat scatter: several times faster than a 2-D one
-    del index
-    return joint_tables(table.reshape(n_coders, n_units), n_values)
-
-
-def joint_tables(table: np.ndarray, n_values: int) -> np.ndarray:
-    """Every pair of coders' K x K table from a coders x units table of values (-1: not coded).
+def pairwise_cohen_table(table: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of coders' kappa from a coders x units table of values (-1: not coded).
 
     Shifted by one, a missing answer is value 0, so no pair needs a mask: one bincount of (a's value + 1,
-    b's value + 1) per pair, and the missing row and column are dropped after.
+    b's value + 1) per pair gives its table, whose missing row and column are dropped.
     """
     n_coders = table.shape[0]
     width = n_values + 1
-    joint = np.zeros((n_coders, n_coders, n_values, n_values))
+    kappa = np.full((n_coders, n_coders), np.nan)
+    shared = np.zeros((n_coders, n_coders))
+    small = width * width <= 65_536  # else the joint table would outgrow the data: use sums instead
     for a in range(n_coders):
         for b in range(a + 1, n_coders):
-            codes = table[a] * width  # a new array, then in place: (a + 1) * width + (b + 1)
-            codes += table[b]
-            codes += width + 1
-            pairs = np.bincount(codes, minlength=width * width).reshape(width, width)
-            joint[a, b] = pairs[1:, 1:]
-            joint[b, a] = joint[a, b].T
-    return joint
+            if small:
+                codes = table[a] * width  # a new array, then in place: (a + 1) * width + (b + 1)
+                codes += table[b]
+                codes += width + 1
+                joint = np.bincount(codes, minlength=width * width).reshape(width, width)[1:, 1:]
+                total = joint.sum()
+                k = cohen_kappa(joint) if total else None
+            else:
+                both = (table[a] >= 0) & (table[b] >= 0)
+                x, y = table[a][both], table[b][both]
+                total = len(x)
+                chance = float(np.bincount(x, minlength=n_values) @ np.bincount(y, minlength=n_values)) / max(
+                    total, 1) ** 2
+                k = _finite(((x == y).mean() - chance) / (1 - chance)) if total and chance < 1 else None
+            shared[a, b] = shared[b, a] = total
+            kappa[a, b] = kappa[b, a] = np.nan if k is None else k
+    return kappa, shared
 
 
-def kappa_from_joint(joint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cohen's kappa for every [a, b] K x K table (NaN where undefined and on the diagonal), and the counts."""
-    total = joint.sum(axis=(2, 3))
-    observed = np.trace(joint, axis1=2, axis2=3)
-    rows, cols = joint.sum(axis=3), joint.sum(axis=2)  # a's and b's value counts over shared units
+def _pairwise_cohen_sparse(unit: np.ndarray, coder: np.ndarray, value: np.ndarray, n_coders: int,
+                           n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((coder, unit))
+    unit, coder, value = unit[order], coder[order], value[order]
+    starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]]) if len(unit) else np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(unit)])
+    # Every ordered pair (i, j), i != j, of answers within a unit.
+    size = np.repeat(sizes, sizes)  # per answer, its unit's size
+    left = np.repeat(np.arange(len(unit)), size)  # each answer once per answer of its unit ...
+    offset = np.arange(len(left)) - np.repeat(np.cumsum(size) - size, size)
+    right = np.repeat(np.repeat(starts, sizes), size) + offset  # ... against each of them
+    keep = (left != right) & (coder[left] != coder[right])
+    left, right = left[keep], right[keep]
+    pair = coder[left] * n_coders + coder[right]
+    pairs, pair_index = np.unique(pair, return_inverse=True)
+    total = np.bincount(pair_index).astype(np.float64)
+    agree = np.bincount(pair_index, weights=(value[left] == value[right]).astype(np.float64))
+    # Chance: sum over values of (a's count) x (b's count) among their shared units, per pair.
+    a_counts = sparse.csr_matrix((np.ones(len(left)), (pair_index, value[left])), shape=(len(pairs), n_values))
+    b_counts = sparse.csr_matrix((np.ones(len(left)), (pair_index, value[right])), shape=(len(pairs), n_values))
+    chance = np.asarray(a_counts.multiply(b_counts).sum(axis=1)).ravel() / total ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        chance = np.einsum("abk,abk->ab", rows, cols) / total ** 2
-        kappa = (observed / total - chance) / (1 - chance)
-    kappa[(total == 0) | (chance >= 1)] = np.nan
+        values = (agree / total - chance) / (1 - chance)
+    values[chance >= 1] = np.nan
+    kappa = np.full((n_coders, n_coders), np.nan)
+    shared = np.zeros((n_coders, n_coders))
+    a, b = pairs // n_coders, pairs % n_coders
+    kappa[a, b], shared[a, b] = values, total
     np.fill_diagonal(kappa, np.nan)
-    return kappa, total
+    return kappa, shared

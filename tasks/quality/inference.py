@@ -19,8 +19,8 @@ class Inference:
     posterior: np.ndarray     # items x classes, rows sum to 1 (items without annotations: all zeros)
     answer: np.ndarray        # items: the most probable class (-1 for items without annotations)
     confidence: np.ndarray    # items: the answer's posterior
-    confusion: np.ndarray     # workers x classes x classes: P(worker says l | truth k)
-    reliability: np.ndarray   # workers: the probability the worker's answer is right, by the class priors
+    confusion: np.ndarray | None  # Dawid-Skene: workers x classes x classes, P(worker says l | truth k)
+    reliability: np.ndarray   # workers: the probability the worker's answer is right
     priors: np.ndarray        # classes
     iterations: int = 0
 
@@ -62,17 +62,20 @@ def _reliability(confusion: np.ndarray, priors: np.ndarray) -> np.ndarray:
 
 def majority_vote(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items: int, n_workers: int,
                   n_classes: int, *, seed: int | None = 0) -> Inference:
-    """Vote shares as the posterior; per worker the confusion against the majority answer."""
+    """Vote shares as the posterior; a worker's reliability is the share of their answers equal to the answer.
+
+    No confusion matrices (classes^2 numbers per worker): a majority vote does not need them.
+    """
     item, worker, label = (np.asarray(x, dtype=np.int64) for x in (item, worker, label))
     counts = _counts(item, label, n_items, n_classes)
     totals = counts.sum(axis=1, keepdims=True)
     posterior = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     answer, confidence = _answers(posterior, np.random.default_rng(seed) if seed is not None else None)
-    hard = np.zeros_like(posterior)
-    hard[answer >= 0, answer[answer >= 0]] = 1.0
-    confusion = _confusions(hard, item, worker, label, n_workers, n_classes)
-    priors = hard.sum(axis=0) / max(hard.sum(), 1)
-    return Inference(posterior, answer, confidence, confusion, _reliability(confusion, priors), priors)
+    given = np.bincount(worker, minlength=n_workers).astype(np.float64)
+    right = np.bincount(worker, weights=(label == answer[item]).astype(np.float64), minlength=n_workers)
+    reliability = np.divide(right, given, out=np.zeros(n_workers), where=given > 0)
+    priors = np.bincount(answer[answer >= 0], minlength=n_classes) / max(int((answer >= 0).sum()), 1)
+    return Inference(posterior, answer, confidence, None, reliability, priors)
 
 
 def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items: int, n_workers: int,
@@ -127,36 +130,48 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items
     return Inference(posterior, answer, confidence, confusion, _reliability(confusion, priors), priors, iterations)
 
 
-def back_off(posterior: np.ndarray, parent: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Answers that climb the taxonomy while unsure: (answer, confidence) per item.
+def back_off(posterior: np.ndarray, ancestors: np.ndarray, threshold: float,
+             allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Answers that climb the taxonomy while unsure: (answer node, confidence) per item.
 
-    A label's mass is its own posterior plus its descendants' (an answer "Warbler" is right whichever warbler
-    it is), and an answer's confidence is its mass. The answer is the most probable label; while its mass is
-    below `threshold` it climbs to its parent ("Warbler" rather than a guessed species). When no ancestor
-    reaches the threshold, the most probable label stays, with its own mass.
+    `ancestors[c]` is class c's path of node ids from its root down to itself, padded with -1 (a node may
+    be a label nobody chose, e.g. the genus above two species). A node's mass is the posterior of every
+    class at or below it (an answer "Warbler" is right whichever warbler it is), and an answer's confidence
+    is its mass. The answer is the most probable class; while its mass is below `threshold` it climbs to
+    the nearest ancestor (`allowed[node]`, if given, must be true) whose mass reaches the threshold
+    ("Warbler" rather than a guessed species). When none does, the most probable class stays, with its mass.
+    Memory: one items x classes mask per level of the tree.
     """
     n_items, n_classes = posterior.shape
-    # mass = posterior @ M where M[c, a] = 1 when a is c or one of c's ancestors.
-    membership = np.eye(n_classes)
-    for c in range(n_classes):
-        a = parent[c]
-        while a >= 0:
-            membership[c, a] = 1.0
-            a = parent[a]
-    mass = posterior @ membership
-    rows = np.arange(n_items)
-    answer = posterior.argmax(axis=1)
-    confidence = mass[rows, answer]
+    ancestors = np.asarray(ancestors, dtype=np.int64).reshape(n_classes, -1)
     empty = posterior.sum(axis=1) == 0
-    current = answer.copy()
+    answer = np.full(n_items, -1, dtype=np.int64)
+    confidence = np.zeros(n_items)
+    if n_classes == 0 or n_items == 0:
+        return answer, confidence
+    best = posterior.argmax(axis=1)
+    level = (ancestors >= 0).sum(axis=1)[best] - 1  # the best class's own level in the tree
+    answer = ancestors[best, level]
+    for d in np.unique(level):
+        rows = np.flatnonzero((level == d) & ~empty)
+        confidence[rows] = _mass(posterior[rows], ancestors[:, d], answer[rows])
     climbing = (confidence < threshold) & ~empty
-    while climbing.any():
-        current = np.where(climbing, parent[current], current)
-        climbing &= current >= 0
-        reached = climbing & (mass[rows, np.maximum(current, 0)] >= threshold)
-        answer = np.where(reached, current, answer)
-        confidence = np.where(reached, mass[rows, np.maximum(current, 0)], confidence)
-        climbing &= ~reached
+    for d in range(ancestors.shape[1] - 2, -1, -1):
+        rows = np.flatnonzero(climbing & (level > d))
+        if len(rows) == 0:
+            continue
+        node = ancestors[best[rows], d]
+        mass = _mass(posterior[rows], ancestors[:, d], node)
+        ok = mass >= threshold
+        if allowed is not None:
+            ok &= allowed[node]
+        answer[rows[ok]], confidence[rows[ok]] = node[ok], mass[ok]
+        climbing[rows[ok]] = False
     answer[empty] = -1
     confidence[empty] = 0.0
     return answer, confidence
+
+
+def _mass(posterior: np.ndarray, column: np.ndarray, node: np.ndarray) -> np.ndarray:
+    """Per row, the posterior of the classes whose ancestor at one level (`column`) is that row's node."""
+    return (posterior * (column[None, :] == node[:, None])).sum(axis=1)

@@ -92,3 +92,47 @@ def test_without_dynamic_overlap_a_task_takes_exactly_overlap(client, owner, cro
     answer_next(client, project, crowd[1], "negative")  # disagreeing, but no dynamic overlap: done
     assert state(db, task_id) == ("completed", 2, None)
     assert db.scalar(select(Task.wanted).where(Task.id == task_id)) is None
+
+
+def test_a_disqualified_answer_does_not_vouch_for_the_consensus(client, owner, crowd, db):
+    from sqlalchemy import update as sql_update
+
+    from tasks.models import Annotation
+
+    project, task_id = one_task(client, owner)
+    answer_next(client, project, crowd[0], "positive")
+    db.execute(sql_update(Annotation).where(Annotation.task_id == task_id).values(counted=False))  # as if disqualified
+    db.commit()
+    answer_next(client, project, crowd[1], "positive")
+    assert state(db, task_id) == ("open", 2, None)  # one counted answer is below min_overlap
+    answer_next(client, project, crowd[2], "positive")
+    assert state(db, task_id) == ("completed", 3, None)
+
+
+def test_changing_the_settings_keeps_wanted_within_them(client, owner, crowd, db):
+    project, task_id = one_task(client, owner)
+    for n, label in enumerate(["positive", "negative", "positive"]):
+        answer_next(client, project, crowd[n], label)
+    assert state(db, task_id) == ("open", 3, 5)
+    client.patch(f"/api/v1/projects/{project['id']}",
+                 json={"dynamic_overlap": {"min_overlap": 2, "max_overlap": 4, "confidence_target": 0.9}}, headers=owner)
+    assert state(db, task_id) == ("open", 3, 4)
+    response = client.patch(f"/api/v1/projects/{project['id']}", json={"dynamic_overlap": None}, headers=owner)
+    assert response.status_code == 200, response.get_json()
+    assert state(db, task_id) == ("open", 3, None)  # back to the project's overlap of 3: no room
+    assert nxt(client, project, crowd[3]).status_code == 204
+
+
+def test_backing_off_to_the_only_top_level_label_is_not_confidence(client, owner, crowd, db):
+    schema = {"tools": ["classify"], "labels": [{"id": "bird", "name": "Bird", "children": [
+        {"id": "warbler", "name": "Warbler", "children": [{"id": "yellow", "name": "Yellow"}]},
+        {"id": "sparrow", "name": "Sparrow"}]}]}
+    project = create_project(client, owner, visibility="public", media_type="text", label_schema=schema, overlap=3,
+                             dynamic_overlap=DYNAMIC)
+    task_id = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "a bird"}}],
+                          headers=owner).get_json()["task_ids"][0]
+    answer_next(client, project, crowd[0], "yellow")
+    answer_next(client, project, crowd[1], "sparrow")
+    assert state(db, task_id) == ("open", 2, None)  # "bird" is certain and says nothing: keep asking
+    consensus = client.get(f"/api/v1/tasks/{task_id}/consensus", headers=owner).get_json()
+    assert consensus["result"]["labels"] != ["bird"] and consensus["confidence"] == pytest.approx(0.5)

@@ -158,3 +158,21 @@ def test_per_label_alpha_equals_binary_alpha_for_each_label():
     for label in range(5):
         binary = ag.krippendorff_alpha(unit, (value == label).astype(int), "nominal", n_values=2)
         assert per_label[label] == pytest.approx(binary, abs=1e-12)
+
+
+def test_thousands_of_labels_cost_no_label_x_label_tables():
+    # 20,000 labels in the schema, a few hundred answers: every measure stays small and matches the references.
+    rng = np.random.default_rng(5)
+    coders, units = 4, 150
+    labels = rng.integers(0, 20_000, (coders, units))
+    labels[1] = labels[0]  # coders 0 and 1 agree everywhere
+    coder, unit = np.nonzero(np.ones((coders, units), bool))
+    kappa, _ = ag.pairwise_cohen(unit, coder, labels[coder, unit], coders, 20_000)
+    assert kappa[0, 1] == pytest.approx(cohen_kappa_score(labels[0], labels[1]))
+    assert kappa[2, 3] == pytest.approx(cohen_kappa_score(labels[2], labels[3]), abs=1e-12)
+    counts = ag.fleiss_counts(unit, labels[coder, unit], units, 20_000)
+    dense = counts.toarray()
+    assert ag.fleiss_kappa(counts) == pytest.approx(ag.fleiss_kappa(dense), abs=1e-12)
+    alpha = ag.krippendorff_alpha(unit, labels[coder, unit], "nominal", n_values=20_000)
+    reference = krippendorff.alpha(reliability_data=labels.astype(float), level_of_measurement="nominal")
+    assert alpha == pytest.approx(reference, abs=1e-9)

@@ -7,6 +7,7 @@ import pytest
 from crowdkit.aggregation import DawidSkene
 
 from tasks.quality import inference as inf
+from tasks.quality.agreement import Taxonomy
 
 pytestmark = pytest.mark.filterwarnings("ignore:::crowdkit")
 
@@ -83,12 +84,23 @@ def test_back_off_answers_the_parent_when_the_species_is_unsure():
         [0, 0, 0.4, 0.3, 0.3],   # warbler only 0.7: bird (1.0)
         [0, 0, 0, 0, 0],         # nothing known
     ])
-    answer, confidence = inf.back_off(posterior, parent, threshold=0.8)
+    answer, confidence = inf.back_off(posterior, Taxonomy.from_parents(parent).ancestors, threshold=0.8)
     assert answer.tolist() == [2, 1, 0, -1]
     assert confidence.tolist() == pytest.approx([0.9, 0.9, 1.0, 0.0])
     # The most probable label is the genus itself: its confidence counts its species too.
-    answer, confidence = inf.back_off(np.array([[0, 0.45, 0.4, 0, 0.15]]), parent, threshold=0.8)
+    answer, confidence = inf.back_off(np.array([[0, 0.45, 0.4, 0, 0.15]]), Taxonomy.from_parents(parent).ancestors,
+                                      threshold=0.8)
     assert answer.tolist() == [1] and confidence.tolist() == pytest.approx([0.85])
     # Nothing above the threshold anywhere: keep the best guess with its own posterior.
-    answer, confidence = inf.back_off(np.array([[0.0, 0, 0.5, 0.0, 0.5]]), parent, threshold=1.01)
+    answer, confidence = inf.back_off(np.array([[0.0, 0, 0.5, 0.0, 0.5]]), Taxonomy.from_parents(parent).ancestors,
+                                      threshold=1.01)
     assert answer.tolist() in ([2], [4]) and confidence.tolist() == [0.5]
+    # A node nobody may back off to (the only root): the unsure species stays.
+    allowed = np.array([False, True, True, True, True])
+    answer, confidence = inf.back_off(np.array([[0, 0, 0.45, 0, 0.55]]), Taxonomy.from_parents(parent).ancestors,
+                                      threshold=0.8, allowed=allowed)
+    assert answer.tolist() == [4] and confidence.tolist() == pytest.approx([0.55])
+    # Classes may be a subset of the tree: the genus above two chosen species is still reachable.
+    ancestors = Taxonomy.from_parents(parent).ancestors[[2, 3]]
+    answer, confidence = inf.back_off(np.array([[0.5, 0.5]]), ancestors, threshold=0.8)
+    assert answer.tolist() == [1] and confidence.tolist() == pytest.approx([1.0])

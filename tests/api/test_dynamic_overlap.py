@@ -25,6 +25,14 @@ def one_task(client, owner, **settings):
     return project, task_id
 
 
+def taxonomy_task(client, owner, schema):
+    project = create_project(client, owner, visibility="public", media_type="text", label_schema=schema, overlap=3,
+                             dynamic_overlap=DYNAMIC)
+    task_id = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "a bird"}}],
+                          headers=owner).get_json()["task_ids"][0]
+    return project, task_id
+
+
 def answer_next(client, project, headers, label):
     response = nxt(client, project, headers)
     if response.status_code == 204:
@@ -73,10 +81,7 @@ def test_a_late_agreement_completes_before_max_overlap(client, owner, crowd, db)
 def test_backing_off_to_the_genus_can_be_sure_enough(client, owner, crowd, db):
     schema = {"tools": ["classify"], "labels": [{"id": "warbler", "name": "Warbler", "children": [
         {"id": "yellow", "name": "Yellow"}, {"id": "willow", "name": "Willow"}]}, {"id": "sparrow", "name": "Sparrow"}]}
-    project = create_project(client, owner, visibility="public", media_type="text", label_schema=schema, overlap=3,
-                             dynamic_overlap=DYNAMIC)
-    task_id = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "a bird"}}],
-                          headers=owner).get_json()["task_ids"][0]
+    project, task_id = taxonomy_task(client, owner, schema)
     answer_next(client, project, crowd[0], "yellow")
     answer_next(client, project, crowd[1], "willow")
     assert state(db, task_id) == ("completed", 2, None)  # both say warbler: sure of the genus
@@ -127,10 +132,7 @@ def test_backing_off_to_the_only_top_level_label_is_not_confidence(client, owner
     schema = {"tools": ["classify"], "labels": [{"id": "bird", "name": "Bird", "children": [
         {"id": "warbler", "name": "Warbler", "children": [{"id": "yellow", "name": "Yellow"}]},
         {"id": "sparrow", "name": "Sparrow"}]}]}
-    project = create_project(client, owner, visibility="public", media_type="text", label_schema=schema, overlap=3,
-                             dynamic_overlap=DYNAMIC)
-    task_id = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "a bird"}}],
-                          headers=owner).get_json()["task_ids"][0]
+    project, task_id = taxonomy_task(client, owner, schema)
     answer_next(client, project, crowd[0], "yellow")
     answer_next(client, project, crowd[1], "sparrow")
     assert state(db, task_id) == ("open", 2, None)  # "bird" is certain and says nothing: keep asking

@@ -340,3 +340,30 @@ def test_keypoint_projects_measure_distance_against_the_image_size(app, client, 
     body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
     assert body.status_code == 200
     assert body.get_json()["keypoint_f1"]["mean_f1"] == pytest.approx(1 / 3, abs=1e-6)  # one pair of three matches
+
+
+def test_multi_label_projects_compare_whole_sets_and_each_label(client, owner, annotators):
+    schema = {"tools": ["classify"], "multi_label": True,
+              "labels": [{"id": "song", "name": "Song"}, {"id": "call", "name": "Call"}, {"id": "wing", "name": "Wing"}]}
+    from tests.api.helpers import create_project
+
+    project = create_project(client, owner, visibility="public", media_type="text", label_schema=schema, overlap=3)
+    rows = [{"data": {"text": f"recording {n}"}} for n in range(3)]
+    task_ids = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).get_json()["task_ids"]
+    sets = [[["song", "call"], ["song"], ["wing"]], [["call", "song"], ["song"], ["wing"]], [["song"], ["song"], ["call"]]]
+    for headers, row in zip(annotators, sets):
+        for _ in row:  # take tasks in whatever order they come, answering by task position
+            lease = nxt(client, project, headers).get_json()
+            labels = row[task_ids.index(lease["task"]["id"])]
+            assert client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
+                               json={"result": {"labels": labels}}, headers=headers).status_code == 201
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
+    assert body.status_code == 200 and "nan" not in body.get_data(as_text=True).lower()
+    report = body.get_json()
+    assert report["alpha_distance"] == "nominal" and set(report["per_label"]) == {"song", "call", "wing"}
+    # Whole sets, nominal: unit 0 {sc, sc, s}, unit 1 {s, s, s}, unit 2 {w, w, c}.
+    data = np.array([[0, 1, 2], [0, 1, 2], [1, 1, 3]], dtype=float)  # set ids per annotator (rows) and task
+    expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+    assert report["krippendorff_alpha"] == pytest.approx(expected, abs=1e-6)
+    consensus = client.get(f"/api/v1/tasks/{task_ids[0]}/consensus", headers=owner).get_json()
+    assert consensus["result"] == {"labels": ["call", "song"]} and consensus["confidence"] == pytest.approx(2 / 3)

@@ -17,6 +17,7 @@ from rq import Worker
 
 from annotator import config as cfg
 from annotator import create_app, demo, migrate, queue
+from incentives import ledger as books
 from annotator.errors import DomainError
 from annotator.users import service
 from annotator.web import db_session, runtime
@@ -52,6 +53,24 @@ def db_check() -> None:
     if differences:
         raise SystemExit(1)
     click.echo("models and database agree")
+
+
+@main.group()
+def ledger() -> None:
+    """The incentive ledger."""
+
+
+@ledger.command("verify")
+@with_appcontext
+def ledger_verify() -> None:
+    """Check every ledger invariant; exit non-zero naming each breach."""
+    with runtime().session_factory() as session:
+        breaches = books.verify(session)
+    for breach in breaches:
+        click.echo(f"breach: {breach}", err=True)
+    if breaches:
+        raise SystemExit(1)
+    click.echo("the ledger balances: every transaction sums to zero and every balance equals its entries")
 
 
 @main.command("create-user")

@@ -124,3 +124,8 @@ class NotYourAssignment(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was used for a different request"
+
+
+class InsufficientFunds(Conflict):
+    code = "insufficient_funds"
+    title = "The balance cannot cover this"

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from annotator.db import Base
 from annotator.users.models import ApiToken, User
+from incentives.models import Account, Entry, LedgerTransaction
 from tasks.models import (Annotation, Assignment, Flag, IdempotencyRecord, Import, Media, Project, ProjectMember,
-                          ProjectSchemaVersion, Qualification, Task)
+                          ProjectSchemaVersion, Qualification, QualityReport, Task, TaskConsensus)
 
-__all__ = ["Annotation", "ApiToken", "Assignment", "Base", "Flag", "IdempotencyRecord", "Import", "Media", "Project",
-           "ProjectMember", "ProjectSchemaVersion", "Qualification", "Task", "User"]
+__all__ = ["Account", "Annotation", "ApiToken", "Assignment", "Base", "Entry", "Flag", "IdempotencyRecord", "Import",
+           "LedgerTransaction", "Media", "Project", "ProjectMember", "ProjectSchemaVersion", "Qualification",
+           "QualityReport", "Task", "TaskConsensus", "User"]

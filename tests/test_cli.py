@@ -73,3 +73,28 @@ def test_db_upgrade_and_check(app, tmp_path):
     assert (tmp_path / "fresh.db").exists()
     check = invoke(app, "db", "check")
     assert check.exit_code == 0 and "agree" in check.output
+
+
+def test_ledger_verify_passes_on_sound_books_and_names_a_breach(app):
+    from sqlalchemy import update
+
+    from annotator.db import utcnow
+    from incentives import ledger
+    from incentives.models import Account
+
+    with app.app_context():
+        session = runtime().session_factory()
+        world, fees = ledger.account(session, "outside_world"), ledger.account(session, "platform_fees")
+        ledger.post(session, "k", "deposit", [ledger.Leg(world, -25), ledger.Leg(fees, 25)], utcnow())
+        session.commit()
+        fees_id = fees.id
+        session.close()
+    sound = invoke(app, "ledger", "verify")
+    assert sound.exit_code == 0 and "balances" in sound.output
+    with app.app_context():
+        session = runtime().session_factory()
+        session.execute(update(Account).where(Account.id == fees_id).values(balance=26))
+        session.commit()
+        session.close()
+    broken = invoke(app, "ledger", "verify")
+    assert broken.exit_code == 1 and f"account {fees_id} (platform_fees) caches 26" in broken.output

@@ -1,0 +1,155 @@
+"""Posting to the double-entry ledger, balances, reversals, and the verification of every invariant.
+
+Invariants (see incentives/README.md): every transaction's entries sum to zero in integer minor units;
+a transaction is posted once per idempotency key (a retry returns the first posting; the same key with
+other legs is refused); nothing is updated or deleted, a correction is a reversing transaction naming the
+one it reverses (at most once); an account's cached balance is the sum of its entries, moved in the same
+transaction; no account except the outside world goes below zero. Flushes, never commits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from annotator.db import insert_skipping_duplicates
+from annotator.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
+from incentives.models import ACCOUNT_KINDS, Account, Entry, LedgerTransaction
+
+MAX_AMOUNT = 10**15  # minor units: sums of many stay far inside a 64-bit integer
+CURRENCY = "CNY"
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount: int  # minor units; positive adds to the account's balance
+
+
+def account(session: Session, kind: str, *, project_id: int | None = None, user_id: int | None = None,
+            currency: str = CURRENCY) -> Account:
+    """The account, made on first use (safely when two transactions make it at once)."""
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(f"unknown account kind {kind!r}")
+    where = (Account.kind == kind, Account.currency == currency,
+             Account.project_id.is_(None) if project_id is None else Account.project_id == project_id,
+             Account.user_id.is_(None) if user_id is None else Account.user_id == user_id)
+    found = session.scalar(select(Account).where(*where))
+    if found is None:
+        # NULLs never collide in a unique index, so accounts without a project or user (the outside world)
+        # rely on being made once here; the others on the index.
+        session.execute(insert_skipping_duplicates(session, Account.__table__).values(
+            kind=kind, project_id=project_id, user_id=user_id, currency=currency, balance=0))
+        found = session.scalars(select(Account).where(*where).order_by(Account.id)).first()
+    return found
+
+
+def check_amount(value: object, field: str = "amount") -> int:
+    """A positive whole number of minor units, or InvalidInput saying what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput({field: ["Must be a whole number of minor units (e.g. fen), not a fraction or text."]})
+    if value <= 0:
+        raise InvalidInput({field: ["Must be more than zero."]})
+    if value > MAX_AMOUNT:
+        raise InvalidInput({field: [f"Must be at most {MAX_AMOUNT}."]})
+    return value
+
+
+def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetime, *, memo: str = "",
+         details: dict[str, Any] | None = None, project_id: int | None = None, task_id: int | None = None,
+         annotation_id: int | None = None, reverses_id: int | None = None) -> LedgerTransaction:
+    """Post a balanced transaction once per `key`; a retry with the same legs returns the first posting."""
+    _check_legs(legs)
+    # Lock the accounts in id order (every poster does, so two postings never deadlock), then look for the key:
+    # a concurrent posting of the same key has committed by the time the locks are ours, and is seen here.
+    ids = sorted({leg.account.id for leg in legs})
+    locked = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)).order_by(Account.id)
+                                               .with_for_update().execution_options(populate_existing=True))}
+    existing = session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
+    if existing is not None:
+        if _fingerprint(session, existing.id) != sorted((leg.account.id, leg.amount) for leg in legs):
+            raise IdempotencyKeyReused(f"The key {key!r} was already used for a different posting.")
+        return existing
+    change: dict[int, int] = {}
+    for leg in legs:
+        change[leg.account.id] = change.get(leg.account.id, 0) + leg.amount
+    for account_id, delta in change.items():
+        holder = locked[account_id]
+        if not ACCOUNT_KINDS[holder.kind] and holder.balance + delta < 0:
+            raise InsufficientFunds(f"The {holder.kind.replace('_', ' ')} holds {holder.balance} and cannot give "
+                                    f"{-delta}.", balance=holder.balance, wanted=-delta)
+    transaction = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:500], details=details or {},
+                                    reverses_id=reverses_id, project_id=project_id, task_id=task_id,
+                                    annotation_id=annotation_id, created_at=now)
+    session.add(transaction)
+    session.flush()
+    session.execute(Entry.__table__.insert(), [{"transaction_id": transaction.id, "account_id": leg.account.id,
+                                                "amount": leg.amount} for leg in legs])
+    for account_id, delta in change.items():
+        locked[account_id].balance += delta
+    session.flush()
+    return transaction
+
+
+def _check_legs(legs: list[Leg]) -> None:
+    if len(legs) < 2:
+        raise ValueError("a transaction needs at least two legs")
+    if len({leg.account.currency for leg in legs}) != 1:
+        raise ValueError("a transaction stays in one currency")
+    for leg in legs:
+        whole = isinstance(leg.amount, int) and not isinstance(leg.amount, bool)
+        if not whole or leg.amount == 0 or abs(leg.amount) > MAX_AMOUNT:
+            raise ValueError(f"a leg must be a non-zero whole amount of at most {MAX_AMOUNT}: {leg.amount!r}")
+    if sum(leg.amount for leg in legs) != 0:
+        raise ValueError("a transaction's legs must sum to zero")
+
+
+def _fingerprint(session: Session, transaction_id: int) -> list[tuple[int, int]]:
+    return sorted(tuple(row) for row in session.execute(
+        select(Entry.account_id, Entry.amount).where(Entry.transaction_id == transaction_id)).all())
+
+
+def reverse(session: Session, transaction_id: int, key: str, now: dt.datetime, memo: str = "") -> LedgerTransaction:
+    """A transaction undoing another, naming it; a transaction is reversed at most once."""
+    original = session.get(LedgerTransaction, transaction_id)
+    if original is None:
+        raise ValueError(f"no transaction {transaction_id}")
+    done = session.scalar(select(LedgerTransaction).where(LedgerTransaction.reverses_id == transaction_id))
+    if done is not None and done.idempotency_key != key:
+        raise Conflict(f"Transaction {transaction_id} was already reversed by {done.id}.")
+    rows = session.execute(select(Entry.account_id, Entry.amount).where(Entry.transaction_id == transaction_id)
+                           .order_by(Entry.id)).all()
+    legs = [Leg(session.get(Account, account_id), -amount) for account_id, amount in rows]
+    return post(session, key, "reversal", legs, now, memo=memo or f"reverses #{transaction_id}",
+                details={"reverses": transaction_id}, project_id=original.project_id, task_id=original.task_id,
+                annotation_id=original.annotation_id, reverses_id=transaction_id)
+
+
+def balance(session: Session, holder: Account) -> int:
+    """The account's balance as the sum of its entries (the cached `balance` must equal it)."""
+    return int(session.scalar(select(func.coalesce(func.sum(Entry.amount), 0)).where(
+        Entry.account_id == holder.id)))
+
+
+def verify(session: Session) -> list[str]:
+    """Every breach of the ledger's invariants, in words; an empty list when the books are right."""
+    breaches = []
+    for transaction_id, total, legs in session.execute(
+            select(Entry.transaction_id, func.sum(Entry.amount), func.count()).group_by(Entry.transaction_id)
+            .having((func.sum(Entry.amount) != 0) | (func.count() < 2))):
+        breaches.append(f"transaction {transaction_id} does not balance: {legs} entries summing to {total}")
+    orphans = session.scalars(select(LedgerTransaction.id).where(
+        ~select(Entry.id).where(Entry.transaction_id == LedgerTransaction.id).exists())).all()
+    breaches += [f"transaction {t} has no entries" for t in orphans]
+    sums = dict(session.execute(select(Entry.account_id, func.sum(Entry.amount)).group_by(Entry.account_id)).all())
+    for holder in session.scalars(select(Account).order_by(Account.id)):
+        actual = int(sums.get(holder.id, 0))
+        if holder.balance != actual:
+            breaches.append(f"account {holder.id} ({holder.kind}) caches {holder.balance} but its entries sum to "
+                            f"{actual}")
+        if not ACCOUNT_KINDS.get(holder.kind, True) and actual < 0:
+            breaches.append(f"account {holder.id} ({holder.kind}) is below zero: {actual}")
+    return breaches

@@ -1,0 +1,103 @@
+"""The ledger's tables: accounts, transactions and their entries (append-only), payouts."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from annotator.db import Base, UTCDateTime
+
+# What an account holds, and whether its balance may go below zero.
+ACCOUNT_KINDS = {
+    "project_budget": False,     # an owner's deposits not yet committed to work
+    "project_reserve": False,    # the most live leases could cost
+    "wallet_pending": False,     # a contributor's credits awaiting their task's settlement
+    "wallet_available": False,   # a contributor's settled credits, payable
+    "payouts_in_flight": False,  # requested payouts awaiting an admin
+    "outside_world": True,       # where deposits come from and payouts go: its balance is minus the money inside
+    "platform_fees": False,
+}
+
+
+class Account(Base):
+    """One balance: a project's budget or reserve, a contributor's wallet, the outside world, ...
+
+    `balance` caches the sum of the account's entries, kept in the same transaction as the entries;
+    `annotator ledger verify` recomputes it.
+    """
+
+    __tablename__ = "ledger_accounts"
+    __table_args__ = (UniqueConstraint("kind", "project_id", "user_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    balance: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class LedgerTransaction(Base):
+    """A balanced set of entries, posted once: its idempotency key makes a retry return the first posting."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    kind: Mapped[str] = mapped_column(String(30), nullable=False)
+    memo: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    # Why: the rule version and the numbers it used, so each wallet line can explain itself.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"), nullable=True,
+                                                    unique=True)  # reversed at most once
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), nullable=True)
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    annotation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Entry(Base):
+    """One leg of a transaction: a signed amount in minor units (cents, fen) on one account."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (CheckConstraint("amount <> 0", name="nonzero"), Index("ix_ledger_entries_account", "account_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), nullable=False, index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+# Append-only, enforced by the database as well as the code: entries and transactions refuse UPDATE and
+# DELETE (a correction is a reversing transaction). Installed by migration 0007 and, for tables made by
+# create_all (tests), by these DDL events.
+APPEND_ONLY_TABLES = ("ledger_entries", "ledger_transactions")
+POSTGRESQL_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = 'the ledger is append-only: ' || TG_OP || ' on ' || TG_TABLE_NAME || ' refused';
+END;
+$$ LANGUAGE plpgsql
+"""
+
+
+def append_only_ddl(table: str, dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [POSTGRESQL_FUNCTION,
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"]
+    return [f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: UPDATE on {table} refused'); END",
+            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: DELETE on {table} refused'); END"]
+
+
+def _install_append_only(target, connection, **_kw) -> None:
+    for statement in append_only_ddl(target.name, connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+for _table in (Entry.__table__, LedgerTransaction.__table__):
+    event.listen(_table, "after_create", _install_append_only)

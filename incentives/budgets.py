@@ -1,0 +1,65 @@
+"""Project budgets and contributor wallets as the ledger holds them. Flushes, never commits."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from annotator.users.models import User
+from incentives import ledger
+from incentives.ledger import Leg
+from incentives.models import Account, Entry, LedgerTransaction
+from tasks.models import Project
+
+WALLET_KINDS = ("wallet_pending", "wallet_available", "payouts_in_flight")
+EARNING_KINDS = ("credit", "bonus", "reversal")  # what counts towards lifetime earnings (reversals net out)
+
+
+def deposit(session: Session, project: Project, user: User, amount: int, key: str,
+            now: dt.datetime) -> LedgerTransaction:
+    """Money from the outside world into the project's budget, once per key."""
+    ledger.check_amount(amount)
+    world = ledger.account(session, "outside_world")
+    budget = ledger.account(session, "project_budget", project_id=project.id)
+    return ledger.post(session, f"deposit:{project.id}:{key}", "deposit", [Leg(world, -amount), Leg(budget, amount)],
+                       now, memo=f"deposit to project {project.id}", details={"by_user": user.id},
+                       project_id=project.id)
+
+
+def budget(session: Session, project: Project) -> dict[str, Any]:
+    """balance: not yet committed to work; reserved: what live leases could cost; spent: credited to contributors."""
+    balances = dict(session.execute(select(Account.kind, Account.balance).where(
+        Account.project_id == project.id, Account.kind.in_(("project_budget", "project_reserve")))).all())
+    spent = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
+                           .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+                           .join(Account, Account.id == Entry.account_id)
+                           .where(LedgerTransaction.project_id == project.id,
+                                  Account.kind.in_(("wallet_pending", "wallet_available"))))
+    return {"currency": ledger.CURRENCY, "balance": balances.get("project_budget", 0),
+            "reserved": balances.get("project_reserve", 0), "spent": int(spent or 0)}
+
+
+def wallet(session: Session, user: User) -> dict[str, Any]:
+    balances = dict(session.execute(select(Account.kind, Account.balance).where(
+        Account.user_id == user.id, Account.kind.in_(WALLET_KINDS))).all())
+    earned = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
+                            .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+                            .join(Account, Account.id == Entry.account_id)
+                            .where(Account.user_id == user.id, Account.kind.in_(WALLET_KINDS),
+                                   LedgerTransaction.kind.in_(EARNING_KINDS)))
+    return {"currency": ledger.CURRENCY, "balance": balances.get("wallet_available", 0),
+            "pending": balances.get("wallet_pending", 0), "in_flight": balances.get("payouts_in_flight", 0),
+            "lifetime_earned": int(earned or 0)}
+
+
+def wallet_entries(user: User) -> Select:
+    """The user's wallet lines, newest first: each entry with its transaction's memo, project, task and reasons."""
+    return (select(Entry.id, Entry.amount, Account.kind.label("account"), LedgerTransaction.kind,
+                   LedgerTransaction.memo, LedgerTransaction.project_id, LedgerTransaction.task_id,
+                   LedgerTransaction.details, LedgerTransaction.created_at)
+            .join(Account, Account.id == Entry.account_id)
+            .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+            .where(Account.user_id == user.id, Account.kind.in_(WALLET_KINDS))
+            .order_by(Entry.id.desc()))

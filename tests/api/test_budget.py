@@ -1,0 +1,67 @@
+"""Deposits into a project's budget, the budget, and wallets, per API.md's incentives table."""
+from __future__ import annotations
+
+import pytest
+
+from annotator.web import runtime
+from incentives import ledger
+from tests.api.helpers import create_text_project
+from tests.api.test_accounts import assert_problem
+
+
+def deposits(project):
+    return f"/api/v1/projects/{project['id']}/budget/deposits"
+
+
+def test_an_owner_funds_the_project_and_sees_the_budget(client, owner, app):
+    project = create_text_project(client, owner, visibility="public")
+    first = client.post(deposits(project), json={"amount": 1000}, headers=owner)
+    assert first.status_code == 201 and first.get_json()["balance"] == 1000
+    client.post(deposits(project), json={"amount": 250}, headers=owner)
+    budget = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
+    assert budget == {"currency": "CNY", "balance": 1250, "reserved": 0, "spent": 0}
+    with app.app_context():
+        assert ledger.verify(runtime().session_factory()) == []
+
+
+def test_a_repeated_deposit_with_its_key_is_one_deposit(client, owner):
+    project = create_text_project(client, owner)
+    headers = {**owner, "Idempotency-Key": "fund-once"}
+    first = client.post(deposits(project), json={"amount": 500}, headers=headers)
+    again = client.post(deposits(project), json={"amount": 500}, headers=headers)
+    assert again.status_code == 201 and again.get_json() == first.get_json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"] == 500
+    other = client.post(deposits(project), json={"amount": 900}, headers=headers)
+    assert_problem(other, 409)
+    assert other.get_json()["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize("amount", [-5, 0, 1.5, "100", True, 2**63, None])
+def test_amounts_must_be_positive_whole_minor_units(client, owner, amount):
+    project = create_text_project(client, owner)
+    response = client.post(deposits(project), json={"amount": amount}, headers=owner)
+    body = assert_problem(response, 422)
+    assert "amount" in body["errors"]
+    assert client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"] == 0
+
+
+def test_only_the_owner_may_deposit_and_others_learn_nothing(client, owner, make_user, token_for):
+    project = create_text_project(client, owner, visibility="public")
+    stranger = token_for(make_user("stranger@example.org"))
+    manager_user = make_user("manager@example.org")
+    client.post(f"/api/v1/projects/{project['id']}/members", json={"email": "manager@example.org",
+                                                                    "role": "manager"}, headers=owner)
+    for headers in (stranger, token_for(manager_user)):
+        assert_problem(client.post(deposits(project), json={"amount": 10}, headers=headers), 404)
+    assert_problem(client.post(deposits(project), json={"amount": 10}), 401)
+    assert_problem(client.post("/api/v1/projects/999999/budget/deposits", json={"amount": 10}, headers=owner), 404)
+    assert_problem(client.get(f"/api/v1/projects/{project['id']}/budget", headers=stranger), 403)
+
+
+def test_a_new_contributor_has_an_empty_wallet(client, annotators):
+    assert client.get("/api/v1/wallet", headers=annotators[0]).get_json() == {
+        "currency": "CNY", "balance": 0, "pending": 0, "in_flight": 0, "lifetime_earned": 0}
+    entries = client.get("/api/v1/wallet/entries", headers=annotators[0]).get_json()
+    assert entries["items"] == [] and entries["total"] == 0
+    assert_problem(client.get("/api/v1/wallet"), 401)

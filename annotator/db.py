@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import sqlite3
 import threading
+import weakref
 from typing import Any
 
 import orjson
@@ -105,6 +106,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 BUSY_TIMEOUT_SECONDS = 30
 
 
+_ALL_QUEUES: weakref.WeakSet = weakref.WeakSet()
+
+
 class WriterQueue:
     """The writers of one SQLite database, let in one at a time and handed over at once.
 
@@ -119,6 +123,10 @@ class WriterQueue:
 
     def __init__(self, path: str | None) -> None:
         self._path = path
+        self._reset()
+        _ALL_QUEUES.add(self)
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._holder: int | None = None  # id() of the DB-API connection inside
         self._fd: int | None = None
@@ -152,9 +160,11 @@ _WRITER_QUEUES_LOCK = threading.Lock()
 
 
 def _forget_writer_queues() -> None:
-    # A forked child must not share its parent's lock file description (flock would let both in) nor
-    # inherit a thread lock some other thread of the parent held at the fork.
-    _WRITER_QUEUES.clear()
+    # A forked child (an RQ work horse) must not share its parent's lock file description (flock would let
+    # both in) nor inherit a thread lock some other thread of the parent held at the fork: every queue,
+    # including those engines made before the fork hold, starts afresh (its file is opened again on use).
+    for writers in list(_ALL_QUEUES):
+        writers._reset()
 
 
 if hasattr(os, "register_at_fork"):

@@ -117,3 +117,35 @@ def test_readers_do_not_queue(tmp_path):
         with Session(engine) as reader:  # a plain BEGIN, while the writer holds its turn
             assert reader.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
         writer.commit()
+
+
+def _child_writes(path, done) -> None:
+    engine_in_child = _ENGINE_BEFORE_FORK[0]  # made by the parent before the fork
+    with Session(engine_in_child) as session:
+        write_intent(session)
+        session.execute(text("INSERT INTO t (v) VALUES ('forked')"))
+        session.commit()
+    done.set()
+
+
+_ENGINE_BEFORE_FORK: list = []
+
+
+def test_a_forked_child_takes_its_own_turns_on_an_engine_made_before_the_fork(tmp_path):
+    path = tmp_path / "f.db"
+    engine = _engine(path)  # used (its queue's lock file opened) before the fork
+    _ENGINE_BEFORE_FORK[:] = [engine]
+    writers = writer_queue(str(path))
+    holder = object()
+    writers.enter(holder)  # another thread of the parent is writing when the fork happens
+    context = multiprocessing.get_context("fork")
+    done = context.Event()
+    child = context.Process(target=_child_writes, args=(str(path), done))
+    child.start()
+    time.sleep(0.5)
+    assert not done.is_set()  # the child waits for the parent's turn across processes ...
+    writers.leave(holder)
+    child.join(30)
+    assert child.exitcode == 0 and done.is_set()  # ... and gets it: no inherited thread lock, its own flock
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT v FROM t")).scalars().all() == ["forked"]

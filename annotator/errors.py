@@ -129,3 +129,8 @@ class IdempotencyKeyReused(Conflict):
 class InsufficientFunds(Conflict):
     code = "insufficient_funds"
     title = "The balance cannot cover this"
+
+
+class BudgetExhausted(Conflict):
+    code = "budget_exhausted"
+    title = "The project's budget cannot pay for another task"

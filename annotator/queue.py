@@ -29,6 +29,7 @@ QUEUE_NAMES = ("default", "imports", "exports", "quality")
 PERIODIC_JOBS: list[tuple[str, str, int]] = [
     ("tasks.jobs.reclaim_expired_leases", "default", 60),
     ("tasks.jobs.refresh_quality", "quality", 60),
+    ("incentives.jobs.release_lapsed_reservations", "default", 60),
 ]
 
 _embedded: dict[str, Any] = {}

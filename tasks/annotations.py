@@ -67,6 +67,9 @@ class Saved:
     lead_time_ms: int | None
     schema_version: int
     created_at: dt.datetime
+    counted: bool = True     # False while the annotator is disqualified
+    completed: bool = False  # this answer completed its task
+    gold: bool = False
 
 
 # Submitting is every annotator's other hot call: prebuilt Core statements, no ORM unit of work.
@@ -129,7 +132,9 @@ def submit(session: Session, project: Project, held: Held, user: User, result: A
         status = "completed" if done else status
     connection.execute(_TASK_COUNTED, {"task_id": held.task_id, "leased": leased - 1, "submitted": submitted,
                                        "status": status, "wanted": wanted})
-    return Saved(annotation_id, held.task_id, held.id, clean, lead_time_ms, project.schema_version, now)
+    return Saved(annotation_id, held.task_id, held.id, clean, lead_time_ms, project.schema_version, now,
+                 counted=not (standing is not None and standing.disqualified),
+                 completed=status == "completed" and held.task_status != "completed", gold=held.is_gold)
 
 
 def _enough(connection: Connection, project: Project, schema: LabelSchema, held: Held,

@@ -34,6 +34,7 @@ class Lease:
     task_id: int
     expires_at: dt.datetime
     data: dict
+    new: bool = False  # claimed by this call (not the caller's live lease handed back again)
 
 
 # The hot path runs prebuilt Core statements with bound parameters: SQLAlchemy compiles each once per
@@ -128,7 +129,7 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
         "project_id": project.id, "task_id": task.id, "user_id": user.id, "status": "leased",
         "is_gold": task.is_gold, "created_at": now, "expires_at": expires_at}).scalar_one()
     connection.execute(_LEASE_TAKEN, {"task_id": task.id})
-    return Lease(assignment_id, task.id, expires_at, task.data)
+    return Lease(assignment_id, task.id, expires_at, task.data, new=True)
 
 
 def reclaim_expired(session: Session, now: dt.datetime, project_id: int | None = None) -> int:

@@ -363,19 +363,18 @@ def _per_annotator(session: Session, project: Project, data: Collected, agreemen
 def task_consensus(session: Session, project: Project, task: Task) -> dict[str, Any]:
     """One task's consensus from its own answers alone: majority vote (with taxonomy back-off)."""
     schema = current_schema(project)
-    labels = Labels.of(schema)
+    labels = labels_of(project)
     data = collect(session, project.id, task_id=task.id)
     out: dict[str, Any] = {"task_id": task.id, "result": None, "confidence": None, "method": "majority",
                            "agreement": None, "annotations": data.size}
     if "classify" in schema.tools and data.size:
         c = classification(data, labels, schema.multi_label)
         if len(c.unit):
-            n_values = len(c.sets) if schema.multi_label else len(labels.ids)
-            result = inf.majority_vote(c.unit, c.coder, c.value, 1, len(data.user_ids), n_values)
+            result = inf.majority_vote(c.unit, c.coder, c.value, 1, len(data.user_ids), c.n_values)
             answers, confidence = _answers(result, labels, c, schema.multi_label, project)
             out["result"] = {"labels": answers[0]} if answers[0] else None
             out["confidence"] = _num(confidence[0])
-            out["agreement"] = _num(_item_agreement(c, 0))
+            out["agreement"] = _num(_item_agreement(c, 1)[0])
     if "bbox" in schema.tools and data.size:
         objects = _box_consensus(data, labels, np.ones(len(data.user_ids))).get(0, [])
         out["result"] = {**(out["result"] or {}), "objects": objects}
@@ -504,3 +503,32 @@ def stale_large_projects(session: Session, limit: int) -> list[int]:
     stored = {r.project_id: r for r in session.scalars(select(QualityReport).where(QualityReport.project_id.in_(large)))}
     return [project_id for project_id in large
             if not is_fresh(stored.get(project_id), annotation_signature(session, project_id))]
+
+
+def answer_scores(session: Session, project: Project, task: Task) -> dict[int, float]:
+    """How right each counted answer on a task is, 0..1, against the task's consensus (what the agreement bonus
+    pays for): 1 - the taxonomy distance of its label to the consensus label (nominal: 1 or 0); for boxes, its
+    IoU-matched F1 against the consensus boxes (averaged with the label score when both are asked); for a gold
+    task, its gold score. Answers this cannot score yet (spans, polygons, keypoints alone) score 0."""
+    rows = session.execute(select(Annotation.id, Annotation.result, Annotation.gold_score).where(
+        Annotation.task_id == task.id, Annotation.counted.is_(True))).all()
+    if task.is_gold:
+        return {annotation_id: float(gold or 0.0) for annotation_id, _, gold in rows}
+    schema = current_schema(project)
+    labels = labels_of(project)
+    consensus = task_consensus(session, project, task)["result"] or {}
+    distance = labels.taxonomy.distance() if labels.deep and not schema.multi_label else ag.nominal()
+    scores: dict[int, float] = {}
+    for annotation_id, result, _ in rows:
+        parts = []
+        if "classify" in schema.tools and consensus.get("labels") and result.get("labels"):
+            if schema.multi_label:
+                parts.append(float(sorted(result["labels"]) == sorted(consensus["labels"])))
+            elif result["labels"][0] in labels.index and consensus["labels"][0] in labels.index:
+                a, b = labels.index[result["labels"][0]], labels.index[consensus["labels"][0]]
+                parts.append(float(1 - distance(np.array([a]), np.array([b]))[0]))
+        if "bbox" in schema.tools and "objects" in consensus:
+            mine = [o for o in result.get("objects", []) if o.get("tool") == "bbox"]
+            parts.append(float(st.matched_f1(mine, consensus["objects"], kind="bbox").f1))
+        scores[annotation_id] = sum(parts) / len(parts) if parts else 0.0
+    return scores

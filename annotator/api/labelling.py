@@ -9,10 +9,11 @@ from annotator.api import idempotency
 from annotator.api.core import Page, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
-from annotator.errors import NotFound
+from annotator.errors import BudgetExhausted, NotFound
 from annotator.web import OrjsonProvider, db_session
+from incentives import payments
 from tasks import annotations, assignment, projects
-from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project
+from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project, Task
 
 bp = Blueprint("labelling_api", __name__)
 TAG = "labelling"
@@ -101,12 +102,35 @@ def _assignment(assignment_id: int) -> tuple[Assignment, Project]:
     return assignment.owned_assignment(db, found, current_user), project
 
 
+def _reserve(db, project: Project, assignment_id: int, now) -> None:
+    """Reserve the new lease's most; with the budget short, first take back what ended leases still hold."""
+    try:
+        payments.reserve(db, project, assignment_id, now)  # refuses before writing anything: no savepoint needed
+    except BudgetExhausted:
+        if not payments.release_lapsed(db, now, project_id=project.id):
+            raise
+        payments.reserve(db, project, assignment_id, now)
+
+
+def _pay(db, project: Project, saved: annotations.Saved, now) -> None:
+    """Credit a counted answer (or give back the lease's reservation) and settle a task it completed."""
+    if saved.counted:
+        payments.credit(db, project, current_user, saved.id, saved.assignment_id, saved.task_id, now)
+    else:
+        payments.release(db, project, saved.assignment_id, now, "answered while disqualified")
+    if saved.completed or saved.gold:
+        payments.settle(db, project, db.get(Task, saved.task_id), now)
+
+
 @route(bp, "/projects/<int:project_id>/next", methods=["POST"], response=LeaseOut,
        summary="Your next task with a lease (the same one while your lease lives); 204 when none is left", tag=TAG)
 def next_task(project_id: int):
     db = db_session()
     project = projects.visible(db, project_id, current_user)
-    lease = assignment.next_task(db, project, current_user, utcnow())
+    now = utcnow()
+    lease = assignment.next_task(db, project, current_user, now)
+    if lease is not None and lease.new:
+        _reserve(db, project, lease.assignment_id, now)
     db.commit()
     if lease is None:
         return no_content()
@@ -131,7 +155,9 @@ def submit(assignment_id: int, payload: dict):
     if held is None:
         raise NotFound("No such assignment.")
     project = projects.visible(db, held.project_id, current_user)
-    saved = annotations.submit(db, project, held, current_user, payload["result"], payload["lead_time_ms"], utcnow())
+    now = utcnow()
+    saved = annotations.submit(db, project, held, current_user, payload["result"], payload["lead_time_ms"], now)
+    _pay(db, project, saved, now)
     body = _ANNOTATION_OUT.dump(saved)
     idempotency.remember(201, body)
     db.commit()
@@ -141,8 +167,9 @@ def submit(assignment_id: int, payload: dict):
 @route(bp, "/assignments/<int:assignment_id>/skip", methods=["POST"], body=SkipIn, response=AssignmentOut,
        summary="Skip the task; it is not offered to you again", tag=TAG)
 def skip(assignment_id: int, payload: dict):
-    held, _project = _assignment(assignment_id)
+    held, project = _assignment(assignment_id)
     annotations.skip(db_session(), held, payload["reason"], utcnow())
+    payments.release(db_session(), project, held.id, utcnow(), "skipped")
     db_session().commit()
     return held
 
@@ -150,8 +177,9 @@ def skip(assignment_id: int, payload: dict):
 @route(bp, "/assignments/<int:assignment_id>/flag", methods=["POST"], body=FlagIn, response=FlagOut,
        summary="Report the task; it is withheld until an owner resolves the flag", tag=TAG)
 def flag(assignment_id: int, payload: dict):
-    held, _project = _assignment(assignment_id)
+    held, project = _assignment(assignment_id)
     report = annotations.flag(db_session(), held, current_user, payload["reason"], payload["note"], utcnow())
+    payments.release(db_session(), project, held.id, utcnow(), "flagged")
     db_session().commit()
     return report
 
@@ -171,6 +199,8 @@ def resolve(flag_id: int, payload: dict):
     # Locked: of two resolutions at once, the second sees the first.
     report, seen = projects.staff_row(db, Flag, flag_id, current_user, "flag", lock=True)
     annotations.resolve_flag(db, report, payload["action"], current_user, seen.project, utcnow())
+    if payload["action"] == "remove":
+        payments.release_lapsed(db, utcnow(), project_id=seen.project.id)  # the leases it released
     db.commit()
     return report
 

@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('project_id', sa.Integer(), nullable=True),
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('annotation_id', sa.Integer(), nullable=True),
+    sa.Column('assignment_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_ledger_transactions_project_id_projects'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['reverses_id'], ['ledger_transactions.id'], name=op.f('fk_ledger_transactions_reverses_id_ledger_transactions')),
@@ -69,6 +70,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_ledger_transactions_idempotency_key')),
     sa.UniqueConstraint('reverses_id', name=op.f('uq_ledger_transactions_reverses_id'))
     )
+    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_transactions_assignment_id'), ['assignment_id'], unique=False)
+
     op.create_table('ledger_entries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('transaction_id', sa.Integer(), nullable=False),
@@ -96,6 +100,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_ledger_entries_account')
 
     op.drop_table('ledger_entries')
+    with op.batch_alter_table('ledger_transactions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_transactions_assignment_id'))
     op.drop_table('ledger_transactions')
     op.drop_table('ledger_accounts')
     if op.get_bind().dialect.name == "postgresql":

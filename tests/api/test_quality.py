@@ -367,3 +367,11 @@ def test_multi_label_projects_compare_whole_sets_and_each_label(client, owner, a
     assert report["krippendorff_alpha"] == pytest.approx(expected, abs=1e-6)
     consensus = client.get(f"/api/v1/tasks/{task_ids[0]}/consensus", headers=owner).get_json()
     assert consensus["result"] == {"labels": ["call", "song"]} and consensus["confidence"] == pytest.approx(2 / 3)
+
+
+def test_a_large_projects_unanswered_by_the_job_task_gets_its_own_majority(app, client, owner, labelled):
+    project, task_ids = labelled
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5  # large, and the job has not run: each task on its own
+    consensus = client.get(f"/api/v1/tasks/{task_ids[1]}/consensus", headers=owner).get_json()
+    assert consensus["result"] == {"labels": ["negative"]} and consensus["method"] == "majority"
+    assert consensus["confidence"] == pytest.approx(2 / 3, abs=1e-6)

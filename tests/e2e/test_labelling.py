@@ -23,9 +23,9 @@ def sign_in(page, live_server, email, password=PASSWORD):
 
 
 def shown_task(page):
-    """The task on screen, or None once the page says nothing is left."""
+    """The task on screen, once the page takes keys for it; or None once the page says nothing is left."""
     page.wait_for_function("""() => !document.getElementById('done-panel').hidden ||
-        (!document.getElementById('task-panel').hidden && document.getElementById('task-content').dataset.taskId)""")
+        document.getElementById('workspace').dataset.state === 'ready'""")
     if page.is_visible("#done-panel"):
         return None
     return int(page.get_attribute("#task-content", "data-task-id"))
@@ -61,7 +61,8 @@ def test_three_annotators_in_three_browsers_never_see_a_task_twice(browser, live
                 page.keyboard.press("Control+Enter")
             for page, email in working:
                 page.wait_for_function(f"""() => !document.getElementById('done-panel').hidden ||
-                    document.getElementById('task-content').dataset.taskId !== '{current[email]}'""")
+                    (document.getElementById('workspace').dataset.state === 'ready' &&
+                     document.getElementById('task-content').dataset.taskId !== '{current[email]}')""")
                 current[email] = shown_task(page)
         screenshot(pages[0], "label-workspace-done")
         assert pages[0].text_content("#countdown") == ""

@@ -105,9 +105,15 @@ async function loadNext() {
   beat = setInterval(heartbeat, heartbeatEvery(project.lease_seconds));
 }
 
+// The page is "ready" exactly when a task is shown and the keyboard acts on it (tests wait for this too).
+function setReady(ready) {
+  root.dataset.state = ready ? "ready" : "working";
+}
+
 async function act(work) {
   if (busy || !lease) return;
   busy = true;
+  setReady(false);
   $("submit").disabled = $("skip").disabled = true;
   try {
     await work();
@@ -118,6 +124,7 @@ async function act(work) {
     busy = false;
     $("skip").disabled = false;
     if (lease) renderLabels();
+    setReady(Boolean(lease));
   }
 }
 
@@ -157,4 +164,5 @@ if (!project) {
   } catch (error) {
     fail(error);
   }
+  setReady(Boolean(lease));
 }

@@ -1,0 +1,139 @@
+"""Money following the work: a lease reserves what its answer could earn, a submit credits the base as
+pending, the task's completion settles it (base available, bonus by agreement, the rest back to the budget),
+and a lease that ends without an answer gives its reservation back. Flushes, never commits.
+
+Called by the API's labelling views in the same transaction as the work (tasks never imports incentives).
+Projects that pay nothing (`rewards` all zero) post nothing. Every posting is keyed by the lease or the
+annotation, so a retry or a second worker never pays twice. What is left reserved for a lease is the sum of
+the reserve entries of its transactions (`assignment_id`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from annotator.errors import BudgetExhausted, InsufficientFunds
+from annotator.users.models import User
+from incentives import ledger, rules
+from incentives.ledger import Leg
+from incentives.models import Account, Entry, LedgerTransaction
+from tasks import quality_service
+from tasks.models import Annotation, Assignment, Project, Task
+
+ENDED = ("skipped", "flagged", "expired", "released")
+
+
+def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
+    return (ledger.account(session, "project_budget", project_id=project.id),
+            ledger.account(session, "project_reserve", project_id=project.id))
+
+
+def reserve(session: Session, project: Project, assignment_id: int, now: dt.datetime, *, late: bool = False) -> None:
+    """Reserve the most the lease's answer could earn; 409 budget_exhausted when the budget cannot."""
+    rates = rules.Rates.of(project.rewards)
+    if rates.most == 0:
+        return
+    budget, held = _accounts(session, project)
+    key = f"reserve:{assignment_id}" + (":late" if late else "")
+    try:
+        ledger.post(session, key, "reserve", [Leg(budget, -rates.most), Leg(held, rates.most)], now,
+                    memo=f"reserved for lease {assignment_id}", project_id=project.id, assignment_id=assignment_id,
+                    details={"rule_version": rules.RULES_VERSION, "most": rates.most})
+    except InsufficientFunds:
+        raise BudgetExhausted(f"Tasks remain, but the budget cannot pay for another ({rates.most} per answer at most); "
+                              "the owner can deposit more.") from None
+
+
+def left(session: Session, project: Project, assignment_id: int) -> int:
+    """What is still reserved for the lease."""
+    _, held = _accounts(session, project)
+    return int(session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
+                              .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+                              .where(Entry.account_id == held.id, LedgerTransaction.assignment_id == assignment_id)))
+
+
+def release(session: Session, project: Project, assignment_id: int, now: dt.datetime, why: str) -> None:
+    """Give back to the budget whatever is still reserved for a lease that ended without an answer to settle."""
+    amount = left(session, project, assignment_id)
+    if amount <= 0:
+        return
+    budget, held = _accounts(session, project)
+    ledger.post(session, f"release:{assignment_id}", "release", [Leg(held, -amount), Leg(budget, amount)], now,
+                memo=f"released: lease {assignment_id} {why}", project_id=project.id, assignment_id=assignment_id)
+
+
+def credit(session: Session, project: Project, user: User, annotation_id: int, assignment_id: int, task_id: int,
+           now: dt.datetime) -> None:
+    """The base for a counted answer, from the lease's reservation to the annotator's pending wallet."""
+    rates = rules.Rates.of(project.rewards)
+    if rates.most == 0:
+        return
+    if left(session, project, assignment_id) < rates.per_annotation:
+        reserve(session, project, assignment_id, now, late=True)  # a late answer whose reservation was given back
+    _, held = _accounts(session, project)
+    pending = ledger.account(session, "wallet_pending", user_id=user.id)
+    earned = rules.base(rates, task_id)
+    if earned.amount:
+        ledger.post(session, f"credit:{annotation_id}", "credit", [Leg(held, -earned.amount),
+                                                                   Leg(pending, earned.amount)], now,
+                    memo=earned.explanation, details=earned.details(), project_id=project.id, task_id=task_id,
+                    annotation_id=annotation_id, assignment_id=assignment_id)
+
+
+def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> int:
+    """Settle every credited, unsettled answer of a completed task; returns how many.
+
+    Each answer's base moves from pending to available, its bonus (the agreement bonus times its score
+    against the task's consensus, partial along the taxonomy) from the reservation to available, and the
+    rest of the reservation back to the budget.
+    """
+    rates = rules.Rates.of(project.rewards)
+    if rates.most == 0:
+        return 0
+    scores = quality_service.answer_scores(session, project, task)
+    budget, held = _accounts(session, project)
+    settled = 0
+    rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id).where(
+        Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
+    for annotation_id, user_id, assignment_id in rows:
+        base_paid = session.scalar(select(LedgerTransaction.id).where(
+            LedgerTransaction.idempotency_key == f"credit:{annotation_id}"))
+        if base_paid is None or session.scalar(select(LedgerTransaction.id).where(
+                LedgerTransaction.idempotency_key == f"settle:{annotation_id}")) is not None:
+            continue
+        pending = ledger.account(session, "wallet_pending", user_id=user_id)
+        available = ledger.account(session, "wallet_available", user_id=user_id)
+        extra = rules.bonus(rates, scores.get(annotation_id, 0.0), task.id, gold=task.is_gold)
+        rest = left(session, project, assignment_id) - extra.amount
+        legs = [Leg(pending, -rates.per_annotation), Leg(available, rates.per_annotation)] if rates.per_annotation \
+            else []
+        if extra.amount:
+            legs += [Leg(held, -extra.amount), Leg(available, extra.amount)]
+        if rest > 0:
+            legs += [Leg(held, -rest), Leg(budget, rest)]
+        if legs:
+            ledger.post(session, f"settle:{annotation_id}", "bonus", legs, now,
+                        memo=f"{rates.per_annotation} base + {extra.explanation}", details=extra.details(),
+                        project_id=project.id, task_id=task.id, annotation_id=annotation_id,
+                        assignment_id=assignment_id)
+        settled += 1
+    return settled
+
+
+def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = None) -> int:
+    """Give back the reservations of leases that ended unanswered (skipped, flagged, expired, released)."""
+    query = (select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "reserve")
+             .join(Assignment, Assignment.id == LedgerTransaction.assignment_id)
+             .where(Assignment.status.in_(ENDED)).distinct())
+    if project_id is not None:
+        query = query.where(LedgerTransaction.project_id == project_id)
+    released = 0
+    for assignment_id in session.scalars(query).all():
+        found = session.get(Assignment, assignment_id)
+        project = session.get(Project, found.project_id)
+        if left(session, project, assignment_id) > 0:
+            release(session, project, assignment_id, now, found.status)
+            released += 1
+    return released

@@ -1,0 +1,115 @@
+"""Money follows the work: reserve on lease, pending on submit, available with a bonus on completion."""
+from __future__ import annotations
+
+import pytest
+
+from annotator.web import runtime
+from incentives import ledger
+from tests.api.helpers import create_text_project
+from tests.api.test_accounts import assert_problem
+from tests.api.test_labelling import answer, nxt
+
+RATES = {"per_annotation": 50, "agreement_bonus": 20}
+
+
+def funded(client, owner, amount=1000, tasks=2, **settings):
+    project = create_text_project(client, owner, **{"visibility": "public", "overlap": 2, "rewards": RATES,
+                                                    **settings})
+    client.post(f"/api/v1/projects/{project['id']}/tasks",
+                json=[{"data": {"text": f"t{n}"}} for n in range(tasks)], headers=owner)
+    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": amount},
+                       headers=owner).status_code == 201
+    return project
+
+
+def budget(client, project, owner):
+    return client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
+
+
+def wallet(client, headers):
+    return client.get("/api/v1/wallet", headers=headers).get_json()
+
+
+def verified(app):
+    with app.app_context():
+        return ledger.verify(runtime().session_factory())
+
+
+def test_pending_on_submit_then_available_with_the_bonus_when_the_task_completes(app, client, owner, annotators):
+    project = funded(client, owner, tasks=1)
+    first = nxt(client, project, annotators[0]).get_json()
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 930, "reserved": 70, "spent": 0}
+    assert answer(client, first, annotators[0], label="positive").status_code == 201
+    assert wallet(client, annotators[0])["pending"] == 50
+    assert budget(client, project, owner)["reserved"] == 20  # the bonus part waits for the consensus
+    second = nxt(client, project, annotators[1]).get_json()
+    assert answer(client, second, annotators[1], label="positive").status_code == 201  # agrees: task complete
+    for headers in annotators[:2]:
+        assert wallet(client, headers) == {"currency": "CNY", "balance": 70, "pending": 0, "in_flight": 0,
+                                           "lifetime_earned": 70}
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 860, "reserved": 0, "spent": 140}
+    lines = client.get("/api/v1/wallet/entries", headers=annotators[0]).get_json()["items"]
+    memos = [line["memo"] for line in lines]
+    assert any(m.startswith("50 base + 20 bonus: 1.00 agreement on task") for m in memos)
+    assert any(m.startswith("50 base on task") for m in memos)
+    assert verified(app) == []
+
+
+def test_a_wrong_answer_earns_the_base_and_its_unearned_bonus_returns_to_the_budget(app, client, owner, annotators):
+    project = funded(client, owner, tasks=1, overlap=3)
+    for headers, label in zip(annotators, ["positive", "positive", "negative"]):
+        assert answer(client, nxt(client, project, headers).get_json(), headers, label=label).status_code == 201
+    assert [wallet(client, h)["balance"] for h in annotators] == [70, 70, 50]
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 1000 - 190, "reserved": 0, "spent": 190}
+    assert verified(app) == []
+
+
+def test_skips_give_the_reservation_back_and_an_empty_budget_says_budget_exhausted(app, client, owner, annotators):
+    project = funded(client, owner, amount=100, tasks=3)
+    lease = nxt(client, project, annotators[0]).get_json()  # 70 reserved, 30 left: not enough for another
+    refused = nxt(client, project, annotators[1])
+    assert assert_problem(refused, 409)["code"] == "budget_exhausted"
+    client.post(f"/api/v1/assignments/{lease['assignment']['id']}/skip", json={}, headers=annotators[0])
+    assert budget(client, project, owner)["reserved"] == 0
+    assert nxt(client, project, annotators[1]).status_code == 200  # the skip's reservation paid for this one
+    assert verified(app) == []
+
+
+def test_projects_that_pay_nothing_post_nothing(app, client, owner, annotators):
+    project = create_text_project(client, owner, visibility="public", overlap=1)
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}}], headers=owner)
+    assert answer(client, nxt(client, project, annotators[0]).get_json(), annotators[0]).status_code == 201
+    assert wallet(client, annotators[0])["lifetime_earned"] == 0
+    assert budget(client, project, owner)["balance"] == 0
+
+
+@pytest.mark.parametrize("times", [2])
+def test_a_retried_submit_pays_once(app, client, owner, annotators, times):
+    project = funded(client, owner, tasks=1)
+    lease = nxt(client, project, annotators[0]).get_json()
+    headers = {**annotators[0], "Idempotency-Key": "submit-once"}
+    for _ in range(times):
+        assert answer(client, lease, headers, label="positive").status_code == 201
+    assert wallet(client, annotators[0])["pending"] == 50 and verified(app) == []
+
+
+def test_an_expired_lease_gives_its_reservation_back_through_the_minutely_job(app, client, owner, annotators, db):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from incentives import jobs as money_jobs
+    from tasks import jobs as task_jobs
+    from tasks.models import Assignment
+
+    project = funded(client, owner, tasks=1)
+    lease = nxt(client, project, annotators[0]).get_json()
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    db.execute(update(Assignment).where(Assignment.id == lease["assignment"]["id"]).values(expires_at=past))
+    db.commit()
+    with app.app_context():
+        assert task_jobs.reclaim_expired_leases() == 1
+        assert money_jobs.release_lapsed_reservations() == 1
+        assert money_jobs.release_lapsed_reservations() == 0  # nothing left to give back
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 1000, "reserved": 0, "spent": 0}
+    assert verified(app) == []

@@ -137,3 +137,32 @@ def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = 
             release(session, project, assignment_id, now, found.status)
             released += 1
     return released
+
+
+def verify(session: Session) -> list[str]:
+    """The money-follows-work invariants, in words: no answer credited or settled twice (the keys hold it;
+    this checks), and what each project's reserve holds is exactly what its leases still have reserved, with
+    nothing held for a lease that ended unanswered once the minutely release has run."""
+    breaches = []
+    for kind in ("credit", "bonus"):
+        for annotation_id, times in session.execute(
+                select(LedgerTransaction.annotation_id, func.count()).where(LedgerTransaction.kind == kind)
+                .group_by(LedgerTransaction.annotation_id).having(func.count() > 1)):
+            breaches.append(f"annotation {annotation_id} has {times} {kind} postings")
+    held = (select(LedgerTransaction.assignment_id, func.sum(Entry.amount).label("left"))
+            .join(Entry, Entry.transaction_id == LedgerTransaction.id)
+            .join(Account, Account.id == Entry.account_id)
+            .where(Account.kind == "project_reserve", LedgerTransaction.assignment_id.is_not(None))
+            .group_by(LedgerTransaction.assignment_id).subquery())
+    for assignment_id, amount in session.execute(select(held.c.assignment_id, held.c.left).where(held.c.left < 0)):
+        breaches.append(f"lease {assignment_id} took {-amount} more from the reserve than was reserved for it")
+    for project_id, balance in session.execute(select(Account.project_id, Account.balance).where(
+            Account.kind == "project_reserve")):
+        reserved = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
+                                  .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+                                  .join(Account, Account.id == Entry.account_id)
+                                  .where(Account.kind == "project_reserve", Account.project_id == project_id,
+                                         LedgerTransaction.assignment_id.is_not(None)))
+        if int(reserved or 0) != balance:
+            breaches.append(f"project {project_id}'s reserve holds {balance} but its leases have {reserved} reserved")
+    return breaches

@@ -31,8 +31,14 @@ def wallet(client, headers):
 
 
 def verified(app):
+    from incentives import payments
+
     with app.app_context():
-        return ledger.verify(runtime().session_factory())
+        session = runtime().session_factory()
+        try:
+            return ledger.verify(session) + payments.verify(session)
+        finally:
+            session.close()
 
 
 def test_pending_on_submit_then_available_with_the_bonus_when_the_task_completes(app, client, owner, annotators):
@@ -113,3 +119,21 @@ def test_an_expired_lease_gives_its_reservation_back_through_the_minutely_job(ap
         assert money_jobs.release_lapsed_reservations() == 0  # nothing left to give back
     assert budget(client, project, owner) == {"currency": "CNY", "balance": 1000, "reserved": 0, "spent": 0}
     assert verified(app) == []
+
+
+def test_verify_notices_reserve_money_no_lease_accounts_for(app, client, owner, annotators):
+    from annotator.db import utcnow
+    from incentives.ledger import Leg
+
+    project = funded(client, owner, tasks=1)
+    nxt(client, project, annotators[0])
+    assert verified(app) == []
+    with app.app_context():
+        session = runtime().session_factory()
+        budget_account = ledger.account(session, "project_budget", project_id=project["id"])
+        reserve_account = ledger.account(session, "project_reserve", project_id=project["id"])
+        ledger.post(session, "stray", "transfer", [Leg(budget_account, -5), Leg(reserve_account, 5)], utcnow())
+        session.commit()
+        session.close()
+    breaches = verified(app)
+    assert breaches == [f"project {project['id']}'s reserve holds 75 but its leases have 70 reserved"]

@@ -64,11 +64,11 @@ def _theirs(statuses: tuple[str, ...] | None):
     return exists().where(*mine)
 
 
-def _claim_statement(*where):
+def _claim_statement(*where, skip_locked: bool = True):
     """The first task in rank order matching `where`, locked; rows others are claiming are skipped."""
     return (select(_tasks.c.id, _tasks.c.data, _tasks.c.is_gold)
             .where(_tasks.c.project_id == bindparam("project_id"), *where)
-            .order_by(_tasks.c.rank, _tasks.c.id).limit(1).with_for_update(skip_locked=True))
+            .order_by(_tasks.c.rank, _tasks.c.id).limit(1).with_for_update(skip_locked=skip_locked))
 
 
 # Gold tasks are answered by everyone once, never shown twice (not even after a lapsed lease); overlap
@@ -96,6 +96,10 @@ _STARTED_BEHIND = _tasks.c.id.in_(
 # row's latest version when another transaction changed it meanwhile.
 _CLAIMS = (_claim_statement(*_STARTED, _AHEAD), _claim_statement(*_STARTED, _STARTED_BEHIND),
            _claim_statement(*_FRESH, _AHEAD), _claim_statement(*_FRESH, _BEHIND))
+# The last word before a 204 on PostgreSQL: SKIP LOCKED also skips a task whose row a submit or a claim holds
+# for a moment, which near the end of a project may be the only one left with room. This one waits for such
+# locks (held for milliseconds, by transactions that never wait on this one) and rechecks the row after.
+_CLAIM_WAITING = _claim_statement(*_FRESH, skip_locked=False)
 
 
 def next_task(session: Session, project: Project, user: User, now: dt.datetime,
@@ -122,6 +126,8 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     # reclaim now and look again (the periodic reaper frees the rest), so a closed tab never blocks work.
     if task is None and reclaim_expired(session, now, project_id=project.id):
         task = _choose(connection, project, standing, rng, params)
+    if task is None and connection.dialect.name == "postgresql":
+        task = connection.execute(_CLAIM_WAITING, params).first()
     if task is None:
         return None
     expires_at = now + dt.timedelta(seconds=project.lease_seconds)

@@ -155,3 +155,23 @@ def test_concurrent_gold_answers_all_count(pg_app, monkeypatch):
     q = s.scalars(select(Qualification)).one()
     n = s.scalar(select(__import__('sqlalchemy').func.count()).select_from(Annotation).where(Annotation.gold_score.is_not(None)))
     assert out == [201, 201] and n == 3 and q.gold_answered == 3  # no lost update
+
+
+def test_the_last_task_with_room_is_not_lost_to_a_momentary_row_lock(pg_app):
+    owner, a = users(pg_app, 2)
+    p = project(pg_app, owner, [{"data": {"text": "only"}}], overlap=3)
+    holder = sess(pg_app)
+    task_id = holder.scalar(select(Task.id))
+    holder.execute(select(Task).where(Task.id == task_id).with_for_update())  # as a submit holds it briefly
+
+    def release():
+        time.sleep(0.5)
+        holder.rollback()
+
+    def nx():
+        r = pg_app.test_client().post(f"/api/v1/projects/{p['id']}/next", headers=a)
+        return r.status_code, (r.get_json() or {}).get("task", {}).get("id")
+
+    out = run([nx, release])
+    holder.close()
+    assert out[0] == (200, task_id)  # SKIP LOCKED alone would have answered 204: "nothing left"

@@ -47,11 +47,12 @@ def reserve(session: Session, project: Project, assignment_id: int, now: dt.date
 
 
 def left(session: Session, project: Project, assignment_id: int) -> int:
-    """What is still reserved for the lease."""
-    _, held = _accounts(session, project)
+    """What is still reserved for the lease (a project that never reserved has no reserve account: 0)."""
     return int(session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
                               .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-                              .where(Entry.account_id == held.id, LedgerTransaction.assignment_id == assignment_id)))
+                              .join(Account, Account.id == Entry.account_id)
+                              .where(Account.kind == "project_reserve", Account.project_id == project.id,
+                                     LedgerTransaction.assignment_id == assignment_id)))
 
 
 def release(session: Session, project: Project, assignment_id: int, now: dt.datetime, why: str) -> None:
@@ -124,9 +125,10 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> 
 
 def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = None) -> int:
     """Give back the reservations of leases that ended unanswered (skipped, flagged, expired, released)."""
+    given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release")
     query = (select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "reserve")
              .join(Assignment, Assignment.id == LedgerTransaction.assignment_id)
-             .where(Assignment.status.in_(ENDED)).distinct())
+             .where(Assignment.status.in_(ENDED), LedgerTransaction.assignment_id.not_in(given_back)).distinct())
     if project_id is not None:
         query = query.where(LedgerTransaction.project_id == project_id)
     released = 0

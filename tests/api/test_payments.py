@@ -137,3 +137,18 @@ def test_verify_notices_reserve_money_no_lease_accounts_for(app, client, owner, 
         session.close()
     breaches = verified(app)
     assert breaches == [f"project {project['id']}'s reserve holds 75 but its leases have 70 reserved"]
+
+
+def test_skipping_in_a_project_that_pays_nothing_touches_no_ledger(app, client, owner, annotators):
+    from sqlalchemy import func, select
+
+    from incentives.models import Account
+
+    project = create_text_project(client, owner, visibility="public", overlap=1)
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "x"}}], headers=owner)
+    lease = nxt(client, project, annotators[0]).get_json()
+    client.post(f"/api/v1/assignments/{lease['assignment']['id']}/skip", json={}, headers=annotators[0])
+    with app.app_context():
+        session = runtime().session_factory()
+        assert session.scalar(select(func.count()).select_from(Account)) == 0
+        session.close()

@@ -17,8 +17,7 @@ from rq import Worker
 
 from annotator import config as cfg
 from annotator import create_app, demo, migrate, queue
-from incentives import ledger as books
-from incentives import payments
+from incentives import checks
 from annotator.errors import DomainError
 from annotator.users import service
 from annotator.web import db_session, runtime
@@ -66,7 +65,7 @@ def ledger() -> None:
 def ledger_verify() -> None:
     """Check every ledger invariant; exit non-zero naming each breach."""
     with runtime().session_factory() as session:
-        breaches = books.verify(session) + payments.verify(session)
+        breaches = checks.verify_all(session)
     for breach in breaches:
         click.echo(f"breach: {breach}", err=True)
     if breaches:

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, object] = {
     # Projects with up to this many annotations get their agreement computed on request; larger ones by
     # the quality worker (GET answers with its last report and queues a fresh one).
     "ANNOTATOR_QUALITY_ON_REQUEST": 20_000,
+    # The platform's fee on each budget deposit, in basis points (250 = 2.5%); 0 takes none.
+    "ANNOTATOR_PLATFORM_FEE_BPS": 0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "annotator_session",
@@ -103,6 +105,8 @@ def finalise(config: dict, instance: str, *, debug: bool) -> None:
             "Refusing to start with the default SECRET_KEY outside debug or testing: "
             "set ANNOTATOR_SECRET_KEY to a long random string (`annotator run` makes one under instance/)."
         )
+    if not 0 <= int(config["ANNOTATOR_PLATFORM_FEE_BPS"]) < 10_000:
+        raise ConfigError(f"ANNOTATOR_PLATFORM_FEE_BPS is 0 to 9999 basis points, not {config['ANNOTATOR_PLATFORM_FEE_BPS']}.")
     Path(instance).mkdir(parents=True, exist_ok=True)
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = default_database_url(instance)

@@ -134,3 +134,13 @@ class InsufficientFunds(Conflict):
 class BudgetExhausted(Conflict):
     code = "budget_exhausted"
     title = "The project's budget cannot pay for another task"
+
+
+class AboveBalance(InvalidInput):
+    code = "above_balance"
+    title = "More than your available balance"
+
+
+class AlreadyDecided(Conflict):
+    code = "already_decided"
+    title = "This has already been decided"

@@ -17,14 +17,27 @@ WALLET_KINDS = ("wallet_pending", "wallet_available", "payouts_in_flight")
 EARNING_KINDS = ("credit", "bonus", "reversal")  # what counts towards lifetime earnings (reversals net out)
 
 
-def deposit(session: Session, project: Project, user: User, amount: int, key: str,
-            now: dt.datetime) -> LedgerTransaction:
-    """Money from the outside world into the project's budget, once per key."""
+def fee_of(amount: int, fee_bps: int) -> int:
+    """The platform's fee on a deposit: `fee_bps` hundredths of a percent, rounded down to a minor unit."""
+    if not 0 <= fee_bps < 10_000:
+        raise ValueError(f"a fee rate is 0 to 9,999 basis points, not {fee_bps!r}")
+    return amount * fee_bps // 10_000
+
+
+def deposit(session: Session, project: Project, user: User, amount: int, key: str, now: dt.datetime,
+            fee_bps: int = 0) -> LedgerTransaction:
+    """Money from the outside world into the project's budget, once per key; with a fee rate set, the
+    platform's fee goes to platform fees and the rest to the budget (the details say both)."""
     ledger.check_amount(amount)
+    fee = fee_of(amount, fee_bps)
     world = ledger.account(session, "outside_world")
     budget = ledger.account(session, "project_budget", project_id=project.id)
-    return ledger.post(session, f"deposit:{project.id}:{key}", "deposit", [Leg(world, -amount), Leg(budget, amount)],
-                       now, memo=f"deposit to project {project.id}", details={"by_user": user.id},
+    legs = [Leg(world, -amount), Leg(budget, amount - fee)]
+    if fee:
+        legs.append(Leg(ledger.account(session, "platform_fees"), fee))
+    return ledger.post(session, f"deposit:{project.id}:{key}", "deposit", legs, now,
+                       memo=f"deposit to project {project.id}" + (f" ({fee} platform fee)" if fee else ""),
+                       details={"by_user": user.id, "amount": amount, "fee": fee, "fee_bps": fee_bps},
                        project_id=project.id)
 
 

@@ -60,6 +60,28 @@ class LedgerTransaction(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class Payout(Base):
+    """A contributor's request to be paid: its money waits in payouts in flight until an admin decides."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (Index("ix_payouts_user", "user_id", "id"), Index("ix_payouts_status", "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # pending, approved, rejected
+    # The posting that moved the money into flight (one payout per posting: a retried request finds it).
+    requested_by_transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), nullable=False,
+                                                             unique=True)
+    decided_by_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"),
+                                                                  nullable=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class Entry(Base):
     """One leg of a transaction: a signed amount in minor units (cents, fen) on one account."""
 

@@ -99,11 +99,9 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> 
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
     for annotation_id, user_id, assignment_id in rows:
-        base_paid = session.scalar(select(LedgerTransaction.id).where(
-            LedgerTransaction.idempotency_key == f"credit:{annotation_id}"))
-        if base_paid is None or session.scalar(select(LedgerTransaction.id).where(
-                LedgerTransaction.idempotency_key == f"settle:{annotation_id}")) is not None:
-            continue
+        base_paid = _posted(session, f"credit:{annotation_id}")
+        if base_paid is None or _posted(session, f"settle:{annotation_id}") is not None or _reversed(session, base_paid):
+            continue  # never credited, settled already, or taken back by a reviewer's rejection
         pending = ledger.account(session, "wallet_pending", user_id=user_id)
         available = ledger.account(session, "wallet_available", user_id=user_id)
         extra = rules.bonus(rates, scores.get(annotation_id, 0.0), task.id, gold=task.is_gold)
@@ -121,6 +119,48 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> 
                         assignment_id=assignment_id)
         settled += 1
     return settled
+
+
+def _posted(session: Session, key: str) -> int | None:
+    return session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key))
+
+
+def _reversed(session: Session, transaction_id: int) -> bool:
+    return session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)) \
+        is not None
+
+
+def claw_back(session: Session, project: Project, annotation: Annotation, now: dt.datetime) -> int:
+    """Take back what a rejected answer earned, whether settled or still pending; returns the amount.
+
+    Reverses its settlement (if any) and its credit, each a reversing transaction naming the original, then
+    gives what its lease then holds back to the budget. 409 insufficient_funds when the contributor has been
+    paid out and their wallet no longer holds it (nothing is written then).
+    """
+    credited = _posted(session, f"credit:{annotation.id}")
+    if credited is None or _reversed(session, credited):
+        return 0
+    taken = 0
+    settled = _posted(session, f"settle:{annotation.id}")
+    try:
+        for original, key in ((settled, f"unsettle:{annotation.id}"), (credited, f"uncredit:{annotation.id}")):
+            if original is not None:
+                undone = ledger.reverse(session, original, key, now, memo=f"rejected by a reviewer: answer "
+                                        f"{annotation.id} on task {annotation.task_id}")
+                taken += sum(-e for e in session.scalars(select(Entry.amount).join(
+                    Account, Account.id == Entry.account_id).where(
+                    Entry.transaction_id == undone.id, Account.kind.in_(("wallet_pending", "wallet_available")))))
+    except InsufficientFunds:
+        raise InsufficientFunds("The contributor has already been paid what this answer earned, so it cannot be "
+                                "taken back from their wallet.") from None
+    amount = left(session, project, annotation.assignment_id)
+    if amount > 0:
+        budget, held = _accounts(session, project)
+        ledger.post(session, f"release:{annotation.assignment_id}:rejected", "release",
+                    [Leg(held, -amount), Leg(budget, amount)], now,
+                    memo=f"released: answer {annotation.id} rejected", project_id=project.id,
+                    task_id=annotation.task_id, annotation_id=annotation.id, assignment_id=annotation.assignment_id)
+    return taken
 
 
 def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = None) -> int:

@@ -173,6 +173,21 @@ class Annotation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class Review(Base):
+    """A reviewer's verdict on an answer, final: a rejection takes back what the answer earned."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True, nullable=False)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), unique=True,
+                                               nullable=False)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    verdict: Mapped[str] = mapped_column(String(10), nullable=False)  # accepted, rejected
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class Flag(Base):
     """An annotator's report that a task should not be labelled; the task is withheld until resolved."""
 

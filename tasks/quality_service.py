@@ -18,6 +18,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ BACK_OFF_THRESHOLD = 0.5  # without a project confidence_target
 BOOTSTRAP_SAMPLES = 1000
 COHEN_MATRIX_MAX = 100  # annotators
 GEOMETRY = ("bbox", "polygon", "keypoint")
+PEER_KINDS = ("polygon", "keypoint", "span")  # answer_scores: scored against the other answers, not a consensus
 
 
 def _num(value: float | None, digits: int = 6) -> float | None:
@@ -506,20 +508,47 @@ def stale_large_projects(session: Session, limit: int) -> list[int]:
 
 
 def answer_scores(session: Session, project: Project, task: Task) -> dict[int, float]:
-    """How right each counted answer on a task is, 0..1, against the task's consensus (what the agreement bonus
-    pays for): 1 - the taxonomy distance of its label to the consensus label (nominal: 1 or 0); for boxes, its
-    IoU-matched F1 against the consensus boxes (averaged with the label score when both are asked); for a gold
-    task, its gold score. Answers this cannot score yet (spans, polygons, keypoints alone) score 0."""
+    """How right each counted answer on a task is, 0..1 (what the agreement bonus pays for): the mean of one
+    part per kind of answer the project's schema asks for.
+
+    - classify: 1 - the taxonomy distance of its label to the consensus label (nominal: 1 or 0; multi-label:
+      1 when the whole set is the consensus set), when both it and the consensus have labels;
+    - bbox: its IoU-matched F1 against the consensus boxes (`task_consensus`), when someone on the task drew one;
+    - polygon, keypoint, span: there is no consensus geometry for these, so peer agreement: the mean of its
+      matched F1 (IoU >= 0.5; keypoints by similarity >= 0.5, tasks.quality.structures) against each other
+      counted answer on the task, taken one pair at a time, as the agreement report's `<kind>_f1` does.
+      There is no such part for an answer alone on its task, for a tool no answer on the task used (a
+      classify + span project whose annotators mark no spans is scored on its labels alone), nor for
+      keypoints on an image of unknown size (keypoint distance is measured against sqrt(image area)).
+
+    Labels play no part in the geometry F1, as for boxes and the report's mean F1: a shape in the right place
+    with another label still matches (the report measures label agreement separately, as an alpha over the
+    matched pairs). As in the report, objects and spans whose label has since left the schema are left out.
+    Once someone on the task used the tool, drawing nothing counts: two answers that both drew none of that
+    kind agree on it (F1 1), one that drew and one that did not disagree (F1 0). An answer with no part at
+    all scores 0; a gold task's answers score their gold score. Queries: one for the answers, one for the
+    task's consensus (classify or bbox only) and one for the image size (only when keypoints are compared).
+    """
     rows = session.execute(select(Annotation.id, Annotation.result, Annotation.gold_score).where(
-        Annotation.task_id == task.id, Annotation.counted.is_(True))).all()
+        Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
     if task.is_gold:
         return {annotation_id: float(gold or 0.0) for annotation_id, _, gold in rows}
     schema = current_schema(project)
     labels = labels_of(project)
-    consensus = task_consensus(session, project, task)["result"] or {}
+    needs_consensus = bool(rows) and ("classify" in schema.tools or "bbox" in schema.tools)
+    consensus = (task_consensus(session, project, task)["result"] or {}) if needs_consensus else {}
     distance = labels.taxonomy.distance() if labels.deep and not schema.multi_label else ag.nominal()
+    peer: dict[str, list[float]] = {}  # kind -> per row, its mean F1 against the other rows
+    for kind in [kind for kind in PEER_KINDS if kind in schema.tools and len(rows) >= 2]:
+        drawn = _drawn([result for _, result, _ in rows], labels, kind)
+        scale = _image_scale(session, task) if kind == "keypoint" and any(drawn) else None
+        if any(drawn) and (kind != "keypoint" or scale is not None):
+            peer[kind] = _peer_f1(drawn, kind, scale)
+    # As for the peer kinds: no box part when nobody on the task drew a box (else a wrong label earns half).
+    boxes_used = "bbox" in schema.tools and any(o.get("tool") == "bbox" for _, result, _ in rows
+                                                for o in result.get("objects", []))
     scores: dict[int, float] = {}
-    for annotation_id, result, _ in rows:
+    for n, (annotation_id, result, _) in enumerate(rows):
         parts = []
         if "classify" in schema.tools and consensus.get("labels") and result.get("labels"):
             if schema.multi_label:
@@ -527,8 +556,35 @@ def answer_scores(session: Session, project: Project, task: Task) -> dict[int, f
             elif result["labels"][0] in labels.index and consensus["labels"][0] in labels.index:
                 a, b = labels.index[result["labels"][0]], labels.index[consensus["labels"][0]]
                 parts.append(float(1 - distance(np.array([a]), np.array([b]))[0]))
-        if "bbox" in schema.tools and "objects" in consensus:
+        if boxes_used and "objects" in consensus:
             mine = [o for o in result.get("objects", []) if o.get("tool") == "bbox"]
             parts.append(float(st.matched_f1(mine, consensus["objects"], kind="bbox").f1))
+        parts.extend(f1s[n] for f1s in peer.values())
         scores[annotation_id] = sum(parts) / len(parts) if parts else 0.0
     return scores
+
+
+def _image_scale(session: Session, task: Task) -> float | None:
+    """sqrt of the task's image area (as in _image_scales), None when the size is not known."""
+    if task.media_sha256 is None:
+        return None
+    area = session.scalar(select(Media.width * Media.height).where(Media.sha256 == task.media_sha256))
+    return float(np.sqrt(area)) if area and area > 0 else None
+
+
+def _drawn(results: list[dict], labels: Labels, kind: str) -> list[list[dict]]:
+    """Each answer's spans or objects of one tool, without those whose label has left the schema."""
+    if kind == "span":
+        return [[s for s in r.get("spans", []) if s.get("label") in labels.index] for r in results]
+    return [[o for o in r.get("objects", []) if o.get("tool") == kind and o.get("label") in labels.index]
+            for r in results]
+
+
+def _peer_f1(drawn: list[list[dict]], kind: str, scale: float | None) -> list[float]:
+    """Per answer (two or more), its mean matched F1 against each of the others: one match per pair."""
+    totals = [0.0] * len(drawn)
+    for a, b in combinations(range(len(drawn)), 2):
+        f1 = st.matched_f1(drawn[a], drawn[b], kind=kind, scale=scale).f1
+        totals[a] += f1
+        totals[b] += f1
+    return [total / (len(drawn) - 1) for total in totals]

@@ -1,20 +1,21 @@
-"""Money: project budgets (deposits) and contributors' wallets."""
+"""Money: project budgets (deposits), contributors' wallets and payouts, leaderboards, the ledger's check."""
 from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
-from marshmallow import Schema, fields
-from sqlalchemy import func, select
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select, func, select
 
 from annotator.api import idempotency
-from annotator.api.core import Page, route
-from annotator.api.fields import In, Money, PageQuery
+from annotator.api.core import Page, paginate, route
+from annotator.api.fields import In, Money, PageQuery, SafeString
+from annotator.api.quality import current_report
 from annotator.db import utcnow
 from annotator.errors import NotFound, PermissionDenied
 from annotator.web import OrjsonProvider, db_session
-from incentives import budgets, ledger
+from incentives import budgets, checks, ledger, leaderboard, payouts
 from tasks import projects
 
 bp = Blueprint("incentives_api", __name__)
@@ -30,6 +31,7 @@ class DepositOut(Schema):
     id = fields.Integer()
     project_id = fields.Integer()
     amount = fields.Integer()
+    fee = fields.Integer(metadata={"description": "the platform's fee taken from the deposit (ANNOTATOR_PLATFORM_FEE_BPS)"})
     balance = fields.Integer(metadata={"description": "the budget's balance after the deposit"})
     created_at = fields.AwareDateTime()
 
@@ -71,8 +73,10 @@ def deposit(project_id: int, payload: dict):
     except PermissionDenied:
         raise NotFound("No such project.") from None  # only its owner may learn the budget exists
     key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
-    posted = budgets.deposit(db, project, current_user, payload["amount"], f"{current_user.id}:{key}", utcnow())
+    posted = budgets.deposit(db, project, current_user, payload["amount"], f"{current_user.id}:{key}", utcnow(),
+                             fee_bps=int(current_app.config["ANNOTATOR_PLATFORM_FEE_BPS"]))
     body = DepositOut().dump({"id": posted.id, "project_id": project.id, "amount": payload["amount"],
+                              "fee": posted.details.get("fee", 0),
                               "balance": budgets.budget(db, project)["balance"], "created_at": posted.created_at})
     idempotency.remember(201, body)
     db.commit()
@@ -100,3 +104,122 @@ def wallet_entries(args: dict) -> Page:
     total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     rows = db.execute(statement.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).mappings()
     return Page([dict(row) for row in rows], args["page"], args["per_page"], total)
+
+
+class PayoutIn(In):
+    amount = Money(required=True, minimum=1, maximum=ledger.MAX_AMOUNT,
+                   metadata={"description": "minor units, at most your available balance"})
+
+
+class DecisionIn(In):
+    note = SafeString(max_length=500, min_length=0, multiline=True, load_default="")
+
+
+class PayoutOut(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String(metadata={"description": "pending, approved or rejected"})
+    note = fields.String()
+    decided_by = fields.Integer(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class PayoutQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(payouts.STATUSES))
+
+
+class VerifyOut(Schema):
+    ok = fields.Boolean()
+    breaches = fields.List(fields.String())
+
+
+class LeaderOut(Schema):
+    rank = fields.Integer()
+    user_id = fields.Integer()
+    display_name = fields.String()
+    accepted = fields.Integer(metadata={"description": "counted answers not rejected by a reviewer"})
+    rejected = fields.Integer()
+    earned = fields.Integer(metadata={"description": "settled earnings in this project, net of reversals"})
+    pending = fields.Integer()
+    agreement_with_consensus = fields.Float(allow_none=True)
+    gold_accuracy = fields.Float(allow_none=True)
+    reliability = fields.Float(allow_none=True)
+
+
+def _paged(statement: Select, args: dict) -> Page:
+    return paginate(db_session(), statement, args["page"], args["per_page"])
+
+
+def _require_admin() -> None:
+    if not current_user.is_admin:
+        raise PermissionDenied("Only an administrator may do this.")
+
+
+@route(bp, "/payouts", methods=["POST"], body=PayoutIn, response=PayoutOut, status=201, idempotent=True,
+       summary="Ask to be paid up to your available balance (moved to payouts in flight at once); 422 "
+               "above_balance when it is more", tag=TAG)
+def request_payout(payload: dict):
+    db = db_session()
+    key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
+    made = payouts.request(db, current_user, payload["amount"], key, utcnow())
+    body = PayoutOut().dump(made)
+    idempotency.remember(201, body)
+    db.commit()
+    return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
+
+
+@route(bp, "/payouts", methods=["GET"], query=PayoutQuery, response=PayoutOut, paged=True,
+       summary="Your payouts, newest first", tag=TAG)
+def my_payouts(args: dict) -> Page:
+    return _paged(payouts.listed(current_user, args.get("status")), args)
+
+
+@route(bp, "/admin/payouts", methods=["GET"], query=PayoutQuery, response=PayoutOut, paged=True,
+       summary="Everyone's payouts, newest first (administrators)", tag=TAG)
+def all_payouts(args: dict) -> Page:
+    _require_admin()
+    return _paged(payouts.listed(None, args.get("status")), args)
+
+
+def _decide(payout_id: int, payload: dict, approve: bool):
+    db = db_session()
+    decided = payouts.decide(db, payout_id, current_user, approve, utcnow(), payload["note"])
+    db.commit()
+    return decided
+
+
+@route(bp, "/payouts/<int:payout_id>/approve", methods=["POST"], body=DecisionIn, response=PayoutOut,
+       summary="Pay it out (administrators; never your own)", tag=TAG)
+def approve_payout(payout_id: int, payload: dict):
+    return _decide(payout_id, payload, True)
+
+
+@route(bp, "/payouts/<int:payout_id>/reject", methods=["POST"], body=DecisionIn, response=PayoutOut,
+       summary="Refuse it: the money returns to the contributor's available balance (administrators)", tag=TAG)
+def reject_payout(payout_id: int, payload: dict):
+    return _decide(payout_id, payload, False)
+
+
+@route(bp, "/admin/ledger/verify", methods=["GET"], response=VerifyOut,
+       summary="Check every ledger invariant now (administrators); each breach in words", tag=TAG)
+def verify_ledger():
+    _require_admin()
+    db = db_session()
+    breaches = checks.verify_all(db)
+    return {"ok": not breaches, "breaches": breaches}
+
+
+@route(bp, "/projects/<int:project_id>/leaderboard", methods=["GET"], query=PageQuery, response=LeaderOut,
+       paged=True, summary="The project's annotators by settled earnings, then agreement, then accepted answers "
+                           "(anyone who can see the project)", tag=TAG)
+def project_leaderboard(project_id: int, args: dict) -> Page:
+    db = db_session()
+    project = projects.visible(db, project_id, current_user)
+    report, _count = current_report(db, project)
+    quality = {row["user_id"]: row for row in (report or {}).get("per_annotator", [])}
+    rows = leaderboard.leaderboard(db, project, quality)
+    start = (args["page"] - 1) * args["per_page"]
+    return Page(rows[start:start + args["per_page"]], args["page"], args["per_page"], len(rows))

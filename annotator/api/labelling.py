@@ -6,13 +6,13 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from annotator.api import idempotency
-from annotator.api.core import Page, no_content, project_rows, route
+from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
 from annotator.errors import BudgetExhausted, NotFound
 from annotator.web import OrjsonProvider, db_session
 from incentives import payments
-from tasks import annotations, assignment, projects
+from tasks import annotations, assignment, projects, reviews
 from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project, Task
 
 bp = Blueprint("labelling_api", __name__)
@@ -62,6 +62,34 @@ class SkipIn(In):
 class FlagIn(In):
     reason = fields.String(required=True, validate=validate.OneOf(FLAG_REASONS))
     note = SafeString(max_length=2000, min_length=0, multiline=True, load_default="")
+
+
+class ReviewIn(In):
+    verdict = fields.String(required=True, validate=validate.OneOf(tuple(reviews.VERDICTS)))
+    note = SafeString(max_length=2000, min_length=0, multiline=True, load_default="")
+
+
+class ReviewOut(Schema):
+    id = fields.Integer()
+    annotation_id = fields.Integer()
+    reviewer_id = fields.Integer()
+    verdict = fields.String(metadata={"description": "accepted or rejected"})
+    note = fields.String()
+    taken_back = fields.Integer(metadata={"description": "what a rejection took back from the annotator's wallet"})
+    created_at = fields.AwareDateTime()
+
+
+class TaskAnswerOut(Schema):
+    id = fields.Integer()
+    task_id = fields.Integer()
+    user_id = fields.Integer()
+    result = fields.Dict()
+    lead_time_ms = fields.Integer(allow_none=True)
+    schema_version = fields.Integer()
+    counted = fields.Boolean(metadata={"description": "false while its annotator was disqualified"})
+    gold_score = fields.Float(allow_none=True)
+    verdict = fields.String(allow_none=True, metadata={"description": "accepted, rejected, or null before review"})
+    created_at = fields.AwareDateTime()
 
 
 class FlagOut(Schema):
@@ -182,6 +210,30 @@ def flag(assignment_id: int, payload: dict):
     payments.release(db_session(), project, held.id, utcnow(), "flagged")
     db_session().commit()
     return report
+
+
+@route(bp, "/tasks/<int:task_id>/annotations", methods=["GET"], query=PageQuery, response=TaskAnswerOut, paged=True,
+       summary="The task's answers with their review verdicts, oldest first (owner, manager or reviewer)", tag=TAG)
+def task_answers(task_id: int, args: dict) -> Page:
+    db = db_session()
+    task, _seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
+    rows, total = reviews.answers_page(db, task, args["page"], args["per_page"])
+    return Page([WithFields(answer, verdict=verdict) for answer, verdict in rows], args["page"], args["per_page"],
+                total)
+
+
+@route(bp, "/annotations/<int:annotation_id>/review", methods=["POST"], body=ReviewIn, response=ReviewOut,
+       status=201, summary="Accept or reject an answer (owner, manager or reviewer; final). A rejection takes back "
+                           "what the answer earned, settled or pending (409 insufficient_funds if already paid out)",
+       tag=TAG)
+def review(annotation_id: int, payload: dict):
+    db = db_session()
+    now = utcnow()
+    made, answer, project = reviews.review(db, annotation_id, current_user, payload["verdict"], payload["note"], now)
+    taken = payments.claw_back(db, project, answer, now) if made.verdict == "rejected" else 0
+    db.commit()
+    return Response(OrjsonProvider.dumps_bytes(ReviewOut().dump(WithFields(made, taken_back=taken))), status=201,
+                    mimetype="application/json")
 
 
 @route(bp, "/projects/<int:project_id>/flags", methods=["GET"], query=FlagQuery, response=FlagOut, paged=True,

@@ -81,18 +81,26 @@ def _queue_recompute(project_id: int) -> None:
 def agreement(project_id: int):
     db = db_session()
     project = projects.access(db, project_id, current_user, need="reviewer").project
+    body, count = current_report(db, project)
+    if body is None:
+        return _json({"status": "computing", "annotations": count}, status=202)
+    return _json(body)
+
+
+def current_report(db, project) -> tuple[dict | None, int]:
+    """The project's agreement report (with `stale`) and its answer count: computed now for a small project;
+    for a large one the worker's last report, queueing a fresh one when it is out of date (None before the
+    first)."""
     signature = quality_service.annotation_signature(db, project.id)
     count = signature[0]
     if count <= current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]:
         body, _consensus = quality_service.split_report(quality_service.agreement_report(db, project, utcnow()))
-        return _json({**body, "stale": False})
+        return {**body, "stale": False}, count
     stored = db.get(QualityReport, project.id)
     if quality_service.is_fresh(stored, signature):
-        return _json({**stored.body, "stale": False})
+        return {**stored.body, "stale": False}, count
     _queue_recompute(project.id)
-    if stored is None:
-        return _json({"status": "computing", "annotations": count}, status=202)
-    return _json({**stored.body, "stale": True})
+    return (None if stored is None else {**stored.body, "stale": True}), count
 
 
 @route(bp, "/tasks/<int:task_id>/consensus", methods=["GET"], response=ConsensusOut,

@@ -31,12 +31,12 @@ def wallet(client, headers):
 
 
 def verified(app):
-    from incentives import payments
+    from incentives import checks
 
     with app.app_context():
         session = runtime().session_factory()
         try:
-            return ledger.verify(session) + payments.verify(session)
+            return checks.verify_all(session)
         finally:
             session.close()
 

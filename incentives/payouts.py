@@ -1,0 +1,98 @@
+"""Payouts: a contributor asks for up to their available balance, an admin approves or rejects. Flushes, never
+commits.
+
+The request moves the money from the contributor's available wallet to payouts in flight at once, under the
+wallet's row lock, so concurrent requests can never take more than the balance together. Approval sends it
+to the outside world; rejection reverses the request, returning it. Nobody decides their own payout.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from annotator.errors import AboveBalance, AlreadyDecided, InsufficientFunds, NotFound, PermissionDenied
+from annotator.users.models import User
+from incentives import ledger
+from incentives.ledger import Leg
+from incentives.models import Account, Payout
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+def request(session: Session, user: User, amount: int, key: str, now: dt.datetime) -> Payout:
+    """A pending payout of `amount` from the user's available balance, once per `key` (a retry returns it)."""
+    ledger.check_amount(amount)
+    available = ledger.account(session, "wallet_available", user_id=user.id)
+    in_flight = ledger.account(session, "payouts_in_flight", user_id=user.id)
+    try:
+        posted = ledger.post(session, f"payout:{user.id}:{key}", "payout_request",
+                             [Leg(available, -amount), Leg(in_flight, amount)], now,
+                             memo=f"payout of {amount} requested", details={"amount": amount})
+    except InsufficientFunds as refused:
+        raise AboveBalance({"amount": [f"Your available balance is {refused.extra['balance']}; ask for at most that."]},
+                           balance=refused.extra["balance"]) from None
+    found = session.scalar(select(Payout).where(Payout.requested_by_transaction_id == posted.id))
+    if found is not None:
+        return found
+    payout = Payout(user_id=user.id, amount=amount, currency=available.currency, status="pending",
+                    requested_by_transaction_id=posted.id, note="", created_at=now)
+    session.add(payout)
+    session.flush()
+    return payout
+
+
+def decide(session: Session, payout_id: int, admin: User, approve: bool, now: dt.datetime, note: str = "") -> Payout:
+    """An admin's decision: approved money leaves to the outside world, rejected money returns to available."""
+    payout = session.get(Payout, payout_id, with_for_update=True)  # of two decisions at once, the second sees the first
+    if payout is None or not (admin.is_admin or payout.user_id == admin.id):
+        raise NotFound("No such payout.")  # others' payouts are not theirs to know about
+    if not admin.is_admin:
+        raise PermissionDenied("Only an administrator may approve or reject payouts.")
+    if payout.user_id == admin.id:
+        raise PermissionDenied("You cannot decide your own payout; another administrator must.")
+    if payout.status != "pending":
+        raise AlreadyDecided(f"This payout was already {payout.status}.")
+    if approve:
+        in_flight = ledger.account(session, "payouts_in_flight", user_id=payout.user_id, currency=payout.currency)
+        world = ledger.account(session, "outside_world", currency=payout.currency)
+        posted = ledger.post(session, f"payout-approve:{payout.id}", "payout", [Leg(in_flight, -payout.amount),
+                                                                                Leg(world, payout.amount)], now,
+                             memo=f"payout {payout.id} of {payout.amount} paid", details={"payout": payout.id})
+    else:
+        posted = ledger.reverse(session, payout.requested_by_transaction_id, f"payout-reject:{payout.id}", now,
+                                memo=f"payout {payout.id} rejected: {payout.amount} returned"
+                                     + (f" ({note})" if note else ""))
+    payout.status = "approved" if approve else "rejected"
+    payout.decided_by_transaction_id = posted.id
+    payout.decided_by = admin.id
+    payout.decided_at = now
+    payout.note = note[:500]
+    session.flush()
+    return payout
+
+
+def listed(user: User | None = None, status: str | None = None) -> Select:
+    """Payouts, newest first: one user's, or everyone's (for admins), optionally of one status."""
+    statement = select(Payout).order_by(Payout.id.desc())
+    if user is not None:
+        statement = statement.where(Payout.user_id == user.id)
+    if status is not None:
+        statement = statement.where(Payout.status == status)
+    return statement
+
+
+def verify(session: Session) -> list[str]:
+    """Each contributor's payouts in flight hold exactly their pending payouts; decisions match their postings."""
+    breaches = []
+    waiting = dict(session.execute(select(Payout.user_id, func.sum(Payout.amount)).where(
+        Payout.status == "pending").group_by(Payout.user_id)).all())
+    for user_id, held in session.execute(select(Account.user_id, Account.balance).where(
+            Account.kind == "payouts_in_flight")):
+        if int(waiting.get(user_id, 0)) != held:
+            breaches.append(f"user {user_id} has {held} in flight but {int(waiting.get(user_id, 0))} in pending payouts")
+    undecided = session.scalars(select(Payout.id).where(Payout.status != "pending",
+                                                        Payout.decided_by_transaction_id.is_(None))).all()
+    breaches += [f"payout {p} is decided but names no posting" for p in undecided]
+    return breaches

@@ -24,7 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from annotator.api import init_api
     from annotator.users.login import init_login
     from annotator.views import init_views
+    from incentives import ledger
 
+    ledger.set_currency(app.config["ANNOTATOR_CURRENCY"])
     web.init_app(app)
     init_login(app)
     init_api(app)

@@ -14,7 +14,7 @@ from incentives.models import Account, Entry, LedgerTransaction
 from tasks.models import Project
 
 WALLET_KINDS = ("wallet_pending", "wallet_available", "payouts_in_flight")
-EARNING_KINDS = ("credit", "bonus", "reversal")  # what counts towards lifetime earnings (reversals net out)
+EARNING_KINDS = ("credit", "bonus", "reversal", "clawback")  # what counts towards lifetime earnings (net)
 
 
 def fee_of(amount: int, fee_bps: int) -> int:
@@ -50,7 +50,7 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
                            .join(Account, Account.id == Entry.account_id)
                            .where(LedgerTransaction.project_id == project.id,
                                   Account.kind.in_(("wallet_pending", "wallet_available"))))
-    return {"currency": ledger.CURRENCY, "balance": balances.get("project_budget", 0),
+    return {"currency": ledger.currency(), "balance": balances.get("project_budget", 0),
             "reserved": balances.get("project_reserve", 0), "spent": int(spent or 0)}
 
 
@@ -62,7 +62,7 @@ def wallet(session: Session, user: User) -> dict[str, Any]:
                             .join(Account, Account.id == Entry.account_id)
                             .where(Account.user_id == user.id, Account.kind.in_(WALLET_KINDS),
                                    LedgerTransaction.kind.in_(EARNING_KINDS)))
-    return {"currency": ledger.CURRENCY, "balance": balances.get("wallet_available", 0),
+    return {"currency": ledger.currency(), "balance": balances.get("wallet_available", 0),
             "pending": balances.get("wallet_pending", 0), "in_flight": balances.get("payouts_in_flight", 0),
             "lifetime_earned": int(earned or 0)}
 

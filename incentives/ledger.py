@@ -20,7 +20,18 @@ from annotator.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, 
 from incentives.models import ACCOUNT_KINDS, Account, Entry, LedgerTransaction
 
 MAX_AMOUNT = 10**15  # minor units: sums of many stay far inside a 64-bit integer
-CURRENCY = "CNY"
+_CURRENCY = ["CNY"]  # the platform's currency: ANNOTATOR_CURRENCY, set once by the app factory
+
+
+def currency() -> str:
+    return _CURRENCY[0]
+
+
+def set_currency(code: str) -> None:
+    """Make `code` (ISO 4217, e.g. CNY, EUR) the currency new accounts are kept in."""
+    if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper() and code.isalpha()):
+        raise ValueError(f"a currency is three capital letters (ISO 4217), not {code!r}")
+    _CURRENCY[0] = code
 
 
 @dataclass(frozen=True)
@@ -30,17 +41,17 @@ class Leg:
 
 
 def account(session: Session, kind: str, *, project_id: int | None = None, user_id: int | None = None,
-            currency: str = CURRENCY) -> Account:
+            currency: str | None = None) -> Account:
     """The account, made on first use (safely when two transactions make it at once)."""
     if kind not in ACCOUNT_KINDS:
         raise ValueError(f"unknown account kind {kind!r}")
+    currency = currency or _CURRENCY[0]
     where = (Account.kind == kind, Account.currency == currency,
              Account.project_id.is_(None) if project_id is None else Account.project_id == project_id,
              Account.user_id.is_(None) if user_id is None else Account.user_id == user_id)
     found = session.scalar(select(Account).where(*where))
     if found is None:
-        # NULLs never collide in a unique index, so accounts without a project or user (the outside world)
-        # rely on being made once here; the others on the index.
+        # The unique index is over coalesce(project_id, 0) and coalesce(user_id, 0): of two makers, one inserts.
         session.execute(insert_skipping_duplicates(session, Account.__table__).values(
             kind=kind, project_id=project_id, user_id=user_id, currency=currency, balance=0))
         found = session.scalars(select(Account).where(*where).order_by(Account.id)).first()

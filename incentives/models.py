@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, event, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from annotator.db import Base, UTCDateTime
@@ -29,7 +29,10 @@ class Account(Base):
     """
 
     __tablename__ = "ledger_accounts"
-    __table_args__ = (UniqueConstraint("kind", "project_id", "user_id", "currency"),)
+    # One account per (kind, project, user, currency). NULLs never collide in a plain unique index, so the
+    # index is over coalesce(.., 0): two transactions making a contributor's wallet at once make one.
+    __table_args__ = (Index("uq_ledger_accounts_holder", "kind", func.coalesce(text("project_id"), 0),
+                            func.coalesce(text("user_id"), 0), "currency", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), nullable=False)

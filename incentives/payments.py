@@ -23,6 +23,7 @@ from tasks import quality_service
 from tasks.models import Annotation, Assignment, Project, Task
 
 ENDED = ("skipped", "flagged", "expired", "released")
+WALLET_KINDS = ("wallet_pending", "wallet_available")
 
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
@@ -100,7 +101,8 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> 
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
     for annotation_id, user_id, assignment_id in rows:
         base_paid = _posted(session, f"credit:{annotation_id}")
-        if base_paid is None or _posted(session, f"settle:{annotation_id}") is not None or _reversed(session, base_paid):
+        if base_paid is None or _posted(session, f"settle:{annotation_id}") is not None \
+                or _posted(session, f"clawback:{annotation_id}") is not None:
             continue  # never credited, settled already, or taken back by a reviewer's rejection
         pending = ledger.account(session, "wallet_pending", user_id=user_id)
         available = ledger.account(session, "wallet_available", user_id=user_id)
@@ -125,41 +127,45 @@ def _posted(session: Session, key: str) -> int | None:
     return session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key))
 
 
-def _reversed(session: Session, transaction_id: int) -> bool:
-    return session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.reverses_id == transaction_id)) \
-        is not None
-
-
 def claw_back(session: Session, project: Project, annotation: Annotation, now: dt.datetime) -> int:
-    """Take back what a rejected answer earned, whether settled or still pending; returns the amount.
+    """Take back what a rejected answer earned, settled or still pending; returns the amount taken.
 
-    Reverses its settlement (if any) and its credit, each a reversing transaction naming the original, then
-    gives what its lease then holds back to the budget. 409 insufficient_funds when the contributor has been
-    paid out and their wallet no longer holds it (nothing is written then).
+    One transaction (kind `clawback`, naming the credit and settlement it takes back in its details) moves
+    what the answer's postings put in the contributor's wallets, and whatever its lease still has reserved,
+    back to the project's budget. Nothing else is undone: what the settlement returned to the budget stays
+    there. 409 insufficient_funds, writing nothing, when the contributor has already been paid it out.
     """
     credited = _posted(session, f"credit:{annotation.id}")
-    if credited is None or _reversed(session, credited):
+    key = f"clawback:{annotation.id}"
+    if credited is None or _posted(session, key) is not None:
         return 0
-    taken = 0
     settled = _posted(session, f"settle:{annotation.id}")
+    earned = session.execute(
+        select(Entry.account_id, func.sum(Entry.amount))
+        .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+        .join(Account, Account.id == Entry.account_id)
+        .where(LedgerTransaction.id.in_([t for t in (credited, settled) if t is not None]),
+               Account.kind.in_(WALLET_KINDS)).group_by(Entry.account_id)).all()
+    budget, held = _accounts(session, project)
+    legs = [Leg(session.get(Account, account_id), -int(amount)) for account_id, amount in earned if amount]
+    taken = -sum(leg.amount for leg in legs)
+    still_held = left(session, project, annotation.assignment_id)
+    if still_held > 0:
+        legs.append(Leg(held, -still_held))
+    if taken + still_held <= 0:
+        return 0
+    legs.append(Leg(budget, taken + still_held))
     try:
-        for original, key in ((settled, f"unsettle:{annotation.id}"), (credited, f"uncredit:{annotation.id}")):
-            if original is not None:
-                undone = ledger.reverse(session, original, key, now, memo=f"rejected by a reviewer: answer "
-                                        f"{annotation.id} on task {annotation.task_id}")
-                taken += sum(-e for e in session.scalars(select(Entry.amount).join(
-                    Account, Account.id == Entry.account_id).where(
-                    Entry.transaction_id == undone.id, Account.kind.in_(("wallet_pending", "wallet_available")))))
+        ledger.post(session, key, "clawback", legs, now,
+                    memo=f"rejected by a reviewer: {taken} taken back for answer {annotation.id} on task "
+                         f"{annotation.task_id}",
+                    details={"takes_back": [t for t in (credited, settled) if t is not None], "taken": taken,
+                             "released": still_held},
+                    project_id=project.id, task_id=annotation.task_id, annotation_id=annotation.id,
+                    assignment_id=annotation.assignment_id)
     except InsufficientFunds:
         raise InsufficientFunds("The contributor has already been paid what this answer earned, so it cannot be "
                                 "taken back from their wallet.") from None
-    amount = left(session, project, annotation.assignment_id)
-    if amount > 0:
-        budget, held = _accounts(session, project)
-        ledger.post(session, f"release:{annotation.assignment_id}:rejected", "release",
-                    [Leg(held, -amount), Leg(budget, amount)], now,
-                    memo=f"released: answer {annotation.id} rejected", project_id=project.id,
-                    task_id=annotation.task_id, annotation_id=annotation.id, assignment_id=annotation.assignment_id)
     return taken
 
 
@@ -183,7 +189,7 @@ def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = 
 
 def verify(session: Session) -> list[str]:
     """The money-follows-work invariants, in words: no answer credited or settled twice (the keys hold it;
-    this checks), and what each project's reserve holds is exactly what its leases still have reserved, with
+    this checks), a rejected answer's pay all taken back, and what each project's reserve holds is exactly what its leases still have reserved, with
     nothing held for a lease that ended unanswered once the minutely release has run."""
     breaches = []
     for kind in ("credit", "bonus"):
@@ -191,6 +197,14 @@ def verify(session: Session) -> list[str]:
                 select(LedgerTransaction.annotation_id, func.count()).where(LedgerTransaction.kind == kind)
                 .group_by(LedgerTransaction.annotation_id).having(func.count() > 1)):
             breaches.append(f"annotation {annotation_id} has {times} {kind} postings")
+    taken_back = select(LedgerTransaction.annotation_id).where(LedgerTransaction.kind == "clawback")
+    for annotation_id, net in session.execute(
+            select(LedgerTransaction.annotation_id, func.sum(Entry.amount))
+            .join(Entry, Entry.transaction_id == LedgerTransaction.id)
+            .join(Account, Account.id == Entry.account_id)
+            .where(LedgerTransaction.annotation_id.in_(taken_back), Account.kind.in_(WALLET_KINDS))
+            .group_by(LedgerTransaction.annotation_id).having(func.sum(Entry.amount) != 0)):
+        breaches.append(f"annotation {annotation_id} was rejected but its contributor keeps {net} of its pay")
     held = (select(LedgerTransaction.assignment_id, func.sum(Entry.amount).label("left"))
             .join(Entry, Entry.transaction_id == LedgerTransaction.id)
             .join(Account, Account.id == Entry.account_id)

@@ -1,4 +1,5 @@
-"""Payouts (a contributor's request, an admin's decision) and reviewers' verdicts on answers.
+"""Payouts (a contributor's request, an admin's decision) and reviewers' verdicts on answers; one ledger
+account per holder even when project or user is NULL (the unique index is over coalesce(.., 0)).
 
 Revision ID: 0008
 Revises: 0007
@@ -20,6 +21,11 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_ledger_accounts_kind_project_id_user_id_currency', type_='unique')
+    op.create_index('uq_ledger_accounts_holder', 'ledger_accounts',
+                    ['kind', sa.text('coalesce(project_id, 0)'), sa.text('coalesce(user_id, 0)'), 'currency'],
+                    unique=True)
     op.create_table('payouts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -73,3 +79,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_payouts_status')
 
     op.drop_table('payouts')
+    op.drop_index('uq_ledger_accounts_holder', table_name='ledger_accounts')
+    with op.batch_alter_table('ledger_accounts', schema=None) as batch_op:
+        batch_op.create_unique_constraint('uq_ledger_accounts_kind_project_id_user_id_currency',
+                                          ['kind', 'project_id', 'user_id', 'currency'])

@@ -178,3 +178,14 @@ def test_one_key_posted_by_two_workers_at_once_posts_once_on_postgresql(pg_app):
     assert len(set(results)) == 1 and results[0] > 0
     with factory() as session:
         assert session.get(Account, ids[1]).balance == 40 and ledger.verify(session) == []
+
+
+def test_the_database_refuses_a_second_account_for_one_holder_even_with_null_project_and_user(db):
+    from sqlalchemy.exc import IntegrityError
+
+    first = ledger.account(db, "wallet_available", user_id=None)
+    db.commit()
+    with pytest.raises(IntegrityError):
+        db.execute(Account.__table__.insert().values(kind="wallet_available", project_id=None, user_id=None,
+                                                     currency=first.currency, balance=0))
+    db.rollback()

@@ -51,3 +51,12 @@ def test_upgrade_head_on_empty_postgresql_matches_the_models(postgres_url):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_drift_notices_a_missing_index_over_expressions(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX uq_ledger_accounts_holder"))
+    assert migrate.drift(engine) == [("missing_expression_index", "ledger_accounts", "uq_ledger_accounts_holder")]

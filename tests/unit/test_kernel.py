@@ -91,3 +91,22 @@ def test_secure_cookies_setting_marks_session_cookies_secure(tmp_path, monkeypat
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.config["REMEMBER_COOKIE_SECURE"] is True
     monkeypatch.setenv("ANNOTATOR_SECURE_COOKIES", "false")
     assert not create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True}).config.get("SESSION_COOKIE_SECURE")
+
+
+@pytest.mark.parametrize(("setting", "value", "named"), [
+    ("ANNOTATOR_CURRENCY", "cny", "ANNOTATOR_CURRENCY"), ("ANNOTATOR_CURRENCY", "EURO", "ANNOTATOR_CURRENCY"),
+    ("ANNOTATOR_CURRENCY", "€€€", "ANNOTATOR_CURRENCY"), ("ANNOTATOR_PLATFORM_FEE_BPS", -1, "FEE_BPS"),
+    ("ANNOTATOR_PLATFORM_FEE_BPS", 10_000, "FEE_BPS")])
+def test_money_settings_out_of_range_are_refused_by_name(tmp_path, setting, value, named):
+    with pytest.raises(ConfigError, match=named):
+        create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True, setting: value})
+
+
+def test_the_currency_setting_is_the_ledgers(tmp_path):
+    from incentives import ledger
+
+    try:
+        create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True, "ANNOTATOR_CURRENCY": "EUR"})
+        assert ledger.currency() == "EUR"
+    finally:
+        ledger.set_currency("CNY")

@@ -1,0 +1,228 @@
+"""The money domain under real concurrency on PostgreSQL: concurrent payout requests never overdraw, a
+settlement run by two workers at once credits once, a double review takes back once, and a worker killed
+between posting and committing leaves everything or nothing."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator.db import utcnow
+from annotator.users import service
+from annotator.web import runtime
+from incentives import checks, ledger, payments
+from incentives.ledger import Leg
+from incentives.models import Account, LedgerTransaction, Payout
+from tasks.models import Annotation, Project, Task
+from tests.api.test_concurrency import in_parallel
+from tests.api.test_labelling import answer, nxt
+from tests.api.test_payments import funded
+from tests.conftest import PASSWORD, repo_root
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def make_user(pg_app):
+    def make(email: str, admin: bool = False):
+        with runtime(pg_app).session_factory() as session:
+            user = service.register(session, runtime(pg_app).passwords, email=email, password=PASSWORD,
+                                    display_name=email.split("@")[0], is_admin=admin)
+            session.commit()
+            return user
+
+    return make
+
+
+@pytest.fixture
+def token_for(pg_app):
+    def issue(user) -> dict:
+        with runtime(pg_app).session_factory() as session:
+            _, token = service.create_token(session, user, "tests")
+            session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return issue
+
+
+@pytest.fixture
+def owner(make_user, token_for):
+    return token_for(make_user("owner@example.org"))
+
+
+def _users(app, make_user, token_for, count: int) -> list[tuple[int, dict]]:
+    return [(user.id, token_for(user)) for user in (make_user(f"m{n}@example.org") for n in range(count))]
+
+
+def _grant(app, user_id: int, amount: int) -> None:
+    """Put `amount` in the user's available wallet, as settled earnings would."""
+    with runtime(app).session_factory() as session:
+        world = ledger.account(session, "outside_world")
+        available = ledger.account(session, "wallet_available", user_id=user_id)
+        ledger.post(session, f"grant:{user_id}", "grant", [Leg(world, -amount), Leg(available, amount)], utcnow())
+        session.commit()
+
+
+def _verified(app) -> list[str]:
+    with runtime(app).session_factory() as session:
+        return checks.verify_all(session)
+
+
+def test_fifty_concurrent_payout_requests_never_overdraw(pg_app, make_user, token_for):
+    [(user_id, headers)] = _users(pg_app, make_user, token_for, 1)
+    _grant(pg_app, user_id, 1000)
+
+    def request(_index: int) -> int:
+        response = pg_app.test_client().post("/api/v1/payouts", json={"amount": 30}, headers=headers)
+        return response.status_code
+
+    statuses = in_parallel(50, request)
+    assert statuses.count(201) == 33 and statuses.count(422) == 17, statuses
+    wallet = pg_app.test_client().get("/api/v1/wallet", headers=headers).get_json()
+    assert wallet["balance"] == 10 and wallet["in_flight"] == 990
+    with runtime(pg_app).session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Payout).where(Payout.user_id == user_id)) == 33
+    assert _verified(pg_app) == []
+
+
+def test_one_payout_decided_by_two_admins_at_once_is_decided_once(pg_app, make_user, token_for):
+    [(user_id, headers)] = _users(pg_app, make_user, token_for, 1)
+    admins = [token_for(make_user(f"admin{n}@example.org", admin=True)) for n in range(2)]
+    _grant(pg_app, user_id, 100)
+    payout = pg_app.test_client().post("/api/v1/payouts", json={"amount": 100}, headers=headers).get_json()
+
+    def decide(index: int) -> int:
+        verb = ("approve", "reject")[index]
+        return pg_app.test_client().post(f"/api/v1/payouts/{payout['id']}/{verb}", json={},
+                                         headers=admins[index]).status_code
+
+    assert sorted(in_parallel(2, decide)) == [200, 409]
+    wallet = pg_app.test_client().get("/api/v1/wallet", headers=headers).get_json()
+    assert wallet["in_flight"] == 0 and wallet["balance"] in (0, 100)  # paid out, or returned: never both
+    assert _verified(pg_app) == []
+
+
+def test_a_settlement_run_by_two_workers_at_once_credits_once(pg_app, owner, make_user, token_for, monkeypatch):
+    client = pg_app.test_client()
+    annotators = [headers for _, headers in _users(pg_app, make_user, token_for, 2)]
+    project = funded(client, owner, tasks=1)
+    monkeypatch.setattr(payments, "settle", lambda *args, **kwargs: 0)  # the submits complete the task unsettled
+    for headers in annotators:
+        assert answer(client, nxt(client, project, headers).get_json(), headers, label="positive").status_code == 201
+    monkeypatch.undo()
+    factory = runtime(pg_app).session_factory
+
+    def settle(_index: int) -> int:
+        with factory() as session:
+            stored = session.get(Project, project["id"])
+            task = session.scalar(select(Task).where(Task.project_id == stored.id))
+            settled = payments.settle(session, stored, task, utcnow())
+            session.commit()
+            return settled
+
+    results = in_parallel(2, settle)
+    assert None not in results and 2 <= sum(results) <= 4  # a worker may count a posting the other made first
+    with factory() as session:
+        ids = session.scalars(select(Annotation.id).where(Annotation.project_id == project["id"])).all()
+        settles = session.scalar(select(func.count()).select_from(LedgerTransaction).where(
+            LedgerTransaction.kind == "bonus", LedgerTransaction.annotation_id.in_(ids)))
+        assert settles == 2
+    for headers in annotators:
+        assert client.get("/api/v1/wallet", headers=headers).get_json()["balance"] == 70
+    assert _verified(pg_app) == []
+
+
+def test_two_reviewers_rejecting_one_answer_at_once_take_it_back_once(pg_app, owner, make_user, token_for):
+    client = pg_app.test_client()
+    annotators = [headers for _, headers in _users(pg_app, make_user, token_for, 2)]
+    project = funded(client, owner, tasks=1)
+    for headers in annotators:
+        assert answer(client, nxt(client, project, headers).get_json(), headers, label="positive").status_code == 201
+    reviewers = []
+    for n in range(2):
+        email = f"reviewer{n}@example.org"
+        reviewers.append(token_for(make_user(email)))
+        client.post(f"/api/v1/projects/{project['id']}/members", json={"email": email, "role": "reviewer"},
+                    headers=owner)
+    task = client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["items"][0]
+    first = client.get(f"/api/v1/tasks/{task['id']}/annotations", headers=owner).get_json()["items"][0]
+
+    def reject(index: int) -> int:
+        return pg_app.test_client().post(f"/api/v1/annotations/{first['id']}/review", json={"verdict": "reject"},
+                                         headers=reviewers[index]).status_code
+
+    assert sorted(in_parallel(2, reject)) == [201, 409]
+    balances = sorted(client.get("/api/v1/wallet", headers=h).get_json()["balance"] for h in annotators)
+    assert balances == [0, 70]
+    assert _verified(pg_app) == []
+
+
+KILLED_WORKER = textwrap.dedent("""
+    import os, signal, sys
+    from sqlalchemy.orm import Session
+    from annotator import create_app
+    from incentives import jobs
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": sys.argv[1], "REDIS_URL": sys.argv[2],
+                      "INSTANCE_PATH": sys.argv[3]})
+    if sys.argv[4] == "kill":
+        def die(self):  # everything is posted and flushed; the process dies before COMMIT reaches the server
+            self.flush()
+            print("posted", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        Session.commit = die
+    with app.app_context():
+        print("released", jobs.release_lapsed_reservations(), flush=True)
+""")
+
+
+def _worker(app, tmp_path, mode: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(repo_root())}
+    return subprocess.run([sys.executable, "-c", KILLED_WORKER, app.config["DATABASE_URL"], app.config["REDIS_URL"],
+                           str(tmp_path / "worker"), mode], cwd=repo_root(), env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_worker_killed_between_posting_and_committing_leaves_nothing_and_the_retry_posts_once(
+        pg_app, owner, make_user, token_for, tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from tasks import jobs as task_jobs
+    from tasks.models import Assignment
+
+    client = pg_app.test_client()
+    [(_, headers)] = _users(pg_app, make_user, token_for, 1)
+    project = funded(client, owner, tasks=2)
+    lease = nxt(client, project, headers).get_json()
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    with runtime(pg_app).session_factory() as session:
+        session.execute(update(Assignment).where(Assignment.id == lease["assignment"]["id"]).values(expires_at=past))
+        session.commit()
+    with pg_app.app_context():
+        assert task_jobs.reclaim_expired_leases() == 1
+    before = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
+    assert before["reserved"] == 70
+
+    killed = _worker(pg_app, tmp_path, "kill")
+    assert killed.returncode == -9 and "posted" in killed.stdout, killed.stderr
+    assert client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json() == before
+    with runtime(pg_app).session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(LedgerTransaction).where(
+            LedgerTransaction.kind == "release")) == 0
+        assert session.scalar(select(func.count()).select_from(Account).where(Account.balance < 0,
+                                                                              Account.kind != "outside_world")) == 0
+    assert _verified(pg_app) == []
+
+    retried = _worker(pg_app, tmp_path, "run")
+    assert retried.returncode == 0 and "released 1" in retried.stdout, retried.stderr
+    again = _worker(pg_app, tmp_path, "run")
+    assert "released 0" in again.stdout, again.stderr
+    after = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
+    assert after["reserved"] == 0 and after["balance"] == before["balance"] + 70
+    assert _verified(pg_app) == []

@@ -7,12 +7,20 @@ BENCH_SECONDS (default 15) is the length of each run; gunicorn workers' memory i
 after so a leak shows. BENCH_SOAK=600 then keeps 8 annotators labelling for that many seconds and prints
 the workers' memory every minute (the issue's 10-minute flat-memory check). BENCH_THREADS sets gunicorn's
 threads per worker (default 8).
+
+BENCH_PAID=1 runs the same on paid projects (50 base + 20 agreement bonus, funded for every answer; answers
+are 80% "pos", so bonuses vary): every lease reserves, every submit credits, completions settle. With
+BENCH_KILL=1 one gunicorn worker is SIGKILLed halfway through each run (gunicorn starts another; the
+clients reconnect). At the end the ledger is checked (`annotator ledger verify`'s checks) and the result
+printed: the issue's "verify passes after a load test and a killed worker".
 """
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -34,6 +42,9 @@ LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32").split(",")]
 TASKS = 10_000
 THREADS = os.environ.get("BENCH_THREADS", "8")
 SOAK = float(os.environ.get("BENCH_SOAK", 0))
+PAID = os.environ.get("BENCH_PAID", "0") not in ("", "0", "false")
+KILL = os.environ.get("BENCH_KILL", "0") not in ("", "0", "false")
+RATES = {"per_annotation": 50, "agreement_bonus": 20}
 
 
 def free_port() -> int:
@@ -74,28 +85,41 @@ def make_project(port: int, owner: str, tasks: int = TASKS) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port)
     _, _, data = call(connection, "POST", "/api/v1/projects", owner, {
         "name": "bench", "media_type": "text", "overlap": 3, "visibility": "public",
-        "label_schema": {"tools": ["classify"], "labels": [{"id": "pos", "name": "P"}, {"id": "neg", "name": "N"}]}})
+        "label_schema": {"tools": ["classify"], "labels": [{"id": "pos", "name": "P"}, {"id": "neg", "name": "N"}]},
+        **({"rewards": RATES} if PAID else {})})
     project_id = json.loads(data)["id"]
     for start in range(0, tasks, 5000):
         rows = [{"data": {"text": f"review {n}"}} for n in range(start, start + 5000)]
         status, _, _ = call(connection, "POST", f"/api/v1/projects/{project_id}/tasks", owner, rows)
+        assert status == 201
+    if PAID:
+        status, _, _ = call(connection, "POST", f"/api/v1/projects/{project_id}/budget/deposits", owner,
+                            {"amount": tasks * 3 * sum(RATES.values())})
         assert status == 201
     return project_id
 
 
 def annotator(port: int, project_id: int, token: str, deadline: float, out: dict) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port)
+    chooser = random.Random(token)
     while time.perf_counter() < deadline:
-        status, elapsed, data = call(connection, "POST", f"/api/v1/projects/{project_id}/next", token)
-        out["next"].append(elapsed)
-        if status == 204:
-            break
-        if status != 200:
-            out["errors"] += 1
+        try:
+            status, elapsed, data = call(connection, "POST", f"/api/v1/projects/{project_id}/next", token)
+            out["next"].append(elapsed)
+            if status == 204:
+                break
+            if status != 200:
+                out["errors"] += 1
+                continue
+            assignment = json.loads(data)["assignment"]["id"]
+            label = "pos" if not PAID or chooser.random() < 0.8 else "neg"
+            status, elapsed, _ = call(connection, "POST", f"/api/v1/assignments/{assignment}/annotation", token,
+                                      {"result": {"labels": [label]}, "lead_time_ms": 900})
+        except (OSError, http.client.HTTPException):  # the worker serving us was killed: reconnect, carry on
+            out["dropped"] = out.get("dropped", 0) + 1
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port)
             continue
-        assignment = json.loads(data)["assignment"]["id"]
-        status, elapsed, _ = call(connection, "POST", f"/api/v1/assignments/{assignment}/annotation", token,
-                                  {"result": {"labels": ["pos"]}, "lead_time_ms": 900})
         out["submit"].append(elapsed)
         if status == 201:
             out["cycles"] += 1
@@ -155,6 +179,28 @@ def soak(port: int, tokens: list[str], used: int, workers: list[int]) -> None:
             del o["next"][:], o["submit"][:]
 
 
+def worker_pids(server_pid: int) -> list[int]:
+    return [int(p) for p in subprocess.run(["pgrep", "-P", str(server_pid)], capture_output=True,
+                                           text=True).stdout.split()]
+
+
+def check_ledger(config: dict) -> None:
+    """The ledger after the load: every invariant (as `annotator ledger verify`), and where the money is."""
+    from sqlalchemy import func, select
+
+    from incentives import checks
+    from incentives.models import Account, LedgerTransaction
+
+    app = create_app(config)
+    with app.app_context(), runtime().session_factory() as session:
+        breaches = checks.verify_all(session)
+        balances = dict(session.execute(select(Account.kind, func.sum(Account.balance)).group_by(Account.kind)).all())
+        postings = dict(session.execute(select(LedgerTransaction.kind, func.count()).group_by(
+            LedgerTransaction.kind)).all())
+    print(f"ledger: {sum(postings.values()):,} transactions {postings}; balances by kind {balances}")
+    print("ledger verify: " + ("passes" if not breaches else f"{len(breaches)} breaches: {breaches[:5]}"))
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ann-bench-") as folder:
         config, tokens = prepare(folder)
@@ -166,8 +212,7 @@ def main() -> None:
                                   stderr=subprocess.DEVNULL)
         try:
             time.sleep(3)
-            workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
-                                                      text=True).stdout.split()]
+            workers = worker_pids(server.pid)
             print(f"database: {config['DATABASE_URL'].split('@')[-1]}; gunicorn 2 workers x {THREADS} threads")
             ceiling_rate = ceiling(port, 8, 5)
             print(f"trivial endpoint ceiling: {ceiling_rate:,.0f} requests/s (8 clients)")
@@ -183,6 +228,11 @@ def main() -> None:
                 used += clients
                 started = time.perf_counter()
                 [t.start() for t in threads]
+                if KILL:
+                    time.sleep(SECONDS / 2)
+                    victims = worker_pids(server.pid)
+                    os.kill(victims[0], signal.SIGKILL)
+                    print(f"  killed gunicorn worker {victims[0]} halfway through")
                 [t.join() for t in threads]
                 elapsed = time.perf_counter() - started
                 for o in outs:
@@ -190,14 +240,19 @@ def main() -> None:
                     out["submit"] += o["submit"]
                     out["cycles"] += o["cycles"]
                     out["errors"] += o["errors"]
+                    out["dropped"] = out.get("dropped", 0) + o.get("dropped", 0)
                 rate = out["cycles"] / elapsed
                 print(f"N={clients:>2}: {rate:6.1f} cycles/s ({rate * 2 / ceiling_rate:.0%} of the ceiling in requests)"
                       f" | next p50/p95/p99 {pct(out['next'], 50):.1f}/{pct(out['next'], 95):.1f}/"
                       f"{pct(out['next'], 99):.1f} ms | submit {pct(out['submit'], 50):.1f}/{pct(out['submit'], 95):.1f}/"
-                      f"{pct(out['submit'], 99):.1f} ms | errors {out['errors']}")
-            print(f"gunicorn workers' memory: {start_rss:.0f} MB before the runs, {rss_mb(workers):.0f} MB after")
+                      f"{pct(out['submit'], 99):.1f} ms | errors {out['errors']}"
+                      + (f" | dropped by the kill {out['dropped']}" if KILL else ""))
+            print(f"gunicorn workers' memory: {start_rss:.0f} MB before the runs, {rss_mb(worker_pids(server.pid)):.0f}"
+                  " MB after")
+            if PAID:
+                check_ledger(config)
             if SOAK:
-                soak(port, tokens, used, workers)
+                soak(port, tokens, used, worker_pids(server.pid))
         finally:
             server.terminate()
             server.wait(timeout=20)

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
@@ -42,10 +42,18 @@ class Leg:
 
 def account(session: Session, kind: str, *, project_id: int | None = None, user_id: int | None = None,
             currency: str | None = None) -> Account:
-    """The account, made on first use (safely when two transactions make it at once)."""
+    """The account, made on first use (safely when two transactions make it at once).
+
+    Remembered for the session (an account is never deleted; forgotten when a transaction rolls back, as the
+    one that made it may have), so a request that names one account many times reads it once.
+    """
     if kind not in ACCOUNT_KINDS:
         raise ValueError(f"unknown account kind {kind!r}")
     currency = currency or _CURRENCY[0]
+    known = session.info.setdefault(_KNOWN, {})
+    found = known.get((kind, project_id, user_id, currency))
+    if found is not None:
+        return found
     where = (Account.kind == kind, Account.currency == currency,
              Account.project_id.is_(None) if project_id is None else Account.project_id == project_id,
              Account.user_id.is_(None) if user_id is None else Account.user_id == user_id)
@@ -55,7 +63,60 @@ def account(session: Session, kind: str, *, project_id: int | None = None, user_
         session.execute(insert_skipping_duplicates(session, Account.__table__).values(
             kind=kind, project_id=project_id, user_id=user_id, currency=currency, balance=0))
         found = session.scalars(select(Account).where(*where).order_by(Account.id)).first()
+    known[(kind, project_id, user_id, currency)] = found
     return found
+
+
+def lock(session: Session, accounts: list[Account]) -> dict[int, Account]:
+    """Lock accounts for the rest of the transaction, in id order, and refresh their cached balances; returns
+    them by id. Accounts this transaction already holds are not asked for again.
+
+    Row locks taken one posting at a time can deadlock when a transaction posts several times (a submit that
+    credits and then settles): callers that will post more than once lock everything they will touch first,
+    in one ordered statement, so transactions queue instead.
+    """
+    held = session.info.setdefault(_HELD, {})
+    wanted = sorted({a.id for a in accounts} - held.keys())
+    if wanted:
+        for row in session.scalars(select(Account).where(Account.id.in_(wanted)).order_by(Account.id)
+                                   .with_for_update().execution_options(populate_existing=True)):
+            held[row.id] = row
+    return {a.id: held[a.id] for a in accounts}
+
+
+def locked_accounts(session: Session, wanted: list[tuple[str, int | None, int | None]]) -> list[Account]:
+    """The accounts (kind, project_id, user_id) in the platform's currency, made if missing and locked in id
+    order: one statement when they exist and none is locked yet (the labelling hot path)."""
+    currency = _CURRENCY[0]
+    known = session.info.setdefault(_KNOWN, {})
+    held = session.info.setdefault(_HELD, {})
+    missing = [w for w in wanted if (*w, currency) not in known]
+    if missing:
+        matches = [(Account.kind == kind) & (func.coalesce(Account.project_id, 0) == (project_id or 0))
+                   & (func.coalesce(Account.user_id, 0) == (user_id or 0)) for kind, project_id, user_id in missing]
+        for row in session.scalars(select(Account).where(Account.currency == currency, or_(*matches))
+                                   .order_by(Account.id).with_for_update()
+                                   .execution_options(populate_existing=True)):
+            known[(row.kind, row.project_id, row.user_id, currency)] = row
+            held[row.id] = row
+    found = [account(session, kind, project_id=project_id, user_id=user_id) for kind, project_id, user_id in wanted]
+    lock(session, found)
+    return found
+
+
+_KNOWN, _HELD = "ledger_known_accounts", "ledger_locked_accounts"
+
+
+@event.listens_for(Session, "after_commit")
+def _release_locks(session: Session) -> None:
+    session.info.pop(_HELD, None)
+
+
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_HELD, None)
+    session.info.pop(_KNOWN, None)
 
 
 def check_amount(value: object, field: str = "amount") -> int:
@@ -77,9 +138,7 @@ def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetim
     _check_legs(legs)
     # Lock the accounts in id order (every poster does, so two postings never deadlock), then look for the key:
     # a concurrent posting of the same key has committed by the time the locks are ours, and is seen here.
-    ids = sorted({leg.account.id for leg in legs})
-    locked = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)).order_by(Account.id)
-                                               .with_for_update().execution_options(populate_existing=True))}
+    locked = lock(session, [leg.account for leg in legs])
     existing = session.scalar(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key))
     if existing is not None:
         if _fingerprint(session, existing.id) != sorted((leg.account.id, leg.amount) for leg in legs):

@@ -27,8 +27,40 @@ WALLET_KINDS = ("wallet_pending", "wallet_available")
 
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
-    return (ledger.account(session, "project_budget", project_id=project.id),
-            ledger.account(session, "project_reserve", project_id=project.id))
+    """The project's budget and reserve, locked for the rest of the transaction. Every money operation in a
+    project takes this lock first (they all move money to or from one of the two), so they queue on it."""
+    budget, held = ledger.locked_accounts(session, [("project_budget", project.id, None),
+                                                    ("project_reserve", project.id, None)])
+    return budget, held
+
+
+def _lock_wallets(session: Session, user_ids: set[int]) -> None:
+    """The pending and available wallets of these contributors, locked in one ordered statement (after the
+    project's lock): a settlement touching several wallets never waits on one while holding another."""
+    ledger.locked_accounts(session, [(kind, None, user_id) for user_id in sorted(user_ids) for kind in WALLET_KINDS])
+
+
+def pay_for_answer(session: Session, project: Project, user: User, annotation_id: int, assignment_id: int,
+                   task_id: int, now: dt.datetime, *, counted: bool, completes: bool) -> None:
+    """Everything a submit does to the money, locks first: the project's, then every wallet it will touch; then
+    credit the answer (or give back its reservation when it does not count) and settle a task it completed."""
+    if rules.Rates.of(project.rewards).most == 0:
+        return
+    task = session.get(Task, task_id)
+    # The answers' scores only read the task's answers (its row is locked by the submit): before the money locks.
+    scores = quality_service.answer_scores(session, project, task) if completes else None
+    _accounts(session, project)
+    users = {user.id}
+    if completes:
+        users |= set(session.scalars(select(Annotation.user_id).where(Annotation.task_id == task.id,
+                                                                      Annotation.counted.is_(True))))
+    _lock_wallets(session, users)
+    if counted:
+        credit(session, project, user, annotation_id, assignment_id, task.id, now)
+    else:
+        release(session, project, assignment_id, now, "answered while disqualified")
+    if completes:
+        settle(session, project, task, now, scores)
 
 
 def reserve(session: Session, project: Project, assignment_id: int, now: dt.datetime, *, late: bool = False) -> None:
@@ -84,30 +116,36 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
                     annotation_id=annotation_id, assignment_id=assignment_id)
 
 
-def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> int:
+def settle(session: Session, project: Project, task: Task, now: dt.datetime,
+           scores: dict[int, float] | None = None) -> int:
     """Settle every credited, unsettled answer of a completed task; returns how many.
 
     Each answer's base moves from pending to available, its bonus (the agreement bonus times its score
     against the task's consensus, partial along the taxonomy) from the reservation to available, and the
-    rest of the reservation back to the budget.
+    rest of the reservation back to the budget. `scores` (answer_scores, computed before taking the locks
+    by a caller that has them) saves the work while the project's money is locked.
     """
     rates = rules.Rates.of(project.rewards)
     if rates.most == 0:
         return 0
-    scores = quality_service.answer_scores(session, project, task)
+    if scores is None:
+        scores = quality_service.answer_scores(session, project, task)
     budget, held = _accounts(session, project)
-    settled = 0
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
+    _lock_wallets(session, {user_id for _, user_id, _ in rows})
+    keys = set(session.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.idempotency_key.in_(
+        [f"{what}:{annotation_id}" for annotation_id, _, _ in rows for what in ("credit", "settle", "clawback")]))))
+    reserved = _left_for(session, project, [assignment_id for _, _, assignment_id in rows])
+    settled = 0
     for annotation_id, user_id, assignment_id in rows:
-        base_paid = _posted(session, f"credit:{annotation_id}")
-        if base_paid is None or _posted(session, f"settle:{annotation_id}") is not None \
-                or _posted(session, f"clawback:{annotation_id}") is not None:
+        if f"credit:{annotation_id}" not in keys or f"settle:{annotation_id}" in keys \
+                or f"clawback:{annotation_id}" in keys:
             continue  # never credited, settled already, or taken back by a reviewer's rejection
         pending = ledger.account(session, "wallet_pending", user_id=user_id)
         available = ledger.account(session, "wallet_available", user_id=user_id)
         extra = rules.bonus(rates, scores.get(annotation_id, 0.0), task.id, gold=task.is_gold)
-        rest = left(session, project, assignment_id) - extra.amount
+        rest = reserved.get(assignment_id, 0) - extra.amount
         legs = [Leg(pending, -rates.per_annotation), Leg(available, rates.per_annotation)] if rates.per_annotation \
             else []
         if extra.amount:
@@ -121,6 +159,19 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime) -> 
                         assignment_id=assignment_id)
         settled += 1
     return settled
+
+
+def _left_for(session: Session, project: Project, assignment_ids: list[int]) -> dict[int, int]:
+    """What is still reserved for each of these leases, in one query."""
+    if not assignment_ids:
+        return {}
+    return {assignment_id: int(amount) for assignment_id, amount in session.execute(
+        select(LedgerTransaction.assignment_id, func.sum(Entry.amount))
+        .join(Entry, Entry.transaction_id == LedgerTransaction.id)
+        .join(Account, Account.id == Entry.account_id)
+        .where(Account.kind == "project_reserve", Account.project_id == project.id,
+               LedgerTransaction.assignment_id.in_(assignment_ids))
+        .group_by(LedgerTransaction.assignment_id))}
 
 
 def _posted(session: Session, key: str) -> int | None:
@@ -140,13 +191,14 @@ def claw_back(session: Session, project: Project, annotation: Annotation, now: d
     if credited is None or _posted(session, key) is not None:
         return 0
     settled = _posted(session, f"settle:{annotation.id}")
+    budget, held = _accounts(session, project)
+    _lock_wallets(session, {annotation.user_id})
     earned = session.execute(
         select(Entry.account_id, func.sum(Entry.amount))
         .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
         .join(Account, Account.id == Entry.account_id)
         .where(LedgerTransaction.id.in_([t for t in (credited, settled) if t is not None]),
                Account.kind.in_(WALLET_KINDS)).group_by(Entry.account_id)).all()
-    budget, held = _accounts(session, project)
     legs = [Leg(session.get(Account, account_id), -int(amount)) for account_id, amount in earned if amount]
     taken = -sum(leg.amount for leg in legs)
     still_held = left(session, project, annotation.assignment_id)

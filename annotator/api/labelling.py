@@ -142,12 +142,8 @@ def _reserve(db, project: Project, assignment_id: int, now) -> None:
 
 def _pay(db, project: Project, saved: annotations.Saved, now) -> None:
     """Credit a counted answer (or give back the lease's reservation) and settle a task it completed."""
-    if saved.counted:
-        payments.credit(db, project, current_user, saved.id, saved.assignment_id, saved.task_id, now)
-    else:
-        payments.release(db, project, saved.assignment_id, now, "answered while disqualified")
-    if saved.completed or saved.gold:
-        payments.settle(db, project, db.get(Task, saved.task_id), now)
+    payments.pay_for_answer(db, project, current_user, saved.id, saved.assignment_id, saved.task_id, now,
+                            counted=saved.counted, completes=saved.completed or saved.gold)
 
 
 @route(bp, "/projects/<int:project_id>/next", methods=["POST"], response=LeaseOut,

@@ -17,6 +17,7 @@ from annotator.db import utcnow
 from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
+from incentives import budgets, payments
 from tasks import annotations, assignment, importing, projects
 from tasks.image_import import StoredImage, insert_media
 from tasks.media import process_image
@@ -42,6 +43,7 @@ NOTE_TRUTH = ["yellow_warbler", "tree_sparrow", "tree_sparrow", "willow_warbler"
 BO_SAYS = {"yellow_warbler": "warbler", "willow_warbler": "warbler", "sparrow": "tree_sparrow"}
 IMAGE_TRUTH = ["yellow_warbler", "tree_sparrow", "kingfisher", "willow_warbler"]
 SEEDED_ANSWERS = 4  # per annotator and project
+DEMO_BUDGET = 100_000  # minor units (1,000.00 CNY) deposited into each demo project by its owner
 
 NOTES = [
     "清晨在翠湖边看到一只黄林莺，在柳树上跳来跳去。",
@@ -128,18 +130,23 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
 
 
 def _answer(session: Session, project: Project, annotators: list[User], truth) -> None:
-    """Each annotator takes SEEDED_ANSWERS tasks the way the API hands them out and answers them."""
+    """The owner funds the project; each annotator takes SEEDED_ANSWERS tasks the way the API hands them out
+    and answers them, paid as the API pays (so wallets show pending and available money with reasons)."""
     session.flush()
+    budgets.deposit(session, project, session.get(User, project.owner_id), DEMO_BUDGET, "demo-seed", utcnow())
     for user in annotators:
         for _ in range(SEEDED_ANSWERS):
             lease = assignment.next_task(session, project, user, utcnow())
             if lease is None:
                 break
+            payments.reserve(session, project, lease.assignment_id, utcnow())
             label = truth(lease.data)
             if user.email == ANNOTATORS[1].email:
                 label = BO_SAYS.get(label, label)
             held = annotations.held_for_submit(session, lease.assignment_id)
-            annotations.submit(session, project, held, user, {"labels": [label]}, 4000, utcnow())
+            saved = annotations.submit(session, project, held, user, {"labels": [label]}, 4000, utcnow())
+            payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),
+                                    counted=saved.counted, completes=saved.completed or saved.gold)
 
 
 def _members(session: Session, project: Project, annotators: list[User]) -> None:

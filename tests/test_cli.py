@@ -65,6 +65,19 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     assert client.get(task["data"]["image"]).mimetype == "image/jpeg"
     with app.app_context():
         assert runtime().session_factory().scalar(select(func.count()).select_from(User)) == 4
+    for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
+        budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
+        assert budget["spent"] > 0 and budget["balance"] + budget["reserved"] + budget["spent"] == demo.DEMO_BUDGET
+    alice = app.test_client()
+    alice.post("/api/v1/auth/login", json={"email": demo.ANNOTATORS[0].email, "password": demo.PASSWORD})
+    wallet = alice.get("/api/v1/wallet").get_json()
+    assert wallet["pending"] + wallet["balance"] == wallet["lifetime_earned"] > 0
+    lines = alice.get("/api/v1/wallet/entries").get_json()["items"]
+    assert any(line["memo"].startswith("50 base on task") for line in lines)
+    csrf = alice.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+    more_work = alice.post(f"/api/v1/projects/{listed[0]['id']}/next", headers={"X-CSRF-Token": csrf})
+    assert more_work.status_code in (200, 204)
+    assert invoke(app, "ledger", "verify").exit_code == 0
 
 
 def test_db_upgrade_and_check(app, tmp_path):

@@ -29,3 +29,4 @@ def probe(marker: str) -> dict:
     with job_session() as session:
         answer = session.execute(text("SELECT 1")).scalar_one()
     return {"marker": marker, "database": "ok" if answer == 1 else "down"}
+

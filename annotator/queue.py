@@ -30,6 +30,7 @@ PERIODIC_JOBS: list[tuple[str, str, int]] = [
     ("tasks.jobs.reclaim_expired_leases", "default", 60),
     ("tasks.jobs.refresh_quality", "quality", 60),
     ("incentives.jobs.release_lapsed_reservations", "default", 60),
+    ("annotator.export_jobs.reclaim_stale_exports", "default", 60),
 ]
 
 _embedded: dict[str, Any] = {}

@@ -76,3 +76,16 @@ def wallet_entries(user: User) -> Select:
             .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
             .where(Account.user_id == user.id, Account.kind.in_(WALLET_KINDS))
             .order_by(Entry.id.desc()))
+
+
+def earned_by_annotation(session: Session, annotation_ids: list[int]) -> dict[int, int]:
+    """What each answer earned, net, in minor units: its credit, settlement and any clawback, as wallets saw them."""
+    if not annotation_ids:
+        return {}
+    return {annotation_id: int(total) for annotation_id, total in session.execute(
+        select(LedgerTransaction.annotation_id, func.sum(Entry.amount))
+        .join(Entry, Entry.transaction_id == LedgerTransaction.id)
+        .join(Account, Account.id == Entry.account_id)
+        .where(LedgerTransaction.annotation_id.in_(annotation_ids),
+               Account.kind.in_(("wallet_pending", "wallet_available")))
+        .group_by(LedgerTransaction.annotation_id))}

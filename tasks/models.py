@@ -45,6 +45,8 @@ class Project(Timestamped, Base):
     qualification: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     rewards: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="active")
+    # The dataset's licence, as exports state it in their dataset card (e.g. "CC-BY-4.0"); "" when unstated.
+    licence: Mapped[str] = mapped_column(String(200), nullable=False, default="", server_default="")
 
     members: Mapped[list[ProjectMember]] = relationship(back_populates="project", cascade="all, delete-orphan")
 
@@ -251,6 +253,38 @@ class Import(Timestamped, Base):
     near_duplicates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Export(Timestamped, Base):
+    """A dataset export: the RQ worker writes it to storage; status, progress 0..1, rows, size, checksum.
+
+    `fingerprint` names the data it was asked for (format, include, schema version, answers), so a second
+    request for the same project, format and data gets this row rather than another job.
+    """
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_project_fingerprint", "project_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    format: Mapped[str] = mapped_column(String(20), nullable=False)
+    include: Mapped[str] = mapped_column(String(20), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")  # running, completed, failed
+    progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    storage_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    filename: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Moved forward while a worker writes; a running export whose heartbeat stops had its worker die.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 

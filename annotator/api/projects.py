@@ -51,6 +51,8 @@ class ProjectSettings(In):
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     qualification = fields.Nested(QualificationIn, allow_none=True)
     rewards = fields.Nested(RewardsIn)
+    licence = SafeString(max_length=200, min_length=0, metadata={
+        "description": "the dataset's licence as exports state it, e.g. CC-BY-4.0"})
 
 
 class ProjectIn(ProjectSettings):
@@ -93,6 +95,7 @@ class ProjectOut(Schema):
     visibility = fields.String()
     qualification = fields.Dict(allow_none=True)
     rewards = fields.Dict()
+    licence = fields.String()
     status = fields.String()
     role = fields.String(allow_none=True, metadata={"description": "owner, manager, reviewer, annotator, or "
                                                                    "null for a public project you are not in"})

@@ -1,0 +1,347 @@
+"""Dataset exports: asking for one, and writing it (the RQ worker), streamed and crash-safe.
+
+The writer reads the project a batch of tasks at a time (keyset pages in task id order, with their answers,
+images, verdicts, credits and consensus), hands each task to the format's writer, which writes straight into
+a temporary file, and only when the file is complete copies it into storage (atomically) and marks the export
+completed with its size and SHA-256. Memory stays flat whatever the project's size; the same data gives the
+same bytes. A worker killed mid-way leaves the row `running` with a stale heartbeat and no file; the job is
+retried (RQ) and `reclaim_stale` (every minute) re-queues exports whose worker died.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Integer, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from annotator.errors import InvalidInput
+from annotator.users.models import User
+from tasks import quality_service
+from tasks.formats import base
+from tasks.formats.base import ExportAnnotation, ExportContext, ExportTask
+from tasks.models import Annotation, Export, Media, Project, Review, Task, TaskConsensus
+from tasks.projects import current_schema
+from tasks.storage import Storage, media_key
+
+BATCH = 1000  # tasks per page
+HEARTBEAT = dt.timedelta(seconds=15)
+STALE_AFTER = dt.timedelta(minutes=2)  # a running export without a heartbeat this long had its worker die
+MAX_ATTEMPTS = 3
+IMAGE_FORMATS = ("coco", "yolo", "voc")
+LIVE = ("queued", "running", "completed")
+
+# format -> (module path, writer class name): imported when used.
+FORMATS: dict[str, tuple[str, str]] = {
+    "jsonl": ("tasks.formats.jsonl", "JsonlWriter"),
+    "csv": ("tasks.formats.csv", "CsvWriter"),
+    "coco": ("tasks.formats.coco", "CocoWriter"),
+    "yolo": ("tasks.formats.yolo", "YoloWriter"),
+    "voc": ("tasks.formats.voc", "VocWriter"),
+    "label_studio": ("tasks.formats.label_studio_out", "LabelStudioWriter"),
+}
+
+Credits = Callable[[Session, list[int]], dict[int, int]]  # annotation ids -> net minor units earned
+
+
+def writer_class(name: str):
+    import importlib
+
+    module, cls = FORMATS[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def fingerprint(session: Session, project: Project, format_name: str, include: str) -> str:
+    """Names the data an export would hold: the same fingerprint, the same bytes."""
+    tasks = session.execute(select(func.count(), func.max(Task.id)).where(Task.project_id == project.id)).one()
+    answers = session.execute(select(func.count(), func.max(Annotation.id), func.sum(Annotation.counted.cast(
+        Integer()))).where(Annotation.project_id == project.id)).one()
+    reviews = session.execute(select(func.count(), func.max(Review.id)).where(Review.project_id == project.id)).one()
+    statuses = session.execute(select(Task.status, func.count()).where(Task.project_id == project.id)
+                               .group_by(Task.status).order_by(Task.status)).all()
+    text = "|".join(str(part) for part in (
+        format_name, include, project.schema_version, project.name, project.licence, project.aggregation,
+        tuple(tasks), tuple(answers), tuple(reviews), tuple(map(tuple, statuses))))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def request(session: Session, project: Project, user: User, format_name: str, include: str,
+            now: dt.datetime) -> tuple[Export, bool]:
+    """The export for this project, format and data: the live one if there is one, else a new queued row
+    (the caller enqueues the job after commit). Returns (export, created)."""
+    if format_name in IMAGE_FORMATS and project.media_type != "image":
+        raise InvalidInput({"format": [f"{format_name} is for image projects; this one labels {project.media_type}."
+                                       " Use jsonl, csv or label_studio."]})
+    print_ = fingerprint(session, project, format_name, include)
+    live = session.scalar(select(Export).where(Export.project_id == project.id, Export.fingerprint == print_,
+                                               Export.status.in_(LIVE)).order_by(Export.id.desc()).limit(1))
+    if live is not None:
+        return live, False
+    made = Export(project_id=project.id, created_by=user.id, format=format_name, include=include,
+                  fingerprint=print_, status="queued", progress=0.0, rows=0, attempts=0, created_at=now,
+                  updated_at=now)
+    session.add(made)
+    session.flush()
+    return made, True
+
+
+def pseudonym(secret: bytes, project_id: int, user_id: int) -> str:
+    """A stable annotator id for one project's exports that does not reveal who it is."""
+    return "a_" + hmac.new(secret, f"{project_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _context(session: Session, project: Project, include: str, storage: Storage) -> ExportContext:
+    schema = current_schema(project)
+    labels = tuple(base.Label(label.id, label.name, label.parent_id,
+                              tuple(schema.labels[step].name for step in label.path))
+                   for label in schema.labels.values())
+    return ExportContext(project_id=project.id, project_name=project.name, media_type=project.media_type,
+                         tools=tuple(schema.tools), labels=labels, schema_version=project.schema_version,
+                         include=include, open_media=lambda sha256: storage.open(media_key(sha256)))
+
+
+def _majority(results: list[dict]) -> dict[str, Any] | None:
+    """A task's own majority over whole-item labels: the fallback where no fresh project-wide consensus is kept."""
+    votes = Counter(label for result in results for label in (result.get("labels") or [])[:1])
+    if not votes:
+        return None
+    count, total = max(votes.values()), sum(votes.values())
+    winner = min(label for label, n in votes.items() if n == count)  # ties broken by label id: deterministic
+    return {"result": {"labels": [winner]}, "confidence": round(count / total, 6), "method": "majority_vote",
+            "agreement": round(count / total, 6), "annotations": len(results)}
+
+
+class _Source:
+    """The project's tasks, one page at a time, each with what the writers need."""
+
+    def __init__(self, session: Session, project: Project, include: str, secret: bytes, credits: Credits | None,
+                 consensus: dict[int, dict] | None) -> None:
+        self.session, self.project, self.include = session, project, include
+        self.secret, self.credits, self.consensus = secret, credits, consensus
+        self.names: dict[int, str] = {}
+
+    def pages(self):
+        after = 0
+        while True:
+            tasks = self.session.execute(
+                select(Task.id, Task.external_id, Task.data, Task.status, Task.is_gold, Task.media_sha256)
+                .where(Task.project_id == self.project.id, Task.id > after).order_by(Task.id).limit(BATCH)).all()
+            if not tasks:
+                return
+            yield self._page(tasks)
+            after = tasks[-1].id
+
+    def _page(self, tasks) -> list[ExportTask]:
+        ids = [t.id for t in tasks]
+        answers: dict[int, list] = {}
+        for row in self.session.execute(
+                select(Annotation.id, Annotation.task_id, Annotation.user_id, Annotation.result,
+                       Annotation.lead_time_ms, Annotation.schema_version, Annotation.created_at, Annotation.counted,
+                       Annotation.gold_score, Review.verdict)
+                .outerjoin(Review, Review.annotation_id == Annotation.id)
+                .where(Annotation.task_id.in_(ids)).order_by(Annotation.task_id, Annotation.id)):
+            answers.setdefault(row.task_id, []).append(row)
+        shas = sorted({t.media_sha256 for t in tasks if t.media_sha256})
+        media = {m.sha256: m for m in self.session.execute(
+            select(Media.sha256, Media.width, Media.height, Media.content_type).where(Media.sha256.in_(shas)))} \
+            if shas else {}
+        consensus = self._consensus(ids, answers)
+        earned = self.credits(self.session, [a.id for rows in answers.values() for a in rows]) \
+            if self.credits and self.include == "all" else {}
+        page = []
+        for t in tasks:
+            image = media.get(t.media_sha256)
+            page.append(ExportTask(
+                id=t.id, external_id=t.external_id, data=t.data, status=t.status, is_gold=t.is_gold,
+                media=base.Media(image.sha256, image.width, image.height, image.content_type,
+                                 _filename(t.id, t.data, image.content_type)) if image else None,
+                consensus=consensus.get(t.id),
+                annotations=tuple(self._answer(a, earned) for a in answers.get(t.id, ()))
+                if self.include == "all" else ()))
+        return page
+
+    def _consensus(self, ids: list[int], answers: dict[int, list]) -> dict[int, dict]:
+        if self.consensus is not None:
+            return {task_id: self.consensus[task_id] for task_id in ids if task_id in self.consensus}
+        counted = {task_id: [a.result for a in rows if a.counted and a.verdict != "rejected"]
+                   for task_id, rows in answers.items()}
+        found = {}
+        for row in self.session.execute(
+                select(TaskConsensus.task_id, TaskConsensus.result, TaskConsensus.confidence, TaskConsensus.method,
+                       TaskConsensus.agreement, TaskConsensus.annotations).where(TaskConsensus.task_id.in_(ids))):
+            if row.annotations == sum(1 for a in answers.get(row.task_id, ()) if a.counted):
+                found[row.task_id] = {"result": row.result, "confidence": row.confidence, "method": row.method,
+                                      "agreement": row.agreement, "annotations": row.annotations}
+        for task_id, results in counted.items():
+            if task_id not in found and results:
+                majority = _majority(results)
+                if majority is not None:
+                    found[task_id] = majority
+        return found
+
+    def _answer(self, row, earned: dict[int, int]) -> ExportAnnotation:
+        name = self.names.get(row.user_id)
+        if name is None:
+            name = self.names[row.user_id] = pseudonym(self.secret, self.project.id, row.user_id)
+        return ExportAnnotation(id=row.id, annotator=name, result=row.result, lead_time_ms=row.lead_time_ms,
+                                schema_version=row.schema_version, created_at=_iso(row.created_at),
+                                counted=row.counted, verdict=row.verdict, gold_score=row.gold_score,
+                                credits=int(earned.get(row.id, 0)))
+
+
+def _iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+               "image/tiff": ".tif", "image/bmp": ".bmp"}
+
+
+def _filename(task_id: int, data: dict, content_type: str) -> str:
+    """A unique, safe file name for a task's image inside an archive: its task id and a tidy stem."""
+    stem = Path(str(data.get("name") or "")).stem
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)[:60].strip("_")
+    return f"{task_id:08d}{'_' + stem if stem else ''}{_EXTENSIONS.get(content_type, '.img')}"
+
+
+def _card(session: Session, project: Project, export: Export, report: dict | None, tasks: int, answers: int,
+          annotators: int) -> dict[str, Any]:
+    """The dataset card: what the export is, where it came from, and how much to trust its labels."""
+    agreement = None
+    if report is not None:
+        agreement = {key: report.get(key) for key in (
+            "krippendorff_alpha", "alpha_interval", "alpha_distance", "nominal_alpha", "fleiss_kappa",
+            "mean_pairwise_cohen_kappa", "bbox_f1", "polygon_f1", "keypoint_f1", "span_f1") if key in report}
+    return {
+        "dataset": {"project_id": project.id, "name": project.name, "media_type": project.media_type,
+                    "licence": project.licence or None, "schema_version": project.schema_version,
+                    "label_schema": project.label_schema},
+        "export": {"id": export.id, "format": export.format, "include": export.include,
+                   "fingerprint": export.fingerprint},
+        "counts": {"tasks": tasks, "answers": answers, "annotators": annotators},
+        "aggregation": {"method": (report or {}).get("method") or project.aggregation,
+                        "fallback": "the task's own majority vote where no fresh project-wide consensus is kept"},
+        "agreement": agreement,
+        "annotators": "pseudonymous: a keyed hash of the project and the person, stable across this project's "
+                      "exports",
+    }
+
+
+def run(factory: sessionmaker, storage: Storage, export_id: int, *, secret: bytes, credits: Credits | None,
+        on_request_limit: int, now: Callable[[], dt.datetime], scratch: str | None = None) -> dict | None:
+    """Write export `export_id` (the RQ job's body). Safe to run twice: a completed export is left alone."""
+    with factory() as session:
+        export = session.get(Export, export_id, with_for_update=True)
+        if export is None or export.status == "completed":
+            return None
+        export.status, export.error = "running", None
+        export.attempts += 1
+        export.started_at = export.heartbeat_at = now()
+        export.progress, export.rows = 0.0, 0
+        session.commit()
+    with factory() as session:
+        export = session.get(Export, export_id)
+        project = session.get(Project, export.project_id)
+        context = _context(session, project, export.include, storage)
+        total = session.scalar(select(func.count()).where(Task.project_id == project.id)) or 0
+        answers = session.scalar(select(func.count()).where(Annotation.project_id == project.id)) or 0
+        annotators = session.scalar(select(func.count(func.distinct(Annotation.user_id))).where(
+            Annotation.project_id == project.id)) or 0
+        report, consensus = _quality(session, project, answers, on_request_limit, now())
+        source = _Source(session, project, export.include, secret, credits, consensus)
+        writer_type = writer_class(export.format)
+        folder = scratch or tempfile.gettempdir()
+        descriptor, temporary = tempfile.mkstemp(prefix=f"export-{export_id}-", suffix=writer_type.extension,
+                                                 dir=folder)
+        try:
+            with os.fdopen(descriptor, "w+b") as out:
+                writer = writer_type(out, context)
+                rows = done = 0
+                beat = now()
+                for page in source.pages():
+                    for task in page:
+                        rows += writer.write(task)
+                    done += len(page)
+                    if now() - beat >= HEARTBEAT or done == total:
+                        _progress(factory, export_id, done / total if total else 1.0, rows, now())
+                        beat = now()
+                card = _card(session, project, export, report, total, answers, annotators)
+                writer.close(card)
+                out.flush()
+                os.fsync(out.fileno())
+            digest, size = _digest(temporary)
+            key = f"exports/{export_id}/{_download_name(project, export, writer_type.extension)}"
+            storage.put_file(key, temporary)
+            storage.put(f"exports/{export_id}/dataset_card.json", base.card_bytes(card))
+        finally:
+            Path(temporary).unlink(missing_ok=True)
+    with factory() as session:
+        export = session.get(Export, export_id, with_for_update=True)
+        export.status, export.progress, export.rows = "completed", 1.0, rows
+        export.sha256, export.size_bytes, export.storage_key = digest, size, key
+        export.filename, export.card = key.rsplit("/", 1)[1], card
+        export.finished_at = export.heartbeat_at = now()
+        session.commit()
+    return {"rows": rows, "sha256": digest, "size_bytes": size}
+
+
+def _quality(session: Session, project: Project, answers: int, limit: int,
+             now: dt.datetime) -> tuple[dict | None, dict[int, dict] | None]:
+    """The agreement report for the card and, for a small project, every task's consensus (computed once).
+    Large projects use the quality worker's last report and stored consensus where fresh."""
+    if answers == 0:
+        return None, {}
+    if answers <= limit:
+        report = quality_service.agreement_report(session, project, now)
+        body, consensus = quality_service.split_report(report)
+        return body, consensus
+    from tasks.models import QualityReport
+
+    stored = session.get(QualityReport, project.id)
+    return (stored.body if stored is not None else None), None
+
+
+def _progress(factory: sessionmaker, export_id: int, progress: float, rows: int, moment: dt.datetime) -> None:
+    with factory() as session:
+        export = session.get(Export, export_id)
+        if export is not None and export.status == "running":
+            export.progress, export.rows, export.heartbeat_at = round(min(progress, 0.999), 4), rows, moment
+            session.commit()
+
+
+def _digest(path: str) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _download_name(project: Project, export: Export, extension: str) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in project.name.lower())[:40].strip("-")
+    return f"{stem or 'project'}-{project.id}-{export.format}-{export.include}{extension}"
+
+
+def mark_failed(factory: sessionmaker, export_id: int, error: str, moment: dt.datetime) -> None:
+    with factory() as session:
+        export = session.get(Export, export_id, with_for_update=True)
+        if export is not None and export.status != "completed":
+            export.status, export.error, export.finished_at = "failed", error[:2000], moment
+            session.commit()
+
+
+def stale(session: Session, moment: dt.datetime) -> list[Export]:
+    """Running exports whose worker stopped beating: died (killed, out of memory, machine gone)."""
+    return list(session.scalars(select(Export).where(Export.status == "running",
+                                                     Export.heartbeat_at < moment - STALE_AFTER)
+                                .order_by(Export.id).with_for_update(skip_locked=True)))

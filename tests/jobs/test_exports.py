@@ -1,0 +1,248 @@
+"""Dataset exports through the API and the exports worker: JSONL and CSV content, checksums, dedupe, access,
+bad input, and a real worker SIGKILLed mid-export (the export still completes, with the undisturbed checksum)."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import select, update
+
+from annotator import queue
+from annotator.web import runtime
+from tasks.models import Export
+from tests.api.helpers import create_text_project
+from tests.api.test_accounts import assert_problem
+from tests.api.test_labelling import answer, nxt
+from tests.api.test_payments import funded
+
+
+def run_exports(app) -> None:
+    with app.app_context():
+        connection = runtime().redis
+        SimpleWorker([queue.get_queue(connection, "exports")], connection=connection).work(burst=True)
+
+
+def export(client, app, project, headers, format_name="jsonl", include="consensus", run=True) -> dict:
+    made = client.post(f"/api/v1/projects/{project['id']}/exports", json={"format": format_name, "include": include},
+                       headers=headers)
+    assert made.status_code == 202, made.get_json()
+    assert made.get_json()["status"] in ("queued", "running", "completed")
+    if run:
+        run_exports(app)
+    return client.get(f"/api/v1/exports/{made.get_json()['id']}", headers=headers).get_json()
+
+
+def labelled(client, owner, annotators):
+    """A paid text project: task 1 agreed (positive), task 2 split, task 3 unanswered."""
+    project = funded(client, owner, tasks=3)
+    client.patch(f"/api/v1/projects/{project['id']}", json={"licence": "CC-BY-4.0"}, headers=owner)
+    for headers, labels in zip(annotators[:2], (["positive", "positive"], ["positive", "negative"])):
+        for label in labels:
+            assert answer(client, nxt(client, project, headers).get_json(), headers, label=label).status_code == 201
+    return project
+
+
+def test_a_jsonl_export_completes_with_its_checksum_and_content(app, client, owner, annotators):
+    project = labelled(client, owner, annotators)
+    done = export(client, app, project, owner, include="all")
+    assert done["status"] == "completed" and done["progress"] == 1.0 and done["rows"] == 3, done
+    body = client.get(done["download_url"], headers=owner)
+    assert body.status_code == 200 and body.headers["Content-Disposition"].startswith("attachment")
+    data = body.get_data()
+    assert hashlib.sha256(data).hexdigest() == done["sha256"] and len(data) == done["size_bytes"]
+    lines = [orjson.loads(line) for line in data.splitlines()]
+    assert [line["id"] for line in lines] == sorted(line["id"] for line in lines)
+    by_answers = sorted(lines, key=lambda line: -len(line["annotations"]))
+    agreed = next(line for line in lines if [a["result"] for a in line["annotations"]] == [{"labels": ["positive"]}] * 2)
+    assert agreed["result"] == {"labels": ["positive"]} and agreed["answers"] == 2 and agreed["method"]
+    assert 0 < agreed["confidence"] <= 1 and agreed["agreement"] is not None
+    assert sorted(len(line["annotations"]) for line in lines) == [1, 1, 2] or \
+        sorted(len(line["annotations"]) for line in lines) == [0, 2, 2]
+    for line in lines:
+        if not line["annotations"]:
+            assert line["result"] is None and line["answers"] == 0
+    answers = agreed["annotations"]
+    assert len(answers) == 2 and all(a["annotator"].startswith("a_") for a in answers)
+    assert len({a["annotator"] for a in answers}) == 2 and all(a["lead_time_ms"] == 1200 for a in answers)
+    assert all(a["credits"] == 70 for a in answers)  # 50 base + the full bonus: both agreed
+    names = {a["annotator"] for line in by_answers for a in line["annotations"]}
+    assert names == {a["annotator"] for a in answers}  # one stable pseudonym per person
+    assert "a0@example.org" not in data.decode() and all("user_id" not in a for a in answers)
+    card = client.get(done["card_url"], headers=owner).get_json()
+    assert card["dataset"]["licence"] == "CC-BY-4.0" and card["counts"] == {"tasks": 3, "answers": 4,
+                                                                             "annotators": 2}
+    assert card["export"]["format"] == "jsonl" and "krippendorff_alpha" in card["agreement"]
+
+
+def test_the_same_request_returns_the_same_export_until_the_data_changes(app, client, owner, annotators):
+    project = labelled(client, owner, annotators)
+    first = export(client, app, project, owner, run=False)
+    again = export(client, app, project, owner, run=False)
+    assert again["id"] == first["id"]  # queued: the same one, not a second job
+    run_exports(app)
+    assert export(client, app, project, owner, run=False)["id"] == first["id"]  # completed: still the same data
+    assert export(client, app, project, owner, "csv", run=False)["id"] != first["id"]
+    assert answer(client, nxt(client, project, annotators[2]).get_json(), annotators[2]).status_code == 201
+    assert export(client, app, project, owner, run=False)["id"] != first["id"]
+
+
+def test_the_same_data_gives_the_same_bytes(app, client, owner, annotators, db):
+    project = labelled(client, owner, annotators)
+    done = export(client, app, project, owner, include="all")
+    row = db.get(Export, done["id"])
+    twin = Export(project_id=row.project_id, created_by=row.created_by, format=row.format, include=row.include,
+                  fingerprint="twin", status="queued", progress=0.0, rows=0, attempts=0)
+    db.add(twin)
+    db.commit()
+    with app.app_context():
+        from annotator.export_jobs import run_export
+
+        run_export(twin.id)
+    again = client.get(f"/api/v1/exports/{twin.id}", headers=owner).get_json()
+    assert again["sha256"] == done["sha256"] and again["size_bytes"] == done["size_bytes"]
+
+
+def test_csv_cells_that_would_be_formulas_are_neutralised(app, client, owner, annotators):
+    project = create_text_project(client, owner, visibility="public", overlap=1)
+    texts = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+2", "-3", "@SUM(A1)", "\tTab", "plain, with comma"]
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": t}} for t in texts], headers=owner)
+    done = export(client, app, project, owner, "csv", include="all")
+    text = client.get(done["download_url"], headers=owner).get_data().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(texts)
+    for row, original in zip(rows, texts):
+        assert not row["data"].startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert orjson.loads(row["data"])["text"] == original  # the JSON cell keeps the text itself
+    formula_project = create_text_project(client, owner, name="=cmd|' /C calc'!A0", overlap=1)
+    client.post(f"/api/v1/projects/{formula_project['id']}/tasks", json=[{"data": {"text": "x"}, "external_id":
+                                                                          "=1+1"}], headers=owner)
+    done = export(client, app, formula_project, owner, "csv")
+    row = next(csv.DictReader(io.StringIO(client.get(done["download_url"], headers=owner).get_data().decode(
+        "utf-8-sig"))))
+    assert row["external_id"] == "'=1+1"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"format": "xlsx"}, "format"), ({}, "format"), ({"format": "jsonl", "include": "some"}, "include"),
+    ({"format": "jsonl", "extra": True}, "extra"), ({"format": 5}, "format"), ({"format": "coco"}, "format")])
+def test_bad_export_requests_are_422_and_queue_nothing(app, client, owner, body, field, db):
+    project = create_text_project(client, owner)
+    refused = client.post(f"/api/v1/projects/{project['id']}/exports", json=body, headers=owner)
+    assert field in assert_problem(refused, 422)["errors"]
+    assert db.scalar(select(Export.id)) is None
+
+
+def test_exports_are_for_owners_and_managers_only(app, client, owner, annotators):
+    project = labelled(client, owner, annotators)
+    done = export(client, app, project, owner)
+    member_refused = client.post(f"/api/v1/projects/{project['id']}/exports", json={"format": "jsonl"},
+                                 headers=annotators[0])
+    assert member_refused.status_code in (403, 404)
+    for path in (f"/api/v1/exports/{done['id']}", done["download_url"], done["card_url"]):
+        assert_problem(client.get(path, headers=annotators[0]), 404)
+        assert_problem(client.get(path), 401)
+    assert_problem(client.get("/api/v1/exports/999999", headers=owner), 404)
+    listed = client.get(f"/api/v1/projects/{project['id']}/exports", headers=owner).get_json()
+    assert [e["id"] for e in listed["items"]] == [done["id"]]
+
+
+def test_a_download_before_completion_is_409(app, client, owner, annotators):
+    project = labelled(client, owner, annotators)
+    queued = export(client, app, project, owner, run=False)
+    refused = client.get(f"/api/v1/exports/{queued['id']}/download", headers=owner)
+    assert assert_problem(refused, 409)["code"] == "conflict"
+
+
+def test_a_failing_export_is_marked_failed_with_its_error(app, client, owner, annotators, monkeypatch):
+    from tasks.formats import jsonl
+
+    project = labelled(client, owner, annotators)
+
+    def explode(self, task):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(jsonl.JsonlWriter, "write", explode)
+    with app.app_context():
+        queue.get_queue(runtime().redis, "exports").empty()
+    failed = export(client, app, project, owner)
+    assert failed["status"] == "failed" and "disk on fire" in failed["error"] and failed["download_url"] is None
+
+
+# --- a real worker, killed ------------------------------------------------------------------------------------
+
+def _worker(app, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": app.config["REDIS_URL"],
+           "ANNOTATOR_SECRET_KEY": "worker-test-key", "ANNOTATOR_INSTANCE_PATH": app.instance_path,
+           "ANNOTATOR_STORAGE_PATH": app.config["ANNOTATOR_STORAGE_PATH"]}
+    return subprocess.Popen([sys.executable, "-m", "annotator.cli", "worker", "--queue", "exports", *extra], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def test_a_worker_killed_mid_export_leaves_no_file_and_the_export_completes_with_the_same_checksum(
+        app, client, owner, annotators, db):
+    from annotator.export_jobs import reclaim_stale_exports
+
+    project = create_text_project(client, owner, visibility="public", overlap=1)
+    for start in range(0, 30_000, 10_000):
+        assert client.post(f"/api/v1/projects/{project['id']}/tasks", headers=owner, json=[
+            {"data": {"text": f"review number {n} " + "words " * 20}} for n in range(start, start + 10_000)]
+        ).status_code == 201
+    with app.app_context():
+        queue.get_queue(runtime().redis, "exports").empty()
+    queued = export(client, app, project, owner, include="all", run=False)
+    worker = _worker(app)
+    try:
+        deadline = time.monotonic() + 120
+        while db.scalar(select(Export.status).where(Export.id == queued["id"]).execution_options(
+                populate_existing=True)) != "running":
+            assert time.monotonic() < deadline and worker.poll() is None, worker.stderr.read() if worker.poll() else ""
+            db.rollback()
+            time.sleep(0.005)
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, mid-export
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    db.rollback()
+    killed = client.get(f"/api/v1/exports/{queued['id']}", headers=owner).get_json()
+    assert killed["status"] == "running" and killed["download_url"] is None and killed["sha256"] is None
+    assert_problem(client.get(f"/api/v1/exports/{queued['id']}/download", headers=owner), 409)
+    exported = os.path.join(app.config["ANNOTATOR_STORAGE_PATH"], "exports", str(queued["id"]))
+    assert not os.path.exists(exported) or not [f for f in os.listdir(exported) if not f.startswith(".")]
+    # The minutely check sees no heartbeat for longer than STALE_AFTER and queues it again.
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10)
+    db.execute(update(Export).where(Export.id == queued["id"]).values(heartbeat_at=long_ago))
+    db.commit()
+    with app.app_context():
+        queue.get_queue(runtime().redis, "exports").empty()  # RQ's own retry may also be pending: one is enough
+        assert reclaim_stale_exports() == [queued["id"]]
+    finished = _worker(app, "--burst")
+    assert finished.wait(timeout=300) == 0, finished.stderr.read()[-2000:]
+    done = client.get(f"/api/v1/exports/{queued['id']}", headers=owner).get_json()
+    assert done["status"] == "completed" and done["rows"] == 30_000
+    # An undisturbed export of the same data by the same kind of worker: the same bytes.
+    row = db.get(Export, queued["id"])
+    twin = Export(project_id=row.project_id, created_by=row.created_by, format=row.format, include=row.include,
+                  fingerprint="twin", status="queued", progress=0.0, rows=0, attempts=0)
+    db.add(twin)
+    db.commit()
+    with app.app_context():
+        from annotator.export_jobs import enqueue_export
+
+        session = runtime().session_factory()
+        enqueue_export(session, twin.id)
+        session.commit()
+        session.close()
+    assert _worker(app, "--burst").wait(timeout=300) == 0
+    undisturbed = client.get(f"/api/v1/exports/{twin.id}", headers=owner).get_json()
+    assert undisturbed["status"] == "completed" and undisturbed["sha256"] == done["sha256"]

@@ -139,7 +139,8 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     reserved = _left_for(session, project, [assignment_id for _, _, assignment_id in rows])
     settled = 0
     for annotation_id, user_id, assignment_id in rows:
-        if f"credit:{annotation_id}" not in keys or f"settle:{annotation_id}" in keys:
+        if f"credit:{annotation_id}" not in keys or f"settle:{annotation_id}" in keys \
+                or f"clawback:{annotation_id}" in keys:
             continue  # never credited, settled already, or taken back by a reviewer's rejection
         pending = ledger.account(session, "wallet_pending", user_id=user_id)
         available = ledger.account(session, "wallet_available", user_id=user_id)

@@ -37,7 +37,7 @@ class Media:
     filename: str  # unique within the export, e.g. "000123_bird.jpg"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a million of these are made per large export, and frozen ones are slow
 class ExportAnnotation:
     id: int
     annotator: str  # a stable pseudonym (the same person, the same name in every export of the project)
@@ -51,7 +51,7 @@ class ExportAnnotation:
     credits: int  # minor units this answer earned, net (0 for unpaid projects)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ExportTask:
     id: int
     external_id: str | None

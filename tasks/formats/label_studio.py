@@ -128,11 +128,16 @@ def _convert_checked(task: dict, label: str, media_type: str, names: dict, image
     try:
         data, image = _data(task["data"], media_type, images)
         row: dict[str, Any] = {"data": data}
-        if task.get("id") is not None:
+        meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+        if isinstance(meta.get("external_id"), str) and meta["external_id"].strip():
+            row["external_id"] = meta["external_id"][:200]  # our own export names the task's original id
+        elif task.get("id") is not None:
             row["external_id"] = f"label-studio-{task['id']}"
         annotation = _first_annotation(task) if with_gold else None
         if annotation is not None:
-            row["gold"] = _result(annotation.get("result") or [], names, image)
+            gold = _result(annotation.get("result") or [], names, image)
+            if gold:  # an empty answer ("nothing here") is no gold to score others by: the task comes in plain
+                row["gold"] = gold
         return Converted(label, row)
     except _Skip as skip:
         return Converted(label, None, str(skip))

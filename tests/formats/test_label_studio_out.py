@@ -308,3 +308,17 @@ def test_an_export_imported_into_a_new_project_gives_the_same_tasks_and_gold_ans
             key = {"bbox": "bbox", "polygon": "points", "keypoint": "point"}[expected["tool"]]
             assert (got["tool"], got["label"], got["attributes"]) == (expected["tool"], expected["label"], {})
             assert _flat(got[key]) == pytest.approx(_flat(expected[key]), rel=1e-6, abs=1e-9)
+
+
+def test_an_empty_first_answer_imports_the_task_without_gold_and_our_external_id_comes_back():
+    from tasks.formats.label_studio import convert
+    from tasks.schema import parse_label_schema
+
+    schema = parse_label_schema({"tools": ["classify"], "labels": [{"id": "pos", "name": "Positive"}]})
+    exported = [{"id": 7, "data": {"text": "nothing to see"}, "meta": {"external_id": "row-42"},
+                 "annotations": [{"result": [], "was_cancelled": False}]},
+                {"id": 8, "data": {"text": "plain"}, "annotations": []}]
+    converted = convert(exported, media_type="text", schema=schema, images={}, with_gold=True)
+    rows = [c.row for c in converted]
+    assert rows[0] == {"data": {"text": "nothing to see"}, "external_id": "row-42"}
+    assert rows[1] == {"data": {"text": "plain"}, "external_id": "label-studio-8"}

@@ -11,7 +11,7 @@ from annotator.users.models import User
 from incentives import ledger
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
-from tasks.models import Project
+from tasks.models import Annotation, Project
 
 WALLET_KINDS = ("wallet_pending", "wallet_available", "payouts_in_flight")
 EARNING_KINDS = ("credit", "bonus", "reversal", "clawback")  # what counts towards lifetime earnings (net)
@@ -78,14 +78,15 @@ def wallet_entries(user: User) -> Select:
             .order_by(Entry.id.desc()))
 
 
-def earned_by_annotation(session: Session, annotation_ids: list[int]) -> dict[int, int]:
-    """What each answer earned, net, in minor units: its credit, settlement and any clawback, as wallets saw them."""
-    if not annotation_ids:
-        return {}
+def earned_by_annotation(session: Session, project_id: int, after: int, last: int) -> dict[int, int]:
+    """What each answer to the project's tasks with ids in (after, last] earned, net, in minor units: its credit,
+    settlement and any clawback, as the wallets saw them (the exports' `credits`)."""
+    answers = select(Annotation.id).where(Annotation.project_id == project_id, Annotation.task_id > after,
+                                          Annotation.task_id <= last)
     return {annotation_id: int(total) for annotation_id, total in session.execute(
         select(LedgerTransaction.annotation_id, func.sum(Entry.amount))
         .join(Entry, Entry.transaction_id == LedgerTransaction.id)
         .join(Account, Account.id == Entry.account_id)
-        .where(LedgerTransaction.annotation_id.in_(annotation_ids),
+        .where(LedgerTransaction.annotation_id.in_(answers),
                Account.kind.in_(("wallet_pending", "wallet_available")))
         .group_by(LedgerTransaction.annotation_id))}

@@ -57,7 +57,7 @@ class LedgerTransaction(Base):
                                                     unique=True)  # reversed at most once
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), nullable=True)
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    annotation_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    annotation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     # The lease whose reservation this moves: what is left reserved for it is the sum of its reserve entries.
     assignment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)

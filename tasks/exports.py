@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import Integer, String, func, select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotator.errors import InvalidInput
@@ -48,7 +48,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "label_studio": ("tasks.formats.label_studio_out", "LabelStudioWriter"),
 }
 
-Credits = Callable[[Session, list[int]], dict[int, int]]  # annotation ids -> net minor units earned
+# (session, project id, task ids after, up to) -> {annotation id: net minor units its answer earned}
+Credits = Callable[[Session, int, int, int], dict[int, int]]
 
 
 def writer_class(name: str):
@@ -127,38 +128,40 @@ class _Source:
         self.secret, self.credits, self.consensus = secret, credits, consensus
         self.names: dict[int, str] = {}
         self.connection = session.connection()  # Core rows: no ORM bookkeeping for a million of them
+        self.created_iso = _iso_sql(self.connection.dialect.name)
 
     def pages(self):
         after = 0
         while True:
             tasks = self.connection.execute(
-                select(Task.id, Task.external_id, Task.data, Task.status, Task.is_gold, Task.media_sha256)
+                select(Task.id, Task.external_id, Task.data, Task.status, Task.is_gold, Task.media_sha256,
+                       Media.sha256, Media.width, Media.height, Media.content_type)
+                .outerjoin(Media, Media.sha256 == Task.media_sha256)
                 .where(Task.project_id == self.project.id, Task.id > after).order_by(Task.id).limit(BATCH)).all()
             if not tasks:
                 return
-            yield self._page(tasks)
+            yield self._page(tasks, after)
             after = tasks[-1].id
 
-    def _page(self, tasks) -> list[ExportTask]:
-        ids = [t.id for t in tasks]
+    def _page(self, tasks, after: int) -> list[ExportTask]:
+        """The page's tasks with what they need. Each query takes the page's task id range (after, last], not a
+        list of ids: a thousand bind parameters cost more to send than the rows they fetch."""
+        ids, last = [t.id for t in tasks], tasks[-1].id
+        in_page = (Annotation.project_id == self.project.id, Annotation.task_id > after, Annotation.task_id <= last)
         answers: dict[int, list] = {}
         for row in self.connection.execute(
                 select(Annotation.id, Annotation.task_id, Annotation.user_id, Annotation.result,
-                       Annotation.lead_time_ms, Annotation.schema_version, Annotation.created_at, Annotation.counted,
+                       Annotation.lead_time_ms, Annotation.schema_version, self.created_iso, Annotation.counted,
                        Annotation.gold_score, Review.verdict)
                 .outerjoin(Review, Review.annotation_id == Annotation.id)
-                .where(Annotation.task_id.in_(ids)).order_by(Annotation.task_id, Annotation.id)):
+                .where(*in_page).order_by(Annotation.task_id, Annotation.id)):
             answers.setdefault(row.task_id, []).append(row)
-        shas = sorted({t.media_sha256 for t in tasks if t.media_sha256})
-        media = {m.sha256: m for m in self.connection.execute(
-            select(Media.sha256, Media.width, Media.height, Media.content_type).where(Media.sha256.in_(shas)))} \
-            if shas else {}
-        consensus = self._consensus(ids, answers)
-        earned = self.credits(self.session, [a.id for rows in answers.values() for a in rows]) \
+        consensus = self._consensus(ids, after, last, answers)
+        earned = self.credits(self.session, self.project.id, after, last) \
             if self.credits and self.include == "all" else {}
         page = []
         for t in tasks:
-            image = media.get(t.media_sha256)
+            image = t if t.width else None
             page.append(ExportTask(
                 id=t.id, external_id=t.external_id, data=t.data, status=t.status, is_gold=t.is_gold,
                 media=base.Media(image.sha256, image.width, image.height, image.content_type,
@@ -168,7 +171,7 @@ class _Source:
                 if self.include == "all" else ()))
         return page
 
-    def _consensus(self, ids: list[int], answers: dict[int, list]) -> dict[int, dict]:
+    def _consensus(self, ids: list[int], after: int, last: int, answers: dict[int, list]) -> dict[int, dict]:
         if self.consensus is not None:
             return {task_id: self.consensus[task_id] for task_id in ids if task_id in self.consensus}
         counted = {task_id: [a.result for a in rows if a.counted and a.verdict != "rejected"]
@@ -176,7 +179,9 @@ class _Source:
         found = {}
         for row in self.connection.execute(
                 select(TaskConsensus.task_id, TaskConsensus.result, TaskConsensus.confidence, TaskConsensus.method,
-                       TaskConsensus.agreement, TaskConsensus.annotations).where(TaskConsensus.task_id.in_(ids))):
+                       TaskConsensus.agreement, TaskConsensus.annotations).where(
+                    TaskConsensus.project_id == self.project.id, TaskConsensus.task_id > after,
+                    TaskConsensus.task_id <= last)):
             if row.annotations == sum(1 for a in answers.get(row.task_id, ()) if a.counted):
                 found[row.task_id] = {"result": row.result, "confidence": row.confidence, "method": row.method,
                                       "agreement": row.agreement, "annotations": row.annotations}
@@ -192,14 +197,19 @@ class _Source:
         if name is None:
             name = self.names[row.user_id] = pseudonym(self.secret, self.project.id, row.user_id)
         return ExportAnnotation(id=row.id, annotator=name, result=row.result, lead_time_ms=row.lead_time_ms,
-                                schema_version=row.schema_version, created_at=_iso(row.created_at),
+                                schema_version=row.schema_version, created_at=row.created_iso,
                                 counted=row.counted, verdict=row.verdict, gold_score=row.gold_score,
                                 credits=int(earned.get(row.id, 0)))
 
 
-def _iso(moment: dt.datetime) -> str:
-    """ISO 8601 (the stored times are UTC: "+00:00")."""
-    return moment.isoformat()
+def _iso_sql(dialect: str):
+    """An answer's time as ISO 8601 UTC text ("2026-11-22T21:24:58.123456Z"), made by the database: formatting
+    a million aware datetimes in Python costs more than the rest of an answer's row."""
+    if dialect == "postgresql":
+        text_ = func.to_char(func.timezone("UTC", Annotation.created_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+    else:  # SQLite keeps naive UTC as "YYYY-MM-DD HH:MM:SS.ffffff"
+        text_ = func.replace(type_coerce(Annotation.created_at, String), " ", "T") + "Z"
+    return type_coerce(text_, String).label("created_iso")
 
 
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",

@@ -1,4 +1,5 @@
-"""Dataset exports (status, progress, checksum, dataset card) and the project's licence.
+"""Dataset exports (status, progress, checksum, dataset card), the project's licence, and an index on the
+ledger's answers.
 
 Revision ID: 0009
 Revises: 0008
@@ -52,10 +53,15 @@ def upgrade() -> None:
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.add_column(sa.Column('licence', sa.String(length=200), server_default='', nullable=False))
 
+    # What an answer earned, looked up by the exports a page at a time.
+    op.create_index(op.f('ix_ledger_transactions_annotation_id'), 'ledger_transactions', ['annotation_id'],
+                    unique=False)
+
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index(op.f('ix_ledger_transactions_annotation_id'), table_name='ledger_transactions')
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_column('licence')
 

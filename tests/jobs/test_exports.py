@@ -75,6 +75,9 @@ def test_a_jsonl_export_completes_with_its_checksum_and_content(app, client, own
     assert len(answers) == 2 and all(a["annotator"].startswith("a_") for a in answers)
     assert len({a["annotator"] for a in answers}) == 2 and all(a["lead_time_ms"] == 1200 for a in answers)
     assert all(a["credits"] == 70 for a in answers)  # 50 base + the full bonus: both agreed
+    import re
+
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", a["created_at"]) for a in answers), answers
     names = {a["annotator"] for line in by_answers for a in line["annotations"]}
     assert names == {a["annotator"] for a in answers}  # one stable pseudonym per person
     assert "a0@example.org" not in data.decode() and all("user_id" not in a for a in answers)

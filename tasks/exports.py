@@ -289,7 +289,7 @@ def run(factory: sessionmaker, storage: Storage, export_id: int, *, secret: byte
                 out.flush()
                 os.fsync(out.fileno())
             digest, size = _digest(temporary)
-            key = f"exports/{export_id}/{_download_name(project, export, writer_type.extension)}"
+            key = f"exports/{export_id}/export{writer_type.extension}"  # storage keys are ASCII; names need not be
             storage.put_file(key, temporary)
             storage.put(f"exports/{export_id}/dataset_card.json", base.card_bytes(card))
         finally:
@@ -298,7 +298,7 @@ def run(factory: sessionmaker, storage: Storage, export_id: int, *, secret: byte
         export = session.get(Export, export_id, with_for_update=True)
         export.status, export.progress, export.rows = "completed", 1.0, rows
         export.sha256, export.size_bytes, export.storage_key = digest, size, key
-        export.filename, export.card = key.rsplit("/", 1)[1], card
+        export.filename, export.card = _download_name(project, export, writer_type.extension), card
         export.finished_at = export.heartbeat_at = now()
         session.commit()
     return {"rows": rows, "sha256": digest, "size_bytes": size}
@@ -338,6 +338,7 @@ def _digest(path: str) -> tuple[str, int]:
 
 
 def _download_name(project: Project, export: Export, extension: str) -> str:
+    """The file name a download gets: the project's name (any script: browsers get it as RFC 5987 filename*)."""
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in project.name.lower())[:40].strip("-")
     return f"{stem or 'project'}-{project.id}-{export.format}-{export.include}{extension}"
 

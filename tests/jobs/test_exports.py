@@ -249,3 +249,66 @@ def test_a_worker_killed_mid_export_leaves_no_file_and_the_export_completes_with
     assert _worker(app, "--burst").wait(timeout=300) == 0
     undisturbed = client.get(f"/api/v1/exports/{twin.id}", headers=owner).get_json()
     assert undisturbed["status"] == "completed" and undisturbed["sha256"] == done["sha256"]
+
+
+def test_the_demo_project_exports_in_every_format_and_each_file_loads_in_its_tool(app, client):
+    """The issue's 'done when': the demo owner exports both demo projects in every format their media allow,
+    follows each to completion, downloads it, and the files load in the tools that consume them."""
+    import json
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    import yaml
+    from pycocotools.coco import COCO
+
+    from annotator import demo
+    from tasks.formats.label_studio import parse_export
+    from tests.test_cli import invoke
+
+    assert invoke(app, "demo").exit_code == 0
+    assert client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD}
+                       ).status_code == 200
+    headers = {"X-CSRF-Token": client.get("/api/v1/auth/csrf").get_json()["csrf_token"]}
+    listed = client.get("/api/v1/projects").get_json()["items"]
+    with app.app_context():
+        queue.get_queue(runtime().redis, "exports").empty()
+    for project in listed:
+        formats = ["jsonl", "csv", "label_studio"] + (["coco", "yolo", "voc"] if project["media_type"] == "image"
+                                                      else [])
+        for format_name in formats:
+            done = export(client, app, project, headers, format_name, include="all")
+            assert done["status"] == "completed" and done["progress"] == 1.0, done
+            data = client.get(done["download_url"]).get_data()
+            assert hashlib.sha256(data).hexdigest() == done["sha256"]
+            if format_name == "jsonl":
+                lines = [orjson.loads(line) for line in data.splitlines()]
+                assert len(lines) == client.get(f"/api/v1/projects/{project['id']}/stats").get_json()["total"]
+                assert any(line["annotations"] for line in lines)
+            elif format_name == "csv":
+                assert list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+            elif format_name == "label_studio":
+                assert len(parse_export(data)) == len(json.loads(data))
+            elif format_name == "coco":
+                path = os.path.join(app.instance_path, f"coco-{project['id']}.json")
+                with open(path, "wb") as file:
+                    file.write(data)
+                coco = COCO(path)
+                assert len(coco.getImgIds()) > 0 and coco.loadCats(coco.getCatIds())
+                for image in coco.loadImgs(coco.getImgIds()):
+                    assert (image["width"], image["height"]) == (640, 480)
+            elif format_name == "yolo":
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    described = yaml.safe_load(archive.read("data.yaml"))
+                    assert described["nc"] == len(described["names"]) and "dataset_card.json" in archive.namelist()
+                    for name in archive.namelist():
+                        if name.startswith("labels/"):
+                            for line in archive.read(name).decode().splitlines():
+                                parts = line.split()
+                                assert len(parts) == 5 and 0 <= int(parts[0]) < described["nc"]
+                                assert all(0.0 <= float(v) <= 1.0 for v in parts[1:])
+            elif format_name == "voc":
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    xmls = [n for n in archive.namelist() if n.startswith("Annotations/")]
+                    for name in xmls:
+                        root = ET.fromstring(archive.read(name))
+                        assert root.find("size/width").text == "640"

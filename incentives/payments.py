@@ -81,11 +81,7 @@ def reserve(session: Session, project: Project, assignment_id: int, now: dt.date
 
 def left(session: Session, project: Project, assignment_id: int) -> int:
     """What is still reserved for the lease (a project that never reserved has no reserve account: 0)."""
-    return int(session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
-                              .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-                              .join(Account, Account.id == Entry.account_id)
-                              .where(Account.kind == "project_reserve", Account.project_id == project.id,
-                                     LedgerTransaction.assignment_id == assignment_id)))
+    return _left_for(session, project, [assignment_id]).get(assignment_id, 0)
 
 
 def release(session: Session, project: Project, assignment_id: int, now: dt.datetime, why: str) -> None:

@@ -113,18 +113,20 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
 
 
 def settle(session: Session, project: Project, task: Task, now: dt.datetime,
-           scores: dict[int, float] | None = None) -> int:
+           scores: dict[int, float] | None = None, *, bonus: bool = True) -> int:
     """Settle every credited, unsettled answer of a completed task; returns how many.
 
-    Each answer's base moves from pending to available, its bonus (the agreement bonus times its score
-    against the task's consensus, partial along the taxonomy) from the reservation to available, and the
-    rest of the reservation back to the budget. `scores` (answer_scores, computed before taking the locks
-    by a caller that has them) saves the work while the project's money is locked.
+    Each answer's base (what its credit actually put in pending, whatever the rates are now) moves from pending
+    to available, its bonus (the agreement bonus times its score against the task's consensus, partial along
+    the taxonomy; never more than its lease still holds) from the reservation to available, and the rest of
+    the reservation back to the budget. `bonus=False` (a task withdrawn by its owner) pays the bases only.
+    `scores` (answer_scores, computed before taking the locks by a caller that has them) saves the work while
+    the project's money is locked.
     """
     rates = rules.Rates.of(project.rewards)
     if rates.most == 0:
         return 0
-    if scores is None:
+    if scores is None and bonus:
         scores = quality_service.answer_scores(session, project, task)
     budget, held = _accounts(session, project)
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id).where(
@@ -132,6 +134,11 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     _lock_wallets(session, {user_id for _, user_id, _ in rows})
     keys = set(session.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.idempotency_key.in_(
         [f"{what}:{annotation_id}" for annotation_id, _, _ in rows for what in ("credit", "settle", "clawback")]))))
+    credited = dict(session.execute(
+        select(LedgerTransaction.annotation_id, Entry.amount)
+        .join(Entry, Entry.transaction_id == LedgerTransaction.id).join(Account, Account.id == Entry.account_id)
+        .where(LedgerTransaction.idempotency_key.in_([f"credit:{annotation_id}" for annotation_id, _, _ in rows]),
+               Account.kind == "wallet_pending")).all())
     reserved = _left_for(session, project, [assignment_id for _, _, assignment_id in rows])
     settled = 0
     for annotation_id, user_id, assignment_id in rows:
@@ -140,18 +147,24 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
             continue  # never credited, settled already, or taken back by a reviewer's rejection
         pending = ledger.account(session, "wallet_pending", user_id=user_id)
         available = ledger.account(session, "wallet_available", user_id=user_id)
-        extra = rules.bonus(rates, scores.get(annotation_id, 0.0), task.id, gold=task.is_gold)
-        rest = reserved.get(assignment_id, 0) - extra.amount
-        legs = [Leg(pending, -rates.per_annotation), Leg(available, rates.per_annotation)] if rates.per_annotation \
-            else []
-        if extra.amount:
-            legs += [Leg(held, -extra.amount), Leg(available, extra.amount)]
+        base = int(credited.get(annotation_id, 0))
+        held_for_it = max(reserved.get(assignment_id, 0), 0)
+        if bonus:
+            extra = rules.bonus(rates, (scores or {}).get(annotation_id, 0.0), task.id, gold=task.is_gold)
+            extra_amount, explanation = min(extra.amount, held_for_it), extra.explanation
+            details = {**extra.details(), "base": base, "bonus": extra_amount}
+        else:
+            extra_amount, explanation = 0, f"no bonus: task {task.id} was withdrawn"
+            details = {"rule_version": rules.RULES_VERSION, "base": base, "bonus": 0, "explanation": explanation}
+        rest = held_for_it - extra_amount
+        legs = [Leg(pending, -base), Leg(available, base)] if base else []
+        if extra_amount:
+            legs += [Leg(held, -extra_amount), Leg(available, extra_amount)]
         if rest > 0:
             legs += [Leg(held, -rest), Leg(budget, rest)]
         if legs:
-            ledger.post(session, f"settle:{annotation_id}", "bonus", legs, now,
-                        memo=f"{rates.per_annotation} base + {extra.explanation}", details=extra.details(),
-                        project_id=project.id, task_id=task.id, annotation_id=annotation_id,
+            ledger.post(session, f"settle:{annotation_id}", "bonus", legs, now, memo=f"{base} base + {explanation}",
+                        details=details, project_id=project.id, task_id=task.id, annotation_id=annotation_id,
                         assignment_id=assignment_id)
         settled += 1
     return settled

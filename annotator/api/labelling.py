@@ -249,6 +249,8 @@ def resolve(flag_id: int, payload: dict):
     annotations.resolve_flag(db, report, payload["action"], current_user, seen.project, utcnow())
     if payload["action"] == "remove":
         payments.release_lapsed(db, utcnow(), project_id=seen.project.id)  # the leases it released
+        # Answers already given to the withdrawn task are paid their base (their bonus returns to the budget).
+        payments.settle(db, seen.project, db.get(Task, report.task_id), utcnow(), bonus=False)
     db.commit()
     return report
 

@@ -152,3 +152,39 @@ def test_skipping_in_a_project_that_pays_nothing_touches_no_ledger(app, client, 
         session = runtime().session_factory()
         assert session.scalar(select(func.count()).select_from(Account)) == 0
         session.close()
+
+
+def test_a_rate_change_mid_task_settles_what_was_credited(app, client, owner, annotators):
+    """Raising per_annotation while an answer waits in pending: its settlement moves what its credit put there."""
+    project = funded(client, owner, tasks=1)
+    assert answer(client, nxt(client, project, annotators[0]).get_json(), annotators[0],
+                  label="positive").status_code == 201
+    assert client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"per_annotation": 60}},
+                        headers=owner).status_code == 200
+    second = nxt(client, project, annotators[1]).get_json()
+    assert answer(client, second, annotators[1], label="positive").status_code == 201  # completes the task
+    assert wallet(client, annotators[0]) == {"currency": "CNY", "balance": 70, "pending": 0, "in_flight": 0,
+                                             "lifetime_earned": 70}  # credited 50, bonus 20
+    assert wallet(client, annotators[1])["balance"] == 80  # credited 60 after the change, bonus 20
+    assert budget(client, project, owner)["reserved"] == 0 and verified(app) == []
+
+
+def test_removing_a_flagged_task_pays_the_answers_it_already_had_their_base(app, client, owner, annotators, db):
+    from sqlalchemy import select
+
+    from tasks.models import Flag
+
+    project = funded(client, owner, tasks=1)
+    assert answer(client, nxt(client, project, annotators[0]).get_json(), annotators[0],
+                  label="positive").status_code == 201
+    lease = nxt(client, project, annotators[1]).get_json()
+    assert client.post(f"/api/v1/assignments/{lease['assignment']['id']}/flag", json={"reason": "sensitive"},
+                       headers=annotators[1]).status_code == 200
+    flag_id = db.scalar(select(Flag.id))
+    assert client.post(f"/api/v1/flags/{flag_id}/resolve", json={"action": "remove"}, headers=owner).status_code == 200
+    assert wallet(client, annotators[0]) == {"currency": "CNY", "balance": 50, "pending": 0, "in_flight": 0,
+                                             "lifetime_earned": 50}  # the base; no bonus on a withdrawn task
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 950, "reserved": 0, "spent": 50}
+    lines = client.get("/api/v1/wallet/entries", headers=annotators[0]).get_json()["items"]
+    assert lines[0]["memo"].startswith("50 base + no bonus: task")
+    assert verified(app) == []

@@ -41,7 +41,7 @@ class Media:
 class ExportAnnotation:
     id: int
     annotator: str  # a stable pseudonym (the same person, the same name in every export of the project)
-    result: dict[str, Any]
+    result_json: str | bytes  # the answer's result as stored, JSON text: formats that copy it never parse it
     lead_time_ms: int | None
     schema_version: int
     created_at: str  # ISO 8601, UTC
@@ -49,6 +49,16 @@ class ExportAnnotation:
     verdict: str | None  # accepted, rejected, None before review
     gold_score: float | None
     credits: int  # minor units this answer earned, net (0 for unpaid projects)
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The answer's result, parsed (each time it is asked for: formats that need it ask once)."""
+        return orjson.loads(self.result_json)
+
+    @classmethod
+    def of(cls, *, result: dict[str, Any], **fields: Any) -> ExportAnnotation:
+        """One made from a parsed result (tests, and writers' own helpers)."""
+        return cls(result_json=orjson.dumps(result), **fields)
 
 
 @dataclass(slots=True)

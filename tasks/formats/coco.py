@@ -78,28 +78,30 @@ class CocoWriter:
         if self.context.include == "all":
             if not task.annotations:
                 return 0
-            sources = [(a.result.get("objects") or [], {"annotator": a.annotator, "annotation_id": a.id,
-                                                          "verdict": a.verdict}) for a in task.annotations]
+            sources = [(a.result.get("objects") or (), (a.annotator, a.id, a.verdict)) for a in task.annotations]
         else:
             objects = ((task.consensus or {}).get("result") or {}).get("objects")
             if objects is None:
                 return 0
-            sources = [(objects, {})]
+            sources = [(objects, None)]
         self.images += 1
         image = {"id": task.id, "file_name": media.filename, "width": media.width, "height": media.height}
         self.out.write((b"\n" if self.images == 1 else b",\n") + orjson.dumps(image))
-        written = 0
-        for objects, extra in sources:
+        chunks = []  # one spool write per image, not one per object
+        for objects, who in sources:
             for obj in objects:
                 annotation = self._annotation(task.id, obj, media.width, media.height)
                 if annotation is None:
                     continue
-                annotation.update(extra)
+                if who is not None:
+                    annotation["annotator"], annotation["annotation_id"], annotation["verdict"] = who
                 self.annotations += 1
                 annotation["id"] = self.annotations
-                self.spool.write((b"\n" if self.annotations == 1 else b",\n") + orjson.dumps(annotation))
-                written += 1
-        return written
+                chunks.append(b"\n" if self.annotations == 1 else b",\n")
+                chunks.append(orjson.dumps(annotation))
+        if chunks:
+            self.spool.write(b"".join(chunks))
+        return len(chunks) // 2
 
     def _annotation(self, image_id: int, obj: dict[str, Any], width: int, height: int) -> dict[str, Any] | None:
         category = self.category.get(obj.get("label"))

@@ -23,7 +23,7 @@ def task_record(task: ExportTask, context: ExportContext) -> dict[str, Any]:
                            "file_name": task.media.filename}
     if context.include == "all":
         record["annotations"] = [{
-            "id": a.id, "annotator": a.annotator, "result": a.result, "lead_time_ms": a.lead_time_ms,
+            "id": a.id, "annotator": a.annotator, "result": orjson.Fragment(a.result_json), "lead_time_ms": a.lead_time_ms,
             "schema_version": a.schema_version, "created_at": a.created_at, "counted": a.counted,
             "verdict": a.verdict, "gold_score": a.gold_score, "credits": a.credits} for a in task.annotations]
     return record

@@ -83,7 +83,7 @@ def consensus(objects=None, labels=None) -> dict:
 
 
 def answer(answer_id: int, annotator: str, objects: list[dict], verdict: str | None = None) -> ExportAnnotation:
-    return ExportAnnotation(id=answer_id, annotator=annotator, result={"objects": objects}, lead_time_ms=1200,
+    return ExportAnnotation.of(id=answer_id, annotator=annotator, result={"objects": objects}, lead_time_ms=1200,
                             schema_version=3, created_at="2024-05-01T10:00:00Z", counted=True, verdict=verdict,
                             gold_score=None, credits=0)
 

@@ -30,7 +30,7 @@ def context_for(schema: LabelSchema, media_type: str, include: str = "all", proj
 
 def answer(annotation_id: int, result: dict, annotator: str = "a_0123456789abcdef", lead_time_ms: int | None = 1500,
            verdict: str | None = None) -> ExportAnnotation:
-    return ExportAnnotation(id=annotation_id, annotator=annotator, result=result, lead_time_ms=lead_time_ms,
+    return ExportAnnotation.of(id=annotation_id, annotator=annotator, result=result, lead_time_ms=lead_time_ms,
                             schema_version=1, created_at="2024-05-01T08:00:00Z", counted=True, verdict=verdict,
                             gold_score=None, credits=0)
 

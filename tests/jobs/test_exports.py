@@ -312,3 +312,45 @@ def test_the_demo_project_exports_in_every_format_and_each_file_loads_in_its_too
                     for name in xmls:
                         root = ET.fromstring(archive.read(name))
                         assert root.find("size/width").text == "640"
+
+
+def test_a_large_projects_export_takes_the_fresh_stored_consensus_else_each_tasks_own_majority(
+        app, client, owner, annotators):
+    """Above ANNOTATOR_QUALITY_ON_REQUEST the export computes no consensus: it takes the quality worker's stored
+    one where it is fresh, else the task's own majority (rejected answers left out, ties to the smaller id)."""
+    project = labelled(client, owner, annotators)
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 1
+
+    def lines(done):
+        body = client.get(done["download_url"], headers=owner).get_data()
+        return {len(line["annotations"]) and tuple(sorted(a["result"]["labels"][0] for a in line["annotations"])):
+                line for line in map(orjson.loads, body.splitlines())}
+
+    first = export(client, app, project, owner, include="all")
+    by_votes = lines(first)
+    agreed, split = by_votes[("positive", "positive")], by_votes[("negative", "positive")]
+    assert (agreed["result"], agreed["method"], agreed["confidence"], agreed["answers"]) == (
+        {"labels": ["positive"]}, "majority_vote", 1.0, 2)
+    assert (split["result"], split["confidence"], split["agreement"]) == ({"labels": ["negative"]}, 0.5, 0.5)
+    assert by_votes[0]["result"] is None and by_votes[0]["answers"] == 0
+
+    negative = next(a for a in split["annotations"] if a["result"]["labels"] == ["negative"])
+    assert client.post(f"/api/v1/annotations/{negative['id']}/review", json={"verdict": "reject"},
+                       headers=owner).status_code in (200, 201)
+    split = lines(export(client, app, project, owner, include="all"))[("negative", "positive")]
+    assert (split["result"], split["confidence"]) == ({"labels": ["positive"]}, 1.0)  # the rejected one is out
+
+    with app.app_context():
+        from tasks.jobs import refresh_quality
+
+        assert refresh_quality() == [project["id"]]
+    stored = export(client, app, project, owner, include="all")
+    assert lines(stored)[("positive", "positive")]["method"] != "majority_vote"  # the worker's, as stored
+
+    lease = nxt(client, project, annotators[2]).get_json()  # the one task left: the store knows nothing of it
+    assert lease["task"]["id"] == by_votes[0]["id"]
+    assert answer(client, lease, annotators[2], label="negative").status_code == 201
+    latest = lines(export(client, app, project, owner, include="all"))
+    assert latest[("negative",)]["method"] == "majority_vote"
+    assert (latest[("negative",)]["result"], latest[("negative",)]["confidence"]) == ({"labels": ["negative"]}, 1.0)
+    assert latest[("positive", "positive")]["method"] == lines(stored)[("positive", "positive")]["method"]

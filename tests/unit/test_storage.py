@@ -138,3 +138,28 @@ def test_local_storage_satisfies_the_storage_protocol(store):
         return backend.exists("p")
     assert uses(store)
     assert {name for name in dir(Storage) if not name.startswith("_")} <= set(dir(LocalStorage))
+
+
+@pytest.mark.parametrize("sendfile", ["works", "missing", "fails midway"])
+def test_put_file_copies_every_byte_with_or_without_sendfile(store, tmp_path, monkeypatch, sendfile):
+    source = tmp_path / "big.bin"
+    payload = os.urandom(3 << 20) + b"tail"
+    source.write_bytes(payload)
+    real = os.sendfile
+    calls = []
+
+    def flaky(out, in_, offset, count):
+        calls.append(offset)
+        if len(calls) > 1:
+            raise OSError(22, "not between these files")
+        return real(out, in_, offset, min(count, 1 << 20))
+
+    if sendfile == "missing":
+        monkeypatch.delattr(os, "sendfile")
+    elif sendfile == "fails midway":
+        monkeypatch.setattr(os, "sendfile", flaky)
+    store.put_file("exports/1/export.jsonl", source)
+    assert store.local_path("exports/1/export.jsonl").read_bytes() == payload
+    assert leftovers(store.root) == []
+    if sendfile == "fails midway":
+        assert calls == [0, 1 << 20]  # a first MiB by sendfile, the rest by hand

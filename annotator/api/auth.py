@@ -12,7 +12,7 @@ from annotator.api.schemas import UserOut
 from annotator.errors import SignupClosed
 from annotator.ratelimit import FailureLimiter
 from annotator.users import service
-from annotator.users.models import LOCALES, ApiToken
+from annotator.users.models import LOCALES, ApiToken, User
 from annotator.web import csrf_token, db_session, runtime
 
 bp = Blueprint("auth_api", __name__)
@@ -126,3 +126,21 @@ def revoke_token(token_id: int):
 @route(bp, "/me", methods=["GET"], response=UserOut, summary="The signed-in user", tag=TAG)
 def me():
     return current_user
+
+
+class MeIn(In):
+    display_name = SafeString(max_length=100, validate=validate.Length(min=1))
+    locale = fields.String(validate=validate.OneOf(LOCALES))
+
+
+@route(bp, "/me", methods=["PATCH"], body=MeIn, response=UserOut,
+       summary="Change your display name or language (the pages follow `locale`)", tag=TAG)
+def update_me(payload: dict):
+    db = db_session()
+    user = db.get(User, current_user.id)
+    if "display_name" in payload:
+        user.display_name = payload["display_name"].strip()
+    if "locale" in payload:
+        user.locale = payload["locale"]
+    db.commit()
+    return user

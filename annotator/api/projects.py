@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from annotator.api.core import Page, WithFields, paginate, route
 from annotator.api.fields import In, Money, PageQuery, Ratio, SafeString, StrictInteger
@@ -13,7 +13,7 @@ from annotator.db import utcnow
 from annotator.users.models import User
 from annotator.web import db_session
 from tasks import projects
-from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES, ProjectMember
+from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES, ProjectMember, Task
 
 bp = Blueprint("projects_api", __name__)
 TAG = "projects"
@@ -99,6 +99,7 @@ class ProjectOut(Schema):
     status = fields.String()
     role = fields.String(allow_none=True, metadata={"description": "owner, manager, reviewer, annotator, or "
                                                                    "null for a public project you are not in"})
+    open_tasks = fields.Integer(metadata={"description": "tasks still wanting answers (in the project list)"})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -136,7 +137,12 @@ def list_projects(args: dict) -> Page:
     db = db_session()
     page = paginate(db, projects.visible_projects_query(current_user), args["page"], args["per_page"])
     roles = projects.roles_for(db, current_user, page.items)
-    return Page([WithFields(p, role=roles[p.id]) for p in page.items], page.page, page.per_page, page.total)
+    ids = [p.id for p in page.items]
+    open_tasks = dict(db.execute(select(Task.project_id, func.count()).where(
+        Task.project_id.in_(ids), Task.status == "open", Task.is_gold.is_(False)).group_by(Task.project_id)).all()) \
+        if ids else {}
+    return Page([WithFields(p, role=roles[p.id], open_tasks=open_tasks.get(p.id, 0)) for p in page.items],
+                page.page, page.per_page, page.total)
 
 
 @route(bp, "/projects/<int:project_id>", methods=["GET"], response=ProjectOut, summary="A project", tag=TAG)

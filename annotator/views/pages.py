@@ -7,11 +7,16 @@ from flask_login import current_user
 bp = Blueprint("pages", __name__)
 
 
-@bp.get("/")
-def home():
+def _page(template: str, page: str, **context):
+    """A page for signed-in people (others go to sign in), in their language."""
     if not current_user.is_authenticated:
         return redirect(url_for("pages.login"))
-    return render_template("home.html", page="home")
+    return render_template(template, page=page, lang=current_user.locale, **context)
+
+
+@bp.get("/")
+def home():
+    return _page("home.html", "home")
 
 
 @bp.get("/login")
@@ -19,17 +24,19 @@ def login():
     return render_template("login.html", page="login")
 
 
+@bp.get("/wallet")
+def wallet():
+    return _page("wallet.html", "wallet")
+
+
 @bp.get("/projects/<int:project_id>/label")
 def label(project_id: int):
     """The labelling workspace; the page asks the API for the project, so an unknown one shows its 404 there."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("pages.login"))
-    return render_template("label.html", page="label", project_id=project_id)
+    return _page("label.html", "label", project_id=project_id)
 
 
 @bp.get("/projects/<int:project_id>/quality")
 def quality(project_id: int):
-    """A project's agreement, per label, per annotator and per task (the API decides who may see them)."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("pages.login"))
-    return render_template("quality.html", page="quality", project_id=project_id)
+    """A project's dashboard: progress, agreement per label and per annotator, tasks, exports (the API decides
+    who may see them)."""
+    return _page("quality.html", "quality", project_id=project_id)

@@ -1,6 +1,7 @@
 """Accounts per API.md: register, login, logout, CSRF, tokens, /me."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from annotator.users.models import ApiToken, User
@@ -241,3 +242,27 @@ def test_parallel_wrong_guesses_cannot_exceed_the_account_limit(client, make_use
     for thread in threads:
         thread.join()
     assert statuses.count(401) == 3 and statuses.count(429) == 9
+
+
+def test_you_change_your_language_and_name_and_the_change_stays(client, make_user, token_for):
+    headers = token_for(make_user("lang@example.org"))
+    changed = client.patch("/api/v1/me", json={"locale": "zh-CN", "display_name": "  李明 "}, headers=headers)
+    assert changed.status_code == 200 and changed.get_json()["locale"] == "zh-CN"
+    again = client.get("/api/v1/me", headers=headers).get_json()
+    assert (again["locale"], again["display_name"]) == ("zh-CN", "李明")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"locale": "fr"}, "locale"), ({"locale": None}, "locale"), ({"display_name": ""}, "display_name"),
+    ({"display_name": "x" * 101}, "display_name"), ({"email": "new@example.org"}, "email"),
+    ({"is_admin": True}, "is_admin")])
+def test_bad_changes_to_yourself_are_422_and_change_nothing(client, make_user, token_for, body, field):
+    headers = token_for(make_user("lang2@example.org"))
+    problem = assert_problem(client.patch("/api/v1/me", json=body, headers=headers), 422)
+    assert field in problem["errors"], problem
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    assert (me["locale"], me["email"], me["is_admin"]) == ("en", "lang2@example.org", False)
+
+
+def test_changing_yourself_needs_you_signed_in(client):
+    assert_problem(client.patch("/api/v1/me", json={"locale": "en"}), 401, "not_authenticated")

@@ -27,9 +27,10 @@ def test_the_demo_owner_signs_in_and_out(live_server, page, seeded):
     page.fill("input[name=password]", demo.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
-    page.wait_for_function("document.getElementById('display-name').textContent.length > 0")
-    assert page.text_content("#display-name") == demo.OWNER.display_name
-    assert page.text_content("#email") == demo.OWNER.email
+    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    assert page.text_content("#who") == demo.OWNER.display_name
+    assert page.text_content("#welcome") == f"Welcome, {demo.OWNER.display_name}"
+    assert demo.OWNER.email in page.text_content("#signed-in-as")
     screenshot(page, "home")
     page.click("#logout")  # a cookie-authenticated POST: works only if the CSRF token is sent
     page.wait_for_url(live_server + "/login")
@@ -47,3 +48,31 @@ def test_a_wrong_password_shows_the_message_next_to_the_form(live_server, page, 
     assert error.text_content() == "Wrong email or password."
     assert page.url == live_server + "/login"
     screenshot(page, "login-error")
+
+
+def sign_in_as_owner(page, live_server):
+    page.goto(live_server + "/login")
+    page.fill("input[name=email]", demo.OWNER.email)
+    page.fill("input[name=password]", demo.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/")
+    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+
+
+def test_the_language_switch_changes_the_page_and_is_remembered_for_the_user(live_server, page, seeded):
+    sign_in_as_owner(page, live_server)
+    assert page.text_content("[data-i18n='nav.projects']") == "Projects"
+    with page.expect_navigation():
+        page.select_option("#language", "zh-CN")
+    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    assert page.text_content("[data-i18n='nav.projects']") == "项目"
+    assert page.text_content("#welcome").startswith("欢迎")
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    screenshot(page, "home-zh")
+    page.context.clear_cookies()  # a new session: the language is the user's, kept by the server
+    sign_in_as_owner(page, live_server)
+    assert page.text_content("[data-i18n='nav.wallet']") == "钱包"
+    with page.expect_navigation():
+        page.select_option("#language", "en")
+    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    assert page.text_content("[data-i18n='nav.wallet']") == "Wallet"

@@ -1,37 +1,45 @@
-import { api, forgetCsrf } from "../lib/api.js";
+// Projects: what each pays and how much work is left; label where you may, the dashboard where you run it.
+import { api } from "../lib/api.js";
+import { formatMoney, formatNumber, t } from "../lib/i18n.js";
+import { startPage } from "../components/chrome.js";
 
-const me = await api.get("/api/v1/me");
-document.getElementById("display-name").textContent = me.display_name;
-document.getElementById("email").textContent = me.email;
-document.getElementById("who").textContent = me.display_name;
+const me = await startPage();
+document.getElementById("welcome").textContent = t("home.welcome", { name: me.display_name });
+document.getElementById("signed-in-as").textContent = t("home.signedInAs", { email: me.email });
 
-const page = await api.get("/api/v1/projects?per_page=100");
+const [page, wallet] = await Promise.all([api.get("/api/v1/projects?per_page=100"),
+  api.get("/api/v1/wallet").catch(() => ({ currency: "CNY" }))]);
 const list = document.getElementById("projects");
 for (const project of page.items) {
   const item = document.createElement("li");
   const name = document.createElement("span");
+  name.className = "project-name";
   name.textContent = project.name;
+  const facts = document.createElement("span");
+  facts.className = "muted small";
+  const pay = project.rewards && project.rewards.per_annotation;
+  facts.textContent = [
+    t(`home.role.${project.role || "public"}`),
+    pay ? t("home.pays", { amount: formatMoney(pay, wallet.currency) }) : t("home.unpaid"),
+    t("home.left", { count: formatNumber(project.open_tasks ?? 0) }),
+  ].join(" · ");
+  facts.dataset.openTasks = String(project.open_tasks ?? 0);
+  name.append(document.createElement("br"), facts);
   item.append(name);
   if (["owner", "manager", "reviewer"].includes(project.role)) {
-    const quality = document.createElement("a");
-    quality.href = `/projects/${project.id}/quality`;
-    quality.textContent = "Quality";
-    quality.dataset.qualityFor = String(project.id);
-    item.append(quality);
+    const dashboard = document.createElement("a");
+    dashboard.href = `/projects/${project.id}/quality`;
+    dashboard.textContent = t("home.dashboard");
+    dashboard.dataset.qualityFor = String(project.id);
+    item.append(dashboard);
   }
   if (project.status === "active") {
     const link = document.createElement("a");
     link.href = `/projects/${project.id}/label`;
-    link.textContent = "Label";
+    link.textContent = t("home.label");
     link.dataset.projectId = String(project.id);
     item.append(link);
   }
   list.append(item);
 }
 document.getElementById("no-projects").hidden = page.items.length > 0;
-
-document.getElementById("logout").addEventListener("click", async () => {
-  await api.post("/api/v1/auth/logout");
-  forgetCsrf();
-  window.location.assign("/login");
-});

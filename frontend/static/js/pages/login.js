@@ -1,5 +1,7 @@
 import { api, forgetCsrf } from "../lib/api.js";
+import { showError, startPage } from "../components/chrome.js";
 
+await startPage({ signedIn: false });
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");
 
@@ -12,7 +14,6 @@ form.addEventListener("submit", async (event) => {
     forgetCsrf(); // signing in starts a new session with a new token
     window.location.assign("/");
   } catch (err) {
-    error.textContent = err.message;
-    error.hidden = false;
+    showError(error, err);
   }
 });

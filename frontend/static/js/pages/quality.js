@@ -1,8 +1,11 @@
 // A project's quality for its owner, managers and reviewers: agreement, per label, per annotator, per task.
 import { api } from "../lib/api.js";
+import { formatDate, formatNumber as localNumber, formatPercent, t } from "../lib/i18n.js";
+import { startPage } from "../components/chrome.js";
 import { labelChoices } from "../annotate/workspace.js";
 import { describeResult, formatInterval, formatNumber, formatShare, labelRows, sortAnnotators } from "../lib/quality.js";
 
+await startPage();
 const root = document.getElementById("quality");
 const projectId = Number(root.dataset.projectId);
 const $ = (id) => document.getElementById(id);
@@ -38,7 +41,11 @@ function renderAnnotators(key = "annotations") {
 
 async function load() {
   const project = await api.get(`/api/v1/projects/${projectId}`);
-  $("project-name").textContent = `${project.name}: quality`;
+  $("project-name").textContent = `${project.name} · ${t("dash.title")}`;
+  if (["owner", "manager"].includes(project.role)) {
+    progress().catch(fail);
+    startExports(project);
+  }
   const paths = new Map(labelChoices(project.label_schema).map((c) => [c.id, c.path]));
   try {
     const members = await api.get(`/api/v1/projects/${projectId}/members?per_page=500`);
@@ -88,6 +95,82 @@ async function load() {
     tasks.append(tr);
   }
   $("quality-body").hidden = false;
+}
+
+async function progress() {
+  const stats = await api.get(`/api/v1/projects/${projectId}/stats`);
+  const done = (stats.tasks && stats.tasks.completed) || 0;
+  $("progress-bar").style.width = `${Math.round(stats.progress * 100)}%`;
+  $("progress-bar").parentElement.setAttribute("aria-valuenow", String(Math.round(stats.progress * 100)));
+  $("progress-text").textContent = `${t("dash.tasks", { done: localNumber(done), total: localNumber(stats.total) })} · ${formatPercent(stats.progress)}`;
+  $("progress-panel").hidden = false;
+}
+
+// Exports: choose a format, watch the progress bar, download when done (owners and managers).
+const FORMATS = { text: ["jsonl", "csv", "label_studio"], image: ["jsonl", "csv", "coco", "yolo", "voc", "label_studio"] };
+let watching = null;
+
+function startExports(project) {
+  $("export-format").replaceChildren(...FORMATS[project.media_type].map((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    return option;
+  }));
+  $("exports-panel").hidden = false;
+  $("export-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("export-error").hidden = true;
+    const data = Object.fromEntries(new FormData($("export-form")));
+    try {
+      await api.post(`/api/v1/projects/${projectId}/exports`, { format: data.format, include: data.include });
+      await listExports();
+    } catch (error) {
+      $("export-error").textContent = error.message;
+      $("export-error").hidden = false;
+    }
+  });
+  listExports().catch(fail);
+}
+
+async function listExports() {
+  const page = await api.get(`/api/v1/projects/${projectId}/exports?per_page=20`);
+  $("exports").replaceChildren(...page.items.map((item) => {
+    const row = document.createElement("tr");
+    row.dataset.exportId = String(item.id);
+    row.dataset.status = item.status;
+    cell(row, `${item.format} · ${t(`dash.include.${item.include}`)}`);
+    cell(row, formatDate(item.created_at));
+    const status = document.createElement("td");
+    const bar = document.createElement("div");
+    bar.className = "bar small-bar";
+    const fill = document.createElement("span");
+    fill.style.width = `${Math.round((item.progress || 0) * 100)}%`;
+    bar.append(fill);
+    const words = document.createElement("span");
+    words.className = item.status === "failed" ? "error small" : "muted small";
+    words.textContent = t(`dash.status.${item.status}`) + (item.error ? `: ${item.error}` : "");
+    status.append(bar, words);
+    row.append(status);
+    const links = document.createElement("td");
+    if (item.status === "completed") {
+      const download = document.createElement("a");
+      download.href = item.download_url;
+      download.textContent = `${t("dash.download")} (${localNumber(Math.max(1, Math.round(item.size_bytes / 1024)))} KB)`;
+      download.className = "download";
+      const card = document.createElement("a");
+      card.href = item.card_url;
+      card.textContent = t("dash.card");
+      links.append(download, " · ", card);
+    }
+    row.append(links);
+    return row;
+  }));
+  $("no-exports").hidden = page.items.length > 0;
+  clearTimeout(watching);
+  if (page.items.some((item) => item.status === "queued" || item.status === "running")) {
+    watching = setTimeout(() => listExports().catch(fail), 1000);
+  }
 }
 
 for (const button of document.querySelectorAll("[data-sort]")) {

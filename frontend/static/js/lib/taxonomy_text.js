@@ -1,0 +1,399 @@
+// A label taxonomy as text: owners paste JSON or an indented list and see the tree. DOM-free.
+//
+// Indented list: one label per line; deeper indentation (spaces, or tabs counted as 4 spaces) makes a
+// child of the line above. The first indented line sets how many columns one level is. Optional "- " or
+// "* " bullets are ignored, blank lines too; "Name [id]" gives an explicit id, otherwise one is made from
+// the name.
+//
+//   鸟类 [bird]
+//     莺
+//       - 黄林莺
+//
+// JSON: an array of {id?, name, children?} or {labels: [...]} (e.g. a whole label schema); other fields
+// of a label (description, color, ...) are ignored.
+// Every traversal uses an explicit stack, so no input is deep enough to overflow the call stack.
+
+/** Limits, as in tasks/schema.py except ids (the server allows 100 characters; generated ids fit 64). */
+export const MAX_ID_LENGTH = 64;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_DEPTH = 10;
+export const MAX_LABELS = 20_000;
+
+const ID = /^[a-z0-9_.-]+$/;
+// Control characters (C0, DEL, C1), bidi embeddings/overrides/isolates and lone surrogates, as the server refuses.
+const FORBIDDEN = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const MAX_JSON_NESTING = 400;
+const encoder = new TextEncoder();
+
+/**
+ * Parse a pasted taxonomy.
+ * @param {string} text JSON (starts with "[" or "{") or an indented list
+ * @returns {{labels: Array<{id: string, name: string, children?: object[]}>, errors: Array<{line: number, message: string}>}}
+ *   line is 1-based. When errors is not empty, labels is a best-effort preview (ids still unique) not to be saved.
+ */
+export function parseTaxonomy(text) {
+  const source = (typeof text === "string" ? text : "").replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const errors = [];
+  const head = source.trimStart()[0];
+  const entries = head === "[" || head === "{" ? fromJson(source, errors) : fromIndented(source, errors);
+  const labels = build(entries, errors);
+  errors.sort((a, b) => a.line - b.line);
+  return { labels, errors };
+}
+
+// Both forms first become entries in depth-first order: {name, id (explicit or null), line, nameLine,
+// idLine, depth (0 at the top), parent (index of the parent entry or -1)}.
+
+function fromIndented(source, errors) {
+  const entries = [];
+  const lastAtDepth = []; // entry index of the latest label at each depth
+  let base = null; // columns of the first label
+  let unit = null; // columns per level, from the first indented label
+  let prev = null; // {depth, line} of the label above
+  source.split("\n").forEach((raw, index) => {
+    const line = index + 1;
+    if (!raw.trim()) return;
+    let width = 0;
+    let k = 0;
+    for (; k < raw.length && (raw[k] === " " || raw[k] === "\t"); k++) width += raw[k] === "\t" ? 4 : 1;
+    let content = raw.slice(k).trim().replace(/^[-*](?:\s+|$)/, "");
+    let id = null;
+    if (content.endsWith("]")) {
+      const open = content.lastIndexOf("[");
+      const inside = open >= 0 ? content.slice(open + 1, -1) : "]";
+      if (!inside.includes("]")) {
+        id = inside.trim();
+        content = content.slice(0, open).trim();
+      }
+    }
+
+    if (base === null) base = width;
+    const relative = width - base;
+    let depth = 0;
+    if (relative < 0) {
+      errors.push({ line, message: `Indented less than the first label (line ${entries[0].line}).` });
+    } else if (relative > 0) {
+      unit ??= relative;
+      depth = Math.round(relative / unit);
+      if (relative % unit !== 0) {
+        errors.push({ line, message: `Indented by ${relative} columns, which is not a multiple of the ${unit} used for one level.` });
+      }
+      if (depth > prev.depth + 1) {
+        errors.push({ line, message: `Indented ${depth - prev.depth} levels deeper than line ${prev.line}; a child goes one level below its parent.` });
+      }
+    }
+    depth = Math.min(depth, prev ? prev.depth + 1 : 0);
+    const parent = depth > 0 ? lastAtDepth[depth - 1] : -1;
+    lastAtDepth[depth] = entries.length;
+    lastAtDepth.length = depth + 1;
+    entries.push({ name: content, id, line, nameLine: line, idLine: line, depth, parent });
+    prev = { depth, line };
+  });
+  return entries;
+}
+
+function fromJson(source, errors) {
+  let parsed;
+  try {
+    parsed = readJson(source);
+  } catch (error) {
+    if (!(error instanceof JsonError)) throw error;
+    errors.push({ line: error.line, message: `Not valid JSON: ${error.message}.` });
+    return [];
+  }
+  const { value, info } = parsed;
+  const list = Array.isArray(value) ? value : isObject(value) && Array.isArray(value.labels) ? value.labels : null;
+  if (!list) {
+    errors.push({ line: 1, message: 'JSON must be an array of labels or an object with a "labels" array.' });
+    return [];
+  }
+  const entries = [];
+  const stack = [];
+  const pushChildren = (array, depth, parent) => {
+    const lines = info.get(array) || [];
+    for (let k = array.length - 1; k >= 0; k--) stack.push({ node: array[k], line: lines[k] ?? 1, depth, parent });
+  };
+  pushChildren(list, 0, -1);
+  while (stack.length) {
+    const { node, line, depth, parent } = stack.pop();
+    if (!isObject(node)) {
+      errors.push({ line, message: 'A label must be an object with a "name".' });
+      continue;
+    }
+    const keys = info.get(node) || {};
+    let name = "";
+    if (!("name" in node)) errors.push({ line, message: 'This label has no "name".' });
+    else if (typeof node.name !== "string") errors.push({ line: keys.name ?? line, message: '"name" must be a string.' });
+    else name = node.name.trim();
+    let id = null;
+    if (node.id !== undefined && node.id !== null) {
+      if (typeof node.id === "string") id = node.id;
+      else errors.push({ line: keys.id ?? line, message: '"id" must be a string.' });
+    }
+    const index = entries.length;
+    entries.push({ name, id, line, nameLine: keys.name ?? line, idLine: keys.id ?? line, depth, parent, skipNameCheck: !("name" in node) || typeof node.name !== "string" });
+    const children = node.children;
+    if (Array.isArray(children)) pushChildren(children, depth + 1, index);
+    else if (children !== undefined && children !== null) {
+      errors.push({ line: keys.children ?? line, message: '"children" must be an array of labels.' });
+    }
+  }
+  return entries;
+}
+
+/** Check the entries, give every label a unique id, and build the tree. */
+function build(entries, errors) {
+  const used = new Set();
+  const firstLine = new Map(); // explicit id -> line that first gave it
+  const ids = new Array(entries.length).fill(null);
+  let counted = false;
+  entries.forEach((entry, index) => {
+    if (!entry.skipNameCheck) {
+      const problem = nameProblem(entry.name);
+      if (problem) errors.push({ line: entry.nameLine, message: problem });
+    }
+    if (entry.depth >= MAX_DEPTH) {
+      errors.push({ line: entry.line, message: `Labels nest at most ${MAX_DEPTH} levels deep; this one would be level ${entry.depth + 1}.` });
+    }
+    if (index === MAX_LABELS && !counted) {
+      counted = true;
+      errors.push({ line: entry.line, message: `At most ${MAX_LABELS} labels are allowed; this is label ${MAX_LABELS + 1}.` });
+    }
+    if (entry.id === null) return;
+    const problem = idProblem(entry.id);
+    if (problem) {
+      errors.push({ line: entry.idLine, message: problem });
+    } else if (firstLine.has(entry.id)) {
+      errors.push({ line: entry.idLine, message: `The id "${entry.id}" is used on lines ${firstLine.get(entry.id)} and ${entry.idLine}; ids must be unique.` });
+    } else {
+      firstLine.set(entry.id, entry.idLine);
+      used.add(entry.id);
+      ids[index] = entry.id;
+    }
+  });
+
+  // Generated ids avoid every explicit id, wherever it appears; clashes count up per base.
+  const nextSuffix = new Map();
+  const labels = [];
+  const nodes = [];
+  entries.forEach((entry, index) => {
+    let id = ids[index];
+    if (id === null) {
+      const base = slugId(entry.name);
+      id = base;
+      let n = nextSuffix.get(base) ?? 2;
+      while (used.has(id)) {
+        const suffix = `_${n++}`;
+        id = base.slice(0, MAX_ID_LENGTH - suffix.length) + suffix;
+      }
+      nextSuffix.set(base, n);
+      used.add(id);
+    }
+    const node = { id, name: entry.name };
+    nodes.push(node);
+    if (entry.parent < 0) labels.push(node);
+    else (nodes[entry.parent].children ??= []).push(node);
+  });
+  return labels;
+}
+
+function nameProblem(name) {
+  if (!name) return "The label name is empty.";
+  const length = [...name].length;
+  if (length > MAX_NAME_LENGTH) return `The label name is ${length} characters long; at most ${MAX_NAME_LENGTH} are allowed.`;
+  if (FORBIDDEN.test(name)) return "The label name contains a control or bidirectional-override character.";
+  return null;
+}
+
+function idProblem(id) {
+  if (!id) return "The id in [] is empty.";
+  if (id.length > MAX_ID_LENGTH) return `The id "${id.slice(0, 20)}…" is ${id.length} characters long; at most ${MAX_ID_LENGTH} are allowed.`;
+  if (!ID.test(id)) return `The id "${id}" may only use a-z, 0-9, "_", "-" and ".".`;
+  return null;
+}
+
+/**
+ * The id made from a label name (before clashes get "_2", "_3", ...): lowercase ASCII letters and digits
+ * (accents dropped), every other run of characters "_", trimmed, at most 64 characters; a name without
+ * any ASCII letter or digit (黄林莺) gets "l" and 8 hex digits of its 32-bit FNV-1a hash (UTF-8).
+ * @param {string} name
+ * @returns {string}
+ */
+export function slugId(name) {
+  const ascii = String(name).normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
+  if (ascii) return ascii.slice(0, MAX_ID_LENGTH).replace(/_+$/, "");
+  let hash = 0x811c9dc5;
+  for (const byte of encoder.encode(String(name))) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return `l${hash.toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * The taxonomy as an indented list: two spaces per level, "Name [id]" per line, so that
+ * parseTaxonomy(toIndented(labels)).labels deep-equals labels (for valid labels with ids).
+ * @param {Array<{id?: string, name: string, children?: object[]}>} labels
+ * @returns {string}
+ */
+export function toIndented(labels) {
+  const lines = [];
+  const stack = [];
+  const pushAll = (list, depth) => {
+    for (let k = (list?.length ?? 0) - 1; k >= 0; k--) stack.push([list[k], depth]);
+  };
+  pushAll(labels, 0);
+  while (stack.length) {
+    const [node, depth] = stack.pop();
+    const name = String(node.name ?? "").trim();
+    // A name that itself starts like a bullet keeps it behind a real bullet.
+    const bullet = /^[-*](\s|$)/.test(name) ? "- " : "";
+    lines.push(`${"  ".repeat(depth)}${bullet}${name}${node.id ? ` [${node.id}]` : ""}`);
+    if (Array.isArray(node.children)) pushAll(node.children, depth + 1);
+  }
+  return lines.join("\n");
+}
+
+/** How many labels the tree holds, at every level. */
+export function countLabels(labels) {
+  let count = 0;
+  const stack = Array.isArray(labels) ? [...labels] : [];
+  while (stack.length) {
+    const node = stack.pop();
+    count++;
+    if (Array.isArray(node?.children)) stack.push(...node.children);
+  }
+  return count;
+}
+
+/** Levels in the tree: 0 when empty, 1 when flat. */
+export function maxDepth(labels) {
+  let deepest = 0;
+  const stack = (Array.isArray(labels) ? labels : []).map((node) => [node, 1]);
+  while (stack.length) {
+    const [node, depth] = stack.pop();
+    deepest = Math.max(deepest, depth);
+    if (Array.isArray(node?.children)) for (const child of node.children) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSON that remembers lines: where each object starts, each key's value, each array element.
+// ---------------------------------------------------------------------------------------------------------
+
+class JsonError extends Error {
+  constructor(line, message) {
+    super(message);
+    this.line = line;
+  }
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** JSON.parse with lines: info maps each object to {key: line} and each array to its elements' lines. */
+function readJson(src) {
+  const info = new WeakMap();
+  let i = 0;
+  let line = 1;
+  const fail = (message) => {
+    throw new JsonError(line, message);
+  };
+  const space = () => {
+    for (; i < src.length; i++) {
+      const c = src[i];
+      if (c === "\n") line++;
+      else if (c !== " " && c !== "\t" && c !== "\r") break;
+    }
+  };
+  const string = () => {
+    let j = i + 1;
+    for (; j < src.length && src[j] !== '"'; j++) {
+      if (src[j] === "\\") j++;
+      else if (src[j] < " ") fail("a line break or control character inside a string");
+    }
+    if (j >= src.length) fail("a string is not closed");
+    let text;
+    try {
+      text = JSON.parse(src.slice(i, j + 1));
+    } catch {
+      fail("a bad escape in a string");
+    }
+    i = j + 1;
+    return text;
+  };
+  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const value = (nesting) => {
+    space();
+    if (nesting > MAX_JSON_NESTING) fail("nested too deeply");
+    const c = src[i];
+    if (c === "{") {
+      const object = Object.create(null);
+      const keys = Object.create(null);
+      info.set(object, keys);
+      i++;
+      space();
+      if (src[i] === "}") {
+        i++;
+        return object;
+      }
+      for (;;) {
+        space();
+        if (src[i] !== '"') fail("expected a quoted key");
+        const key = string();
+        space();
+        if (src[i] !== ":") fail('expected ":" after a key');
+        i++;
+        space();
+        keys[key] = line;
+        object[key] = value(nesting + 1);
+        space();
+        if (src[i] === ",") i++;
+        else if (src[i] === "}") {
+          i++;
+          return object;
+        } else fail('expected "," or "}"');
+      }
+    }
+    if (c === "[") {
+      const array = [];
+      const lines = [];
+      info.set(array, lines);
+      i++;
+      space();
+      if (src[i] === "]") {
+        i++;
+        return array;
+      }
+      for (;;) {
+        space();
+        lines.push(line);
+        array.push(value(nesting + 1));
+        space();
+        if (src[i] === ",") i++;
+        else if (src[i] === "]") {
+          i++;
+          return array;
+        } else fail('expected "," or "]"');
+      }
+    }
+    if (c === '"') return string();
+    NUMBER.lastIndex = i;
+    const number = NUMBER.exec(src);
+    if (number) {
+      i += number[0].length;
+      return Number(number[0]);
+    }
+    for (const [word, result] of [["true", true], ["false", false], ["null", null]]) {
+      if (src.startsWith(word, i)) {
+        i += word.length;
+        return result;
+      }
+    }
+    return fail(c === undefined ? "it ends too early" : `unexpected ${JSON.stringify(c)}`);
+  };
+  const result = value(0);
+  space();
+  if (i < src.length) fail(`unexpected ${JSON.stringify(src[i])} after the end`);
+  return { value: result, info };
+}

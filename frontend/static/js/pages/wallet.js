@@ -1,0 +1,87 @@
+// Your wallet: available, pending and lifetime earnings, every entry with why, a payout request, and the
+// leaderboards of the projects you label.
+import { api } from "../lib/api.js";
+import { currencyDigits, formatDate, formatMoney, formatPercent, t } from "../lib/i18n.js";
+import { showError, startPage } from "../components/chrome.js";
+
+await startPage();
+const $ = (id) => document.getElementById(id);
+let currency = "CNY";
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  row.append(td);
+}
+
+async function load() {
+  const [wallet, entries] = await Promise.all([api.get("/api/v1/wallet"), api.get("/api/v1/wallet/entries?per_page=100")]);
+  currency = wallet.currency;
+  $("balance").textContent = formatMoney(wallet.balance, currency);
+  $("balance").dataset.amount = String(wallet.balance);
+  $("pending-amount").textContent = formatMoney(wallet.pending, currency);
+  $("pending-amount").dataset.amount = String(wallet.pending);
+  $("in-flight").textContent = formatMoney(wallet.in_flight, currency);
+  $("lifetime").textContent = formatMoney(wallet.lifetime_earned, currency);
+  $("entries").replaceChildren(...entries.items.map((entry) => {
+    const row = document.createElement("tr");
+    cell(row, formatDate(entry.created_at));
+    cell(row, entry.memo || entry.kind);
+    cell(row, formatMoney(entry.amount, currency), `num ${entry.amount < 0 ? "error" : ""}`);
+    return row;
+  }));
+  $("no-entries").hidden = entries.items.length > 0;
+}
+
+async function leaderboards() {
+  const projects = await api.get("/api/v1/projects?per_page=100");
+  const host = $("leaderboards");
+  for (const project of projects.items.filter((p) => p.rewards && p.rewards.per_annotation)) {
+    let board;
+    try {
+      board = await api.get(`/api/v1/projects/${project.id}/leaderboard?per_page=10`);
+    } catch {
+      continue; // not visible to you
+    }
+    if (!board.items.length) continue;
+    const heading = document.createElement("h2");
+    heading.textContent = `${project.name}`;
+    const table = document.createElement("table");
+    table.className = "data";
+    for (const leader of board.items) {
+      const row = document.createElement("tr");
+      cell(row, String(leader.rank), "num");
+      cell(row, leader.display_name);
+      cell(row, formatMoney(leader.earned, currency), "num");
+      cell(row, leader.agreement_with_consensus == null ? "—" : formatPercent(leader.agreement_with_consensus), "num");
+      table.append(row);
+    }
+    host.append(heading, table);
+  }
+}
+
+// Amounts are typed in the currency's units ("12.50") and sent in minor units.
+$("payout-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("payout-error").hidden = true;
+  $("payout-message").textContent = "";
+  const raw = new FormData($("payout-form")).get("amount");
+  const amount = Math.round(Number(raw) * 10 ** currencyDigits(currency));
+  try {
+    await api.post("/api/v1/payouts", { amount: Number.isFinite(amount) ? amount : raw },
+      { "Idempotency-Key": `payout-${crypto.randomUUID ? crypto.randomUUID() : Date.now()}` });
+    $("payout-message").textContent = t("wallet.requested");
+    $("payout-form").reset();
+    await load();
+  } catch (error) {
+    showError($("payout-error"), error);
+  }
+});
+
+try {
+  await load();
+  await leaderboards();
+} catch (error) {
+  showError($("wallet-error"), error);
+}

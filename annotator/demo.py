@@ -113,12 +113,20 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
     project = projects.create_project(session, owner, _settings(IMAGE_PROJECT, "image", ["bbox", "classify"],
                                                                 attributes=attributes), utcnow())
     _members(session, project, annotators)
-    shas = _store_demo_images(session, storage, count=8)
+    shas, birds = _store_demo_images(session, storage, count=8)
     rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}} for n, sha in enumerate(shas)]
     prepared = importing.prepare(session, project, rows, uploaded=frozenset(shas))
     importing.insert_tasks(session, project, prepared, utcnow())
     names = {f"demo-{n + 1}.jpg": IMAGE_TRUTH[n % len(IMAGE_TRUTH)] for n in range(len(shas))}
-    _answer(session, project, annotators[:2], lambda data: names[data["name"]])
+    boxes = {f"demo-{n + 1}.jpg": birds[n] for n in range(len(shas))}
+
+    def boxed(data: dict, label: str, nudge: int) -> dict:
+        """The whole image's label and a box around each bird drawn (the second annotator's a few pixels off)."""
+        return {"labels": [label], "objects": [
+            {"tool": "bbox", "label": label, "bbox": [x + nudge, y + nudge, w - nudge, h]}
+            for x, y, w, h in boxes[data["name"]]]}
+
+    _answer(session, project, annotators[:2], lambda data: names[data["name"]], boxed)
 
 
 def _text_project(session: Session, owner: User, annotators: list[User]) -> None:
@@ -129,7 +137,7 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
     _answer(session, project, annotators[:2], lambda data: NOTE_TRUTH[NOTES.index(data["text"])])
 
 
-def _answer(session: Session, project: Project, annotators: list[User], truth) -> None:
+def _answer(session: Session, project: Project, annotators: list[User], truth, shape=None) -> None:
     """The owner funds the project; each annotator takes SEEDED_ANSWERS tasks the way the API hands them out
     and answers them, paid as the API pays (so wallets show pending and available money with reasons)."""
     session.flush()
@@ -144,7 +152,8 @@ def _answer(session: Session, project: Project, annotators: list[User], truth) -
             if user.email == ANNOTATORS[1].email:
                 label = BO_SAYS.get(label, label)
             held = annotations.held_for_submit(session, lease.assignment_id)
-            saved = annotations.submit(session, project, held, user, {"labels": [label]}, 4000, utcnow())
+            result = shape(lease.data, label, annotators.index(user) * 3) if shape else {"labels": [label]}
+            saved = annotations.submit(session, project, held, user, result, 4000, utcnow())
             payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),
                                     counted=saved.counted, completes=saved.completed or saved.gold)
 
@@ -154,19 +163,23 @@ def _members(session: Session, project: Project, annotators: list[User]) -> None
         projects.set_member(session, project, user.email, "annotator")
 
 
-def _store_demo_images(session: Session, storage: Storage, count: int) -> list[str]:
-    stored = []
+def _store_demo_images(session: Session, storage: Storage, count: int) -> tuple[list[str], list[list]]:
+    """The demo's pictures, stored; their sha256s and the boxes around the birds in each."""
+    stored, birds = [], []
     for n in range(count):
-        image = process_image(_draw(random.Random(n)))
+        picture, boxes = _draw(random.Random(n))
+        birds.append(boxes)
+        image = process_image(picture)
         storage.put(media_key(image.sha256), image.data)
         storage.put(thumbnail_key(image.sha256), image.thumbnail)
         stored.append(StoredImage.of(image, f"demo-{n + 1}.jpg"))
     insert_media(session, stored, utcnow())
-    return [image.sha256 for image in stored]
+    return [image.sha256 for image in stored], birds
 
 
-def _draw(rng: random.Random) -> bytes:
-    """A 640x480 scene: sky, a branch, and one or two bird-like shapes."""
+def _draw(rng: random.Random) -> tuple[bytes, list[list[int]]]:
+    """A 640x480 scene: sky, a branch, and one or two bird-like shapes; the JPEG and each bird's [x, y, w, h]."""
+    boxes = []
     image = Image.new("RGB", (640, 480), (rng.randint(120, 170), rng.randint(180, 210), 235))
     draw = ImageDraw.Draw(image)
     draw.line([(0, rng.randint(300, 380)), (640, rng.randint(280, 400))], fill=(92, 64, 40), width=14)
@@ -177,6 +190,7 @@ def _draw(rng: random.Random) -> bytes:
         draw.ellipse([x + 65, y - 25, x + 105, y + 15], fill=body)
         draw.polygon([(x + 103, y - 8), (x + 125, y - 2), (x + 103, y + 4)], fill=(60, 50, 40))
         draw.ellipse([x + 86, y - 14, x + 94, y - 6], fill=(10, 10, 10))
+        boxes.append([x, y - 25, 125, 80])
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
-    return out.getvalue()
+    return out.getvalue(), boxes

@@ -40,3 +40,19 @@ def quality(project_id: int):
     """A project's dashboard: progress, agreement per label and per annotator, tasks, exports (the API decides
     who may see them)."""
     return _page("quality.html", "quality", project_id=project_id)
+
+
+@bp.get("/projects/new")
+def new_project():
+    return _page("project_form.html", "project_form", project_id=None)
+
+
+@bp.get("/projects/<int:project_id>/settings")
+def project_settings(project_id: int):
+    return _page("project_form.html", "project_form", project_id=project_id)
+
+
+@bp.get("/projects/<int:project_id>/import")
+def project_import(project_id: int):
+    """Drag-and-drop imports with a progress bar per job, the refused files with reasons, near-duplicates."""
+    return _page("import.html", "import", project_id=project_id)

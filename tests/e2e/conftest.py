@@ -57,3 +57,14 @@ def page(browser):
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def watched_page(browser, width: int = 1280, height: int = 800):
+    """A new browser context and page whose JavaScript errors and dialogs (an alert would be an XSS) are
+    collected in the returned list: (context, page, errors)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    return context, page, errors

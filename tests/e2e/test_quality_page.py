@@ -35,3 +35,35 @@ def test_the_demo_owner_sees_agreement_per_label_per_annotator_and_per_task(live
     assert f"{round(answered['consensus']['confidence'] * 100)}%" in row.text_content()
     page.click("button[data-sort='reliability']")
     screenshot(page, "quality")
+
+
+def test_the_demo_owner_exports_from_the_dashboard_watches_it_finish_and_downloads_a_coco_file(
+        live_server, page, seeded, client, app, tmp_path):  # noqa: F811
+    from pycocotools.coco import COCO
+
+    from tests.jobs.test_exports import run_exports
+
+    client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
+    project_id = next(p["id"] for p in client.get("/api/v1/projects").get_json()["items"]
+                      if p["name"] == demo.IMAGE_PROJECT)
+    sign_in(page, live_server, demo.OWNER.email, demo.PASSWORD)
+    page.goto(f"{live_server}/projects/{project_id}/quality")
+    page.locator("#exports-panel").wait_for(state="visible")
+    page.locator("#progress-text").wait_for(state="visible")
+    assert "%" in page.text_content("#progress-text")
+    page.select_option("#export-format", "coco")
+    page.select_option("select[name=include]", "all")
+    page.click("#export-form button[type=submit]")
+    row = page.locator("#exports tr").first
+    row.wait_for()
+    assert row.get_attribute("data-status") == "queued"  # nothing runs it yet: the page waits and polls
+    run_exports(app)  # the exports worker
+    page.locator("#exports tr[data-status=completed] a.download").wait_for(timeout=15_000)
+    screenshot(page, "dashboard-exports")
+    href = page.get_attribute("#exports tr[data-status=completed] a.download", "href")
+    body = page.request.get(live_server + href)  # with the page's session cookie, as a click would
+    assert body.status == 200
+    path = tmp_path / "export.json"
+    path.write_bytes(body.body())
+    coco = COCO(str(path))
+    assert coco.getImgIds() and coco.getAnnIds() and coco.getCatIds()

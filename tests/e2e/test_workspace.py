@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tasks.models import Annotation
 from tests.api.helpers import BIRDS, create_project, create_text_project
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, watched_page
 from tests.jobs.test_imports import jpeg, run_jobs, upload
 
 pytestmark = pytest.mark.e2e
@@ -141,11 +141,7 @@ def test_spans_are_made_by_selecting_text_and_sent_in_code_points(browser, live_
     assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": text}}],
                        headers=owner).status_code == 201
     make_user("reader@example.org")
-    context = browser.new_context(viewport={"width": 1200, "height": 760})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    context, page, errors = watched_page(browser, 1200, 760)
     try:
         sign_in(page, live_server, "reader@example.org")
         page.goto(f"{live_server}/projects/{project['id']}/label")

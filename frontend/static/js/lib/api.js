@@ -37,6 +37,16 @@ export async function request(method, path, body, extraHeaders = {}) {
     method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  return read(response);
+}
+
+// Files as multipart/form-data (the browser sets the boundary); same errors as JSON requests.
+export async function upload(path, formData) {
+  const headers = { Accept: "application/json", "X-CSRF-Token": await token() };
+  return read(await fetch(path, { method: "POST", headers, credentials: "same-origin", body: formData }));
+}
+
+async function read(response) {
   if (response.status === 204) return null;
   const isJson = /json/.test(response.headers.get("Content-Type") || "");
   const data = isJson ? await response.json() : null;
@@ -51,4 +61,5 @@ export const api = {
   post: (path, body, headers) => request("POST", path, body, headers),
   patch: (path, body) => request("PATCH", path, body),
   del: (path) => request("DELETE", path),
+  upload,
 };

@@ -26,6 +26,15 @@ for (const project of page.items) {
   facts.dataset.openTasks = String(project.open_tasks ?? 0);
   name.append(document.createElement("br"), facts);
   item.append(name);
+  if (["owner", "manager"].includes(project.role)) {
+    for (const [key, path] of [["home.import", "import"], ["home.settings", "settings"]]) {
+      const link = document.createElement("a");
+      link.href = `/projects/${project.id}/${path}`;
+      link.textContent = t(key);
+      link.dataset[path === "import" ? "importFor" : "settingsFor"] = String(project.id);
+      item.append(link);
+    }
+  }
   if (["owner", "manager", "reviewer"].includes(project.role)) {
     const dashboard = document.createElement("a");
     dashboard.href = `/projects/${project.id}/quality`;

@@ -28,6 +28,7 @@ async function load() {
     const row = document.createElement("tr");
     cell(row, formatDate(entry.created_at));
     cell(row, entry.memo || entry.kind);
+    cell(row, t(`wallet.account.${entry.account}`), "muted");
     cell(row, formatMoney(entry.amount, currency), `num ${entry.amount < 0 ? "error" : ""}`);
     return row;
   }));
@@ -48,7 +49,14 @@ async function leaderboards() {
     const heading = document.createElement("h2");
     heading.textContent = `${project.name}`;
     const table = document.createElement("table");
-    table.className = "data";
+    table.className = "data leaderboard";
+    const head = document.createElement("tr");
+    for (const key of ["wallet.rank", "q.annotator", "wallet.earned", "q.agreementWithConsensus"]) {
+      const th = document.createElement("th");
+      th.textContent = t(key);
+      head.append(th);
+    }
+    table.append(head);
     for (const leader of board.items) {
       const row = document.createElement("tr");
       cell(row, String(leader.rank), "num");

@@ -1,0 +1,112 @@
+// Import: drop files (images, zip archives, a Label Studio export); each upload becomes an import job with
+// its own progress bar, then the files refused with their reasons and the near-duplicates found.
+import { api } from "../lib/api.js";
+import { formatNumber, t } from "../lib/i18n.js";
+import { showError, startPage } from "../components/chrome.js";
+
+await startPage();
+const $ = (id) => document.getElementById(id);
+const projectId = Number($("import-page").dataset.projectId);
+const jobs = new Map(); // id -> last report
+let polling = null;
+
+function line(text, className) {
+  const item = document.createElement("li");
+  item.textContent = text;
+  if (className) item.className = className;
+  return item;
+}
+
+function render() {
+  $("import-jobs").replaceChildren(...[...jobs.values()].sort((a, b) => b.id - a.id).map((job) => {
+    const item = document.createElement("li");
+    item.dataset.importId = String(job.id);
+    item.dataset.status = job.status;
+    const head = document.createElement("div");
+    const names = (job.files || []).map((f) => f.name).join(", ");
+    head.textContent = `#${job.id} · ${names} · ${t(`imp.status.${job.status}`)}`;
+    const bar = document.createElement("div");
+    bar.className = "bar";
+    const fill = document.createElement("span");
+    fill.style.width = `${Math.round((job.progress || 0) * 100)}%`;
+    bar.append(fill);
+    item.append(head, bar);
+    const counts = job.counts || {};
+    if (job.status === "finished" || job.status === "failed") {
+      const summary = document.createElement("p");
+      summary.className = "muted small counts";
+      summary.textContent = t("imp.counts", { created: formatNumber(counts.created || 0),
+        duplicates: formatNumber(counts.duplicates || 0), rejected: formatNumber((job.rejected || []).length) });
+      item.append(summary);
+    }
+    if (job.error) item.append(line(job.error, "error"));
+    if ((job.rejected || []).length) {
+      const heading = document.createElement("h3");
+      heading.textContent = t("imp.rejected");
+      const list = document.createElement("ul");
+      list.className = "rejected";
+      list.append(...job.rejected.map((r) => line(`${r.file}: ${r.reason}`, "error small")));
+      item.append(heading, list);
+    }
+    if ((job.near_duplicates || []).length) {
+      const heading = document.createElement("h3");
+      heading.textContent = t("imp.duplicates");
+      const list = document.createElement("ul");
+      list.append(...job.near_duplicates.map((d) => line(`${d.name || d.image} ≈ ${d.similar_name || d.similar_to} (${d.distance})`, "muted small")));
+      item.append(heading, list);
+    }
+    return item;
+  }));
+}
+
+async function poll() {
+  clearTimeout(polling);
+  const open = [...jobs.values()].filter((job) => job.status === "queued" || job.status === "running");
+  for (const job of open) {
+    try {
+      jobs.set(job.id, await api.get(`/api/v1/imports/${job.id}`));
+    } catch (error) {
+      showError($("import-error"), error);
+    }
+  }
+  render();
+  if ([...jobs.values()].some((job) => job.status === "queued" || job.status === "running")) {
+    polling = setTimeout(poll, 1000);
+  }
+}
+
+async function send(files) {
+  if (!files.length) return;
+  $("import-error").hidden = true;
+  const data = new FormData();
+  for (const file of files) data.append("files", file, file.name);
+  try {
+    const made = await api.upload(`/api/v1/projects/${projectId}/imports`, data);
+    jobs.set(made.id, { ...made, files: [...files].map((f) => ({ name: f.name })) });
+    render();
+    poll();
+  } catch (error) {
+    showError($("import-error"), error);
+  }
+}
+
+const zone = $("drop-zone");
+zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+zone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  zone.classList.remove("over");
+  send(event.dataTransfer.files);
+});
+$("files").addEventListener("change", () => { send($("files").files); $("files").value = ""; });
+$("to-dashboard").href = `/projects/${projectId}/quality`;
+$("to-settings").href = `/projects/${projectId}/settings`;
+
+try {
+  const project = await api.get(`/api/v1/projects/${projectId}`);
+  $("import-title").textContent = t("imp.title", { name: project.name });
+} catch (error) {
+  showError($("import-error"), error);
+  zone.hidden = true;
+}
+$("import-page").dataset.state = "ready";

@@ -1,0 +1,220 @@
+// New project and project settings: name, instructions (Markdown, previewed safely), media type, tools, the
+// taxonomy (pasted as an indented list or JSON, shown as a searchable tree), attributes, overlap, gold share,
+// qualification, rewards; and, in settings, a deposit into the budget.
+import { api } from "../lib/api.js";
+import { currencyDigits, formatMoney, formatNumber, t } from "../lib/i18n.js";
+import { parseMarkdown, renderTo } from "../lib/markdown.js";
+import { countLabels, parseTaxonomy, toIndented } from "../lib/taxonomy_text.js";
+import { attributesText, fromMinor, parseAttributes, problemLines, toMinor, toolsFor } from "../lib/project_form.js";
+import { buildIndex, search } from "../annotate/taxonomy.js";
+import { showError, startPage } from "../components/chrome.js";
+
+await startPage();
+const $ = (id) => document.getElementById(id);
+const form = $("project-form");
+const projectId = Number($("project-form-page").dataset.projectId) || null;
+const field = (name) => form.elements.namedItem(name);
+let currency = "CNY";
+let parsed = { labels: [], errors: [] };
+let index = buildIndex([]);
+
+function mediaType() {
+  return form.querySelector("input[name=media_type]:checked").value;
+}
+
+function renderTools(chosen) {
+  $("tool-choices").replaceChildren(...toolsFor(mediaType()).map((tool) => {
+    const label = document.createElement("label");
+    label.className = "inline";
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.name = "tool";
+    input.value = tool;
+    input.checked = chosen.includes(tool);
+    const name = document.createElement("span");
+    name.textContent = t(`pf.tool.${tool}`);
+    label.append(input, " ", name);
+    return label;
+  }));
+}
+
+function renderPreview() {
+  $("instructions-preview").replaceChildren();
+  renderTo(document, $("instructions-preview"), parseMarkdown(field("instructions").value));
+}
+
+function renderTaxonomy() {
+  parsed = parseTaxonomy($("taxonomy").value);
+  $("taxonomy-errors").replaceChildren(...parsed.errors.map((error) => {
+    const item = document.createElement("li");
+    item.textContent = t("pf.lineError", { line: error.line, message: error.message });
+    return item;
+  }));
+  try {
+    index = buildIndex(parsed.labels);
+  } catch {
+    index = buildIndex([]);
+  }
+  $("taxonomy-count").textContent = t("pf.labelCount", { count: formatNumber(countLabels(parsed.labels)) });
+  renderTree();
+}
+
+// The tree as indented rows (at most 500 shown), or the search's matches with their paths.
+function renderTree() {
+  const query = $("taxonomy-search").value.trim();
+  const entries = query ? search(index, query, 100) : index.entries.slice(0, 500);
+  $("taxonomy-tree").replaceChildren(...entries.map((entry) => {
+    const item = document.createElement("li");
+    item.style.paddingLeft = query ? "0" : `${entry.depth * 1.1}rem`;
+    item.dataset.labelId = entry.id;
+    const name = document.createElement("span");
+    name.textContent = query ? entry.pathText : entry.name;
+    const id = document.createElement("code");
+    id.className = "muted small";
+    id.textContent = ` ${entry.id}`;
+    item.append(name, id);
+    return item;
+  }));
+}
+
+function number(name) {
+  const raw = field(name).value.trim();
+  return raw === "" ? null : Number(raw);
+}
+
+// The form as the API's body, or null with the problems shown.
+function body() {
+  const problems = [];
+  const attributes = parseAttributes(field("attributes").value);
+  for (const error of attributes.errors) problems.push(t("pf.attributeError", { line: error.line, message: error.message }));
+  if (parsed.errors.length) problems.push(t("pf.fixTaxonomy"));
+  const digits = currencyDigits(currency);
+  const perAnnotation = toMinor(field("per_annotation").value, digits);
+  const bonus = toMinor(field("agreement_bonus").value, digits);
+  if (perAnnotation === null || bonus === null) problems.push(t("pf.badMoney"));
+  if (problems.length) {
+    $("form-error").textContent = problems.join("\n");
+    $("form-error").hidden = false;
+    return null;
+  }
+  const tools = [...form.querySelectorAll("input[name=tool]:checked")].map((input) => input.value);
+  const qualification = {};
+  if (number("min_gold_accuracy") !== null) qualification.min_gold_accuracy = number("min_gold_accuracy");
+  if (number("warmup_gold") !== null) qualification.warmup_gold = number("warmup_gold");
+  const out = {
+    name: field("name").value.trim(),
+    description: field("description").value,
+    instructions: field("instructions").value,
+    label_schema: { tools, multi_label: field("multi_label").checked, labels: parsed.labels,
+      attributes: attributes.attributes },
+    overlap: number("overlap"),
+    gold_ratio: number("gold_ratio") ?? 0,
+    lease_seconds: number("lease_seconds"),
+    aggregation: field("aggregation").value,
+    visibility: field("visibility").value,
+    rewards: { per_annotation: perAnnotation, agreement_bonus: bonus },
+    licence: field("licence").value.trim(),
+  };
+  if (Object.keys(qualification).length) out.qualification = qualification;
+  if (!projectId) out.media_type = mediaType();
+  return out;
+}
+
+async function save(event) {
+  event.preventDefault();
+  $("form-error").hidden = true;
+  $("saved").textContent = "";
+  const payload = body();
+  if (!payload) return;
+  try {
+    if (projectId) {
+      await api.patch(`/api/v1/projects/${projectId}`, payload);
+      $("saved").textContent = t("pf.saved");
+    } else {
+      const made = await api.post("/api/v1/projects", payload);
+      window.location.assign(`/projects/${made.id}/import`);
+    }
+  } catch (error) {
+    const lines = problemLines(error.problem);
+    $("form-error").textContent = lines.length ? lines.join("\n") : error.message;
+    $("form-error").hidden = false;
+  }
+}
+
+function fill(project) {
+  $("form-title").textContent = t("pf.settingsTitle", { name: project.name });
+  field("name").value = project.name;
+  field("description").value = project.description || "";
+  field("instructions").value = project.instructions || "";
+  for (const input of form.querySelectorAll("input[name=media_type]")) {
+    input.checked = input.value === project.media_type;
+    input.disabled = true;
+  }
+  const schema = project.label_schema;
+  renderTools(schema.tools || []);
+  field("multi_label").checked = Boolean(schema.multi_label);
+  $("taxonomy").value = toIndented(schema.labels || []);
+  field("attributes").value = attributesText(schema.attributes);
+  field("overlap").value = project.overlap;
+  field("gold_ratio").value = project.gold_ratio;
+  field("lease_seconds").value = project.lease_seconds;
+  field("aggregation").value = project.aggregation;
+  field("visibility").value = project.visibility;
+  field("licence").value = project.licence || "";
+  field("min_gold_accuracy").value = project.qualification?.min_gold_accuracy ?? "";
+  field("warmup_gold").value = project.qualification?.warmup_gold ?? "";
+  const digits = currencyDigits(currency);
+  field("per_annotation").value = fromMinor(project.rewards?.per_annotation || 0, digits);
+  field("agreement_bonus").value = fromMinor(project.rewards?.agreement_bonus || 0, digits);
+}
+
+async function showBudget() {
+  const budget = await api.get(`/api/v1/projects/${projectId}/budget`);
+  $("budget-balance").textContent = formatMoney(budget.balance, currency);
+  $("budget-balance").dataset.balance = String(budget.balance);
+}
+
+$("deposit-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("deposit-error").hidden = true;
+  const amount = toMinor(new FormData($("deposit-form")).get("amount"), currencyDigits(currency));
+  try {
+    await api.post(`/api/v1/projects/${projectId}/budget/deposits`, { amount: amount ?? -1 },
+      { "Idempotency-Key": `deposit-${crypto.randomUUID ? crypto.randomUUID() : Date.now()}` });
+    $("deposit-message").textContent = t("pf.deposited");
+    $("deposit-form").reset();
+    await showBudget();
+  } catch (error) {
+    showError($("deposit-error"), error);
+  }
+});
+
+for (const input of form.querySelectorAll("input[name=media_type]")) {
+  input.addEventListener("change", () => renderTools(mediaType() === "image" ? ["bbox"] : ["classify"]));
+}
+field("instructions").addEventListener("input", renderPreview);
+$("taxonomy").addEventListener("input", renderTaxonomy);
+$("taxonomy-search").addEventListener("input", renderTree);
+form.addEventListener("submit", save);
+
+try {
+  currency = (await api.get("/api/v1/wallet")).currency;
+} catch { /* the default */ }
+if (projectId) {
+  try {
+    const project = await api.get(`/api/v1/projects/${projectId}`);
+    fill(project);
+    if (project.role === "owner") {
+      $("deposit-form").hidden = false;
+      await showBudget();
+    }
+  } catch (error) {
+    showError($("form-error"), error);
+    form.hidden = true;
+  }
+} else {
+  renderTools(["bbox"]);
+}
+renderTaxonomy();
+renderPreview();
+$("project-form-page").dataset.state = "ready";

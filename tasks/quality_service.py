@@ -22,6 +22,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,7 @@ DS_MAX_CLASSES = 64
 BACK_OFF_THRESHOLD = 0.5  # without a project confidence_target
 BOOTSTRAP_SAMPLES = 1000
 COHEN_MATRIX_MAX = 100  # annotators
+CONFUSION_TOP = 10  # labels in the confusion table: the most confused ones
 GEOMETRY = ("bbox", "polygon", "keypoint")
 PEER_KINDS = ("polygon", "keypoint", "span")  # answer_scores: scored against the other answers, not a consensus
 
@@ -222,6 +224,7 @@ def agreement_report(session: Session, project: Project, now: dt.datetime, *, in
                 report["cohen_kappa_matrix"] = {"user_ids": data.user_ids,
                                                 "kappa": [[_num(k) for k in row] for row in kappa]}
             report["per_label"] = _per_label(c, labels, schema.multi_label)
+            report["confusion"] = None if schema.multi_label else _confusion(c, labels)
         if len(c.unit):
             result, method = _infer(project, c, n_units, n_coders)
             report["method"] = method
@@ -277,6 +280,30 @@ def _item_agreement(c: Classification, n_units: int) -> np.ndarray:
     sizes = np.bincount(c.unit, minlength=n_units).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(sizes >= 2, same / (sizes * (sizes - 1)), np.nan)
+
+
+def _confusion(c: Classification, labels: Labels, top: int = CONFUSION_TOP) -> dict[str, Any] | None:
+    """Which labels two annotators of the same task gave when they disagreed, for the `top` labels most often
+    in disagreement: `pairs[i][j]` (i != j) counts the pairs of answers to one task, one `labels[i]` and one
+    `labels[j]`; `pairs[i][i]` the pairs that agreed on `labels[i]`. Sparse products, so a taxonomy of
+    thousands of labels costs what its used labels cost."""
+    if not len(c.unit):
+        return None
+    n_units = int(c.unit.max()) + 1
+    counts = sparse.csr_matrix((np.ones(len(c.unit), dtype=np.int64), (c.unit, c.value)),
+                               shape=(n_units, c.n_values))  # answers per task and label
+    together = (counts.T @ counts).tocsr()  # sum over tasks of n_a * n_b
+    totals = np.asarray(counts.sum(axis=0)).ravel()
+    same = together.diagonal()
+    disagreeing = np.asarray(together.sum(axis=1)).ravel() - same
+    if not disagreeing.any():
+        return None
+    order = np.lexsort((np.arange(c.n_values), -disagreeing))  # most confused first, ties by label order
+    chosen = [int(n) for n in order[:top] if disagreeing[n] > 0]
+    block = together[chosen][:, chosen].toarray()
+    for i, n in enumerate(chosen):
+        block[i, i] = (same[n] - totals[n]) // 2  # unordered pairs of answers both giving the label
+    return {"labels": [labels.ids[c.classes[n]] for n in chosen], "pairs": block.astype(int).tolist()}
 
 
 def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class AgreementOut(Schema):
     fleiss_kappa = fields.Float(allow_none=True)
     mean_pairwise_cohen_kappa = fields.Float(allow_none=True)
     per_label = fields.Dict(metadata={"description": "label id -> {alpha, annotations}"})
+    confusion = fields.Dict(allow_none=True, metadata={
+        "description": "single-label projects: {labels, pairs}, the labels most often in disagreement; pairs[i][j] "
+                       "counts pairs of answers to one task giving labels[i] and labels[j] (i == j: agreeing)"})
     per_annotator = fields.List(fields.Nested(PerAnnotator))
     method = fields.String(allow_none=True, metadata={"description": "majority or dawid_skene"})
     annotations = fields.Integer(metadata={"description": "the annotations these numbers cover"})

@@ -375,3 +375,27 @@ def test_a_large_projects_unanswered_by_the_job_task_gets_its_own_majority(app, 
     consensus = client.get(f"/api/v1/tasks/{task_ids[1]}/consensus", headers=owner).get_json()
     assert consensus["result"] == {"labels": ["negative"]} and consensus["method"] == "majority"
     assert consensus["confidence"] == pytest.approx(2 / 3, abs=1e-6)
+
+
+def test_the_confusion_table_counts_pairs_of_answers_to_one_task_like_a_brute_force_count(client, owner, labelled):
+    """By hand: positive/positive pairs 3 (task 1) + 1 (task 5), positive/negative 2 (task 2) + 2 (task 3),
+    negative/negative 1 + 1; species is always agreed on, so it is no confused label. The same counted with
+    itertools over the answers must agree cell by cell."""
+    from collections import Counter
+    from itertools import combinations
+
+    project, _ = labelled
+    body = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
+    confusion = body["confusion"]
+    expected: Counter = Counter()
+    for task in zip(*ANSWERS):
+        given = [a for a in task if a is not None]
+        for a, b in combinations(given, 2):
+            expected[frozenset((a, b))] += 1
+    labels = confusion["labels"]
+    # Only labels ever in disagreement are listed, the most confused first: positive/negative disagree 4 times.
+    assert labels == ["positive", "negative"]
+    for i, a in enumerate(labels):
+        for j, b in enumerate(labels):
+            assert confusion["pairs"][i][j] == expected[frozenset((a, b))], (a, b)
+    assert confusion["pairs"][0][1] == 4 and confusion["pairs"][0][0] == 4 and confusion["pairs"][1][1] == 2

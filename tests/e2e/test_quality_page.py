@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from annotator import demo
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_labelling import sign_in
 from tests.e2e.test_sign_in import seeded  # noqa: F401 - the fixture
@@ -33,6 +34,10 @@ def test_the_demo_owner_sees_agreement_per_label_per_annotator_and_per_task(live
     answered = next(t for t in tasks if t["consensus"])
     row = page.locator(f"#tasks-table tr[data-task-id='{answered['id']}']")
     assert f"{round(answered['consensus']['confidence'] * 100)}%" in row.text_content()
+    if report["confusion"]:  # the demo's second annotator disagrees on purpose
+        assert page.locator("#confusion tr").count() == len(report["confusion"]["labels"]) + 1
+        assert page.locator("#confusion tr").nth(1).locator("td").nth(1).text_content() == \
+            str(report["confusion"]["pairs"][0][1])
     page.click("button[data-sort='reliability']")
     screenshot(page, "quality")
 
@@ -67,3 +72,28 @@ def test_the_demo_owner_exports_from_the_dashboard_watches_it_finish_and_downloa
     path.write_bytes(body.body())
     coco = COCO(str(path))
     assert coco.getImgIds() and coco.getAnnIds() and coco.getCatIds()
+
+
+def test_the_owner_clears_the_moderation_queue_from_the_dashboard(live_server, page, client, make_user, token_for):
+    from tests.api.helpers import create_text_project
+    from tests.api.test_labelling import nxt
+
+    owner = token_for(make_user("mod@example.org"))
+    annotator = token_for(make_user("flagger@example.org"))
+    project = create_text_project(client, owner, visibility="public", overlap=1)
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "a phone number: 555-0100"}}],
+                headers=owner)
+    lease = nxt(client, project, annotator).get_json()
+    assert client.post(f"/api/v1/assignments/{lease['assignment']['id']}/flag",
+                       json={"reason": "private_data", "note": "<b>a phone</b> number"},
+                       headers=annotator).status_code == 200
+    sign_in(page, live_server, "mod@example.org", PASSWORD)
+    page.goto(f"{live_server}/projects/{project['id']}/quality")
+    row = page.locator("#flags tr[data-flag-id]")
+    row.wait_for()
+    assert "Private data" in row.text_content() and "<b>a phone</b> number" in row.text_content()
+    screenshot(page, "moderation-queue")
+    row.locator("button[data-action=remove]").click()
+    page.locator("#no-flags").wait_for(state="visible")
+    flags = client.get(f"/api/v1/projects/{project['id']}/flags", headers=owner).get_json()["items"]
+    assert len(flags) == 1 and flags[0]["status"] == "removed" and flags[0]["resolved_at"]

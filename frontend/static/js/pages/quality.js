@@ -44,6 +44,7 @@ async function load() {
   $("project-name").textContent = `${project.name} · ${t("dash.title")}`;
   if (["owner", "manager"].includes(project.role)) {
     progress().catch(fail);
+    loadFlags().catch(fail);
     startExports(project);
   }
   const paths = new Map(labelChoices(project.label_schema).map((c) => [c.id, c.path]));
@@ -75,10 +76,19 @@ async function load() {
   for (const row of labelRows(report.per_label, paths)) {
     const tr = document.createElement("tr");
     cell(tr, row.path);
-    cell(tr, formatNumber(row.alpha), "num");
+    const alpha = document.createElement("td");
+    alpha.className = "num bar-cell";
+    const bar = document.createElement("span");
+    bar.className = `alpha-bar${row.alpha !== null && row.alpha < 0 ? " negative" : ""}`;
+    bar.style.width = `${Math.round(Math.min(1, Math.abs(row.alpha ?? 0)) * 100)}%`;
+    const value = document.createElement("span");
+    value.textContent = formatNumber(row.alpha);
+    alpha.append(bar, value);
+    tr.append(alpha);
     cell(tr, String(row.annotations), "num");
     labels.append(tr);
   }
+  renderConfusion(report.confusion, paths);
   annotators = report.per_annotator;
   renderAnnotators();
   const page = await api.get(`/api/v1/projects/${projectId}/tasks?per_page=100`);
@@ -95,6 +105,70 @@ async function load() {
     tasks.append(tr);
   }
   $("quality-body").hidden = false;
+}
+
+// The most confused labels as a heatmap: darker cells, more pairs of answers split between the two labels.
+function renderConfusion(confusion, paths) {
+  $("confusion-panel").hidden = !confusion;
+  if (!confusion) return;
+  const most = Math.max(1, ...confusion.pairs.flatMap((row, i) => row.filter((_, j) => j !== i)));
+  const head = document.createElement("tr");
+  head.append(document.createElement("th"));
+  for (const id of confusion.labels) {
+    const th = document.createElement("th");
+    th.textContent = (paths.get(id) || id).split(" › ").pop();
+    th.title = paths.get(id) || id;
+    head.append(th);
+  }
+  const rows = confusion.labels.map((id, i) => {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.textContent = paths.get(id) || id;
+    tr.append(th);
+    confusion.pairs[i].forEach((count, j) => {
+      const td = document.createElement("td");
+      td.className = i === j ? "num agree" : "num";
+      td.textContent = String(count);
+      if (i !== j) td.style.setProperty("--heat", String(count / most));
+      tr.append(td);
+    });
+    return tr;
+  });
+  $("confusion").replaceChildren(head, ...rows);
+}
+
+// The moderation queue: open flags with the task, the reason and note; keep the task or take it out.
+async function loadFlags() {
+  const page = await api.get(`/api/v1/projects/${projectId}/flags?status=open&per_page=100`);
+  $("flags").replaceChildren(...page.items.map((flag) => {
+    const row = document.createElement("tr");
+    row.dataset.flagId = String(flag.id);
+    cell(row, `#${flag.task_id}`);
+    cell(row, t(`ws.flag.${flag.reason}`));
+    cell(row, flag.note || "");
+    cell(row, formatDate(flag.created_at));
+    const actions = document.createElement("td");
+    for (const action of ["keep", "remove"]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = action === "remove" ? "link danger" : "link";
+      button.dataset.action = action;
+      button.textContent = t(`q.flag.${action}`);
+      button.addEventListener("click", async () => {
+        try {
+          await api.post(`/api/v1/flags/${flag.id}/resolve`, { action });
+          await loadFlags();
+        } catch (error) {
+          fail(error);
+        }
+      });
+      actions.append(button, " ");
+    }
+    row.append(actions);
+    return row;
+  }));
+  $("no-flags").hidden = page.items.length > 0;
+  $("flags-panel").hidden = false;
 }
 
 async function progress() {

@@ -191,3 +191,56 @@ def test_the_workspace_speaks_chinese_for_a_chinese_speaking_user(browser, live_
         screenshot(page, "workspace-zh")
     finally:
         context.close()
+
+
+def click_at(page, point, **options):
+    x, y = page.evaluate("p => window.annotatorStage.clientPoint(p)", list(point))
+    page.mouse.click(x, y, **options)
+
+
+def test_polygons_keypoints_moving_resizing_zooming_and_hiding_by_keyboard_and_mouse(browser, live_server,
+                                                                                    image_project, make_user, db):
+    make_user("editor@example.org")
+    context, page, errors = watched_page(browser)
+    try:
+        sign_in(page, live_server, "editor@example.org")
+        page.goto(f"{live_server}/projects/{image_project['id']}/label")
+        task = ready_task(page)
+        choose_by_search(page, "sparrow")  # the label new objects get
+        page.keyboard.press("p")  # polygon: click the corners, close on the first
+        for point in [(100, 100), (220, 110), (200, 220), (110, 200)]:
+            click_at(page, point)
+        click_at(page, (101, 101))
+        page.keyboard.press("Escape")
+        page.keyboard.press("k")
+        click_at(page, (500, 60))  # a keypoint
+        page.keyboard.press("Escape")
+        page.keyboard.press("b")
+        drag_box(page, (300, 300), (400, 380))
+        assert len(objects(page)) == 3
+
+        page.keyboard.press("v")  # select: move the box by 20 px, then pull its south-east corner out
+        drag_box(page, (350, 340), (370, 360))
+        drag_box(page, (420, 400), (460, 430))
+        scale = page.evaluate("window.annotatorStage.view().scale")
+        page.keyboard.press("+")
+        assert page.evaluate("window.annotatorStage.view().scale") > scale
+        page.keyboard.press("0")
+        assert page.evaluate("window.annotatorStage.view().scale") == pytest.approx(scale)
+        page.keyboard.press("Tab")  # the next object: the polygon (the box was selected, the last one)
+        page.keyboard.press("h")  # hidden, still part of the answer
+        assert "hidden-object" in page.get_attribute("#objects li:nth-child(1)", "class")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Delete")  # the keypoint goes
+        assert len(objects(page)) == 2
+        screenshot(page, "workspace-editing")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{task}'")
+    finally:
+        context.close()
+    assert errors == []
+    answer = db.scalars(select(Annotation).where(Annotation.task_id == task)).one()
+    polygon, box = answer.result["objects"]
+    assert polygon["tool"] == "polygon" and polygon["label"] == "sparrow" and len(polygon["points"]) == 4
+    assert polygon["points"][0] == pytest.approx([100, 100], abs=1.5)
+    assert box["tool"] == "bbox" and box["bbox"] == pytest.approx([320, 320, 140, 110], abs=2)

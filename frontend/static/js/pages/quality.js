@@ -52,8 +52,12 @@ async function load() {
     const members = await api.get(`/api/v1/projects/${projectId}/members?per_page=500`);
     names = new Map(members.items.map((m) => [m.user.id, m.user.display_name]));
   } catch {
-    names = new Map();  // reviewers may not list members: show ids
+    names = new Map();  // reviewers may not list members
   }
+  try { // people who label a public project need not be members: the leaderboard names everyone who answered
+    const board = await api.get(`/api/v1/projects/${projectId}/leaderboard?per_page=500`);
+    for (const row of board.items) if (!names.has(row.user_id)) names.set(row.user_id, row.display_name);
+  } catch { /* ids, then */ }
   const report = await api.get(`/api/v1/projects/${projectId}/agreement`);
   if (report.status === "computing") {
     $("quality-waiting").hidden = false;
@@ -67,10 +71,25 @@ async function load() {
   $("nominal-alpha").textContent = formatNumber(report.nominal_alpha);
   $("fleiss").textContent = formatNumber(report.fleiss_kappa);
   $("cohen").textContent = formatNumber(report.mean_pairwise_cohen_kappa);
-  $("annotations").textContent = String(report.annotations);
-  $("tasks").textContent = String(report.tasks);
-  $("method").textContent = report.method || "—";
-  $("computed-at").textContent = new Date(report.computed_at).toLocaleString();
+  // Boxes, polygons, keypoints and spans: mean matched F1 between annotators, and their labels' alpha.
+  $("structure-figures").replaceChildren(...["bbox", "polygon", "keypoint", "span"]
+    .filter((kind) => report[`${kind}_f1`])
+    .map((kind) => {
+      const figure = report[`${kind}_f1`];
+      const box = document.createElement("div");
+      box.dataset.kind = kind;
+      const dt = document.createElement("dt");
+      dt.textContent = t("q.structureF1", { tool: t(`pf.tool.${kind === "span" ? "span" : kind}`) });
+      const dd = document.createElement("dd");
+      dd.textContent = formatNumber(figure.mean_f1);
+      const more = document.createElement("dd");
+      more.className = "muted";
+      more.textContent = t("q.structureMore", { pairs: figure.pairs, alpha: formatNumber(figure.label_alpha) });
+      box.append(dt, dd, more);
+      return box;
+    }));
+  $("summary").textContent = t("q.summary", { answers: localNumber(report.annotations),
+    tasks: localNumber(report.tasks), method: report.method || "—", when: formatDate(report.computed_at) });
   const labels = $("labels");
   labels.replaceChildren();
   for (const row of labelRows(report.per_label, paths)) {
@@ -99,7 +118,9 @@ async function load() {
     tr.dataset.taskId = String(task.id);
     cell(tr, task.data.text || task.data.name || `#${task.id}`);
     cell(tr, String(task.annotations), "num");
-    cell(tr, describeResult(task.consensus && task.consensus.result, paths));
+    const result = task.consensus && task.consensus.result;
+    cell(tr, result && Array.isArray(result.objects) && !(result.labels || []).length
+      ? t("q.objects", { count: result.objects.length }) : describeResult(result, paths));
     cell(tr, formatShare(task.consensus && task.consensus.confidence), "num");
     cell(tr, formatShare(task.consensus && task.consensus.agreement), "num");
     tasks.append(tr);

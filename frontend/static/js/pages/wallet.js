@@ -67,6 +67,7 @@ async function leaderboards() {
     }
     host.append(heading, table);
   }
+  host.dataset.state = "ready";
 }
 
 // Amounts are typed in the currency's units ("12.50") and sent in minor units.

@@ -196,6 +196,13 @@ const en = {
   "imp.status.failed": "failed",
   "imp.toDashboard": "Go to the dashboard",
   "imp.toSettings": "Settings",
+  "ledger.credit": "Base pay for your answer to task {task}",
+  "ledger.settled": "Task {task} settled: your answer agreed {score}",
+  "ledger.settledPlain": "Task {task} settled",
+  "ledger.clawback": "Taken back: your answer to task {task} was rejected",
+  "ledger.payoutRequest": "Payout of {amount} requested",
+  "ledger.payout": "Payout sent",
+  "ledger.reversal": "Payout rejected: the money is back",
   "error.generic": "Something went wrong: {detail}",
 };
 
@@ -392,6 +399,13 @@ const zh = {
   "imp.status.failed": "失败",
   "imp.toDashboard": "前往概览",
   "imp.toSettings": "设置",
+  "ledger.credit": "任务 {task} 答案的基础报酬",
+  "ledger.settled": "任务 {task} 已结算：你的答案一致性 {score}",
+  "ledger.settledPlain": "任务 {task} 已结算",
+  "ledger.clawback": "已扣回：你对任务 {task} 的答案被驳回",
+  "ledger.payoutRequest": "申请提现 {amount}",
+  "ledger.payout": "提现已发放",
+  "ledger.reversal": "提现被拒绝：款项已退回",
   "error.generic": "出错了：{detail}",
 };
 

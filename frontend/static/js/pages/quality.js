@@ -1,6 +1,6 @@
 // A project's quality for its owner, managers and reviewers: agreement, per label, per annotator, per task.
 import { api } from "../lib/api.js";
-import { formatDate, formatNumber as localNumber, formatPercent, t } from "../lib/i18n.js";
+import { formatDate, formatMoney, formatNumber as localNumber, formatPercent, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
 import { labelChoices } from "../annotate/workspace.js";
 import { describeResult, formatInterval, formatNumber, formatShare, labelRows, sortAnnotators } from "../lib/quality.js";
@@ -11,6 +11,8 @@ const projectId = Number(root.dataset.projectId);
 const $ = (id) => document.getElementById(id);
 let annotators = [];
 let names = new Map();
+let earned = new Map(); // user id -> what they earned in this project, settled and pending (minor units)
+let currency = "CNY";
 
 function fail(error) {
   $("quality-error").textContent = error.message;
@@ -35,6 +37,7 @@ function renderAnnotators(key = "annotations") {
     cell(row, formatShare(a.agreement_with_consensus), "num");
     cell(row, formatShare(a.gold_accuracy), "num");
     cell(row, formatNumber(a.reliability), "num");
+    cell(row, a.earned === null ? "—" : formatMoney(a.earned, currency), "num");
     body.append(row);
   }
 }
@@ -56,7 +59,11 @@ async function load() {
   }
   try { // people who label a public project need not be members: the leaderboard names everyone who answered
     const board = await api.get(`/api/v1/projects/${projectId}/leaderboard?per_page=500`);
-    for (const row of board.items) if (!names.has(row.user_id)) names.set(row.user_id, row.display_name);
+    for (const row of board.items) {
+      if (!names.has(row.user_id)) names.set(row.user_id, row.display_name);
+      earned.set(row.user_id, row.earned + row.pending);
+    }
+    currency = (await api.get("/api/v1/wallet")).currency;
   } catch { /* ids, then */ }
   const report = await api.get(`/api/v1/projects/${projectId}/agreement`);
   if (report.status === "computing") {
@@ -108,7 +115,7 @@ async function load() {
     labels.append(tr);
   }
   renderConfusion(report.confusion, paths);
-  annotators = report.per_annotator;
+  annotators = report.per_annotator.map((a) => ({ ...a, earned: earned.has(a.user_id) ? earned.get(a.user_id) : null }));
   renderAnnotators();
   const page = await api.get(`/api/v1/projects/${projectId}/tasks?per_page=100`);
   const tasks = $("tasks-table");

@@ -2,6 +2,7 @@
 // leaderboards of the projects you label.
 import { api } from "../lib/api.js";
 import { currencyDigits, formatDate, formatMoney, formatPercent, t } from "../lib/i18n.js";
+import { explainEntry } from "../lib/ledger_words.js";
 import { showError, startPage } from "../components/chrome.js";
 
 await startPage();
@@ -27,7 +28,8 @@ async function load() {
   $("entries").replaceChildren(...entries.items.map((entry) => {
     const row = document.createElement("tr");
     cell(row, formatDate(entry.created_at));
-    cell(row, entry.memo || entry.kind);
+    cell(row, explainEntry(entry, currency));
+    row.lastChild.title = entry.memo || "";
     cell(row, t(`wallet.account.${entry.account}`), "muted");
     cell(row, formatMoney(entry.amount, currency), `num ${entry.amount < 0 ? "error" : ""}`);
     return row;

@@ -24,6 +24,11 @@ def login():
     return render_template("login.html", page="login")
 
 
+@bp.get("/signup")
+def signup():
+    return render_template("signup.html", page="signup")
+
+
 @bp.get("/wallet")
 def wallet():
     return _page("wallet.html", "wallet")

@@ -76,3 +76,35 @@ def test_the_language_switch_changes_the_page_and_is_remembered_for_the_user(liv
         page.select_option("#language", "en")
     page.wait_for_function("document.getElementById('who').textContent.length > 0")
     assert page.text_content("[data-i18n='nav.wallet']") == "Wallet"
+
+
+def test_a_new_user_signs_up_in_chinese_sees_bad_input_named_and_lands_signed_in(live_server, page, app):
+    from sqlalchemy import select
+
+    from annotator.users.models import User
+
+    page.goto(live_server + "/login")
+    page.click("#to-signup")
+    page.wait_for_url(live_server + "/signup")
+    with page.expect_navigation():
+        page.select_option("#language", "zh-CN")  # before signing in: this browser remembers it
+    assert page.text_content("h1") == "创建账号"
+    page.fill("input[name=display_name]", "<img src=x onerror=alert(1)>新人")
+    page.fill("input[name=email]", "newcomer@example.org")
+    page.fill("input[name=password]", "short")
+    page.click("button[type=submit]")
+    page.locator("#signup-errors").wait_for(state="visible")
+    assert page.text_content("#signup-errors").startswith("密码")  # the field as the page names it
+    screenshot(page, "signup-error-zh")
+    page.fill("input[name=password]", "a much longer passphrase 2026")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server + "/")
+    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    assert page.text_content("#who") == "<img src=x onerror=alert(1)>新人"  # text, not an image
+    assert page.text_content("#welcome").startswith("欢迎")
+    with app.app_context():
+        from annotator.web import runtime
+
+        session = runtime().session_factory()
+        assert session.scalar(select(User.locale).where(User.email == "newcomer@example.org")) == "zh-CN"
+        session.close()

@@ -193,6 +193,14 @@ def test_the_workspace_speaks_chinese_for_a_chinese_speaking_user(browser, live_
         context.close()
 
 
+def open_workspace(browser, live_server, project, email):
+    """A watched page of `email`, signed in, on the project's workspace: (context, page, errors)."""
+    context, page, errors = watched_page(browser)
+    sign_in(page, live_server, email)
+    page.goto(f"{live_server}/projects/{project['id']}/label")
+    return context, page, errors
+
+
 def click_at(page, point, **options):
     x, y = page.evaluate("p => window.annotatorStage.clientPoint(p)", list(point))
     page.mouse.click(x, y, **options)
@@ -201,10 +209,8 @@ def click_at(page, point, **options):
 def test_polygons_keypoints_moving_resizing_zooming_and_hiding_by_keyboard_and_mouse(browser, live_server,
                                                                                     image_project, make_user, db):
     make_user("editor@example.org")
-    context, page, errors = watched_page(browser)
+    context, page, errors = open_workspace(browser, live_server, image_project, "editor@example.org")
     try:
-        sign_in(page, live_server, "editor@example.org")
-        page.goto(f"{live_server}/projects/{image_project['id']}/label")
         task = ready_task(page)
         choose_by_search(page, "sparrow")  # the label new objects get
         page.keyboard.press("p")  # polygon: click the corners, close on the first
@@ -244,3 +250,29 @@ def test_polygons_keypoints_moving_resizing_zooming_and_hiding_by_keyboard_and_m
     assert polygon["tool"] == "polygon" and polygon["label"] == "sparrow" and len(polygon["points"]) == 4
     assert polygon["points"][0] == pytest.approx([100, 100], abs=1.5)
     assert box["tool"] == "bbox" and box["bbox"] == pytest.approx([320, 320, 140, 110], abs=2)
+
+
+def test_skip_and_flag_with_a_reason_move_on_and_are_recorded(browser, live_server, image_project, make_user, db):
+    from tasks.models import Assignment, Flag
+
+    make_user("skipper@example.org")
+    context, page, errors = open_workspace(browser, live_server, image_project, "skipper@example.org")
+    try:
+        skipped = ready_task(page)
+        page.keyboard.press("Shift+S")
+        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{skipped}'")
+        flagged = ready_task(page)
+        page.keyboard.press("Shift+F")
+        page.locator("#flag-dialog").wait_for(state="visible")
+        page.check("input[name=reason][value=private_data]")
+        page.fill("textarea[name=note]", "a face <script>alert(1)</script>")
+        screenshot(page, "workspace-flag")
+        page.click("#flag-dialog button[value=flag]")
+        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{flagged}'")
+        ready_task(page)
+    finally:
+        context.close()
+    assert errors == []
+    flag = db.scalars(select(Flag).where(Flag.task_id == flagged)).one()
+    assert (flag.reason, flag.note) == ("private_data", "a face <script>alert(1)</script>")
+    assert db.scalars(select(Assignment.status).where(Assignment.task_id == skipped)).one() == "skipped"

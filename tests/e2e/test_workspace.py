@@ -269,10 +269,17 @@ def test_skip_and_flag_with_a_reason_move_on_and_are_recorded(browser, live_serv
         screenshot(page, "workspace-flag")
         page.click("#flag-dialog button[value=flag]")
         page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{flagged}'")
-        ready_task(page)
+        kept = ready_task(page)
+        page.keyboard.press("Shift+F")  # opened again on the next task, then closed with Esc: nothing is flagged
+        page.locator("#flag-dialog").wait_for(state="visible")
+        page.keyboard.press("Escape")
+        page.locator("#flag-dialog").wait_for(state="hidden")
+        page.wait_for_timeout(300)
+        assert ready_task(page) == kept
     finally:
         context.close()
     assert errors == []
+    assert db.scalars(select(Flag.task_id)).all() == [flagged]
     flag = db.scalars(select(Flag).where(Flag.task_id == flagged)).one()
     assert (flag.reason, flag.note) == ("private_data", "a face <script>alert(1)</script>")
     assert db.scalars(select(Assignment.status).where(Assignment.task_id == skipped)).one() == "skipped"

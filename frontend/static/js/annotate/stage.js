@@ -155,7 +155,9 @@ export function createStage(canvas, host) {
       if (drawing && drawing.tool === "polygon" && closesPolygon(drawing.points, point, tolerance())) {
         finishPolygon();
       } else if (drawing && drawing.tool === "polygon") {
-        drawing.points.push(point);
+        const last = drawing.points[drawing.points.length - 1];
+        // A double click (to finish) lands twice on the same spot: one vertex, not two.
+        if (Math.hypot(point[0] - last[0], point[1] - last[1]) > tolerance()) drawing.points.push(point);
       } else {
         drawing = { tool: "polygon", points: [point], hover: null };
       }

@@ -49,6 +49,7 @@ const state = {
   results: [], // label search results
   active: 0, // highlighted result
   shownAt: 0,
+  leadTime: null, // fixed at the first submit attempt: a retry must send the same body (Idempotency-Key)
   busy: false,
   errors: errorsByPart({}),
   image: null,
@@ -83,6 +84,8 @@ const isImage = () => Boolean(state.lease && mediaUrl(state.lease.task.data));
 function edit(next, options = {}) {
   if (next === doc()) return;
   state.history = commit(state.history, next, options);
+  state.errors = errorsByPart({}); // the server's words were about the answer as it was
+  $("workspace-note").hidden = true;
   afterEdit();
 }
 
@@ -501,16 +504,19 @@ async function renderTask() {
     image.src = src;
     try {
       await image.decode();
+      state.image = image;
+      stage.setImage(image);
     } catch {
+      state.image = null; // nothing can be drawn on it: skip or flag it
+      stage.setImage(null);
       fail(new Error(t("ws.imageFailed")));
     }
-    state.image = image;
-    stage.setImage(image);
     if (state.tool === "select" && imageTools().length && !doc().objects.length) setTool(imageTools()[0]);
   } else {
     state.image = null;
   }
   state.shownAt = performance.now();
+  state.leadTime = null;
   renderPanels();
   tick();
   focusWork();
@@ -553,8 +559,9 @@ async function refreshWallet() {
 
 async function loadNext() {
   $("workspace-error").hidden = true;
-  state.lease = await api.post(`/api/v1/projects/${projectId}/next`);
   clearInterval(beat);
+  state.lease = null; // the last task is done with, whatever /next answers
+  state.lease = await api.post(`/api/v1/projects/${projectId}/next`);
   if (state.lease === null) {
     tick();
     show("done-panel");
@@ -575,7 +582,16 @@ async function act(work, { after } = {}) {
     if (after) after();
     await loadNext();
   } catch (error) {
-    if (error.problem && error.problem.errors) {
+    if (error.status === 409 && state.lease) {
+      // The lease is gone (expired and given away, or already answered): say so, and move on.
+      dropDraft(state.lease.assignment.id);
+      fail(error);
+      try {
+        await loadNext();
+      } catch (next) {
+        fail(next);
+      }
+    } else if (error.problem && error.problem.errors) {
       state.errors = errorsByPart(error.problem.errors);
       if (state.errors.general.length) fail(new Error(state.errors.general.join("\n")));
       else fail(error);
@@ -591,14 +607,24 @@ async function act(work, { after } = {}) {
 }
 
 function submit() {
-  if (!state.lease || stage.drawing()) return;
+  if (!state.lease || state.busy) return;
+  document.activeElement?.blur?.(); // an attribute being typed commits on change: before the answer is read
+  if (stage.drawing()) {
+    note("ws.finishShape");
+    return;
+  }
+  if (parts.objects && isImage() && !state.image) {
+    note("ws.cannotAnswer");
+    return;
+  }
   const why = problem(doc(), schema);
   if (why) {
     note(why);
     return;
   }
   const { id } = state.lease.assignment;
-  const body = { result: toResult(doc(), schema), lead_time_ms: Math.round(performance.now() - state.shownAt) };
+  if (state.leadTime === null) state.leadTime = Math.round(performance.now() - state.shownAt);
+  const body = { result: toResult(doc(), schema), lead_time_ms: state.leadTime };
   // A retried submit (a dropped connection) must not answer twice: one key per assignment.
   return act(() => api.post(`/api/v1/assignments/${id}/annotation`, body, { "Idempotency-Key": `assignment-${id}` }),
     { after: () => { dropDraft(id); refreshWallet(); } });
@@ -612,6 +638,7 @@ function skip() {
 
 function openFlag() {
   if (!state.lease) return;
+  $("flag-dialog").returnValue = ""; // Escape closes without setting it: never the last dialog's "flag"
   $("flag-error").hidden = true;
   $("flag-dialog").showModal();
 }
@@ -696,8 +723,8 @@ const actions = {
   hide: () => { if (state.selected >= 0) edit(toggleHidden(doc(), state.selected)); },
   hideAll: () => edit(setAllHidden(doc(), !doc().objects.every((o) => o.hidden))),
   delete: () => { if (!stage.undoPoint()) deleteSelected(); },
-  undo: () => { state.history = undo(state.history); afterEdit(); },
-  redo: () => { state.history = redo(state.history); afterEdit(); },
+  undo: () => { state.history = undo(state.history); state.selected = state.selectedSpan = -1; afterEdit(); },
+  redo: () => { state.history = redo(state.history); state.selected = state.selectedSpan = -1; afterEdit(); },
   submit,
   skip,
   flag: openFlag,
@@ -717,6 +744,10 @@ document.addEventListener("keydown", (event) => {
   if (!state.lease || $("help-dialog").open || $("flag-dialog").open) return;
   const typing = isTypingTarget(event.target);
   const action = match(keymap, event);
+  // Tab walks the objects only on the canvas, and only when there are some: elsewhere it moves the focus.
+  if ((action === "nextObject" || action === "previousObject") &&
+      (event.target !== $("stage") || !doc().objects.length)) return;
+  if (state.busy && action !== null) { event.preventDefault(); return; } // the answer is on its way
   if (!action) {
     if (event.key === "Enter" && stage.drawing()) { event.preventDefault(); stage.finishPolygon(); }
     return;

@@ -122,10 +122,12 @@ function body() {
 
 async function save(event) {
   event.preventDefault();
+  if ($("save").disabled) return; // one project per click, however many clicks
   $("form-error").hidden = true;
   $("saved").textContent = "";
   const payload = body();
   if (!payload) return;
+  $("save").disabled = true;
   try {
     if (projectId) {
       await api.patch(`/api/v1/projects/${projectId}`, payload);
@@ -138,6 +140,8 @@ async function save(event) {
     const lines = problemLines(error.problem);
     $("form-error").textContent = lines.length ? lines.join("\n") : error.message;
     $("form-error").hidden = false;
+  } finally {
+    $("save").disabled = false;
   }
 }
 
@@ -174,18 +178,28 @@ async function showBudget() {
   $("budget-balance").dataset.balance = String(budget.balance);
 }
 
+let depositKey = null; // kept until the deposit succeeds: a retry or a double click deposits once
 $("deposit-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const button = $("deposit-form").querySelector("button[type=submit]");
+  if (button.disabled) return;
+  button.disabled = true;
   $("deposit-error").hidden = true;
   const amount = toMinor(new FormData($("deposit-form")).get("amount"), currencyDigits(currency));
   try {
-    await api.post(`/api/v1/projects/${projectId}/budget/deposits`, { amount: amount ?? -1 },
-      { "Idempotency-Key": `deposit-${crypto.randomUUID ? crypto.randomUUID() : Date.now()}` });
+    const body = { amount: amount ?? -1 };
+    if (!depositKey || depositKey.body !== JSON.stringify(body)) {
+      depositKey = { body: JSON.stringify(body), key: `deposit-${crypto.randomUUID()}` };
+    }
+    await api.post(`/api/v1/projects/${projectId}/budget/deposits`, body, { "Idempotency-Key": depositKey.key });
+    depositKey = null;
     $("deposit-message").textContent = t("pf.deposited");
     $("deposit-form").reset();
     await showBudget();
   } catch (error) {
     showError($("deposit-error"), error);
+  } finally {
+    button.disabled = false;
   }
 });
 

@@ -13,6 +13,7 @@ let annotators = [];
 let names = new Map();
 let earned = new Map(); // user id -> what they earned in this project, settled and pending (minor units)
 let currency = "CNY";
+let ownerPanels = false;
 
 function fail(error) {
   $("quality-error").textContent = error.message;
@@ -45,7 +46,8 @@ function renderAnnotators(key = "annotations") {
 async function load() {
   const project = await api.get(`/api/v1/projects/${projectId}`);
   $("project-name").textContent = `${project.name} · ${t("dash.title")}`;
-  if (["owner", "manager"].includes(project.role)) {
+  if (!ownerPanels && ["owner", "manager"].includes(project.role)) {
+    ownerPanels = true; // once: load() runs again while the agreement is being computed
     progress().catch(fail);
     loadFlags().catch(fail);
     startExports(project);

@@ -73,20 +73,29 @@ async function leaderboards() {
 }
 
 // Amounts are typed in the currency's units ("12.50") and sent in minor units.
+let payoutKey = null; // kept until the request succeeds: a retry or a double click pays out once
 $("payout-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  const button = $("payout-form").querySelector("button[type=submit]");
+  if (button.disabled) return;
+  button.disabled = true;
   $("payout-error").hidden = true;
   $("payout-message").textContent = "";
   const raw = new FormData($("payout-form")).get("amount");
   const amount = Math.round(Number(raw) * 10 ** currencyDigits(currency));
   try {
-    await api.post("/api/v1/payouts", { amount: Number.isFinite(amount) ? amount : raw },
-      { "Idempotency-Key": `payout-${crypto.randomUUID ? crypto.randomUUID() : Date.now()}` });
+    const body = { amount: Number.isFinite(amount) ? amount : raw };
+    const fingerprint = JSON.stringify(body);
+    if (!payoutKey || payoutKey.body !== fingerprint) payoutKey = { body: fingerprint, key: `payout-${crypto.randomUUID()}` };
+    await api.post("/api/v1/payouts", body, { "Idempotency-Key": payoutKey.key });
+    payoutKey = null;
     $("payout-message").textContent = t("wallet.requested");
     $("payout-form").reset();
     await load();
   } catch (error) {
     showError($("payout-error"), error);
+  } finally {
+    button.disabled = false;
   }
 });
 

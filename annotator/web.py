@@ -11,6 +11,7 @@ import orjson
 import redis
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.json.provider import JSONProvider
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,6 +98,7 @@ class BoundedInt(IntegerConverter):
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedInt  # before any route is added
+    app.session_interface = SessionCookies()
     engine = make_engine(app.config["DATABASE_URL"])
     factory = make_session_factory(engine)
     queue.install_after_commit(factory)
@@ -144,9 +146,30 @@ def check_csrf() -> None:
         raise CsrfFailed(f"Send the token from GET /api/v1/auth/csrf in the {CSRF_HEADER} header.")
 
 
+# Pages run only our own scripts (ES modules from /static, no inline script, no eval), styles from /static
+# (the scripts set styles through the CSSOM, which CSP allows), images from here only (instructions cannot
+# beacon annotators' addresses to other hosts), and no page may be framed.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+               "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'")
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"  # JSON, files: nothing in them runs
+
+
 def _headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", PAGE_POLICY if response.mimetype == "text/html" else DATA_POLICY)
     if request.path.startswith("/api/"):
         # API answers carry personal data: never store them in shared caches.
-        response.headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (directly, or through a trusted proxy),
+    not only when ANNOTATOR_SECURE_COOKIES says so: it then never travels back over plain HTTP."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(super().get_cookie_secure(app) or (has_request_context() and request.is_secure))

@@ -100,7 +100,7 @@ def time_to_interactive(browser, base: str, project_id: int) -> list[float]:
     times = []
     for _ in range(LOADS):
         page.goto(f"{base}/projects/{project_id}/label")
-        page.wait_for_function("document.getElementById('workspace').dataset.state === 'ready'")
+        page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
         times.append(page.evaluate("performance.now()"))  # ms since this navigation started
     context.close()
     return times
@@ -111,7 +111,7 @@ def drawing(browser, base: str, project_id: int) -> dict:
     page = context.new_page()
     sign_in(page, base, "drawer@example.org", PASSWORD)
     page.goto(f"{base}/projects/{project_id}/label")
-    page.wait_for_function("document.getElementById('workspace').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
     # 300 boxes on a grid, as a draft of this lease: the page restores it as it would after a reload.
     page.evaluate("""() => {
         const boxes = [];
@@ -129,7 +129,7 @@ def drawing(browser, base: str, project_id: int) -> dict:
     page.evaluate("id => localStorage.setItem('annotator.draft.' + id, JSON.stringify({labels: [], spans: [], objects: window.__boxes}))",
                   assignment)
     page.reload()
-    page.wait_for_function("document.getElementById('workspace').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
     assert page.locator("#objects li").count() == 300
     page.keyboard.press("v")
     x, y = page.evaluate("p => window.annotatorStage.clientPoint(p)", [200, 180])
@@ -160,7 +160,7 @@ def search_speed(browser, base: str, project_id: int) -> list[float]:
     page = context.new_page()
     sign_in(page, base, "drawer@example.org", PASSWORD)
     page.goto(f"{base}/projects/{project_id}/label")
-    page.wait_for_function("document.getElementById('workspace').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
     times = page.evaluate("""async () => {
         const { buildIndex, search } = await import('/static/js/annotate/taxonomy.js');
         const project = await (await fetch('/api/v1/projects/' + document.getElementById('workspace').dataset.projectId)).json();

@@ -28,7 +28,7 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
     try:
         sign_in(page, live_server, "maker@example.org")
         page.click("#new-project")
-        page.wait_for_function("document.getElementById('project-form-page').dataset.state === 'ready'")
+        page.wait_for_function("() => document.getElementById('project-form-page').dataset.state === 'ready'")
         page.fill("input[name=name]", "Yunnan <script>alert(1)</script> birds")
         page.fill("textarea[name=instructions]", "# Boxes\nDraw **tight** boxes. <img src=x onerror=alert(1)>")
         assert page.locator("#instructions-preview strong").text_content() == "tight"
@@ -66,7 +66,7 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
         pose = project["label_schema"]["attributes"][1]
         assert (pose["name"], pose["type"], pose["options"]) == ("pose", "choice", ["perched", "flying"])
 
-        page.wait_for_function("document.getElementById('import-page').dataset.state === 'ready'")
+        page.wait_for_function("() => document.getElementById('import-page').dataset.state === 'ready'")
         files = []
         for n in range(3):
             path = tmp_path / f"bird{n}.jpg"
@@ -83,11 +83,11 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
         screenshot(page, "import-finished")
 
         page.goto(f"{live_server}/projects/{project_id}/settings")
-        page.wait_for_function("document.getElementById('project-form-page').dataset.state === 'ready'")
+        page.wait_for_function("() => document.getElementById('project-form-page').dataset.state === 'ready'")
         assert page.input_value("#taxonomy").startswith("鸟类 [bird]")
         page.fill("#deposit-form input[name=amount]", "100")
         page.click("#deposit-form button[type=submit]")
-        page.wait_for_function("document.getElementById('budget-balance').dataset.balance === '10000'")
+        page.wait_for_function("() => document.getElementById('budget-balance').dataset.balance === '10000'")
         screenshot(page, "project-settings")
         assert client.get(f"/api/v1/projects/{project_id}/budget", headers=headers).get_json()["balance"] == 10_000
     finally:
@@ -113,7 +113,7 @@ def test_the_wallet_shows_balances_entries_and_takes_a_payout_request(browser, l
     try:
         sign_in(page, live_server, "earner@example.org")
         page.click("a[href='/wallet']")
-        page.wait_for_function("document.getElementById('balance').dataset.amount !== undefined")
+        page.wait_for_function("() => document.getElementById('balance').dataset.amount !== undefined")
         assert int(page.get_attribute("#balance", "data-amount")) == wallet["balance"]
         assert page.locator("#entries tr").count() >= 1
         page.fill("#payout-form input[name=amount]", "999999")  # more than there is: the API's words
@@ -121,7 +121,7 @@ def test_the_wallet_shows_balances_entries_and_takes_a_payout_request(browser, l
         page.locator("#payout-error").wait_for(state="visible")
         page.fill("#payout-form input[name=amount]", "0.20")
         page.click("#payout-form button[type=submit]")
-        page.wait_for_function(f"document.getElementById('balance').dataset.amount === '{wallet['balance'] - 20}'")
+        page.wait_for_function(f"() => document.getElementById('balance').dataset.amount === '{wallet['balance'] - 20}'")
         screenshot(page, "wallet")
     finally:
         context.close()

@@ -27,7 +27,7 @@ def test_the_demo_owner_signs_in_and_out(live_server, page, seeded):
     page.fill("input[name=password]", demo.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
-    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('who').textContent.length > 0")
     assert page.text_content("#who") == demo.OWNER.display_name
     assert page.text_content("#welcome") == f"Welcome, {demo.OWNER.display_name}"
     assert demo.OWNER.email in page.text_content("#signed-in-as")
@@ -56,7 +56,7 @@ def sign_in_as_owner(page, live_server):
     page.fill("input[name=password]", demo.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
-    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('who').textContent.length > 0")
 
 
 def test_the_language_switch_changes_the_page_and_is_remembered_for_the_user(live_server, page, seeded):
@@ -64,7 +64,7 @@ def test_the_language_switch_changes_the_page_and_is_remembered_for_the_user(liv
     assert page.text_content("[data-i18n='nav.projects']") == "Projects"
     with page.expect_navigation():
         page.select_option("#language", "zh-CN")
-    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('who').textContent.length > 0")
     assert page.text_content("[data-i18n='nav.projects']") == "项目"
     assert page.text_content("#welcome").startswith("欢迎")
     assert page.get_attribute("html", "lang") == "zh-CN"
@@ -74,7 +74,7 @@ def test_the_language_switch_changes_the_page_and_is_remembered_for_the_user(liv
     assert page.text_content("[data-i18n='nav.wallet']") == "钱包"
     with page.expect_navigation():
         page.select_option("#language", "en")
-    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('who').textContent.length > 0")
     assert page.text_content("[data-i18n='nav.wallet']") == "Wallet"
 
 
@@ -99,7 +99,7 @@ def test_a_new_user_signs_up_in_chinese_sees_bad_input_named_and_lands_signed_in
     page.fill("input[name=password]", "a much longer passphrase 2026")
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
-    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('who').textContent.length > 0")
     assert page.text_content("#who") == "<img src=x onerror=alert(1)>新人"  # text, not an image
     assert page.text_content("#welcome").startswith("欢迎")
     with app.app_context():

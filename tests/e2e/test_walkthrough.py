@@ -21,12 +21,12 @@ def sign_in(page, live_server, email):
     page.fill("input[name=password]", demo.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(live_server + "/")
-    page.wait_for_function("document.getElementById('who').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('who').textContent.length > 0")
 
 
 def set_up(page, live_server, app, tmp_path) -> int:
     page.click("#new-project")
-    page.wait_for_function("document.getElementById('project-form-page').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('project-form-page').dataset.state === 'ready'")
     page.fill("input[name=name]", "Walkthrough 走查")
     page.fill("textarea[name=instructions]", "Box every **bird**.")
     page.fill("#taxonomy", "鸟类 Bird [bird]\n  莺 Warbler [warbler]\n    黄林莺 Yellow Warbler [yellow_warbler]\n"
@@ -38,7 +38,7 @@ def set_up(page, live_server, app, tmp_path) -> int:
     with page.expect_navigation():
         page.click("#save")
     project_id = int(page.url.rstrip("/").split("/")[-2])
-    page.wait_for_function("document.getElementById('import-page').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('import-page').dataset.state === 'ready'")
     files = []
     for n in range(IMAGES):
         path = tmp_path / f"walk{n}.jpg"
@@ -49,10 +49,10 @@ def set_up(page, live_server, app, tmp_path) -> int:
     run_jobs(app)
     page.locator("#import-jobs li[data-status=finished]").wait_for(timeout=15_000)
     page.click("#to-settings")
-    page.wait_for_function("document.getElementById('project-form-page').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('project-form-page').dataset.state === 'ready'")
     page.fill("#deposit-form input[name=amount]", "50")
     page.click("#deposit-form button[type=submit]")
-    page.wait_for_function("document.getElementById('budget-balance').dataset.balance === '5000'")
+    page.wait_for_function("() => document.getElementById('budget-balance').dataset.balance === '5000'")
     return project_id
 
 
@@ -112,9 +112,9 @@ def test_the_demo_owner_sets_up_a_project_three_annotators_label_it_and_everyone
 
         for _, page, _ in contexts:
             page.goto(f"{live_server}/wallet")
-            page.wait_for_function("document.getElementById('balance').dataset.amount !== undefined")
+            page.wait_for_function("() => document.getElementById('balance').dataset.amount !== undefined")
             assert int(page.get_attribute("#balance", "data-amount")) >= IMAGES * 30  # every answer settled
-            page.wait_for_function("document.getElementById('leaderboards').dataset.state === 'ready'")
+            page.wait_for_function("() => document.getElementById('leaderboards').dataset.state === 'ready'")
             board = page.locator("#leaderboards h2", has_text="Walkthrough").locator("xpath=following-sibling::table[1]")
             assert board.locator("tr").count() == 4  # a heading row and the three of them
         screenshot(contexts[1][1], "walkthrough-wallet-zh")

@@ -27,7 +27,7 @@ def sign_in(page, live_server, email):
 
 
 def ready_task(page) -> int:
-    page.wait_for_function("document.getElementById('workspace').dataset.state === 'ready'")
+    page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
     return int(page.get_attribute("#task-content", "data-task-id"))
 
 
@@ -112,10 +112,10 @@ def test_an_annotator_draws_two_boxes_undoes_one_keeps_a_draft_and_submits_into_
         assert ready_task(other) != task  # overlap 1: the task leased to the first annotator is not offered
 
         page.keyboard.press("Control+Enter")
-        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{task}'")
+        page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{task}'")
         following = ready_task(page)
         assert following != task and objects(page) == []  # a fresh task, no leftovers
-        page.wait_for_function(f"Number(document.getElementById('pending').dataset.earned) > {earned_before}")
+        page.wait_for_function(f"() => Number(document.getElementById('pending').dataset.earned) > {earned_before}")
         screenshot(page, "workspace-next-task")
 
         answer = db.scalars(select(Annotation).where(Annotation.task_id == task)).one()
@@ -241,7 +241,7 @@ def test_polygons_keypoints_moving_resizing_zooming_and_hiding_by_keyboard_and_m
         assert len(objects(page)) == 2
         screenshot(page, "workspace-editing")
         page.keyboard.press("Control+Enter")
-        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{task}'")
+        page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{task}'")
     finally:
         context.close()
     assert errors == []
@@ -260,7 +260,7 @@ def test_skip_and_flag_with_a_reason_move_on_and_are_recorded(browser, live_serv
     try:
         skipped = ready_task(page)
         page.keyboard.press("Shift+S")
-        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{skipped}'")
+        page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{skipped}'")
         flagged = ready_task(page)
         page.keyboard.press("Shift+F")
         page.locator("#flag-dialog").wait_for(state="visible")
@@ -268,7 +268,7 @@ def test_skip_and_flag_with_a_reason_move_on_and_are_recorded(browser, live_serv
         page.fill("textarea[name=note]", "a face <script>alert(1)</script>")
         screenshot(page, "workspace-flag")
         page.click("#flag-dialog button[value=flag]")
-        page.wait_for_function(f"document.getElementById('task-content').dataset.taskId !== '{flagged}'")
+        page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{flagged}'")
         kept = ready_task(page)
         page.keyboard.press("Shift+F")  # opened again on the next task, then closed with Esc: nothing is flagged
         page.locator("#flag-dialog").wait_for(state="visible")

@@ -67,19 +67,25 @@ def shared_database():
     engine.dispose()
 
 
-@pytest.fixture
-def app(tmp_path, redis_url, shared_database):
+def fresh_app(folder, redis_url, shared_database):
+    """An app on an empty database: the shared PostgreSQL one truncated, or a new SQLite file in `folder`."""
     if shared_database is not None:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with shared_database.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         database_url = DATABASE_URL
     else:
-        database_url = f"sqlite:///{tmp_path / 'test.db'}"
-    application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(tmp_path / "instance"),
+        database_url = f"sqlite:///{folder / 'test.db'}"
+    application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(folder / "instance"),
                               "DATABASE_URL": database_url, "REDIS_URL": redis_url, **FAST_ARGON2})
     if shared_database is None:
         Base.metadata.create_all(runtime(application).engine)
+    return application
+
+
+@pytest.fixture
+def app(tmp_path, redis_url, shared_database):
+    application = fresh_app(tmp_path, redis_url, shared_database)
     runtime(application).redis.flushdb()
     yield application
     close_all_sessions()  # a session a test left open would hold locks the next TRUNCATE waits on

@@ -1,7 +1,7 @@
 """Accounts: register, sign in and out, CSRF token, personal API tokens, /me."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
@@ -9,6 +9,8 @@ from sqlalchemy import select
 from annotator.api.core import Page, no_content, paginate, route
 from annotator.api.fields import EmailAddress, In, PageQuery, Password, SafeString
 from annotator.api.schemas import UserOut
+from annotator import audit
+from annotator.db import utcnow
 from annotator.errors import SignupClosed
 from annotator.ratelimit import FailureLimiter
 from annotator.users import service
@@ -83,13 +85,41 @@ def login(payload: dict):
     per_address.succeeded(address)
     session.clear()  # a fresh session (and CSRF token) for the signed-in user
     login_user(user)
+    session["epoch"] = user.session_epoch
     return user
 
 
 @route(bp, "/auth/logout", methods=["POST"], status=204, summary="Sign out", tag=TAG)
 def logout():
+    """Signing out ends every session of this user, on every device (API tokens are revoked one by one)."""
+    db = db_session()
+    user = db.get(User, current_user.id)
+    user.session_epoch += 1
+    db.commit()
     logout_user()
     session.clear()
+    return no_content()
+
+
+class PasswordIn(In):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    new_password = Password(required=True)
+
+
+@route(bp, "/auth/password", methods=["POST"], body=PasswordIn, status=204,
+       summary="Change your password: every other session ends (this one goes on)", tag=TAG)
+def change_password(payload: dict):
+    limiter = FailureLimiter(runtime().redis, "password", current_app.config["ANNOTATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+                             current_app.config["ANNOTATOR_LOGIN_WINDOW_SECONDS"])
+    limiter.attempt(str(current_user.id))
+    db = db_session()
+    user = db.get(User, current_user.id)
+    service.change_password(db, runtime().passwords, user, payload["current_password"], payload["new_password"])
+    audit.record(db, user.id, "password_changed", utcnow(), target="user", target_id=user.id)
+    db.commit()
+    limiter.succeeded(str(current_user.id))
+    if g.get("auth_via") == "session":
+        session["epoch"] = user.session_epoch  # this session goes on
     return no_content()
 
 

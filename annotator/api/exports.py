@@ -5,6 +5,7 @@ from flask import Blueprint, Response, send_file, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
+from annotator import audit
 from annotator.api.core import Page, WithFields, paginate, route
 from annotator.api.fields import In, PageQuery
 from annotator.db import utcnow
@@ -64,6 +65,8 @@ def create_export(project_id: int, payload: dict):
     export, created = exports.request(db, project, current_user, payload["format"], payload["include"], utcnow())
     if created:
         enqueue_export(db, export.id)
+    audit.record(db, current_user.id, "export_requested", utcnow(), project_id=project_id, target="export",
+                 target_id=export.id, format=export.format, include=export.include)
     db.commit()
     body = ExportOut().dump(shown(export))
     return Response(OrjsonProvider.dumps_bytes(body), status=202, mimetype="application/json")

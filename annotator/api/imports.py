@@ -12,6 +12,8 @@ from marshmallow import Schema, fields
 from rq import Retry
 
 from annotator import queue
+from annotator import audit
+from annotator.db import utcnow
 from annotator.api.core import WithFields, route
 from annotator.errors import InvalidInput, UnsupportedMediaType
 from annotator.web import db_session, runtime
@@ -72,6 +74,8 @@ def create_import(project_id: int):
     queue.enqueue_after_commit(db, queue.get_queue(runtime().redis, "imports"), "tasks.jobs.run_import",
                                args=(job.id,), job_id=f"import-{job.id}", retry=Retry(max=2, interval=[10, 60]),
                                timeout=6 * 3600)
+    audit.record(db, current_user.id, "import_started", utcnow(), project_id=project_id, target="import",
+                 target_id=job.id, files=[f["name"] for f in job.files][:50])
     db.commit()
     return shown(job)
 

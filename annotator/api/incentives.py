@@ -8,6 +8,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 
+from annotator import audit
 from annotator.api import idempotency
 from annotator.api.core import Page, paginate, route
 from annotator.api.fields import In, Money, PageQuery, SafeString
@@ -79,6 +80,8 @@ def deposit(project_id: int, payload: dict):
                               "fee": posted.details.get("fee", 0),
                               "balance": budgets.budget(db, project)["balance"], "created_at": posted.created_at})
     idempotency.remember(201, body)
+    audit.record(db, current_user.id, "budget_deposit", utcnow(), project_id=project.id, target="transaction",
+                 target_id=posted.id, amount=payload["amount"], fee=body["fee"])
     db.commit()
     return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
 
@@ -167,6 +170,8 @@ def request_payout(payload: dict):
     made = payouts.request(db, current_user, payload["amount"], key, utcnow())
     body = PayoutOut().dump(made)
     idempotency.remember(201, body)
+    audit.record(db, current_user.id, "payout_requested", utcnow(), target="payout", target_id=made.id,
+                 amount=payload["amount"])
     db.commit()
     return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
 
@@ -187,6 +192,8 @@ def all_payouts(args: dict) -> Page:
 def _decide(payout_id: int, payload: dict, approve: bool):
     db = db_session()
     decided = payouts.decide(db, payout_id, current_user, approve, utcnow(), payload["note"])
+    audit.record(db, current_user.id, "payout_approved" if approve else "payout_rejected", utcnow(), target="payout",
+                 target_id=payout_id, amount=decided.amount)
     db.commit()
     return decided
 

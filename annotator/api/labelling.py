@@ -5,11 +5,12 @@ from flask import Blueprint, Response
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
+from annotator import audit
 from annotator.api import idempotency
 from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
-from annotator.errors import BudgetExhausted, NotFound
+from annotator.errors import PermissionDenied, BudgetExhausted, NotFound
 from annotator.web import OrjsonProvider, db_session
 from incentives import payments
 from tasks import annotations, assignment, projects, reviews
@@ -151,6 +152,9 @@ def _pay(db, project: Project, saved: annotations.Saved, now) -> None:
 def next_task(project_id: int):
     db = db_session()
     project = projects.visible(db, project_id, current_user)
+    if project.visibility != "public" and projects.role_of(db, project, current_user) is None:
+        # An administrator sees every project, but labels (and spends the budget of) private ones only as a member.
+        raise PermissionDenied("Only the project's members label a private project.")
     now = utcnow()
     lease = assignment.next_task(db, project, current_user, now)
     if lease is not None and lease.new:
@@ -227,6 +231,8 @@ def review(annotation_id: int, payload: dict):
     now = utcnow()
     made, answer, project = reviews.review(db, annotation_id, current_user, payload["verdict"], payload["note"], now)
     taken = payments.claw_back(db, project, answer, now) if made.verdict == "rejected" else 0
+    audit.record(db, current_user.id, "answer_reviewed", now, project_id=project.id, target="annotation",
+                 target_id=annotation_id, verdict=made.verdict, taken_back=taken)
     db.commit()
     return Response(OrjsonProvider.dumps_bytes(ReviewOut().dump(WithFields(made, taken_back=taken))), status=201,
                     mimetype="application/json")
@@ -251,6 +257,8 @@ def resolve(flag_id: int, payload: dict):
         payments.release_lapsed(db, utcnow(), project_id=seen.project.id)  # the leases it released
         # Answers already given to the withdrawn task are paid their base (their bonus returns to the budget).
         payments.settle(db, seen.project, db.get(Task, report.task_id), utcnow(), bonus=False)
+    audit.record(db, current_user.id, "flag_resolved", utcnow(), project_id=seen.project.id, target="flag",
+                 target_id=flag_id, decision=payload["action"], task_id=report.task_id)
     db.commit()
     return report
 
@@ -261,5 +269,7 @@ def reinstate(project_id: int, user_id: int):
     db = db_session()
     project = projects.access(db, project_id, current_user, need="manager").project
     standing = annotations.reinstate(db, project, user_id, utcnow())
+    audit.record(db, current_user.id, "annotator_reinstated", utcnow(), project_id=project_id, target="user",
+                 target_id=user_id)
     db.commit()
     return standing

@@ -6,6 +6,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
+from annotator import audit
 from annotator.api.core import Page, WithFields, paginate, route
 from annotator.api.fields import In, Money, PageQuery, Ratio, SafeString, StrictInteger
 from annotator.api.schemas import UserBrief
@@ -127,6 +128,9 @@ class StatsOut(Schema):
 def create_project(payload: dict):
     db = db_session()
     project = projects.create_project(db, current_user, payload, utcnow())
+    db.flush()
+    audit.record(db, current_user.id, "project_created", utcnow(), project_id=project.id, target="project",
+                 target_id=project.id, name=project.name)
     db.commit()
     return WithFields(project, role="owner")
 
@@ -157,6 +161,8 @@ def patch_project(project_id: int, payload: dict):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="manager")
     projects.update_project(db, seen.project, payload, utcnow())
+    audit.record(db, current_user.id, "project_settings_changed", utcnow(), project_id=project_id, target="project",
+                 target_id=project_id, fields=sorted(payload))
     db.commit()
     return WithFields(seen.project, role=seen.role)
 
@@ -167,6 +173,8 @@ def set_member(project_id: int, payload: dict):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="owner")
     member, _created = projects.set_member(db, seen.project, payload["email"], payload["role"])
+    audit.record(db, current_user.id, "member_set", utcnow(), project_id=project_id, target="user",
+                 target_id=member.user_id, role=payload["role"])
     db.commit()
     return WithFields(member, user=db.get(User, member.user_id))
 

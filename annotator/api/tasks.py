@@ -6,6 +6,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from annotator import audit
 from annotator.api.core import Page, WithFields, project_rows, read_body, route
 from annotator.api.fields import PageQuery
 from annotator.db import refresh_statistics, utcnow
@@ -62,6 +63,8 @@ def import_tasks(project_id: int):
     rows = importing.parse_rows(read_body(), request.mimetype)
     prepared = importing.prepare(db, seen.project, rows)
     summary = importing.insert_tasks(db, seen.project, prepared, utcnow())
+    audit.record(db, current_user.id, "tasks_imported", utcnow(), project_id=project_id, created=summary.created,
+                 duplicates=summary.duplicates)
     db.commit()
     if summary.created >= importing.ANALYZE_AFTER:
         refresh_statistics(db, Task.__table__)

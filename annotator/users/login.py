@@ -1,7 +1,7 @@
 """Flask-Login glue: the session cookie for browsers, `Authorization: Bearer` for scripts."""
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_login import LoginManager, current_user
 
 from annotator.errors import NotAuthenticated
@@ -28,6 +28,8 @@ def _load_from_session(user_id: str) -> User | None:
         return None
     if user is None or not user.is_active:
         return None
+    if session.get("epoch") != user.session_epoch:
+        return None  # signed out elsewhere, a new password, or deactivated since this session began
     g.auth_via = "session"
     return user
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, String, false, true
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotator.db import Base, Timestamped, UTCDateTime
@@ -21,6 +21,9 @@ class User(Timestamped, Base):
     locale: Mapped[str] = mapped_column(String(10), nullable=False, default="en", server_default="en")
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
+    # Every session carries the epoch it began in; signing out, a new password or deactivation moves it on,
+    # which ends every other session at once.
+    session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

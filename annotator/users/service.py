@@ -21,14 +21,14 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def check_password_rules(password: str, email: str) -> None:
+def check_password_rules(password: str, email: str, field: str = "password") -> None:
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
         problems.append(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if password.strip().lower() == normalise_email(email):
         problems.append("The password must not be your email address.")
     if problems:
-        raise InvalidInput({"password": problems})
+        raise InvalidInput({field: problems})
 
 
 def register(
@@ -58,6 +58,21 @@ def authenticate(session: Session, passwords: Passwords, *, email: str, password
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash(password)
     return user
+
+
+def change_password(session: Session, passwords: Passwords, user: User, current: str, new: str) -> None:
+    """A new password, given the current one; every session the user has moves to a new epoch (they end)."""
+    if not passwords.verify(user.password_hash, current):
+        raise InvalidInput({"current_password": ["This is not your current password."]})
+    check_password_rules(new, user.email, field="new_password")
+    user.password_hash = passwords.hash(new)
+    user.session_epoch += 1
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivated: no sign-in, no session, no token works from now on (they are checked on every request)."""
+    user.is_active = active
+    user.session_epoch += 1
 
 
 def hash_token(token: str) -> str:

@@ -23,6 +23,12 @@ DEFAULTS: dict[str, object] = {
     "ANNOTATOR_LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
     "ANNOTATOR_LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
     "ANNOTATOR_LOGIN_WINDOW_SECONDS": 900,
+    # Requests per window, counted in Redis across every web process (429 with Retry-After beyond them).
+    "ANNOTATOR_SIGNUPS_PER_HOUR": 20,  # per address
+    "ANNOTATOR_TOKENS_PER_HOUR": 20,  # API tokens made, per user
+    "ANNOTATOR_PAYOUTS_PER_HOUR": 10,  # payout requests, per user
+    "ANNOTATOR_LABELLING_PER_MINUTE": 1200,  # next, answer, heartbeat, skip, flag calls, per annotator
+    "ANNOTATOR_MAX_OPEN_LEASES": 20,  # live leases one annotator may hold across projects
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
     "ANNOTATOR_ARGON2_TIME_COST": 3,
     "ANNOTATOR_ARGON2_MEMORY_KIB": 65536,

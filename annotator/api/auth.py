@@ -12,6 +12,7 @@ from annotator.api.schemas import UserOut
 from annotator import audit
 from annotator.db import utcnow
 from annotator.errors import SignupClosed
+from annotator import ratelimit
 from annotator.ratelimit import FailureLimiter
 from annotator.users import service
 from annotator.users.models import LOCALES, ApiToken, User
@@ -58,6 +59,7 @@ class NewTokenOut(TokenOut):
 def register(payload: dict):
     if not current_app.config["ANNOTATOR_OPEN_SIGNUP"]:
         raise SignupClosed("Sign-up is closed; ask an administrator for an account.")
+    ratelimit.limit("signups", request.remote_addr or "unknown")
     db = db_session()
     user = service.register(db, runtime().passwords, **payload)
     db.commit()
@@ -132,6 +134,7 @@ def csrf():
 @route(bp, "/auth/tokens", methods=["POST"], body=TokenIn, response=NewTokenOut, status=201,
        summary="Create a personal API token (shown once)", tag=TAG)
 def create_token(payload: dict):
+    ratelimit.limit("tokens", str(current_user.id))
     db = db_session()
     row, plaintext = service.create_token(db, current_user, payload["name"])
     db.commit()

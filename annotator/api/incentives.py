@@ -8,7 +8,7 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 
-from annotator import audit
+from annotator import audit, ratelimit
 from annotator.api import idempotency
 from annotator.api.core import Page, paginate, route
 from annotator.api.fields import In, Money, PageQuery, SafeString
@@ -165,6 +165,7 @@ def _require_admin() -> None:
        summary="Ask to be paid up to your available balance (moved to payouts in flight at once); 422 "
                "above_balance when it is more", tag=TAG)
 def request_payout(payload: dict):
+    ratelimit.limit("payouts", str(current_user.id))
     db = db_session()
     key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
     made = payouts.request(db, current_user, payload["amount"], key, utcnow())

@@ -1,16 +1,17 @@
 """Labelling: next task, heartbeat, submit, skip, flag; the moderation queue; reinstating annotators."""
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
-from annotator import audit
+from annotator import audit, ratelimit
 from annotator.api import idempotency
 from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.db import utcnow
-from annotator.errors import PermissionDenied, BudgetExhausted, NotFound
+from annotator.errors import BudgetExhausted, NotFound, PermissionDenied, RateLimited
 from annotator.web import OrjsonProvider, db_session
 from incentives import payments
 from tasks import annotations, assignment, projects, reviews
@@ -150,11 +151,13 @@ def _pay(db, project: Project, saved: annotations.Saved, now) -> None:
 @route(bp, "/projects/<int:project_id>/next", methods=["POST"], response=LeaseOut,
        summary="Your next task with a lease (the same one while your lease lives); 204 when none is left", tag=TAG)
 def next_task(project_id: int):
+    ratelimit.limit("labelling", str(current_user.id))
     db = db_session()
     project = projects.visible(db, project_id, current_user)
     if project.visibility != "public" and projects.role_of(db, project, current_user) is None:
         # An administrator sees every project, but labels (and spends the budget of) private ones only as a member.
         raise PermissionDenied("Only the project's members label a private project.")
+    _open_leases_allowed(db, project, utcnow())
     now = utcnow()
     lease = assignment.next_task(db, project, current_user, now)
     if lease is not None and lease.new:
@@ -166,9 +169,19 @@ def next_task(project_id: int):
             "task": {"id": lease.task_id, "data": lease.data}}
 
 
+def _open_leases_allowed(db, project, now) -> None:
+    """One annotator holds at most ANNOTATOR_MAX_OPEN_LEASES live leases across projects (one per project is the
+    rule within a project): asking a new project for work beyond that is 429 until one is answered or lapses."""
+    live = db.execute(select(Assignment.project_id).where(
+        Assignment.user_id == current_user.id, Assignment.status == "leased", Assignment.expires_at > now)).scalars().all()
+    if project.id not in live and len(live) >= current_app.config["ANNOTATOR_MAX_OPEN_LEASES"]:
+        raise RateLimited(60, f"You hold {len(live)} open leases; answer, skip or let one lapse before taking more.")
+
+
 @route(bp, "/assignments/<int:assignment_id>/heartbeat", methods=["POST"], response=AssignmentOut,
        summary="Keep your lease alive", tag=TAG)
 def heartbeat(assignment_id: int):
+    ratelimit.limit("labelling", str(current_user.id))
     held, project = _assignment(assignment_id)
     assignment.heartbeat(db_session(), held, project, utcnow())
     db_session().commit()
@@ -178,6 +191,7 @@ def heartbeat(assignment_id: int):
 @route(bp, "/assignments/<int:assignment_id>/annotation", methods=["POST"], body=AnnotationIn,
        response=AnnotationOut, status=201, idempotent=True, summary="Submit your answer", tag=TAG)
 def submit(assignment_id: int, payload: dict):
+    ratelimit.limit("labelling", str(current_user.id))
     db = db_session()
     held = annotations.held_for_submit(db, assignment_id)
     if held is None:
@@ -195,6 +209,7 @@ def submit(assignment_id: int, payload: dict):
 @route(bp, "/assignments/<int:assignment_id>/skip", methods=["POST"], body=SkipIn, response=AssignmentOut,
        summary="Skip the task; it is not offered to you again", tag=TAG)
 def skip(assignment_id: int, payload: dict):
+    ratelimit.limit("labelling", str(current_user.id))
     held, project = _assignment(assignment_id)
     annotations.skip(db_session(), held, payload["reason"], utcnow())
     payments.release(db_session(), project, held.id, utcnow(), "skipped")
@@ -205,6 +220,7 @@ def skip(assignment_id: int, payload: dict):
 @route(bp, "/assignments/<int:assignment_id>/flag", methods=["POST"], body=FlagIn, response=FlagOut,
        summary="Report the task; it is withheld until an owner resolves the flag", tag=TAG)
 def flag(assignment_id: int, payload: dict):
+    ratelimit.limit("labelling", str(current_user.id))
     held, project = _assignment(assignment_id)
     report = annotations.flag(db_session(), held, current_user, payload["reason"], payload["note"], utcnow())
     payments.release(db_session(), project, held.id, utcnow(), "flagged")

@@ -56,6 +56,8 @@ def test_the_demo_owner_exports_from_the_dashboard_watches_it_finish_and_downloa
     page.locator("#exports-panel").wait_for(state="visible")
     page.locator("#progress-text").wait_for(state="visible")
     assert "%" in page.text_content("#progress-text")
+    audit = page.request.get(live_server + page.get_attribute("#audit-link", "href"))
+    assert audit.status == 200 and audit.text().lstrip("\ufeff").startswith("id,created_at,actor_id,action")
     page.select_option("#export-format", "coco")
     page.select_option("select[name=include]", "all")
     page.click("#export-form button[type=submit]")

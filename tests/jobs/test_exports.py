@@ -354,3 +354,14 @@ def test_a_large_projects_export_takes_the_fresh_stored_consensus_else_each_task
     assert latest[("negative",)]["method"] == "majority_vote"
     assert (latest[("negative",)]["result"], latest[("negative",)]["confidence"]) == ({"labels": ["negative"]}, 1.0)
     assert latest[("positive", "positive")]["method"] == lines(stored)[("positive", "positive")]["method"]
+
+
+def test_a_forged_host_header_cannot_point_export_links_elsewhere(app, client, owner, annotators):
+    project = labelled(client, owner, annotators)
+    done = export(client, app, project, owner)
+    forged = client.get(f"/api/v1/exports/{done['id']}", headers={**owner, "Host": "evil.example"},
+                        environ_overrides={"HTTP_X_FORWARDED_HOST": "evil.example"}).get_json()
+    for link in (forged["download_url"], forged["card_url"]):
+        assert link.startswith("/api/v1/exports/") and "evil" not in link  # a path on whatever host serves it
+    card = client.get(done["card_url"], headers={**owner, "Host": "evil.example"}).get_data(as_text=True)
+    assert "evil" not in card and "http" not in card

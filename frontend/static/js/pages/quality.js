@@ -48,6 +48,10 @@ async function load() {
   $("project-name").textContent = `${project.name} · ${t("dash.title")}`;
   if (!ownerPanels && ["owner", "manager"].includes(project.role)) {
     ownerPanels = true; // once: load() runs again while the agreement is being computed
+    if (project.role === "owner") {
+      $("audit-link").href = `/api/v1/projects/${projectId}/audit.csv`;
+      $("audit-panel").hidden = false;
+    }
     progress().catch(fail);
     loadFlags().catch(fail);
     startExports(project);

@@ -136,3 +136,12 @@ def test_the_audit_log_is_append_only_in_the_database(app, client, make_user, to
                 session.rollback()
         finally:
             session.close()
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=abc", "per_page=100000", "colour=red"])
+def test_bad_paging_of_the_audit_log_is_422(client, make_user, token_for, query):
+    owner = token_for(make_user("pager@example.org"))
+    project = create_text_project(client, owner)
+    assert_problem(client.get(f"/api/v1/projects/{project['id']}/audit?{query}", headers=owner), 422)
+    admin = token_for(make_user("pager-admin@example.org", admin=True))
+    assert_problem(client.get(f"/api/v1/admin/audit?{query}", headers=admin), 422)

@@ -17,7 +17,13 @@ function remember(value) {
 export async function startPage({ signedIn = true } = {}) {
   let me = null;
   if (signedIn) {
-    me = await api.get("/api/v1/me");
+    try {
+      me = await api.get("/api/v1/me");
+    } catch (error) {
+      // The session ended (signed out elsewhere, a new password, deactivated): sign in again.
+      if (error.status === 401) window.location.assign("/login");
+      throw error;
+    }
     setLocale(me.locale);
   } else {
     setLocale(storedLocale() || navigator.language);

@@ -6,13 +6,12 @@ from flask_login import current_user, login_user, logout_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from annotator import audit, ratelimit
 from annotator.api.core import Page, no_content, paginate, route
 from annotator.api.fields import EmailAddress, In, PageQuery, Password, SafeString
 from annotator.api.schemas import UserOut
-from annotator import audit
 from annotator.db import utcnow
 from annotator.errors import SignupClosed
-from annotator import ratelimit
 from annotator.ratelimit import FailureLimiter
 from annotator.users import service
 from annotator.users.models import LOCALES, ApiToken, User

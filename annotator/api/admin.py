@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import orjson
+
 from flask import Blueprint, Response
 from flask_login import current_user
 from marshmallow import Schema, fields
@@ -97,9 +99,8 @@ def _csv(statement, name: str) -> Response:
     writer = csv.writer(out)
     writer.writerow(["id", "created_at", "actor_id", "action", "project_id", "target", "target_id", "details"])
     for event in db_session().scalars(statement.order_by(None).order_by(audit.AuditEvent.id)):
-        details = AuditOut().dump(event)["details"]
         writer.writerow([event.id, event.created_at.isoformat(), event.actor_id, event.action, event.project_id,
-                         event.target, event.target_id, _neutral(str(details))])
+                         event.target, event.target_id, _neutral(orjson.dumps(event.details or {}).decode())])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -121,7 +121,7 @@ def test_owner_and_money_actions_are_in_the_projects_audit_log_for_its_owner_and
     csv_text = client.get(f"/api/v1/projects/{pid}/audit.csv", headers=owner).get_data(as_text=True)
     lines = csv_text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("id,created_at,actor_id,action") and len(lines) == 7
-    assert "project_created" in lines[1]
+    assert "project_created" in lines[1] and '""amount"":500' in csv_text  # details as JSON
 
 
 def test_the_audit_log_is_append_only_in_the_database(app, client, make_user, token_for):

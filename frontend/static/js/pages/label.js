@@ -747,13 +747,13 @@ document.addEventListener("keydown", (event) => {
   // Tab walks the objects only on the canvas, and only when there are some: elsewhere it moves the focus.
   if ((action === "nextObject" || action === "previousObject") &&
       (event.target !== $("stage") || !doc().objects.length)) return;
-  if (state.busy && action !== null) { event.preventDefault(); return; } // the answer is on its way
   if (!action) {
     if (event.key === "Enter" && stage.drawing()) { event.preventDefault(); stage.finishPolygon(); }
     return;
   }
   // While typing, only the submit combination acts (Ctrl+Enter in the search box submits too).
   if (typing && action !== "submit") return;
+  if (state.busy) { event.preventDefault(); return; } // the answer is on its way: no edits to a task being left
   const recent = /^recent(\d)$/.exec(action);
   event.preventDefault();
   if (recent) {

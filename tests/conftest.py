@@ -183,6 +183,7 @@ def pg_app(postgres_url, redis_url, tmp_path):
     application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(tmp_path / "pg"),
                               "DATABASE_URL": url, "REDIS_URL": redis_url, **FAST_ARGON2})
     Base.metadata.create_all(runtime(application).engine)
+    runtime(application).redis.flushdb()  # rate-limit counts of an earlier test's user ids must not carry over
     yield application
     close_all_sessions()
     runtime(application).engine.dispose()

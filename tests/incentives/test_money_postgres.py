@@ -73,6 +73,7 @@ def _verified(app) -> list[str]:
 
 
 def test_fifty_concurrent_payout_requests_never_overdraw(pg_app, make_user, token_for):
+    pg_app.config["ANNOTATOR_PAYOUTS_PER_HOUR"] = 100  # fifty requests from one user, on purpose
     [(user_id, headers)] = _users(pg_app, make_user, token_for, 1)
     _grant(pg_app, user_id, 1000)
 

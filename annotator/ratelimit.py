@@ -50,27 +50,16 @@ class FailureLimiter:
             log.warning("rate limiter unavailable; success not recorded", exc_info=True)
 
 
-class RequestLimiter:
+class RequestLimiter(FailureLimiter):
     """At most `limit` requests per key within a fixed window of `window` seconds (every request counts, not only
     failures): sign-ups per address, tokens and payout requests per user, labelling calls per annotator."""
 
-    def __init__(self, connection: redis.Redis, prefix: str, limit: int, window: int) -> None:
-        self.connection, self.prefix, self.limit, self.window = connection, prefix, limit, window
+    def _key(self, key: str) -> str:
+        return f"annotator:rq:{self.prefix}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
     def hit(self, key: str) -> None:
         """Count this request; raise RateLimited once the window's count is over the limit."""
-        name = f"annotator:rq:{self.prefix}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-        try:
-            pipe = self.connection.pipeline()
-            pipe.set(name, 0, ex=self.window, nx=True)
-            pipe.incr(name)
-            pipe.ttl(name)
-            _, count, ttl = pipe.execute()
-        except redis.RedisError:
-            log.warning("rate limiter unavailable; not counting %s", self.prefix, exc_info=True)
-            return
-        if count > self.limit:
-            raise RateLimited(max(int(ttl), 1))
+        self.attempt(key)
 
 
 def limit(name: str, key: str) -> None:

@@ -14,3 +14,25 @@ test("describeProblem falls back to the title, then the status", () => {
   assert.equal(describeProblem({ status: 404, title: "Not Found" }), "Not Found");
   assert.equal(describeProblem({ status: 502 }), "Error 502");
 });
+
+test("once keeps a body's Idempotency-Key until the server has answered, then starts afresh", async () => {
+  const { once, forgetCsrf } = await import("../static/js/lib/api.js");
+  const keys = [];
+  let fail = true;
+  globalThis.fetch = async (path, options) => {
+    const json = (status, body) => ({ status, ok: status < 400, headers: { get: () => "application/json" },
+      json: async () => body });
+    if (path === "/api/v1/auth/csrf") return json(200, { csrf_token: "t" });
+    keys.push(options.headers["Idempotency-Key"]);
+    return fail ? json(503, { status: 503, title: "down" }) : json(201, { id: keys.length });
+  };
+  forgetCsrf();
+  let n = 0;
+  const post = once("payout", () => String(++n));
+  await assert.rejects(post("/api/v1/payouts", { amount: 5 }));
+  fail = false;
+  await post("/api/v1/payouts", { amount: 5 }); // the retry: the same key, so the server replays, never repeats
+  await post("/api/v1/payouts", { amount: 5 }); // a new request after a success: a new key
+  await post("/api/v1/payouts", { amount: 7 }); // a new body: a new key
+  assert.deepEqual(keys, ["payout-1", "payout-1", "payout-2", "payout-3"]);
+});

@@ -56,6 +56,20 @@ async function read(response) {
   return data;
 }
 
+// A POST that happens once however often it is sent: the same body keeps its Idempotency-Key until the server
+// has answered it (a double click or a retry after a dropped connection replays, never repeats); a new body, or
+// the next request after a success, gets a new key. For money (deposits, payouts) and anything else not to do twice.
+export function once(prefix, newKey = () => crypto.randomUUID()) {
+  let kept = null;
+  return async (path, body) => {
+    const fingerprint = JSON.stringify(body);
+    if (!kept || kept.body !== fingerprint) kept = { body: fingerprint, key: `${prefix}-${newKey()}` };
+    const answer = await request("POST", path, body, { "Idempotency-Key": kept.key });
+    kept = null;
+    return answer;
+  };
+}
+
 export const api = {
   get: (path) => request("GET", path),
   post: (path, body, headers) => request("POST", path, body, headers),

@@ -1,7 +1,7 @@
 // New project and project settings: name, instructions (Markdown, previewed safely), media type, tools, the
 // taxonomy (pasted as an indented list or JSON, shown as a searchable tree), attributes, overlap, gold share,
 // qualification, rewards; and, in settings, a deposit into the budget.
-import { api } from "../lib/api.js";
+import { api, once } from "../lib/api.js";
 import { currencyDigits, formatMoney, formatNumber, t } from "../lib/i18n.js";
 import { parseMarkdown, renderTo } from "../lib/markdown.js";
 import { countLabels, parseTaxonomy, toIndented } from "../lib/taxonomy_text.js";
@@ -178,7 +178,7 @@ async function showBudget() {
   $("budget-balance").dataset.balance = String(budget.balance);
 }
 
-let depositKey = null; // kept until the deposit succeeds: a retry or a double click deposits once
+const deposit = once("deposit"); // a retry or a double click deposits once
 $("deposit-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = $("deposit-form").querySelector("button[type=submit]");
@@ -187,12 +187,7 @@ $("deposit-form").addEventListener("submit", async (event) => {
   $("deposit-error").hidden = true;
   const amount = toMinor(new FormData($("deposit-form")).get("amount"), currencyDigits(currency));
   try {
-    const body = { amount: amount ?? -1 };
-    if (!depositKey || depositKey.body !== JSON.stringify(body)) {
-      depositKey = { body: JSON.stringify(body), key: `deposit-${crypto.randomUUID()}` };
-    }
-    await api.post(`/api/v1/projects/${projectId}/budget/deposits`, body, { "Idempotency-Key": depositKey.key });
-    depositKey = null;
+    await deposit(`/api/v1/projects/${projectId}/budget/deposits`, { amount: amount ?? -1 });
     $("deposit-message").textContent = t("pf.deposited");
     $("deposit-form").reset();
     await showBudget();

@@ -1,6 +1,7 @@
 // Your wallet: available, pending and lifetime earnings, every entry with why, a payout request, and the
 // leaderboards of the projects you label.
-import { api } from "../lib/api.js";
+import { api, once } from "../lib/api.js";
+import { toMinor } from "../lib/project_form.js";
 import { currencyDigits, formatDate, formatMoney, formatPercent, t } from "../lib/i18n.js";
 import { explainEntry } from "../lib/ledger_words.js";
 import { showError, startPage } from "../components/chrome.js";
@@ -73,7 +74,7 @@ async function leaderboards() {
 }
 
 // Amounts are typed in the currency's units ("12.50") and sent in minor units.
-let payoutKey = null; // kept until the request succeeds: a retry or a double click pays out once
+const requestPayout = once("payout"); // a retry or a double click pays out once
 $("payout-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = $("payout-form").querySelector("button[type=submit]");
@@ -82,13 +83,9 @@ $("payout-form").addEventListener("submit", async (event) => {
   $("payout-error").hidden = true;
   $("payout-message").textContent = "";
   const raw = new FormData($("payout-form")).get("amount");
-  const amount = Math.round(Number(raw) * 10 ** currencyDigits(currency));
   try {
-    const body = { amount: Number.isFinite(amount) ? amount : raw };
-    const fingerprint = JSON.stringify(body);
-    if (!payoutKey || payoutKey.body !== fingerprint) payoutKey = { body: fingerprint, key: `payout-${crypto.randomUUID()}` };
-    await api.post("/api/v1/payouts", body, { "Idempotency-Key": payoutKey.key });
-    payoutKey = null;
+    // In minor units; what is not an amount goes as typed, and the API says why it is refused.
+    await requestPayout("/api/v1/payouts", { amount: toMinor(raw, currencyDigits(currency)) ?? raw });
     $("payout-message").textContent = t("wallet.requested");
     $("payout-form").reset();
     await load();

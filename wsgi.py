@@ -1,3 +1,3 @@
-from annotator import create_app
+from annotator.app import create_app
 
 app = create_app()

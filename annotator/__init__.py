@@ -1,34 +1,3 @@
-"""The annotation platform: create_app is the composition root."""
-from __future__ import annotations
-
-import os
-from pathlib import Path
-
-from flask import Flask
-
-from annotator import config as cfg
-
-FRONTEND = Path(__file__).resolve().parent.parent / "frontend"
-
-
-def create_app(test_config: dict | None = None) -> Flask:
-    instance = (test_config or {}).get("INSTANCE_PATH") or cfg.instance_path(os.environ)
-    app = Flask(__name__, instance_path=instance, instance_relative_config=True,
-                static_folder=str(FRONTEND / "static"), template_folder=str(FRONTEND / "templates"))
-    app.config.from_mapping(cfg.DEFAULTS)
-    app.config.update(cfg.from_environment(os.environ))
-    app.config.update(test_config or {})
-    cfg.finalise(app.config, app.instance_path, debug=app.debug)
-
-    from annotator import web
-    from annotator.api import init_api
-    from annotator.users.login import init_login
-    from annotator.views import init_views
-    from incentives import ledger
-
-    ledger.set_currency(app.config["ANNOTATOR_CURRENCY"])
-    web.init_app(app)
-    init_login(app)
-    init_api(app)
-    init_views(app)
-    return app
+"""The annotation platform's shell and kernel. Importing this package loads no Flask: the app factory is
+`annotator.app.create_app`, so the domains (`tasks`, `incentives`) can use the kernel (`annotator.db`,
+`annotator.errors`, `annotator.users.models`) without pulling in the web framework."""

@@ -4,9 +4,10 @@ by the project's owner and by admins, exportable as CSV."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, event
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Select, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from annotator.db import Base, UTCDateTime
@@ -33,6 +34,17 @@ def record(session: Session, actor_id: int | None, action: str, moment: dt.datet
                      target_id=target_id, details=details)
     session.add(row)
     return row
+
+
+def events_query(project_id: int | None = None) -> Select:
+    """The audit events, newest first: one project's, or (None) all of them."""
+    statement = select(AuditEvent).order_by(AuditEvent.id.desc())
+    return statement if project_id is None else statement.where(AuditEvent.project_id == project_id)
+
+
+def oldest_first(session: Session, statement: Select) -> Iterator[AuditEvent]:
+    """The events of `statement` oldest first, for a file a reader scans top to bottom."""
+    return iter(session.scalars(statement.order_by(None).order_by(AuditEvent.id)))
 
 
 def append_only_ddl(dialect: str) -> list[str]:

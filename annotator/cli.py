@@ -16,11 +16,13 @@ from flask import current_app
 from rq import Worker
 
 from annotator import config as cfg
-from annotator import create_app, demo, migrate, queue
+from annotator import demo, migrate, queue
+from annotator.app import create_app
 from incentives import checks
 from annotator.errors import DomainError
 from annotator.users import service
-from annotator.web import db_session, runtime
+from annotator.web import db_session
+from annotator.runtime import embedded_redis_url, stop_embedded, runtime
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, add_version_option=False,
@@ -143,7 +145,7 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
     if not (os.environ.get("ANNOTATOR_SECRET_KEY") or os.environ.get("SECRET_KEY")):
         _instance_secret(instance)  # create_app reads it from the instance folder
     if not os.environ.get("REDIS_URL"):
-        os.environ["REDIS_URL"] = queue.embedded_redis_url(instance)
+        os.environ["REDIS_URL"] = embedded_redis_url(instance)
         click.echo(f"embedded Redis at {os.environ['REDIS_URL']}")
     app = create_app()
     migrate.upgrade(app.config["DATABASE_URL"])
@@ -156,7 +158,7 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
     gunicorn = shutil.which("gunicorn", path=str(bin_dir)) or "gunicorn"
     children = [subprocess.Popen([gunicorn, "--workers", str(web_workers), "--threads", "4",
                                   "--bind", f"{host}:{port}", "--access-logfile", "-",
-                                  "annotator:create_app()"])]
+                                  "annotator.app:create_app()"])]
     children += [subprocess.Popen([sys.executable, "-m", "annotator.cli", "worker"]) for _ in range(job_workers)]
     children.append(subprocess.Popen([sys.executable, "-m", "annotator.cli", "cron"]))
     click.echo(f"\n  Annotator is running at http://{host}:{port}/  (Ctrl+C stops it)")
@@ -186,7 +188,7 @@ def _supervise(children: list[subprocess.Popen]) -> None:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
-    queue.stop_embedded()
+    stop_embedded()
     failed = [child.args[0] for child in children if child.returncode not in (0, -signal.SIGTERM, None)]
     if failed and not stop:
         raise SystemExit(f"stopped because a process exited: {failed}")

@@ -1,27 +1,49 @@
-"""Worker-side plumbing for jobs: a database session inside the worker's app context."""
+"""RQ entry points that wire two domains: dataset exports (the task data and, for each answer, what the ledger
+paid it; tasks never imports incentives) and the worker's probe. Jobs take ids and are safe to run twice."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
 
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
-from annotator.web import runtime
+from annotator import queue
+from annotator.db import utcnow
+from annotator.runtime import job_session, runtime
+from incentives.budgets import earned_by_annotation
+from tasks import exports
+
+log = logging.getLogger(__name__)
 
 
-@contextmanager
-def job_session() -> Iterator[Session]:
-    """A session that commits when the job's block succeeds and rolls back when it raises."""
-    session = runtime().session_factory()
+def run_export(export_id: int) -> dict | None:
+    """Write an export (RQ retries it; a second run of a completed one does nothing)."""
+    rt = runtime()
+    settings = rt.settings
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
+        return exports.run(rt.session_factory, rt.storage, export_id, secret=settings["SECRET_KEY"].encode(),
+                           credits=earned_by_annotation, on_request_limit=settings["ANNOTATOR_QUALITY_ON_REQUEST"],
+                           now=utcnow)
+    except Exception as error:
+        log.exception("export %s failed", export_id)
+        exports.mark_failed(rt.session_factory, export_id, f"{type(error).__name__}: {error}", utcnow())
         raise
-    finally:
-        session.close()
+
+
+def reclaim_stale_exports() -> list[int]:
+    """Re-queue exports whose worker died mid-way (no heartbeat for exports.STALE_AFTER), or mark them failed
+    after exports.MAX_ATTEMPTS; runs every minute. Returns the exports re-queued."""
+    requeued = []
+    with job_session() as session:
+        now = utcnow()
+        for export in exports.stale(session, now):
+            if export.attempts >= exports.MAX_ATTEMPTS:
+                export.status, export.error = "failed", "the worker writing it stopped, too many times"
+                export.finished_at = now
+                continue
+            export.status, export.progress = "queued", 0.0
+            queue.enqueue_export(session, export.id, export.attempts)
+            requeued.append(export.id)
+    return requeued
 
 
 def probe(marker: str) -> dict:
@@ -29,4 +51,3 @@ def probe(marker: str) -> dict:
     with job_session() as session:
         answer = session.execute(text("SELECT 1")).scalar_one()
     return {"marker": marker, "database": "ok" if answer == 1 else "down"}
-

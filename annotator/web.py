@@ -1,54 +1,28 @@
-"""Per-request plumbing: database sessions, Redis, body limits, CSRF, response headers."""
+"""Request plumbing: the request's database session and `now`, body limits, CSRF, response headers, cookies.
+
+The app's lifetime objects (engine, Redis, storage, settings) are in `annotator.runtime`."""
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
-import redis
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, appcontext_pushed, current_app, g, has_request_context, request, session
 from flask.json.provider import JSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from annotator import queue
-from annotator.db import make_engine, make_session_factory, write_intent
+from annotator.db import utcnow, write_intent
 from annotator.errors import CsrfFailed
-from annotator.users.passwords import Passwords
-from tasks.storage import LocalStorage
+from annotator.runtime import activate, deactivate, runtime
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
-
-
-@dataclass
-class Runtime:
-    """What the app holds for its lifetime, in app.extensions["annotator"]."""
-
-    engine: Engine
-    session_factory: sessionmaker
-    passwords: Passwords
-    redis_url: str | None
-    instance_path: str
-    storage: LocalStorage
-    _redis: redis.Redis | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def redis(self) -> redis.Redis:
-        """The Redis client, connecting (or starting the embedded server) on first use."""
-        with self._lock:
-            if self._redis is None:
-                url = self.redis_url or queue.embedded_redis_url(self.instance_path)
-                self._redis = queue.connect(url)
-            return self._redis
 
 
 class OrjsonProvider(JSONProvider):
@@ -69,8 +43,10 @@ class OrjsonProvider(JSONProvider):
         return self._app.response_class(self.dumps_bytes(obj), mimetype="application/json")
 
 
-def runtime(app: Flask | None = None) -> Runtime:
-    return (app or current_app).extensions["annotator"]
+def request_now() -> datetime:
+    """This request's one `now`, taken as it began: every row it writes (the action, its audit event) carries
+    the same time. Outside a request, the time now."""
+    return g.now if has_request_context() and "now" in g else utcnow()
 
 
 def db_session() -> Session:
@@ -97,28 +73,39 @@ class BoundedInt(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
+    appcontext_pushed.connect(_activate_runtime, app)
+    app.teardown_appcontext(_deactivate_runtime)  # registered first: Flask runs teardowns last to first
     app.url_map.converters["int"] = BoundedInt  # before any route is added
     app.session_interface = SessionCookies()
-    engine = make_engine(app.config["DATABASE_URL"])
-    factory = make_session_factory(engine)
-    queue.install_after_commit(factory)
-    passwords = Passwords(app.config["ANNOTATOR_ARGON2_TIME_COST"], app.config["ANNOTATOR_ARGON2_MEMORY_KIB"],
-                          app.config["ANNOTATOR_ARGON2_PARALLELISM"])
-    app.extensions["annotator"] = Runtime(engine, factory, passwords, app.config.get("REDIS_URL"),
-                                          app.instance_path, LocalStorage(app.config["ANNOTATOR_STORAGE_PATH"]))
     app.json = OrjsonProvider(app)
     if app.config["ANNOTATOR_TRUSTED_PROXIES"]:
         hops = int(app.config["ANNOTATOR_TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.before_request(_limit_body)
+    app.before_request(_start_request)
     app.after_request(_headers)
     app.teardown_appcontext(_close_session)
+
+
+def _activate_runtime(app: Flask, **_: Any) -> None:
+    """The pushed app's Runtime becomes the current one (for jobs, outbox, rate limits), until the pop."""
+    g.runtime_token = activate(runtime(app))
+
+
+def _deactivate_runtime(_exc: BaseException | None) -> None:
+    token = g.pop("runtime_token", None)
+    if token is not None:
+        deactivate(token)
 
 
 def _close_session(_exc: BaseException | None) -> None:
     db = g.pop("db_session", None)
     if db is not None:
         db.close()
+
+
+def _start_request() -> None:
+    g.now = utcnow()
+    _limit_body()
 
 
 def _limit_body() -> None:

@@ -32,10 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotator import create_app, queue  # noqa: E402
+from annotator.app import create_app  # noqa: E402
 from annotator.models import Base  # noqa: E402
 from annotator.users import service  # noqa: E402
-from annotator.web import runtime  # noqa: E402
+from annotator.runtime import embedded_redis_url, stop_embedded, runtime  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32").split(",")]
@@ -55,7 +55,7 @@ def free_port() -> int:
 
 def prepare(folder: str) -> tuple[dict, list[str]]:
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.db"
-    redis_url = os.environ.get("REDIS_URL") or queue.embedded_redis_url(folder)
+    redis_url = os.environ.get("REDIS_URL") or embedded_redis_url(folder)
     config = {"SECRET_KEY": "bench", "INSTANCE_PATH": folder, "DATABASE_URL": database, "REDIS_URL": redis_url}
     app = create_app(config)
     Base.metadata.drop_all(runtime(app).engine)
@@ -208,7 +208,7 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": config["DATABASE_URL"], "REDIS_URL": config["REDIS_URL"],
                "ANNOTATOR_SECRET_KEY": "bench", "ANNOTATOR_INSTANCE_PATH": folder}
         server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", THREADS,
-                                   "--bind", f"127.0.0.1:{port}", "annotator:create_app()"], env=env,
+                                   "--bind", f"127.0.0.1:{port}", "annotator.app:create_app()"], env=env,
                                   stderr=subprocess.DEVNULL)
         try:
             time.sleep(3)
@@ -256,7 +256,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=20)
-            queue.stop_embedded()
+            stop_embedded()
 
 
 if __name__ == "__main__":

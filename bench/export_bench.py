@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from annotator import create_app, queue  # noqa: E402
+from annotator.app import create_app  # noqa: E402
 from annotator.models import Base  # noqa: E402
 from annotator.users import service  # noqa: E402
-from annotator.web import runtime  # noqa: E402
+from annotator.runtime import embedded_redis_url, stop_embedded, runtime  # noqa: E402
 from tasks import projects  # noqa: E402
 from tasks.models import Annotation, Assignment, Export, Media, Task  # noqa: E402
 
@@ -41,7 +41,7 @@ SCHEMA = {"tools": ["bbox", "classify"], "labels": [
 def config(folder: str) -> dict:
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.db"
     return {"SECRET_KEY": "bench", "INSTANCE_PATH": folder, "DATABASE_URL": database,
-            "REDIS_URL": os.environ.get("REDIS_URL") or queue.embedded_redis_url(folder),
+            "REDIS_URL": os.environ.get("REDIS_URL") or embedded_redis_url(folder),
             "ANNOTATOR_STORAGE_PATH": folder}
 
 
@@ -96,7 +96,7 @@ def build(settings: dict) -> int:
 def one_export(settings: dict, project_id: int, format_name: str) -> None:
     """Run in its own process: one export, as the worker runs it; prints rows/s and this process's peak memory."""
     app = create_app(settings)
-    from annotator.export_jobs import run_export
+    from annotator.jobs import run_export
 
     with app.app_context(), runtime().session_factory() as session:
         export = Export(project_id=project_id, created_by=1, format=format_name, include="all",
@@ -139,7 +139,7 @@ def main() -> None:
                                    format_name], timeout=3600)
             if done.returncode:
                 raise SystemExit(done.returncode)
-        queue.stop_embedded()
+        stop_embedded()
 
 
 if __name__ == "__main__":

@@ -26,11 +26,11 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotator import create_app, queue  # noqa: E402
+from annotator.app import create_app  # noqa: E402
 from annotator.db import utcnow  # noqa: E402
 from annotator.models import Base  # noqa: E402
 from annotator.users import service  # noqa: E402
-from annotator.web import runtime  # noqa: E402
+from annotator.runtime import embedded_redis_url, stop_embedded, runtime  # noqa: E402
 from tasks.importing import data_hash  # noqa: E402
 from tasks.models import Import, Task  # noqa: E402
 
@@ -41,7 +41,7 @@ BATCH = 10_000
 
 def make_app(folder: str):
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.db"
-    redis_url = os.environ.get("REDIS_URL") or queue.embedded_redis_url(folder)
+    redis_url = os.environ.get("REDIS_URL") or embedded_redis_url(folder)
     app = create_app({"SECRET_KEY": "bench", "INSTANCE_PATH": folder, "DATABASE_URL": database, "REDIS_URL": redis_url})
     engine = runtime(app).engine
     Base.metadata.drop_all(engine)
@@ -146,7 +146,7 @@ def main() -> None:
         bench_text(app)
         for count in sorted({max(IMAGES // 5, 1), IMAGES}) if IMAGES else []:
             bench_images(app, folder, count)
-        queue.stop_embedded()
+        stop_embedded()
 
 
 if __name__ == "__main__":

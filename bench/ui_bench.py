@@ -27,10 +27,11 @@ from werkzeug.serving import make_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from annotator import create_app, demo, queue  # noqa: E402
+from annotator import demo, queue  # noqa: E402
+from annotator.app import create_app  # noqa: E402
 from annotator.models import Base  # noqa: E402
 from annotator.users import service  # noqa: E402
-from annotator.web import runtime  # noqa: E402
+from annotator.runtime import embedded_redis_url, stop_embedded, runtime  # noqa: E402
 
 PASSWORD = "bench-password-1"
 LOADS = 7
@@ -56,7 +57,7 @@ def taxonomy() -> list[dict]:
 
 def setup(folder: str):
     app = create_app({"SECRET_KEY": "bench", "INSTANCE_PATH": folder, "DATABASE_URL": f"sqlite:///{folder}/ui.db",
-                      "REDIS_URL": queue.embedded_redis_url(folder), "ANNOTATOR_STORAGE_PATH": folder})
+                      "REDIS_URL": embedded_redis_url(folder), "ANNOTATOR_STORAGE_PATH": folder})
     Base.metadata.create_all(runtime(app).engine)
     with app.app_context():
         session = runtime().session_factory()
@@ -209,7 +210,7 @@ def main() -> None:
                 browser.close()
         finally:
             server.shutdown()
-            queue.stop_embedded()
+            stop_embedded()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
 from tasks.models import Annotation, Project
 
-WALLET_KINDS = ("wallet_pending", "wallet_available", "payouts_in_flight")
+WALLET_KINDS = (*ledger.EARNED_INTO, "payouts_in_flight")
 EARNING_KINDS = ("credit", "bonus", "reversal", "clawback")  # what counts towards lifetime earnings (net)
 
 
@@ -45,11 +45,8 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
     """balance: not yet committed to work; reserved: what live leases could cost; spent: credited to contributors."""
     balances = dict(session.execute(select(Account.kind, Account.balance).where(
         Account.project_id == project.id, Account.kind.in_(("project_budget", "project_reserve")))).all())
-    spent = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
-                           .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-                           .join(Account, Account.id == Entry.account_id)
-                           .where(LedgerTransaction.project_id == project.id,
-                                  Account.kind.in_(("wallet_pending", "wallet_available"))))
+    spent = session.scalar(ledger.entry_sums(kinds=ledger.EARNED_INTO,
+                                             where=(LedgerTransaction.project_id == project.id,)))
     return {"currency": ledger.currency(), "balance": balances.get("project_budget", 0),
             "reserved": balances.get("project_reserve", 0), "spent": int(spent or 0)}
 
@@ -57,17 +54,22 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
 def wallet(session: Session, user: User) -> dict[str, Any]:
     balances = dict(session.execute(select(Account.kind, Account.balance).where(
         Account.user_id == user.id, Account.kind.in_(WALLET_KINDS))).all())
-    earned = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
-                            .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-                            .join(Account, Account.id == Entry.account_id)
-                            .where(Account.user_id == user.id, Account.kind.in_(WALLET_KINDS),
-                                   LedgerTransaction.kind.in_(EARNING_KINDS)))
+    earned = session.scalar(ledger.entry_sums(kinds=WALLET_KINDS, where=(
+        Account.user_id == user.id, LedgerTransaction.kind.in_(EARNING_KINDS))))
     return {"currency": ledger.currency(), "balance": balances.get("wallet_available", 0),
             "pending": balances.get("wallet_pending", 0), "in_flight": balances.get("payouts_in_flight", 0),
             "lifetime_earned": int(earned or 0)}
 
 
-def wallet_entries(user: User) -> Select:
+def wallet_entries_page(session: Session, user: User, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of the user's wallet lines (see `_wallet_lines`) and how many there are in all."""
+    statement = _wallet_lines(user)
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).mappings()
+    return [dict(row) for row in rows], total
+
+
+def _wallet_lines(user: User) -> Select:
     """The user's wallet lines, newest first: each entry with its transaction's memo, project, task and reasons."""
     return (select(Entry.id, Entry.amount, Account.kind.label("account"), LedgerTransaction.kind,
                    LedgerTransaction.memo, LedgerTransaction.project_id, LedgerTransaction.task_id,
@@ -83,10 +85,6 @@ def earned_by_annotation(session: Session, project_id: int, after: int, last: in
     settlement and any clawback, as the wallets saw them (the exports' `credits`)."""
     answers = select(Annotation.id).where(Annotation.project_id == project_id, Annotation.task_id > after,
                                           Annotation.task_id <= last)
-    return {annotation_id: int(total) for annotation_id, total in session.execute(
-        select(LedgerTransaction.annotation_id, func.sum(Entry.amount))
-        .join(Entry, Entry.transaction_id == LedgerTransaction.id)
-        .join(Account, Account.id == Entry.account_id)
-        .where(LedgerTransaction.annotation_id.in_(answers),
-               Account.kind.in_(("wallet_pending", "wallet_available")))
-        .group_by(LedgerTransaction.annotation_id))}
+    return {annotation_id: int(total) for annotation_id, total in session.execute(ledger.entry_sums(
+        LedgerTransaction.annotation_id, kinds=ledger.EARNED_INTO,
+        where=(LedgerTransaction.annotation_id.in_(answers),)))}

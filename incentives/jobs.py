@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from annotator.db import utcnow, write_intent
-from annotator.jobs import job_session
+from annotator.runtime import job_session
 from incentives import payments
 
 

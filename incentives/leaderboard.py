@@ -7,7 +7,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from annotator.users.models import User
-from incentives.models import Account, Entry, LedgerTransaction
+from incentives import ledger
+from incentives.models import Account, LedgerTransaction
 from tasks.models import Annotation, Project, Review
 
 
@@ -27,12 +28,8 @@ def leaderboard(session: Session, project: Project, quality: dict[int, dict[str,
                func.sum(rejected).label("rejected"))
         .outerjoin(Review, Review.annotation_id == Annotation.id)
         .where(Annotation.project_id == project.id).group_by(Annotation.user_id)))
-    money = {(user_id, kind): int(total) for user_id, kind, total in session.execute(
-        select(Account.user_id, Account.kind, func.sum(Entry.amount))
-        .join(Entry, Entry.account_id == Account.id)
-        .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-        .where(LedgerTransaction.project_id == project.id, Account.kind.in_(("wallet_pending", "wallet_available")))
-        .group_by(Account.user_id, Account.kind))}
+    money = {(user_id, kind): int(total) for user_id, kind, total in session.execute(ledger.entry_sums(
+        Account.user_id, Account.kind, kinds=ledger.EARNED_INTO, where=(LedgerTransaction.project_id == project.id,)))}
     names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(list(work)))).all()) \
         if work else {}
     rows = []

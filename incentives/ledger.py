@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import ColumnElement, Select, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
@@ -198,6 +198,21 @@ def reverse(session: Session, transaction_id: int, key: str, now: dt.datetime, m
                 details={"reverses": transaction_id}, project_id=original.project_id, task_id=original.task_id,
                 annotation_id=original.annotation_id, assignment_id=original.assignment_id,
                 reverses_id=transaction_id)
+
+
+# Where an answer's pay lands: pending until its task settles, then available.
+EARNED_INTO = ("wallet_pending", "wallet_available")
+
+
+def entry_sums(*by: ColumnElement, kinds: tuple[str, ...], where: tuple[ColumnElement, ...] = ()) -> Select:
+    """The sum of the entries on accounts of `kinds` (column `total`), grouped by the columns `by` (none: one
+    sum), filtered by `where` over the entry, its transaction (LedgerTransaction) and its account (Account).
+    The one shape of every "how much moved where" question the money domain asks."""
+    statement = (select(*by, func.coalesce(func.sum(Entry.amount), 0).label("total")).select_from(Entry)
+                 .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+                 .join(Account, Account.id == Entry.account_id)
+                 .where(Account.kind.in_(kinds), *where))
+    return statement.group_by(*by) if by else statement
 
 
 def balance(session: Session, holder: Account) -> int:

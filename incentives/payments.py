@@ -23,7 +23,6 @@ from tasks import quality_service
 from tasks.models import Annotation, Assignment, Project, Task
 
 ENDED = ("skipped", "flagged", "expired", "released")
-WALLET_KINDS = ("wallet_pending", "wallet_available")
 
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
@@ -37,7 +36,7 @@ def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
 def _lock_wallets(session: Session, user_ids: set[int]) -> None:
     """The pending and available wallets of these contributors, locked in one ordered statement (after the
     project's lock): a settlement touching several wallets never waits on one while holding another."""
-    ledger.locked_accounts(session, [(kind, None, user_id) for user_id in sorted(user_ids) for kind in WALLET_KINDS])
+    ledger.locked_accounts(session, [(kind, None, user_id) for user_id in sorted(user_ids) for kind in ledger.EARNED_INTO])
 
 
 def pay_for_answer(session: Session, project: Project, user: User, annotation_id: int, assignment_id: int,
@@ -174,13 +173,9 @@ def _left_for(session: Session, project: Project, assignment_ids: list[int]) -> 
     """What is still reserved for each of these leases, in one query."""
     if not assignment_ids:
         return {}
-    return {assignment_id: int(amount) for assignment_id, amount in session.execute(
-        select(LedgerTransaction.assignment_id, func.sum(Entry.amount))
-        .join(Entry, Entry.transaction_id == LedgerTransaction.id)
-        .join(Account, Account.id == Entry.account_id)
-        .where(Account.kind == "project_reserve", Account.project_id == project.id,
-               LedgerTransaction.assignment_id.in_(assignment_ids))
-        .group_by(LedgerTransaction.assignment_id))}
+    return {assignment_id: int(amount) for assignment_id, amount in session.execute(ledger.entry_sums(
+        LedgerTransaction.assignment_id, kinds=("project_reserve",),
+        where=(Account.project_id == project.id, LedgerTransaction.assignment_id.in_(assignment_ids))))}
 
 
 def _posted(session: Session, key: str) -> int | None:
@@ -202,12 +197,8 @@ def claw_back(session: Session, project: Project, annotation: Annotation, now: d
     settled = _posted(session, f"settle:{annotation.id}")
     budget, held = _accounts(session, project)
     _lock_wallets(session, {annotation.user_id})
-    earned = session.execute(
-        select(Entry.account_id, func.sum(Entry.amount))
-        .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-        .join(Account, Account.id == Entry.account_id)
-        .where(LedgerTransaction.id.in_([t for t in (credited, settled) if t is not None]),
-               Account.kind.in_(WALLET_KINDS)).group_by(Entry.account_id)).all()
+    earned = session.execute(ledger.entry_sums(Entry.account_id, kinds=ledger.EARNED_INTO, where=(
+        LedgerTransaction.id.in_([t for t in (credited, settled) if t is not None]),))).all()
     legs = [Leg(session.get(Account, account_id), -int(amount)) for account_id, amount in earned if amount]
     taken = -sum(leg.amount for leg in legs)
     still_held = left(session, project, annotation.assignment_id)
@@ -259,27 +250,18 @@ def verify(session: Session) -> list[str]:
                 .group_by(LedgerTransaction.annotation_id).having(func.count() > 1)):
             breaches.append(f"annotation {annotation_id} has {times} {kind} postings")
     taken_back = select(LedgerTransaction.annotation_id).where(LedgerTransaction.kind == "clawback")
-    for annotation_id, net in session.execute(
-            select(LedgerTransaction.annotation_id, func.sum(Entry.amount))
-            .join(Entry, Entry.transaction_id == LedgerTransaction.id)
-            .join(Account, Account.id == Entry.account_id)
-            .where(LedgerTransaction.annotation_id.in_(taken_back), Account.kind.in_(WALLET_KINDS))
-            .group_by(LedgerTransaction.annotation_id).having(func.sum(Entry.amount) != 0)):
+    for annotation_id, net in session.execute(ledger.entry_sums(
+            LedgerTransaction.annotation_id, kinds=ledger.EARNED_INTO,
+            where=(LedgerTransaction.annotation_id.in_(taken_back),)).having(func.sum(Entry.amount) != 0)):
         breaches.append(f"annotation {annotation_id} was rejected but its contributor keeps {net} of its pay")
-    held = (select(LedgerTransaction.assignment_id, func.sum(Entry.amount).label("left"))
-            .join(Entry, Entry.transaction_id == LedgerTransaction.id)
-            .join(Account, Account.id == Entry.account_id)
-            .where(Account.kind == "project_reserve", LedgerTransaction.assignment_id.is_not(None))
-            .group_by(LedgerTransaction.assignment_id).subquery())
-    for assignment_id, amount in session.execute(select(held.c.assignment_id, held.c.left).where(held.c.left < 0)):
+    held = ledger.entry_sums(LedgerTransaction.assignment_id, kinds=("project_reserve",),
+                             where=(LedgerTransaction.assignment_id.is_not(None),)).subquery()
+    for assignment_id, amount in session.execute(select(held.c.assignment_id, held.c.total).where(held.c.total < 0)):
         breaches.append(f"lease {assignment_id} took {-amount} more from the reserve than was reserved for it")
     for project_id, balance in session.execute(select(Account.project_id, Account.balance).where(
             Account.kind == "project_reserve")):
-        reserved = session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))
-                                  .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-                                  .join(Account, Account.id == Entry.account_id)
-                                  .where(Account.kind == "project_reserve", Account.project_id == project_id,
-                                         LedgerTransaction.assignment_id.is_not(None)))
+        reserved = session.scalar(ledger.entry_sums(kinds=("project_reserve",), where=(
+            Account.project_id == project_id, LedgerTransaction.assignment_id.is_not(None))))
         if int(reserved or 0) != balance:
             breaches.append(f"project {project_id}'s reserve holds {balance} but its leases have {reserved} reserved")
     return breaches

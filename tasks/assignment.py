@@ -222,3 +222,15 @@ def recount(session: Session, task_id: int) -> tuple[int, int]:
     rows = session.execute(select(Assignment.status, Assignment.id).where(Assignment.task_id == task_id)).all()
     statuses = Counter(status for status, _ in rows)
     return statuses["leased"], statuses["submitted"]
+
+
+def leased_task(session: Session, task_id: int, user_id: int) -> Task | None:
+    """The task, if `user_id` holds a lease on it now."""
+    return session.scalar(select(Task).join(Assignment, Assignment.task_id == Task.id).where(
+        Task.id == task_id, Assignment.user_id == user_id, Assignment.status == "leased"))
+
+
+def live_lease_projects(session: Session, user_id: int, now: dt.datetime) -> list[int]:
+    """The projects in which `user_id` holds a live lease (one each at most)."""
+    return list(session.scalars(select(Assignment.project_id).where(
+        Assignment.user_id == user_id, Assignment.status == "leased", Assignment.expires_at > now)))

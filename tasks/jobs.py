@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
-
 from annotator.db import utcnow, write_intent
-from annotator.jobs import job_session
-from annotator.web import runtime
+from annotator.runtime import job_session, runtime
 from tasks import assignment, image_import, quality_service
 from tasks.models import Project
 
@@ -15,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def import_limits() -> image_import.ImportLimits:
-    config = current_app.config
+    config = runtime().settings
     return image_import.ImportLimits(
         max_pixels=config["ANNOTATOR_MAX_IMAGE_PIXELS"], max_file_bytes=config["ANNOTATOR_MAX_UPLOAD_BYTES"],
         zip=image_import.ZipLimits(max_members=config["ANNOTATOR_ZIP_MAX_MEMBERS"],
@@ -61,7 +58,7 @@ def compute_quality(project_id: int) -> dict | None:
 def refresh_quality() -> list[int]:
     """Recompute the reports of large projects whose annotations have changed (runs every minute), so their
     per-annotator numbers and consensus keep up as answers arrive; returns the projects refreshed."""
-    limit = current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]
+    limit = runtime().settings["ANNOTATOR_QUALITY_ON_REQUEST"]
     with runtime().session_factory() as session:
         stale = quality_service.stale_large_projects(session, limit)
     for project_id in stale:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,20 @@ def visible_projects_query(user: User):
         statement = statement.where(or_(Project.owner_id == user.id, Project.id.in_(member_of),
                                         Project.visibility == "public"))
     return statement
+
+
+def open_task_counts(session: Session, project_ids: list[int]) -> dict[int, int]:
+    """Open tasks (gold aside) per project, for the projects given; a project with none is absent."""
+    if not project_ids:
+        return {}
+    return dict(session.execute(select(Task.project_id, func.count()).where(
+        Task.project_id.in_(project_ids), Task.status == "open", Task.is_gold.is_(False))
+        .group_by(Task.project_id)).all())
+
+
+def members_query(project_id: int) -> Select:
+    """The project's members in the order they were added."""
+    return select(ProjectMember).where(ProjectMember.project_id == project_id).order_by(ProjectMember.id)
 
 
 def roles_for(session: Session, user: User, projects: list[Project]) -> dict[int, str | None]:

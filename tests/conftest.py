@@ -14,11 +14,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import close_all_sessions
 
-from annotator import create_app, queue
+from annotator.app import create_app
 from annotator.db import make_engine
 from annotator.models import Base
 from annotator.users import service
-from annotator.web import runtime
+from annotator.runtime import connect, embedded_redis_url, stop_embedded, runtime
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -38,15 +38,15 @@ def pytest_report_header(config):
 def redis_url(tmp_path_factory):
     if REDIS_URL:
         try:
-            queue.connect(REDIS_URL).ping()
+            connect(REDIS_URL).ping()
         except redis.RedisError as error:
             pytest.exit(f"REDIS_URL={REDIS_URL} is set but Redis does not answer: {error}", returncode=3)
         yield REDIS_URL
         return
     # A short path: unix socket paths are limited to about 100 bytes.
     folder = tempfile.mkdtemp(prefix="ann-redis-")
-    yield queue.embedded_redis_url(folder)
-    queue.stop_embedded()
+    yield embedded_redis_url(folder)
+    stop_embedded()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from annotator import cli, demo
 from annotator.users.models import User
-from annotator.web import runtime
+from annotator.runtime import runtime
 
 
 def invoke(app, *args):

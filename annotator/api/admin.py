@@ -10,17 +10,15 @@ import orjson
 from flask import Blueprint, Response
 from flask_login import current_user
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
 from annotator import audit
 from annotator.api.core import Page, paginate, route
 from annotator.api.fields import PageQuery
 from annotator.api.schemas import UserOut
-from annotator.db import utcnow
 from annotator.errors import NotFound, PermissionDenied
 from annotator.users import service
 from annotator.users.models import User
-from annotator.web import db_session
+from annotator.web import db_session, request_now
 from tasks import projects
 
 bp = Blueprint("admin_api", __name__)
@@ -52,7 +50,7 @@ def _set_active(user_id: int, active: bool) -> User:
     if user.id == current_user.id:
         raise PermissionDenied("You cannot deactivate or reactivate yourself.")
     service.set_active(user, active)
-    audit.record(db, current_user.id, "account_activated" if active else "account_deactivated", utcnow(),
+    audit.record(db, current_user.id, "account_activated" if active else "account_deactivated", request_now(),
                  target="user", target_id=user.id)
     db.commit()
     return user
@@ -76,8 +74,7 @@ def _project_events(project_id: int):
     if not current_user.is_admin and seen.role != "owner":
         raise NotFound("No such project.") if seen.role is None else PermissionDenied(
             "Only the project's owner may read its audit log.")
-    return select(audit.AuditEvent).where(audit.AuditEvent.project_id == project_id).order_by(
-        audit.AuditEvent.id.desc())
+    return audit.events_query(project_id)
 
 
 @route(bp, "/projects/<int:project_id>/audit", methods=["GET"], query=PageQuery, response=AuditOut, paged=True,
@@ -90,15 +87,14 @@ def project_audit(project_id: int, args: dict) -> Page:
        summary="The whole audit log, newest first (admins)", tag=TAG)
 def all_audit(args: dict) -> Page:
     _admin()
-    return paginate(db_session(), select(audit.AuditEvent).order_by(audit.AuditEvent.id.desc()), args["page"],
-                    args["per_page"])
+    return paginate(db_session(), audit.events_query(), args["page"], args["per_page"])
 
 
 def _csv(statement, name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "created_at", "actor_id", "action", "project_id", "target", "target_id", "details"])
-    for event in db_session().scalars(statement.order_by(None).order_by(audit.AuditEvent.id)):
+    for event in audit.oldest_first(db_session(), statement):
         writer.writerow([event.id, event.created_at.isoformat(), event.actor_id, event.action, event.project_id,
                          event.target, event.target_id, _neutral(orjson.dumps(event.details or {}).decode())])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
@@ -119,4 +115,4 @@ def project_audit_csv(project_id: int):
 @route(bp, "/admin/audit.csv", methods=["GET"], summary="The whole audit log as CSV (admins)", tag=TAG)
 def all_audit_csv():
     _admin()
-    return _csv(select(audit.AuditEvent), "audit.csv")
+    return _csv(audit.events_query(), "audit.csv")

@@ -4,18 +4,17 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from annotator import audit, ratelimit
 from annotator.api.core import Page, no_content, paginate, route
 from annotator.api.fields import EmailAddress, In, PageQuery, Password, SafeString
 from annotator.api.schemas import UserOut
-from annotator.db import utcnow
 from annotator.errors import SignupClosed
 from annotator.ratelimit import FailureLimiter
 from annotator.users import service
-from annotator.users.models import LOCALES, ApiToken, User
-from annotator.web import csrf_token, db_session, runtime
+from annotator.users.models import LOCALES, User
+from annotator.web import csrf_token, db_session, request_now
+from annotator.runtime import runtime
 
 bp = Blueprint("auth_api", __name__)
 TAG = "accounts"
@@ -116,7 +115,7 @@ def change_password(payload: dict):
     db = db_session()
     user = db.get(User, current_user.id)
     service.change_password(db, runtime().passwords, user, payload["current_password"], payload["new_password"])
-    audit.record(db, user.id, "password_changed", utcnow(), target="user", target_id=user.id)
+    audit.record(db, user.id, "password_changed", request_now(), target="user", target_id=user.id)
     db.commit()
     limiter.succeeded(str(current_user.id))
     if g.get("auth_via") == "session":
@@ -143,8 +142,7 @@ def create_token(payload: dict):
 @route(bp, "/auth/tokens", methods=["GET"], query=PageQuery, response=TokenOut, paged=True,
        summary="Your API tokens (never the tokens themselves)", tag=TAG)
 def list_tokens(args: dict) -> Page:
-    statement = select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id)
-    return paginate(db_session(), statement, args["page"], args["per_page"])
+    return paginate(db_session(), service.tokens_query(current_user.id), args["page"], args["per_page"])
 
 
 @route(bp, "/auth/tokens/<int:token_id>", methods=["DELETE"], status=204, summary="Revoke a token", tag=TAG)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from annotator.errors import Conflict, InvalidInput, MalformedBody, NotAuthenticated, UnsupportedMediaType
 from annotator.api import idempotency
-from annotator.web import check_csrf
+from annotator.web import OrjsonProvider, check_csrf, db_session
 
 JSON_MIMETYPES = frozenset({"application/json"})
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
@@ -94,10 +94,15 @@ def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: st
     """Declare an API view.
 
     The view receives `payload` (the loaded body) and `args` (the loaded query) when
-    schemas are given, and returns either a Response or data that `response`
-    dumps (with `paged`, a `Page`).
+    schemas are given, and returns either a Response, a `Reply` (a body already shaped, with its status), or
+    data that `response` dumps (with `paged`, a `Page`).
+
+    An `idempotent` view does not commit: the route dumps its result, records the reply for the request's
+    Idempotency-Key in the same transaction as the view's effect, then commits, so a crash cannot keep one
+    without the other.
     """
     doc = ApiDoc(summary, auth, body, query, response, status, paged, tag, raw_body, idempotent)
+    dumper = _dumper(response, paged)
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -115,6 +120,8 @@ def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: st
                 kwargs["args"] = load(query(), request.args.to_dict())
             try:
                 result = fn(**kwargs)
+                if idempotent:
+                    return _remember_and_commit(dumper(result), status)
             except Conflict:
                 # The same key may have been in flight: once it committed, replay it rather than refuse.
                 replay = idempotency.replay_after_conflict() if idempotent else None
@@ -123,7 +130,9 @@ def route(bp: Blueprint, rule: str, *, methods: list[str], summary: str, tag: st
                 return replay
             if isinstance(result, Response):
                 return result
-            return _render(result, response, paged), status
+            if isinstance(result, Reply):
+                return result.body, result.status
+            return dumper(result), status
 
         view.api_doc = doc  # type: ignore[attr-defined]
         bp.add_url_rule(rule, fn.__name__, view, methods=methods)
@@ -146,21 +155,39 @@ def paginate(session: Session, statement: Select, page: int, per_page: int) -> P
     return Page(list(items), page, per_page, total)
 
 
-def project_rows(session: Session, model: Any, project_id: int, args: dict) -> Page:
-    """A page of a project's rows (tasks, flags, ...) in id order, filtered by `status` when asked."""
-    statement = select(model).where(model.project_id == project_id).order_by(model.id)
+def project_rows(session: Session, model: Any, project_id: int, args: dict, *, newest_first: bool = False) -> Page:
+    """A page of a project's rows (tasks, flags, exports, ...) in id order (or newest first), filtered by `status`
+    when asked."""
+    statement = select(model).where(model.project_id == project_id).order_by(
+        model.id.desc() if newest_first else model.id)
     if "status" in args:
         statement = statement.where(model.status == args["status"])
     return paginate(session, statement, args["page"], args["per_page"])
 
 
-def _render(result: Any, schema: type[Schema] | None, paged: bool) -> Any:
+@dataclass(frozen=True)
+class Reply:
+    """A body the view shaped itself (not by the route's response schema), with its status: 202 while computing."""
+
+    body: Any
+    status: int = 200
+
+
+def _dumper(schema: type[Schema] | None, paged: bool) -> Callable[[Any], Any]:
+    """How the route turns a view's result into its body; the schema is made once, not per request."""
     if schema is None:
-        return result
+        return lambda result: result
     if paged:
-        return {"items": schema(many=True).dump(result.items), "page": result.page,
-                "per_page": result.per_page, "total": result.total}
-    return schema().dump(result)
+        many = schema(many=True)
+        return lambda page: {"items": many.dump(page.items), "page": page.page, "per_page": page.per_page,
+                             "total": page.total}
+    return schema().dump
+
+
+def _remember_and_commit(body: Any, status: int) -> Response:
+    idempotency.remember(status, body)
+    db_session().commit()
+    return Response(OrjsonProvider.dumps_bytes(body), status=status, mimetype="application/json")
 
 
 def no_content() -> Response:

@@ -6,12 +6,12 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from annotator import audit
-from annotator.api.core import Page, WithFields, paginate, route
+from annotator.api.core import Page, WithFields, project_rows, route
 from annotator.api.fields import In, PageQuery
-from annotator.db import utcnow
 from annotator.errors import Conflict, NotFound
-from annotator.export_jobs import enqueue_export
-from annotator.web import OrjsonProvider, db_session, runtime
+from annotator.runtime import runtime
+from annotator.web import db_session, request_now
+from annotator.workflows import datasets
 from tasks import exports, projects
 from tasks.formats.base import INCLUDES
 from tasks.models import Export
@@ -60,27 +60,21 @@ def _export(export_id: int) -> Export:
        summary="Export the dataset (owner or manager); the same project, format and data returns the export "
                "already made or under way", tag=TAG)
 def create_export(project_id: int, payload: dict):
-    db = db_session()
+    db, now = db_session(), request_now()
     project = projects.access(db, project_id, current_user, need="manager").project
-    export, created = exports.request(db, project, current_user, payload["format"], payload["include"], utcnow())
-    if created:
-        enqueue_export(db, export.id)
-    audit.record(db, current_user.id, "export_requested", utcnow(), project_id=project_id, target="export",
+    export = datasets.request_export(db, project, current_user, payload["format"], payload["include"], now)
+    audit.record(db, current_user.id, "export_requested", now, project_id=project_id, target="export",
                  target_id=export.id, format=export.format, include=export.include)
     db.commit()
-    body = ExportOut().dump(shown(export))
-    return Response(OrjsonProvider.dumps_bytes(body), status=202, mimetype="application/json")
+    return shown(export)
 
 
 @route(bp, "/projects/<int:project_id>/exports", methods=["GET"], query=PageQuery, response=ExportOut, paged=True,
        summary="The project's exports, newest first (owner or manager)", tag=TAG)
 def list_exports(project_id: int, args: dict) -> Page:
-    from sqlalchemy import select
-
     db = db_session()
     projects.access(db, project_id, current_user, need="manager")
-    page = paginate(db, select(Export).where(Export.project_id == project_id).order_by(Export.id.desc()),
-                    args["page"], args["per_page"])
+    page = project_rows(db, Export, project_id, args, newest_first=True)
     return Page([shown(e) for e in page.items], page.page, page.per_page, page.total)
 
 

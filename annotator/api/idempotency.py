@@ -12,9 +12,8 @@ from flask import Response, g, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from annotator.db import utcnow
 from annotator.errors import IdempotencyKeyReused, InvalidInput
-from annotator.web import OrjsonProvider, db_session
+from annotator.web import OrjsonProvider, db_session, request_now
 from tasks.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -69,4 +68,4 @@ def remember(status: int, body: dict) -> None:
     if claimed is not None:
         key, fingerprint = claimed
         db_session().add(IdempotencyRecord(user_id=current_user.id, key=key, request_hash=fingerprint,
-                                           status=status, body=body, created_at=utcnow()))
+                                           status=status, body=body, created_at=request_now()))

@@ -1,22 +1,16 @@
 """Import jobs: upload images, .zip archives of images, Label Studio exports; follow the job's progress."""
 from __future__ import annotations
 
-import os
-import re
-import tempfile
-import unicodedata
-
 from flask import Blueprint, request
 from flask_login import current_user
 from marshmallow import Schema, fields
-from rq import Retry
 
-from annotator import queue
 from annotator import audit
-from annotator.db import utcnow
 from annotator.api.core import WithFields, route
 from annotator.errors import InvalidInput, UnsupportedMediaType
-from annotator.web import db_session, runtime
+from annotator.runtime import runtime
+from annotator.web import db_session, request_now
+from annotator.workflows import datasets
 from tasks import projects
 from tasks.models import Import
 
@@ -40,13 +34,6 @@ class ImportOut(Schema):
     finished_at = fields.AwareDateTime(allow_none=True)
 
 
-def display_name(filename: str | None, index: int) -> str:
-    """The upload's name for reports: its last path part, printable, at most 255 characters."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
-    return name[:255] or f"file-{index + 1}"
-
-
 @route(bp, "/projects/<int:project_id>/imports", methods=["POST"], response=ImportOut, status=202,
        summary="Upload files to import (images, .zip of images, Label Studio JSON); runs as a job", tag=TAG,
        raw_body={"multipart/form-data": {"schema": {"type": "object", "properties": {
@@ -63,18 +50,9 @@ def create_import(project_id: int):
         raise InvalidInput({"label_studio_annotations": [f"Must be one of: {', '.join(GOLD_OPTIONS)}."]})
     if not uploads:
         raise InvalidInput({"files": ["Upload at least one file in the `files` field."]})
-    job = Import(project_id=seen.project.id, created_by=current_user.id, status="queued", progress=0.0,
-                 options={"label_studio_annotations": gold}, files=[], counts={}, rejected=[], near_duplicates=[])
-    db.add(job)
-    db.flush()
-    job.files = _store_uploads(job.id, uploads)
-    if not any(f["size"] for f in job.files):
-        _discard(job.files)
-        raise InvalidInput({"files": ["Every uploaded file is empty."]})
-    queue.enqueue_after_commit(db, queue.get_queue(runtime().redis, "imports"), "tasks.jobs.run_import",
-                               args=(job.id,), job_id=f"import-{job.id}", retry=Retry(max=2, interval=[10, 60]),
-                               timeout=6 * 3600)
-    audit.record(db, current_user.id, "import_started", utcnow(), project_id=project_id, target="import",
+    job = datasets.start_import(db, runtime().storage, seen.project, current_user, uploads,
+                                {"label_studio_annotations": gold})
+    audit.record(db, current_user.id, "import_started", request_now(), project_id=project_id, target="import",
                  target_id=job.id, files=[f["name"] for f in job.files][:50])
     db.commit()
     return shown(job)
@@ -83,28 +61,6 @@ def create_import(project_id: int):
 def shown(job: Import) -> WithFields:
     """An import as shown: the storage keys of its uploads stay inside."""
     return WithFields(job, files=[{"name": f["name"], "size": f["size"]} for f in job.files])
-
-
-def _store_uploads(import_id: int, uploads: list) -> list[dict]:
-    storage, stored = runtime().storage, []
-    try:
-        for index, upload in enumerate(uploads):
-            key = f"imports/{import_id}/{index}"
-            with tempfile.TemporaryDirectory() as folder:  # streamed to disk: memory stays flat for big uploads
-                path = os.path.join(folder, "upload")
-                upload.save(path)
-                size = os.path.getsize(path)
-                storage.put_file(key, path)
-            stored.append({"name": display_name(upload.filename, index), "size": size, "key": key})
-    except BaseException:
-        _discard(stored)
-        raise
-    return stored
-
-
-def _discard(files: list[dict]) -> None:
-    for stored in files:
-        runtime().storage.delete(stored["key"])
 
 
 @route(bp, "/imports/<int:import_id>", methods=["GET"], response=ImportOut,

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
 from annotator import audit, ratelimit
 from annotator.api import idempotency
 from annotator.api.core import Page, paginate, route
 from annotator.api.fields import In, Money, PageQuery, SafeString
-from annotator.api.quality import current_report
-from annotator.db import utcnow
 from annotator.errors import NotFound, PermissionDenied
-from annotator.web import OrjsonProvider, db_session
+from annotator.web import db_session, request_now
+from annotator.workflows import quality
 from incentives import budgets, checks, ledger, leaderboard, payouts
 from tasks import projects
 
@@ -68,22 +67,19 @@ class WalletEntryOut(Schema):
        status=201, idempotent=True, summary="Fund the project (owner); an Idempotency-Key repeat deposits once",
        tag=TAG)
 def deposit(project_id: int, payload: dict):
-    db = db_session()
+    db, now = db_session(), request_now()
     try:
         project = projects.access(db, project_id, current_user, need="owner").project
     except PermissionDenied:
         raise NotFound("No such project.") from None  # only its owner may learn the budget exists
     key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
-    posted = budgets.deposit(db, project, current_user, payload["amount"], f"{current_user.id}:{key}", utcnow(),
+    posted = budgets.deposit(db, project, current_user, payload["amount"], f"{current_user.id}:{key}", now,
                              fee_bps=int(current_app.config["ANNOTATOR_PLATFORM_FEE_BPS"]))
-    body = DepositOut().dump({"id": posted.id, "project_id": project.id, "amount": payload["amount"],
-                              "fee": posted.details.get("fee", 0),
-                              "balance": budgets.budget(db, project)["balance"], "created_at": posted.created_at})
-    idempotency.remember(201, body)
-    audit.record(db, current_user.id, "budget_deposit", utcnow(), project_id=project.id, target="transaction",
-                 target_id=posted.id, amount=payload["amount"], fee=body["fee"])
-    db.commit()
-    return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
+    fee = posted.details.get("fee", 0)
+    audit.record(db, current_user.id, "budget_deposit", now, project_id=project.id, target="transaction",
+                 target_id=posted.id, amount=payload["amount"], fee=fee)
+    return {"id": posted.id, "project_id": project.id, "amount": payload["amount"], "fee": fee,
+            "balance": budgets.budget(db, project)["balance"], "created_at": posted.created_at}
 
 
 @route(bp, "/projects/<int:project_id>/budget", methods=["GET"], response=BudgetOut,
@@ -102,11 +98,8 @@ def get_wallet():
 @route(bp, "/wallet/entries", methods=["GET"], query=PageQuery, response=WalletEntryOut, paged=True,
        summary="Your ledger lines, newest first, each with why", tag=TAG)
 def wallet_entries(args: dict) -> Page:
-    db = db_session()
-    statement = budgets.wallet_entries(current_user)
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    rows = db.execute(statement.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).mappings()
-    return Page([dict(row) for row in rows], args["page"], args["per_page"], total)
+    rows, total = budgets.wallet_entries_page(db_session(), current_user, args["page"], args["per_page"])
+    return Page(rows, args["page"], args["per_page"], total)
 
 
 class PayoutIn(In):
@@ -166,15 +159,12 @@ def _require_admin() -> None:
                "above_balance when it is more", tag=TAG)
 def request_payout(payload: dict):
     ratelimit.limit("payouts", str(current_user.id))
-    db = db_session()
+    db, now = db_session(), request_now()
     key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
-    made = payouts.request(db, current_user, payload["amount"], key, utcnow())
-    body = PayoutOut().dump(made)
-    idempotency.remember(201, body)
-    audit.record(db, current_user.id, "payout_requested", utcnow(), target="payout", target_id=made.id,
+    made = payouts.request(db, current_user, payload["amount"], key, now)
+    audit.record(db, current_user.id, "payout_requested", now, target="payout", target_id=made.id,
                  amount=payload["amount"])
-    db.commit()
-    return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
+    return made  # the route records the reply for its Idempotency-Key and commits
 
 
 @route(bp, "/payouts", methods=["GET"], query=PayoutQuery, response=PayoutOut, paged=True,
@@ -191,9 +181,9 @@ def all_payouts(args: dict) -> Page:
 
 
 def _decide(payout_id: int, payload: dict, approve: bool):
-    db = db_session()
-    decided = payouts.decide(db, payout_id, current_user, approve, utcnow(), payload["note"])
-    audit.record(db, current_user.id, "payout_approved" if approve else "payout_rejected", utcnow(), target="payout",
+    db, now = db_session(), request_now()
+    decided = payouts.decide(db, payout_id, current_user, approve, now, payload["note"])
+    audit.record(db, current_user.id, "payout_approved" if approve else "payout_rejected", now, target="payout",
                  target_id=payout_id, amount=decided.amount)
     db.commit()
     return decided
@@ -226,8 +216,10 @@ def verify_ledger():
 def project_leaderboard(project_id: int, args: dict) -> Page:
     db = db_session()
     project = projects.visible(db, project_id, current_user)
-    report, _count = current_report(db, project)
-    quality = {row["user_id"]: row for row in (report or {}).get("per_annotator", [])}
-    rows = leaderboard.leaderboard(db, project, quality)
+    report, _count = quality.current_report(db, project, request_now(),
+                                            on_request_limit=current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"])
+    db.commit()  # sends the recomputation a stale report asked for
+    by_annotator = {row["user_id"]: row for row in (report or {}).get("per_annotator", [])}
+    rows = leaderboard.leaderboard(db, project, by_annotator)
     start = (args["page"] - 1) * args["per_page"]
     return Page(rows[start:start + args["per_page"]], args["page"], args["per_page"], len(rows))

@@ -1,21 +1,17 @@
 """Labelling: next task, heartbeat, submit, skip, flag; the moderation queue; reinstating annotators."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, current_app
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from annotator import audit, ratelimit
-from annotator.api import idempotency
 from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
-from annotator.db import utcnow
-from annotator.errors import BudgetExhausted, NotFound, PermissionDenied, RateLimited
-from annotator.web import OrjsonProvider, db_session
-from incentives import payments
-from tasks import annotations, assignment, projects, reviews
-from tasks.models import FLAG_REASONS, FLAG_STATUSES, Assignment, Flag, Project, Task
+from annotator.web import db_session, request_now
+from annotator.workflows import labelling, moderation
+from tasks import projects, reviews
+from tasks.models import FLAG_REASONS, FLAG_STATUSES, Flag, Task
 
 bp = Blueprint("labelling_api", __name__)
 TAG = "labelling"
@@ -52,9 +48,6 @@ class AnnotationOut(Schema):
     lead_time_ms = fields.Integer(allow_none=True)
     schema_version = fields.Integer()
     created_at = fields.AwareDateTime()
-
-
-_ANNOTATION_OUT = AnnotationOut()
 
 
 class SkipIn(In):
@@ -122,46 +115,13 @@ class StandingOut(Schema):
     reinstated_at = fields.AwareDateTime(allow_none=True)
 
 
-def _assignment(assignment_id: int) -> tuple[Assignment, Project]:
-    """The caller's assignment and its project: 404 if unknown or in a project they cannot see."""
-    db = db_session()
-    found = db.get(Assignment, assignment_id, with_for_update=True)
-    if found is None:
-        raise NotFound("No such assignment.")
-    project = projects.visible(db, found.project_id, current_user)
-    return assignment.owned_assignment(db, found, current_user), project
-
-
-def _reserve(db, project: Project, assignment_id: int, now) -> None:
-    """Reserve the new lease's most; with the budget short, first take back what ended leases still hold."""
-    try:
-        payments.reserve(db, project, assignment_id, now)  # refuses before writing anything: no savepoint needed
-    except BudgetExhausted:
-        if not payments.release_lapsed(db, now, project_id=project.id):
-            raise
-        payments.reserve(db, project, assignment_id, now)
-
-
-def _pay(db, project: Project, saved: annotations.Saved, now) -> None:
-    """Credit a counted answer (or give back the lease's reservation) and settle a task it completed."""
-    payments.pay_for_answer(db, project, current_user, saved.id, saved.assignment_id, saved.task_id, now,
-                            counted=saved.counted, completes=saved.completed or saved.gold)
-
-
 @route(bp, "/projects/<int:project_id>/next", methods=["POST"], response=LeaseOut,
        summary="Your next task with a lease (the same one while your lease lives); 204 when none is left", tag=TAG)
 def next_task(project_id: int):
     ratelimit.limit("labelling", str(current_user.id))
     db = db_session()
-    project = projects.visible(db, project_id, current_user)
-    if project.visibility != "public" and projects.role_of(db, project, current_user) is None:
-        # An administrator sees every project, but labels (and spends the budget of) private ones only as a member.
-        raise PermissionDenied("Only the project's members label a private project.")
-    _open_leases_allowed(db, project, utcnow())
-    now = utcnow()
-    lease = assignment.next_task(db, project, current_user, now)
-    if lease is not None and lease.new:
-        _reserve(db, project, lease.assignment_id, now)
+    lease = labelling.take_next(db, project_id, current_user, request_now(),
+                                max_open_leases=current_app.config["ANNOTATOR_MAX_OPEN_LEASES"])
     db.commit()
     if lease is None:
         return no_content()
@@ -169,61 +129,38 @@ def next_task(project_id: int):
             "task": {"id": lease.task_id, "data": lease.data}}
 
 
-def _open_leases_allowed(db, project, now) -> None:
-    """One annotator holds at most ANNOTATOR_MAX_OPEN_LEASES live leases across projects (one per project is the
-    rule within a project): asking a new project for work beyond that is 429 until one is answered or lapses."""
-    live = db.execute(select(Assignment.project_id).where(
-        Assignment.user_id == current_user.id, Assignment.status == "leased", Assignment.expires_at > now)).scalars().all()
-    if project.id not in live and len(live) >= current_app.config["ANNOTATOR_MAX_OPEN_LEASES"]:
-        raise RateLimited(60, f"You hold {len(live)} open leases; answer, skip or let one lapse before taking more.")
-
-
 @route(bp, "/assignments/<int:assignment_id>/heartbeat", methods=["POST"], response=AssignmentOut,
        summary="Keep your lease alive", tag=TAG)
 def heartbeat(assignment_id: int):
     ratelimit.limit("labelling", str(current_user.id))
-    held, project = _assignment(assignment_id)
-    assignment.heartbeat(db_session(), held, project, utcnow())
+    kept = labelling.heartbeat(db_session(), assignment_id, current_user, request_now())
     db_session().commit()
-    return held
+    return kept
 
 
 @route(bp, "/assignments/<int:assignment_id>/annotation", methods=["POST"], body=AnnotationIn,
        response=AnnotationOut, status=201, idempotent=True, summary="Submit your answer", tag=TAG)
 def submit(assignment_id: int, payload: dict):
     ratelimit.limit("labelling", str(current_user.id))
-    db = db_session()
-    held = annotations.held_for_submit(db, assignment_id)
-    if held is None:
-        raise NotFound("No such assignment.")
-    project = projects.visible(db, held.project_id, current_user)
-    now = utcnow()
-    saved = annotations.submit(db, project, held, current_user, payload["result"], payload["lead_time_ms"], now)
-    _pay(db, project, saved, now)
-    body = _ANNOTATION_OUT.dump(saved)
-    idempotency.remember(201, body)
-    db.commit()
-    return Response(OrjsonProvider.dumps_bytes(body), status=201, mimetype="application/json")
+    return labelling.submit(db_session(), assignment_id, current_user, payload["result"], payload["lead_time_ms"],
+                            request_now())  # the route records the reply for its Idempotency-Key and commits
 
 
 @route(bp, "/assignments/<int:assignment_id>/skip", methods=["POST"], body=SkipIn, response=AssignmentOut,
        summary="Skip the task; it is not offered to you again", tag=TAG)
 def skip(assignment_id: int, payload: dict):
     ratelimit.limit("labelling", str(current_user.id))
-    held, project = _assignment(assignment_id)
-    annotations.skip(db_session(), held, payload["reason"], utcnow())
-    payments.release(db_session(), project, held.id, utcnow(), "skipped")
+    skipped = labelling.skip(db_session(), assignment_id, current_user, payload["reason"], request_now())
     db_session().commit()
-    return held
+    return skipped
 
 
 @route(bp, "/assignments/<int:assignment_id>/flag", methods=["POST"], body=FlagIn, response=FlagOut,
        summary="Report the task; it is withheld until an owner resolves the flag", tag=TAG)
 def flag(assignment_id: int, payload: dict):
     ratelimit.limit("labelling", str(current_user.id))
-    held, project = _assignment(assignment_id)
-    report = annotations.flag(db_session(), held, current_user, payload["reason"], payload["note"], utcnow())
-    payments.release(db_session(), project, held.id, utcnow(), "flagged")
+    report = labelling.flag(db_session(), assignment_id, current_user, payload["reason"], payload["note"],
+                            request_now())
     db_session().commit()
     return report
 
@@ -243,15 +180,12 @@ def task_answers(task_id: int, args: dict) -> Page:
                            "what the answer earned, settled or pending (409 insufficient_funds if already paid out)",
        tag=TAG)
 def review(annotation_id: int, payload: dict):
-    db = db_session()
-    now = utcnow()
-    made, answer, project = reviews.review(db, annotation_id, current_user, payload["verdict"], payload["note"], now)
-    taken = payments.claw_back(db, project, answer, now) if made.verdict == "rejected" else 0
-    audit.record(db, current_user.id, "answer_reviewed", now, project_id=project.id, target="annotation",
-                 target_id=annotation_id, verdict=made.verdict, taken_back=taken)
+    db, now = db_session(), request_now()
+    done = moderation.review(db, annotation_id, current_user, payload["verdict"], payload["note"], now)
+    audit.record(db, current_user.id, "answer_reviewed", now, project_id=done.project.id, target="annotation",
+                 target_id=annotation_id, verdict=done.review.verdict, taken_back=done.taken_back)
     db.commit()
-    return Response(OrjsonProvider.dumps_bytes(ReviewOut().dump(WithFields(made, taken_back=taken))), status=201,
-                    mimetype="application/json")
+    return WithFields(done.review, taken_back=done.taken_back)
 
 
 @route(bp, "/projects/<int:project_id>/flags", methods=["GET"], query=FlagQuery, response=FlagOut, paged=True,
@@ -265,27 +199,20 @@ def list_flags(project_id: int, args: dict) -> Page:
 @route(bp, "/flags/<int:flag_id>/resolve", methods=["POST"], body=ResolveIn, response=FlagOut,
        summary="Keep the task (back to the pool) or remove it (retired, leases released)", tag=TAG)
 def resolve(flag_id: int, payload: dict):
-    db = db_session()
-    # Locked: of two resolutions at once, the second sees the first.
-    report, seen = projects.staff_row(db, Flag, flag_id, current_user, "flag", lock=True)
-    annotations.resolve_flag(db, report, payload["action"], current_user, seen.project, utcnow())
-    if payload["action"] == "remove":
-        payments.release_lapsed(db, utcnow(), project_id=seen.project.id)  # the leases it released
-        # Answers already given to the withdrawn task are paid their base (their bonus returns to the budget).
-        payments.settle(db, seen.project, db.get(Task, report.task_id), utcnow(), bonus=False)
-    audit.record(db, current_user.id, "flag_resolved", utcnow(), project_id=seen.project.id, target="flag",
-                 target_id=flag_id, decision=payload["action"], task_id=report.task_id)
+    db, now = db_session(), request_now()
+    done = moderation.resolve_flag(db, flag_id, current_user, payload["action"], now)
+    audit.record(db, current_user.id, "flag_resolved", now, project_id=done.project.id, target="flag",
+                 target_id=flag_id, decision=payload["action"], task_id=done.flag.task_id)
     db.commit()
-    return report
+    return done.flag
 
 
 @route(bp, "/projects/<int:project_id>/annotators/<int:user_id>/reinstate", methods=["POST"], response=StandingOut,
        summary="Let a disqualified annotator work again (owner or manager)", tag=TAG)
 def reinstate(project_id: int, user_id: int):
-    db = db_session()
-    project = projects.access(db, project_id, current_user, need="manager").project
-    standing = annotations.reinstate(db, project, user_id, utcnow())
-    audit.record(db, current_user.id, "annotator_reinstated", utcnow(), project_id=project_id, target="user",
+    db, now = db_session(), request_now()
+    standing = moderation.reinstate(db, project_id, current_user, user_id, now)
+    audit.record(db, current_user.id, "annotator_reinstated", now, project_id=project_id, target="user",
                  target_id=user_id)
     db.commit()
     return standing

@@ -4,17 +4,15 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
 
 from annotator import audit
 from annotator.api.core import Page, WithFields, paginate, route
 from annotator.api.fields import In, Money, PageQuery, Ratio, SafeString, StrictInteger
 from annotator.api.schemas import UserBrief
-from annotator.db import utcnow
 from annotator.users.models import User
-from annotator.web import db_session
+from annotator.web import db_session, request_now
 from tasks import projects
-from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES, ProjectMember, Task
+from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES
 
 bp = Blueprint("projects_api", __name__)
 TAG = "projects"
@@ -127,9 +125,9 @@ class StatsOut(Schema):
        summary="Create a project; you become its owner", tag=TAG)
 def create_project(payload: dict):
     db = db_session()
-    project = projects.create_project(db, current_user, payload, utcnow())
+    project = projects.create_project(db, current_user, payload, request_now())
     db.flush()
-    audit.record(db, current_user.id, "project_created", utcnow(), project_id=project.id, target="project",
+    audit.record(db, current_user.id, "project_created", request_now(), project_id=project.id, target="project",
                  target_id=project.id, name=project.name)
     db.commit()
     return WithFields(project, role="owner")
@@ -141,10 +139,7 @@ def list_projects(args: dict) -> Page:
     db = db_session()
     page = paginate(db, projects.visible_projects_query(current_user), args["page"], args["per_page"])
     roles = projects.roles_for(db, current_user, page.items)
-    ids = [p.id for p in page.items]
-    open_tasks = dict(db.execute(select(Task.project_id, func.count()).where(
-        Task.project_id.in_(ids), Task.status == "open", Task.is_gold.is_(False)).group_by(Task.project_id)).all()) \
-        if ids else {}
+    open_tasks = projects.open_task_counts(db, [p.id for p in page.items])
     return Page([WithFields(p, role=roles[p.id], open_tasks=open_tasks.get(p.id, 0)) for p in page.items],
                 page.page, page.per_page, page.total)
 
@@ -160,8 +155,8 @@ def get_project(project_id: int):
 def patch_project(project_id: int, payload: dict):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="manager")
-    projects.update_project(db, seen.project, payload, utcnow())
-    audit.record(db, current_user.id, "project_settings_changed", utcnow(), project_id=project_id, target="project",
+    projects.update_project(db, seen.project, payload, request_now())
+    audit.record(db, current_user.id, "project_settings_changed", request_now(), project_id=project_id, target="project",
                  target_id=project_id, fields=sorted(payload))
     db.commit()
     return WithFields(seen.project, role=seen.role)
@@ -173,7 +168,7 @@ def set_member(project_id: int, payload: dict):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="owner")
     member, _created = projects.set_member(db, seen.project, payload["email"], payload["role"])
-    audit.record(db, current_user.id, "member_set", utcnow(), project_id=project_id, target="user",
+    audit.record(db, current_user.id, "member_set", request_now(), project_id=project_id, target="user",
                  target_id=member.user_id, role=payload["role"])
     db.commit()
     return WithFields(member, user=db.get(User, member.user_id))
@@ -184,8 +179,7 @@ def set_member(project_id: int, payload: dict):
 def list_members(project_id: int, args: dict) -> Page:
     db = db_session()
     projects.access(db, project_id, current_user, need="manager")
-    statement = select(ProjectMember).where(ProjectMember.project_id == project_id).order_by(ProjectMember.id)
-    page = paginate(db, statement, args["page"], args["per_page"])
+    page = paginate(db, projects.members_query(project_id), args["page"], args["per_page"])
     return Page([WithFields(m, user=db.get(User, m.user_id)) for m in page.items], page.page,
                 page.per_page, page.total)
 

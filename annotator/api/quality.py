@@ -1,22 +1,18 @@
 """Quality: a project's agreement (owners, managers, reviewers) and a task's consensus."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, current_app
 from flask_login import current_user
 from marshmallow import Schema, fields
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 
-from annotator import queue
-from annotator.api.core import route
-from annotator.db import utcnow
-from annotator.web import OrjsonProvider, db_session, runtime
-from tasks import projects, quality_service
-from tasks.models import QualityReport, Task
+from annotator.api.core import Reply, route
+from annotator.web import db_session, request_now
+from annotator.workflows import quality
+from tasks import projects
+from tasks.models import Task
 
 bp = Blueprint("quality_api", __name__)
 TAG = "quality"
-WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 class PerAnnotator(Schema):
@@ -60,23 +56,6 @@ class ConsensusOut(Schema):
     annotations = fields.Integer()
 
 
-def _json(body: dict, status: int = 200) -> Response:
-    return Response(OrjsonProvider.dumps_bytes(body), status=status, mimetype="application/json")
-
-
-def _queue_recompute(project_id: int) -> None:
-    """Ask the quality worker for a fresh report, once: a request already waiting is not queued again."""
-    connection = runtime().redis
-    job_id = f"quality-{project_id}"
-    try:
-        if Job.fetch(job_id, connection=connection).get_status() in WAITING:
-            return
-    except NoSuchJobError:  # never asked for, or its result has expired
-        pass
-    queue.get_queue(connection, "quality").enqueue_call("tasks.jobs.compute_quality", args=(project_id,),
-                                                        job_id=job_id, timeout=3600, result_ttl=600)
-
-
 @route(bp, "/projects/<int:project_id>/agreement", methods=["GET"], response=AgreementOut,
        summary="Agreement, per label and per annotator (owner, manager, reviewer); undefined values are null. "
                "Small projects are computed now; large ones come from the quality worker (202 until the first "
@@ -84,26 +63,11 @@ def _queue_recompute(project_id: int) -> None:
 def agreement(project_id: int):
     db = db_session()
     project = projects.access(db, project_id, current_user, need="reviewer").project
-    body, count = current_report(db, project)
+    body, count = quality.current_report(db, project, request_now(), on_request_limit=_on_request_limit())
+    db.commit()  # sends the recomputation a stale report asked for
     if body is None:
-        return _json({"status": "computing", "annotations": count}, status=202)
-    return _json(body)
-
-
-def current_report(db, project) -> tuple[dict | None, int]:
-    """The project's agreement report (with `stale`) and its answer count: computed now for a small project;
-    for a large one the worker's last report, queueing a fresh one when it is out of date (None before the
-    first)."""
-    signature = quality_service.annotation_signature(db, project.id)
-    count = signature[0]
-    if count <= current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]:
-        body, _consensus = quality_service.split_report(quality_service.agreement_report(db, project, utcnow()))
-        return {**body, "stale": False}, count
-    stored = db.get(QualityReport, project.id)
-    if quality_service.is_fresh(stored, signature):
-        return {**stored.body, "stale": False}, count
-    _queue_recompute(project.id)
-    return (None if stored is None else {**stored.body, "stale": True}), count
+        return Reply({"status": "computing", "annotations": count}, status=202)
+    return Reply(body)  # the report's own shape (AgreementOut documents it)
 
 
 @route(bp, "/tasks/<int:task_id>/consensus", methods=["GET"], response=ConsensusOut,
@@ -111,8 +75,8 @@ def current_report(db, project) -> tuple[dict | None, int]:
 def consensus(task_id: int):
     db = db_session()
     task, seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
-    limit = current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]
-    entry = quality_service.consensus_for(db, seen.project, [task], limit, utcnow()).get(task.id)
-    if entry is None:  # no answers yet (or none that can be inferred from)
-        return quality_service.task_consensus(db, seen.project, task)
-    return {"task_id": task.id, **entry}
+    return quality.task_consensus(db, seen.project, task, request_now(), on_request_limit=_on_request_limit())
+
+
+def _on_request_limit() -> int:
+    return current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]

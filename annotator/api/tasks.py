@@ -4,16 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from annotator import audit
 from annotator.api.core import Page, WithFields, project_rows, read_body, route
 from annotator.api.fields import PageQuery
-from annotator.db import refresh_statistics, utcnow
+from annotator.db import refresh_statistics
 from annotator.errors import NotFound, UnsupportedMediaType
-from annotator.web import db_session
-from tasks import importing, projects, quality_service
-from tasks.models import TASK_STATUSES, Assignment, Task
+from annotator.web import db_session, request_now
+from tasks import assignment, importing, projects, quality_service
+from tasks.models import TASK_STATUSES, Task
 
 bp = Blueprint("tasks_api", __name__)
 TAG = "tasks"
@@ -62,8 +61,8 @@ def import_tasks(project_id: int):
                                    "or CSV with a header row (text/csv).")
     rows = importing.parse_rows(read_body(), request.mimetype)
     prepared = importing.prepare(db, seen.project, rows)
-    summary = importing.insert_tasks(db, seen.project, prepared, utcnow())
-    audit.record(db, current_user.id, "tasks_imported", utcnow(), project_id=project_id, created=summary.created,
+    summary = importing.insert_tasks(db, seen.project, prepared, request_now())
+    audit.record(db, current_user.id, "tasks_imported", request_now(), project_id=project_id, created=summary.created,
                  duplicates=summary.duplicates)
     db.commit()
     if summary.created >= importing.ANALYZE_AFTER:
@@ -78,7 +77,7 @@ def list_tasks(project_id: int, args: dict) -> Page:
     project = projects.access(db, project_id, current_user, need="manager").project
     page = project_rows(db, Task, project_id, args)
     found = quality_service.consensus_for(db, project, page.items, current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"],
-                                          utcnow())
+                                          request_now())
     return Page([WithFields(task, consensus=found.get(task.id)) for task in page.items], page.page, page.per_page,
                 page.total)
 
@@ -98,8 +97,7 @@ def get_task(task_id: int):
     try:
         return projects.staff_row(db, Task, task_id, current_user, "task")[0]
     except NotFound:
-        task = db.scalar(select(Task).join(Assignment, Assignment.task_id == Task.id).where(
-            Task.id == task_id, Assignment.user_id == current_user.id, Assignment.status == "leased"))
+        task = assignment.leased_task(db, task_id, current_user.id)
         if task is None:  # nobody else may learn the task exists
             raise
         return TaskForHolder().dump(task)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,11 @@ def revoke_token(session: Session, user: User, token_id: int) -> None:
     if row is None or row.user_id != user.id or row.revoked_at is not None:
         raise NotFound("No such token.")
     row.revoked_at = utcnow()
+
+
+def tokens_query(user_id: int) -> Select:
+    """The user's API tokens, oldest first."""
+    return select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
 
 
 def user_for_token(session: Session, plaintext: str) -> User | None:

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from annotator.web import runtime
+from annotator.runtime import runtime
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

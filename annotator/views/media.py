@@ -6,7 +6,8 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from annotator.errors import NotAuthenticated, NotFound
-from annotator.web import db_session, runtime
+from annotator.web import db_session
+from annotator.runtime import runtime
 from tasks.models import Assignment, Media, Project, ProjectMember, Task
 from tasks.storage import media_key, thumbnail_key
 

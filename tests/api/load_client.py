@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from annotator import create_app
+from annotator.app import create_app
 
 
 def annotate_until_done(client, project_id: int, headers: dict) -> dict:

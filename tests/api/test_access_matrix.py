@@ -31,10 +31,10 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy.orm import close_all_sessions
 
-from annotator import create_app
+from annotator.app import create_app
 from annotator.api.openapi import build_spec
 from annotator.users import service
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks.models import Qualification
 from tests.api.helpers import create_text_project, text_project_body
 from tests.api.test_labelling import answer, nxt

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from annotator.users.models import ApiToken, User
 from annotator.users.service import hash_token
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tests.conftest import PASSWORD, sign_in
 
 PROBLEM = "application/problem+json"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.users import service
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks.assignment import recount
 from tasks.models import Annotation, Assignment, Task
 from tests.api.helpers import text_project_body

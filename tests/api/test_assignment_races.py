@@ -5,7 +5,7 @@ import time
 import pytest
 from sqlalchemy import select, update
 from annotator.users import service
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks import annotations as ann_mod, assignment as asg_mod, gold as gold_mod
 from tasks.assignment import recount
 from tasks.models import Annotation, Assignment, Flag, Qualification, Task

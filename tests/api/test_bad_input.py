@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from annotator.users.models import User
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tests.api.test_accounts import assert_problem
 from tests.conftest import PASSWORD
 

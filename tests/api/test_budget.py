@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.web import runtime
+from annotator.runtime import runtime
 from incentives import ledger
 from tests.api.helpers import create_text_project
 from tests.api.test_accounts import assert_problem

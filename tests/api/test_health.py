@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from annotator import create_app
+from annotator.app import create_app
 from tests.conftest import FAST_ARGON2
 
 

@@ -11,7 +11,7 @@ from statsmodels.stats.inter_rater import fleiss_kappa
 from sqlalchemy import update
 
 from annotator import queue
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks import jobs
 from tasks.models import Task
 from tasks.quality.agreement import Taxonomy

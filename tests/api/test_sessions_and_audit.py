@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tests.api.helpers import create_text_project
 from tests.api.test_accounts import assert_problem
 from tests.conftest import PASSWORD, sign_in

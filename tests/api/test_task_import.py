@@ -177,7 +177,7 @@ def test_a_chunked_body_over_the_limit_is_413_not_truncated(client, app, owner, 
 
 
 def test_an_image_address_from_another_project_cannot_be_borrowed(client, owner, make_user, token_for, db):
-    from annotator.web import runtime
+    from annotator.runtime import runtime
     from tasks.models import Media
 
     with client.application.app_context():

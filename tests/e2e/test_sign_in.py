@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from annotator import demo
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tests.e2e.conftest import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -103,7 +103,7 @@ def test_a_new_user_signs_up_in_chinese_sees_bad_input_named_and_lands_signed_in
     assert page.text_content("#who") == "<img src=x onerror=alert(1)>新人"  # text, not an image
     assert page.text_content("#welcome").startswith("欢迎")
     with app.app_context():
-        from annotator.web import runtime
+        from annotator.runtime import runtime
 
         session = runtime().session_factory()
         assert session.scalar(select(User.locale).where(User.email == "newcomer@example.org")) == "zh-CN"

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from annotator.db import utcnow
 from annotator.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
-from annotator.web import runtime
+from annotator.runtime import runtime
 from incentives import ledger
 from incentives.ledger import Leg
 from incentives.models import Account, Entry

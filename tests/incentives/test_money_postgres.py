@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from annotator.db import utcnow
 from annotator.users import service
-from annotator.web import runtime
+from annotator.runtime import runtime
 from incentives import checks, ledger, payments
 from incentives.ledger import Leg
 from incentives.models import Account, LedgerTransaction, Payout
@@ -165,7 +165,7 @@ def test_two_reviewers_rejecting_one_answer_at_once_take_it_back_once(pg_app, ow
 KILLED_WORKER = textwrap.dedent("""
     import os, signal, sys
     from sqlalchemy.orm import Session
-    from annotator import create_app
+    from annotator.app import create_app
     from incentives import jobs
 
     app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": sys.argv[1], "REDIS_URL": sys.argv[2],

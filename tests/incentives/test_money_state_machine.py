@@ -31,7 +31,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 from sqlalchemy import func, select, update
 
 from annotator.users.models import User
-from annotator.web import runtime
+from annotator.runtime import runtime
 from incentives import budgets, checks
 from incentives.models import Account, Entry, LedgerTransaction, Payout
 from tasks.models import Annotation, Assignment, Project, Review, Task

@@ -18,7 +18,7 @@ from rq import SimpleWorker
 from sqlalchemy import select, update
 
 from annotator import queue
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks.models import Export
 from tests.api.helpers import create_text_project
 from tests.api.test_accounts import assert_problem
@@ -108,7 +108,7 @@ def test_the_same_data_gives_the_same_bytes(app, client, owner, annotators, db):
     db.add(twin)
     db.commit()
     with app.app_context():
-        from annotator.export_jobs import run_export
+        from annotator.jobs import run_export
 
         run_export(twin.id)
     again = client.get(f"/api/v1/exports/{twin.id}", headers=owner).get_json()
@@ -193,7 +193,7 @@ def _worker(app, *extra: str) -> subprocess.Popen:
 
 def test_a_worker_killed_mid_export_leaves_no_file_and_the_export_completes_with_the_same_checksum(
         app, client, owner, annotators, db):
-    from annotator.export_jobs import reclaim_stale_exports
+    from annotator.jobs import reclaim_stale_exports
 
     project = create_text_project(client, owner, visibility="public", overlap=1)
     for start in range(0, 30_000, 10_000):
@@ -240,10 +240,8 @@ def test_a_worker_killed_mid_export_leaves_no_file_and_the_export_completes_with
     db.add(twin)
     db.commit()
     with app.app_context():
-        from annotator.export_jobs import enqueue_export
-
         session = runtime().session_factory()
-        enqueue_export(session, twin.id)
+        queue.enqueue_export(session, twin.id, twin.attempts)
         session.commit()
         session.close()
     assert _worker(app, "--burst").wait(timeout=300) == 0

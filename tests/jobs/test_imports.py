@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 from annotator import queue
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks.models import Import, Task
 from tests.api.helpers import create_project, create_text_project
 from tests.api.test_accounts import assert_problem

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from annotator import queue
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tests.api.test_quality import labelled  # noqa: F401 - the fixture
 
 

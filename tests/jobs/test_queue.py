@@ -10,7 +10,7 @@ from rq.job import Job
 
 from annotator import queue
 from annotator.users.models import User
-from annotator.web import runtime
+from annotator.runtime import runtime
 
 
 def test_enqueue_after_commit_waits_for_the_commit(app):
@@ -18,7 +18,7 @@ def test_enqueue_after_commit_waits_for_the_commit(app):
     with app.app_context():
         session = runtime().session_factory()
         session.add(User(email="a@b.org", display_name="A", password_hash="x"))
-        queue.enqueue_after_commit(session, q, "annotator.jobs.probe", args=("m1",), job_id="probe-m1")
+        queue.enqueue_after_commit(session, "default", "annotator.jobs.probe", args=("m1",), job_id="probe-m1")
         assert q.count == 0
         session.commit()
         assert q.job_ids == ["probe-m1"]
@@ -28,7 +28,7 @@ def test_enqueue_after_commit_forgets_jobs_on_rollback(app):
     q = queue.get_queue(runtime(app).redis)
     with app.app_context():
         session = runtime().session_factory()
-        queue.enqueue_after_commit(session, q, "annotator.jobs.probe", args=("gone",))
+        queue.enqueue_after_commit(session, "default", "annotator.jobs.probe", args=("gone",))
         session.rollback()
         session.commit()
         assert q.count == 0
@@ -38,7 +38,7 @@ def test_a_nested_rollback_keeps_the_outer_transactions_jobs(app):
     q = queue.get_queue(runtime(app).redis)
     with app.app_context():
         session = runtime().session_factory()
-        queue.enqueue_after_commit(session, q, "annotator.jobs.probe", args=("kept",))
+        queue.enqueue_after_commit(session, "default", "annotator.jobs.probe", args=("kept",))
         nested = session.begin_nested()
         nested.rollback()
         session.commit()

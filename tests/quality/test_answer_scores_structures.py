@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from annotator.db import utcnow
-from annotator.web import runtime
+from annotator.runtime import runtime
 from tasks import importing
 from tasks.models import Media, Project, Task
 from tasks.quality_service import answer_scores

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from annotator import create_app
+from annotator.app import create_app
 from annotator.api.core import flatten_messages
 from annotator.config import ConfigError, from_environment
 from annotator.db import UTCDateTime, make_engine

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 
 import pytest
 import redis
@@ -20,14 +19,13 @@ from annotator.models import Base
 from annotator.users import service
 from annotator.runtime import connect, embedded_redis_url, stop_embedded, runtime
 
-DATABASE_URL = os.environ.get("DATABASE_URL") or None
+# Before its first import, so that the builders' asserts explain a failure as a test module's own do.
+pytest.register_assert_rewrite("tests.factories")
+from tests.factories import DATABASE_URL, FAST_ARGON2, IN_CI, PASSWORD, fresh_app, labelled_as_answers
+
 REDIS_URL = os.environ.get("REDIS_URL") or None
-IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 POSTGRES_URL = DATABASE_URL if (DATABASE_URL or "").startswith("postgresql") else os.environ.get(
     "ANNOTATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-FAST_ARGON2 = {"ANNOTATOR_ARGON2_TIME_COST": 1, "ANNOTATOR_ARGON2_MEMORY_KIB": 1024,
-               "ANNOTATOR_ARGON2_PARALLELISM": 1}
-PASSWORD = "correct horse battery"
 
 
 def pytest_report_header(config):
@@ -65,22 +63,6 @@ def shared_database():
     Base.metadata.create_all(engine)
     yield engine
     engine.dispose()
-
-
-def fresh_app(folder, redis_url, shared_database):
-    """An app on an empty database: the shared PostgreSQL one truncated, or a new SQLite file in `folder`."""
-    if shared_database is not None:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with shared_database.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        database_url = DATABASE_URL
-    else:
-        database_url = f"sqlite:///{folder / 'test.db'}"
-    application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(folder / "instance"),
-                              "DATABASE_URL": database_url, "REDIS_URL": redis_url, **FAST_ARGON2})
-    if shared_database is None:
-        Base.metadata.create_all(runtime(application).engine)
-    return application
 
 
 @pytest.fixture
@@ -192,12 +174,7 @@ def pg_app(postgres_url, redis_url, tmp_path):
     admin.dispose()
 
 
-def sign_in(client, email: str, password: str = PASSWORD) -> str:
-    """Sign in with the session cookie; returns the CSRF token for later writes."""
-    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+@pytest.fixture
+def labelled(client, owner, annotators):
+    """A text project whose five tasks three annotators answered as factories.ANSWERS says: (project, task ids)."""
+    return labelled_as_answers(client, owner, annotators)

@@ -1,22 +1,12 @@
 """The annotator command line."""
 from __future__ import annotations
 
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from annotator import cli, demo
+from annotator import demo
 from annotator.users.models import User
 from annotator.runtime import runtime
-
-
-def invoke(app, *args):
-    return CliRunner().invoke(cli.main, list(args), obj=_script_info(app), catch_exceptions=False)
-
-
-def _script_info(app):
-    from flask.cli import ScriptInfo
-
-    return ScriptInfo(create_app=lambda: app)
+from tests.factories import invoke
 
 
 def test_create_user_makes_an_admin(app):

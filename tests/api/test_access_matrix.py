@@ -36,12 +36,8 @@ from annotator.api.openapi import build_spec
 from annotator.users import service
 from annotator.runtime import runtime
 from tasks.models import Qualification
-from tests.api.helpers import create_text_project, text_project_body
-from tests.api.test_labelling import answer, nxt
-from tests.api.test_payments import RATES
-from tests.conftest import PASSWORD, fresh_app
-from tests.jobs.test_exports import run_exports
-from tests.jobs.test_imports import jpeg, upload
+from tests.factories import (PASSWORD, RATES, answer, create_text_project, fresh_app, jpeg, nxt, run_exports,
+                             text_project_body, upload)
 
 API = "/api/v1"
 PERSONAS = ("anonymous", "outsider", "annotator", "reviewer", "manager", "owner", "other_owner", "admin")

@@ -7,25 +7,12 @@ from sqlalchemy import select
 from annotator.users.models import ApiToken, User
 from annotator.users.service import hash_token
 from annotator.runtime import runtime
-from tests.conftest import PASSWORD, sign_in
-
-PROBLEM = "application/problem+json"
+from tests.factories import PASSWORD, assert_problem, sign_in
 
 
 def register(client, **overrides):
     body = {"email": "ada@example.org", "password": PASSWORD, "display_name": "Ada", **overrides}
     return client.post("/api/v1/auth/register", json=body)
-
-
-def assert_problem(response, status: int, code: str | None = None):
-    assert response.status_code == status, response.get_data()[:500]
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    if code:
-        assert body["code"] == code
-    return body
 
 
 def test_register_creates_a_user_and_never_returns_the_password_hash(client, app):

@@ -11,9 +11,8 @@ from annotator.users import service
 from annotator.runtime import runtime
 from tasks.assignment import recount
 from tasks.models import Annotation, Assignment, Task
-from tests.api.helpers import text_project_body
 from tests.api.load_client import process_main, run_threads
-from tests.conftest import FAST_ARGON2
+from tests.factories import FAST_ARGON2, text_project_body
 
 CLIENTS, TASKS, OVERLAP = 32, 40, 3
 

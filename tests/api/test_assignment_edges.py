@@ -2,7 +2,7 @@
 from sqlalchemy import select
 from tasks.assignment import recount
 from tasks.models import Task
-from tests.api.test_labelling import text_tasks, nxt, answer, expire, gold_project
+from tests.factories import answer, expire, gold_project, nxt, text_tasks
 
 
 def test_a_gold_answer_after_its_label_left_the_schema_is_scored_not_a_crash(client, owner, annotators, db):

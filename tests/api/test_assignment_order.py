@@ -5,7 +5,7 @@ from sqlalchemy import update
 
 from tasks.assignment import STARTED_WINDOW
 from tasks.models import Task
-from tests.api.test_labelling import answer, label_all, nxt, text_tasks
+from tests.factories import answer, label_all, nxt, text_tasks
 
 
 def test_a_task_someone_started_is_offered_before_fresh_ones(client, owner, annotators):

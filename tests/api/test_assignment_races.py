@@ -11,7 +11,7 @@ from tasks.assignment import recount
 from tasks.models import Annotation, Assignment, Flag, Qualification, Task
 
 pytestmark = pytest.mark.postgres
-from tests.api.helpers import text_project_body
+from tests.factories import text_project_body
 
 
 def users(app, n):

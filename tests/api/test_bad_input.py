@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from annotator.users.models import User
 from annotator.runtime import runtime
-from tests.api.test_accounts import assert_problem
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, assert_problem
 
 GOOD = {"email": "ada@example.org", "password": PASSWORD, "display_name": "Ada"}
 

@@ -5,8 +5,7 @@ import pytest
 
 from annotator.runtime import runtime
 from incentives import ledger
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
+from tests.factories import assert_problem, create_text_project
 
 
 def deposits(project):

@@ -1,8 +1,6 @@
 """Concurrent writers on PostgreSQL: duplicates and members stay unique, nobody gets a 500."""
 from __future__ import annotations
 
-import threading
-
 import orjson
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +8,7 @@ from sqlalchemy import func, select
 from annotator.users import service
 from annotator.runtime import runtime
 from tasks.models import ProjectMember, Task
-from tests.api.helpers import text_project_body
+from tests.factories import in_parallel, text_project_body
 
 pytestmark = pytest.mark.postgres
 CLIENTS = 8
@@ -26,22 +24,6 @@ def owner_token(app) -> dict:
         session.commit()
         session.close()
     return {"Authorization": f"Bearer {token}"}
-
-
-def in_parallel(count: int, work) -> list:
-    results: list = [None] * count
-    barrier = threading.Barrier(count)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        results[index] = work(index)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_concurrent_imports_of_the_same_rows_create_each_task_once(pg_app):

@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from tasks.assignment import recount
 from tasks.models import Task
-from tests.api.helpers import create_project, create_text_project
-from tests.api.test_labelling import answer, nxt
+from tests.factories import answer, create_project, create_text_project, nxt
 
 DYNAMIC = {"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.9}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
-from tests.api.test_accounts import assert_problem
+from tests.factories import assert_problem
 
 
 def test_unknown_api_path_is_404_problem(client):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from annotator.app import create_app
-from tests.conftest import FAST_ARGON2
+from tests.factories import FAST_ARGON2
 
 
 def test_healthz_is_ok_when_database_and_queue_answer(client):

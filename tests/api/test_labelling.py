@@ -1,41 +1,13 @@
 """Labelling per API.md: next, heartbeat, submit, skip, flag, moderation, gold and qualification."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from tasks.assignment import recount
 from tasks.models import Annotation, Assignment, Task
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
-
-
-def text_tasks(client, owner, count=4, **settings):
-    project = create_text_project(client, owner, visibility="public", **settings)
-    rows = [{"data": {"text": f"task number {n}"}} for n in range(count)]
-    client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner)
-    return project
-
-
-def nxt(client, project, headers):
-    return client.post(f"/api/v1/projects/{project['id']}/next", headers=headers)
-
-
-def answer(client, lease, headers, label="positive", **extra):
-    return client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
-                       json={"result": {"labels": [label]}, "lead_time_ms": 1200}, headers={**headers, **extra})
-
-
-def label_all(client, project, headers) -> list[int]:
-    done = []
-    while (response := nxt(client, project, headers)).status_code == 200:
-        lease = response.get_json()
-        assert answer(client, lease, headers).status_code == 201
-        done.append(lease["task"]["id"])
-    assert response.status_code == 204
-    return done
+from tests.factories import (answer, assert_problem, create_text_project, expire, gold_project, label_all, nxt,
+                             text_tasks)
 
 
 def test_next_gives_a_lease_and_the_same_one_while_it_lives(client, owner, annotators):
@@ -116,12 +88,6 @@ def test_heartbeat_extends_and_an_expired_lease_is_409(client, app, owner, annot
     expire(db, lease)
     assert_problem(client.post(f"/api/v1/assignments/{lease['assignment']['id']}/heartbeat", headers=annotators[0]),
                    409, "lease_expired")
-
-
-def expire(db, lease) -> None:
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
-    db.execute(update(Assignment).where(Assignment.id == lease["assignment"]["id"]).values(expires_at=past))
-    db.commit()
 
 
 def test_an_expired_lease_goes_to_someone_else_and_a_late_submit_without_room_is_409(client, owner, annotators, db):
@@ -222,15 +188,6 @@ def test_lead_time_must_be_a_whole_non_negative_number(client, owner, annotators
         response = client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
                                json={"result": {"labels": ["positive"]}, "lead_time_ms": bad}, headers=annotators[0])
         assert "lead_time_ms" in assert_problem(response, 422)["errors"]
-
-
-def gold_project(client, owner, warmup=2, bar=0.7):
-    project = create_text_project(client, owner, visibility="public", gold_ratio=0.0,
-                                  qualification={"min_gold_accuracy": bar, "warmup_gold": warmup})
-    gold = [{"data": {"text": f"gold {n}"}, "gold": {"labels": ["positive"]}} for n in range(3)]
-    plain = [{"data": {"text": f"plain {n}"}} for n in range(3)]
-    client.post(f"/api/v1/projects/{project['id']}/tasks", json=gold + plain, headers=owner)
-    return project
 
 
 def test_warmup_gold_comes_first_and_looks_like_any_task(client, owner, annotators, db):

@@ -5,40 +5,7 @@ import pytest
 
 from annotator.runtime import runtime
 from incentives import ledger
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
-from tests.api.test_labelling import answer, nxt
-
-RATES = {"per_annotation": 50, "agreement_bonus": 20}
-
-
-def funded(client, owner, amount=1000, tasks=2, **settings):
-    project = create_text_project(client, owner, **{"visibility": "public", "overlap": 2, "rewards": RATES,
-                                                    **settings})
-    client.post(f"/api/v1/projects/{project['id']}/tasks",
-                json=[{"data": {"text": f"t{n}"}} for n in range(tasks)], headers=owner)
-    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": amount},
-                       headers=owner).status_code == 201
-    return project
-
-
-def budget(client, project, owner):
-    return client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
-
-
-def wallet(client, headers):
-    return client.get("/api/v1/wallet", headers=headers).get_json()
-
-
-def verified(app):
-    from incentives import checks
-
-    with app.app_context():
-        session = runtime().session_factory()
-        try:
-            return checks.verify_all(session)
-        finally:
-            session.close()
+from tests.factories import answer, assert_problem, budget, create_text_project, funded, nxt, verified, wallet
 
 
 def test_pending_on_submit_then_available_with_the_bonus_when_the_task_completes(app, client, owner, annotators):

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_accounts import assert_problem
-from tests.api.test_labelling import answer, nxt
-from tests.api.test_payments import budget, funded, verified, wallet
+from tests.factories import answer, assert_problem, budget, create_text_project, funded, nxt, verified, wallet
 
 
 @pytest.fixture
@@ -200,8 +198,6 @@ def test_a_reviewer_cannot_review_their_own_answer(app, client, owner, annotator
 
 
 def test_a_platform_fee_takes_its_share_of_each_deposit(app, client, owner):
-    from tests.api.helpers import create_text_project
-
     app.config["ANNOTATOR_PLATFORM_FEE_BPS"] = 250  # 2.5%
     project = create_text_project(client, owner)
     made = client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 1001}, headers=owner)
@@ -235,8 +231,6 @@ def test_the_leaderboard_ranks_by_settled_earnings_then_agreement(app, client, o
 
 
 def test_the_leaderboard_is_for_those_who_can_see_the_project(app, client, owner, annotators):
-    from tests.api.helpers import create_text_project
-
     project = create_text_project(client, owner)  # private
     assert_problem(client.get(f"/api/v1/projects/{project['id']}/leaderboard", headers=annotators[0]), 404)
     assert client.get(f"/api/v1/projects/{project['id']}/leaderboard", headers=owner).get_json()["items"] == []

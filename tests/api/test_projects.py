@@ -5,8 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from tasks.models import ProjectSchemaVersion
-from tests.api.helpers import BIRDS, create_project, create_text_project, project_body
-from tests.api.test_accounts import assert_problem
+from tests.factories import BIRDS, assert_problem, create_project, create_text_project, project_body
 
 
 @pytest.fixture

@@ -15,39 +15,7 @@ from annotator.runtime import runtime
 from tasks import jobs
 from tasks.models import Task
 from tasks.quality.agreement import Taxonomy
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
-from tests.api.test_labelling import nxt
-
-# Answers by annotator (rows) for tasks in the order they were created (columns); None: not answered.
-ANSWERS = [["positive", "negative", "positive", "species", "positive"],
-           ["positive", "negative", "negative", "species", None],
-           ["positive", "positive", "negative", "species", "positive"]]
-LABELS = ["positive", "negative", "species"]
-
-
-def label_as(client, project, headers, wanted: dict[int, str]) -> None:
-    """Take tasks until none is left, answering each with wanted[task id] or skipping it."""
-    while (response := nxt(client, project, headers)).status_code == 200:
-        lease = response.get_json()
-        assignment = lease["assignment"]["id"]
-        label = wanted.get(lease["task"]["id"])
-        if label is None:
-            client.post(f"/api/v1/assignments/{assignment}/skip", json={}, headers=headers)
-            continue
-        answer = client.post(f"/api/v1/assignments/{assignment}/annotation", json={"result": {"labels": [label]}},
-                             headers=headers)
-        assert answer.status_code == 201, answer.get_json()
-
-
-@pytest.fixture
-def labelled(client, owner, annotators):
-    project = create_text_project(client, owner, overlap=3, visibility="public")
-    rows = [{"data": {"text": f"review {n}"}} for n in range(len(ANSWERS[0]))]
-    task_ids = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).get_json()["task_ids"]
-    for headers, answers in zip(annotators, ANSWERS):
-        label_as(client, project, headers, {t: a for t, a in zip(task_ids, answers) if a is not None})
-    return project, task_ids
+from tests.factories import ANSWERS, LABELS, answer, assert_problem, create_project, create_text_project, label_as, nxt
 
 
 def reliability_matrix():
@@ -147,8 +115,6 @@ def test_undefined_numbers_are_null_never_nan_or_500(client, owner, annotators):
 
 
 def test_taxonomy_projects_use_the_path_distance(client, owner, annotators):
-    from tests.api.helpers import create_project
-
     project = create_project(client, owner, visibility="public", media_type="text",
                              label_schema={"tools": ["classify"], "labels": [
                                  {"id": "bird", "name": "Bird", "children": [
@@ -216,8 +182,6 @@ def test_large_projects_come_from_the_quality_worker(app, client, owner, annotat
     stored = client.get(f"/api/v1/tasks/{task_ids[1]}/consensus", headers=owner).get_json()
     assert stored["result"] == {"labels": ["negative"]} and stored["annotations"] == 3
     # A new answer (annotator 1 on the task they skipped is impossible; a fourth annotator instead) makes it stale.
-    from tests.api.test_labelling import answer
-
     app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5
     client.patch(f"/api/v1/projects/{project['id']}", json={"overlap": 4}, headers=owner)
     extra = _fourth(app, client, project)
@@ -280,7 +244,6 @@ def image_project_with_tasks(app, client, owner, count=2):
     from annotator.db import utcnow
     from tasks import importing
     from tasks.models import Media, Project
-    from tests.api.helpers import create_project
 
     project = create_project(client, owner, visibility="public", overlap=3,
                              label_schema={"tools": ["bbox"], "labels": [{"id": "bird", "name": "Bird"},
@@ -345,7 +308,6 @@ def test_keypoint_projects_measure_distance_against_the_image_size(app, client, 
 def test_multi_label_projects_compare_whole_sets_and_each_label(client, owner, annotators):
     schema = {"tools": ["classify"], "multi_label": True,
               "labels": [{"id": "song", "name": "Song"}, {"id": "call", "name": "Call"}, {"id": "wing", "name": "Wing"}]}
-    from tests.api.helpers import create_project
 
     project = create_project(client, owner, visibility="public", media_type="text", label_schema=schema, overlap=3)
     rows = [{"data": {"text": f"recording {n}"}} for n in range(3)]

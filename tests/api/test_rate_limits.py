@@ -3,10 +3,7 @@ requests per user, labelling calls per annotator, open leases across projects; a
 minute, from many addresses, all but the first few refused before any password is checked."""
 from __future__ import annotations
 
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
-from tests.api.test_labelling import answer, nxt
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, answer, assert_problem, create_text_project, nxt
 
 
 def test_sign_ups_from_one_address_are_limited(app, client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 PAGES = ["/login", "/signup", "/", "/wallet", "/projects/new", "/projects/1/label", "/projects/1/quality",
          "/projects/1/settings", "/projects/1/import"]

@@ -8,9 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from annotator.runtime import runtime
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
-from tests.conftest import PASSWORD, sign_in
+from tests.factories import PASSWORD, assert_problem, create_text_project, sign_in
 
 NEW_PASSWORD = "another long passphrase 2026"
 

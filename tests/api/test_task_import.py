@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tasks.models import Task
-from tests.api.helpers import create_project, create_text_project
-from tests.api.test_accounts import assert_problem
+from tests.factories import assert_problem, create_project, create_text_project
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import IN_CI
+from annotator import demo
+from annotator.runtime import runtime
+from tests.factories import IN_CI
 
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 
@@ -54,17 +54,10 @@ def page(browser):
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def watched_page(browser, width: int = 1280, height: int = 800):
-    """A new browser context and page whose JavaScript errors and dialogs (an alert would be an XSS) are
-    collected in the returned list: (context, page, errors)."""
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    return context, page, errors
+@pytest.fixture
+def seeded(app):
+    with app.app_context():
+        session = runtime().session_factory()
+        demo.seed(session, runtime().passwords, runtime().storage)
+        session.commit()
+        session.close()

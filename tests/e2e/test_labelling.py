@@ -6,20 +6,11 @@ from sqlalchemy import func, select
 
 from tasks.assignment import recount
 from tasks.models import Annotation, Task
-from tests.api.helpers import create_text_project
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
+from tests.e2e.browser import screenshot, sign_in
+from tests.factories import create_text_project
 
 pytestmark = pytest.mark.e2e
 TASKS = 10
-
-
-def sign_in(page, live_server, email, password=PASSWORD):
-    page.goto(live_server + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server + "/")
 
 
 def shown_task(page):

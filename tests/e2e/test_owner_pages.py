@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 
-from tests.e2e.conftest import screenshot, watched_page
-from tests.e2e.test_workspace import sign_in
-from tests.jobs.test_imports import jpeg, run_jobs
+from tests.e2e.browser import screenshot, sign_in, watched_page
+from tests.factories import answer, funded, jpeg, nxt, run_jobs
 
 pytestmark = pytest.mark.e2e
 TAXONOMY = """鸟类 [bird]
@@ -97,9 +96,6 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
 
 def test_the_wallet_shows_balances_entries_and_takes_a_payout_request(browser, live_server, make_user, client,
                                                                      token_for):
-    from tests.api.test_labelling import answer, nxt
-    from tests.api.test_payments import funded
-
     owner = token_for(make_user("payer@example.org"))
     worker = make_user("earner@example.org")
     headers = token_for(worker)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.helpers import create_text_project
-from tests.api.test_labelling import nxt
-from tests.e2e.conftest import screenshot, watched_page
-from tests.e2e.test_workspace import sign_in
+from tests.e2e.browser import screenshot, sign_in, watched_page
+from tests.factories import create_text_project, nxt
 
 pytestmark = pytest.mark.e2e
 IMG = "<img src=x onerror=alert(1)>"

@@ -4,15 +4,13 @@ from __future__ import annotations
 import pytest
 
 from annotator import demo
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot
-from tests.e2e.test_labelling import sign_in
-from tests.e2e.test_sign_in import seeded  # noqa: F401 - the fixture
+from tests.e2e.browser import screenshot, sign_in
+from tests.factories import PASSWORD, create_text_project, nxt, run_exports
 
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_owner_sees_agreement_per_label_per_annotator_and_per_task(live_server, page, seeded,  # noqa: F811
+def test_the_demo_owner_sees_agreement_per_label_per_annotator_and_per_task(live_server, page, seeded,
                                                                           client):
     client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
     project_id = next(p["id"] for p in client.get("/api/v1/projects").get_json()["items"]
@@ -43,10 +41,8 @@ def test_the_demo_owner_sees_agreement_per_label_per_annotator_and_per_task(live
 
 
 def test_the_demo_owner_exports_from_the_dashboard_watches_it_finish_and_downloads_a_coco_file(
-        live_server, page, seeded, client, app, tmp_path):  # noqa: F811
+        live_server, page, seeded, client, app, tmp_path):
     from pycocotools.coco import COCO
-
-    from tests.jobs.test_exports import run_exports
 
     client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
     project_id = next(p["id"] for p in client.get("/api/v1/projects").get_json()["items"]
@@ -77,9 +73,6 @@ def test_the_demo_owner_exports_from_the_dashboard_watches_it_finish_and_downloa
 
 
 def test_the_owner_clears_the_moderation_queue_from_the_dashboard(live_server, page, client, make_user, token_for):
-    from tests.api.helpers import create_text_project
-    from tests.api.test_labelling import nxt
-
     owner = token_for(make_user("mod@example.org"))
     annotator = token_for(make_user("flagger@example.org"))
     project = create_text_project(client, owner, visibility="public", overlap=1)

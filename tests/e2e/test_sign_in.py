@@ -4,19 +4,9 @@ from __future__ import annotations
 import pytest
 
 from annotator import demo
-from annotator.runtime import runtime
-from tests.e2e.conftest import screenshot
+from tests.e2e.browser import screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def seeded(app):
-    with app.app_context():
-        session = runtime().session_factory()
-        demo.seed(session, runtime().passwords, runtime().storage)
-        session.commit()
-        session.close()
 
 
 def test_the_demo_owner_signs_in_and_out(live_server, page, seeded):

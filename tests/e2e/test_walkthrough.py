@@ -6,10 +6,8 @@ from __future__ import annotations
 import pytest
 
 from annotator import demo
-from tests.e2e.conftest import screenshot, watched_page
-from tests.e2e.test_sign_in import seeded  # noqa: F401 - the fixture
-from tests.e2e.test_workspace import drag_box, objects
-from tests.jobs.test_imports import jpeg, run_jobs
+from tests.e2e.browser import drag_box, objects, screenshot, watched_page
+from tests.factories import jpeg, run_jobs
 
 pytestmark = pytest.mark.e2e
 IMAGES = 3
@@ -80,7 +78,7 @@ def label_everything(page, label_query: str) -> int:
 
 
 def test_the_demo_owner_sets_up_a_project_three_annotators_label_it_and_everyone_sees_the_results(
-        browser, live_server, seeded, app, tmp_path):  # noqa: F811
+        browser, live_server, seeded, app, tmp_path):
     owner_context, owner, owner_errors = watched_page(browser)
     contexts = [watched_page(browser, 1280, 800) for _ in demo.ANNOTATORS]
     try:

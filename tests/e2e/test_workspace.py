@@ -7,10 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from tasks.models import Annotation
-from tests.api.helpers import BIRDS, create_project, create_text_project
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import screenshot, watched_page
-from tests.jobs.test_imports import jpeg, run_jobs, upload
+from tests.e2e.browser import drag_box, objects, screenshot, sign_in, watched_page
+from tests.factories import BIRDS, create_project, create_text_project, jpeg, run_jobs, upload
 
 pytestmark = pytest.mark.e2e
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
@@ -18,28 +16,9 @@ SCHEMA = {**BIRDS, "tools": ["bbox", "polygon", "keypoint"],
           "labels": BIRDS["labels"] + [{"id": "mammal", "name": "哺乳类", "children": [{"id": "bat", "name": "蝙蝠"}]}]}
 
 
-def sign_in(page, live_server, email):
-    page.goto(live_server + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server + "/")
-
-
 def ready_task(page) -> int:
     page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
     return int(page.get_attribute("#task-content", "data-task-id"))
-
-
-def drag_box(page, start, end):
-    """Drag on the canvas from one image point to another (image pixels)."""
-    x1, y1 = page.evaluate("p => window.annotatorStage.clientPoint(p)", list(start))
-    x2, y2 = page.evaluate("p => window.annotatorStage.clientPoint(p)", list(end))
-    page.mouse.move(x1, y1)
-    page.mouse.down()
-    page.mouse.move((x1 + x2) / 2, (y1 + y2) / 2, steps=4)
-    page.mouse.move(x2, y2, steps=4)
-    page.mouse.up()
 
 
 def choose_by_search(page, query):
@@ -49,10 +28,6 @@ def choose_by_search(page, query):
     page.keyboard.type(query)
     page.locator("#label-results li").first.wait_for()
     page.keyboard.press("Enter")
-
-
-def objects(page) -> list[str]:
-    return page.locator("#objects li").all_text_contents()
 
 
 @pytest.fixture

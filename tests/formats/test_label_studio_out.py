@@ -12,6 +12,7 @@ from tasks.formats import label_studio
 from tasks.formats.base import ExportAnnotation, ExportContext, ExportTask, Label, Media
 from tasks.formats.label_studio_out import LabelStudioWriter, image_url, label_names
 from tasks.schema import LabelSchema, TaskContext, parse_label_schema, validate_result
+from tests.factories import create_project, export, imported, jpeg, nxt, tasks_of
 
 TEXT_SCHEMA = {"tools": ["classify", "span"], "multi_label": False, "labels": [
     {"id": "positive", "name": "正面"}, {"id": "negative", "name": "负面"}, {"id": "species", "name": "物种"}]}
@@ -263,11 +264,6 @@ def _flat(value) -> list[float]:
 
 def test_an_export_imported_into_a_new_project_gives_the_same_tasks_and_gold_answers(app, client, owner,
                                                                                       annotators, db):
-    from tests.api.helpers import create_project
-    from tests.api.test_labelling import nxt
-    from tests.jobs.test_exports import export
-    from tests.jobs.test_imports import imported, jpeg, tasks_of
-
     images = {"麻雀 1.jpg": jpeg(640, 480, pattern=0), "bat.jpg": jpeg(300, 200, color=(20, 90, 200), pattern=1)}
     answers = {
         "麻雀 1.jpg": {"labels": ["sparrow"], "objects": [

@@ -18,10 +18,7 @@ from incentives import checks, ledger, payments
 from incentives.ledger import Leg
 from incentives.models import Account, LedgerTransaction, Payout
 from tasks.models import Annotation, Project, Task
-from tests.api.test_concurrency import in_parallel
-from tests.api.test_labelling import answer, nxt
-from tests.api.test_payments import funded
-from tests.conftest import PASSWORD, repo_root
+from tests.factories import PASSWORD, answer, funded, in_parallel, nxt, repo_root
 
 pytestmark = pytest.mark.postgres
 

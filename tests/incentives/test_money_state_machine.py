@@ -35,7 +35,7 @@ from annotator.runtime import runtime
 from incentives import budgets, checks
 from incentives.models import Account, Entry, LedgerTransaction, Payout
 from tasks.models import Annotation, Assignment, Project, Review, Task
-from tests.api.helpers import create_text_project
+from tests.factories import create_text_project
 
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 BASE, MOST = RATES["per_annotation"], RATES["per_annotation"] + RATES["agreement_bonus"]

@@ -14,32 +14,12 @@ import time
 
 import orjson
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select, update
 
 from annotator import queue
 from annotator.runtime import runtime
 from tasks.models import Export
-from tests.api.helpers import create_text_project
-from tests.api.test_accounts import assert_problem
-from tests.api.test_labelling import answer, nxt
-from tests.api.test_payments import funded
-
-
-def run_exports(app) -> None:
-    with app.app_context():
-        connection = runtime().redis
-        SimpleWorker([queue.get_queue(connection, "exports")], connection=connection).work(burst=True)
-
-
-def export(client, app, project, headers, format_name="jsonl", include="consensus", run=True) -> dict:
-    made = client.post(f"/api/v1/projects/{project['id']}/exports", json={"format": format_name, "include": include},
-                       headers=headers)
-    assert made.status_code == 202, made.get_json()
-    assert made.get_json()["status"] in ("queued", "running", "completed")
-    if run:
-        run_exports(app)
-    return client.get(f"/api/v1/exports/{made.get_json()['id']}", headers=headers).get_json()
+from tests.factories import answer, assert_problem, create_text_project, export, funded, invoke, nxt, run_exports
 
 
 def labelled(client, owner, annotators):
@@ -261,7 +241,6 @@ def test_the_demo_project_exports_in_every_format_and_each_file_loads_in_its_too
 
     from annotator import demo
     from tasks.formats.label_studio import parse_export
-    from tests.test_cli import invoke
 
     assert invoke(app, "demo").exit_code == 0
     assert client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD}

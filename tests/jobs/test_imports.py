@@ -9,25 +9,12 @@ import zlib
 import orjson
 import pytest
 from PIL import Image
-from rq import SimpleWorker
 from sqlalchemy import func, select
 
-from annotator import queue
 from annotator.runtime import runtime
-from tasks.models import Import, Task
-from tests.api.helpers import create_project, create_text_project
-from tests.api.test_accounts import assert_problem
-
-
-def jpeg(width=64, height=48, color=(200, 40, 40), pattern=0, exif=None) -> bytes:
-    image = Image.new("RGB", (width, height), color)
-    for x in range(0, width, 8):  # some structure, so perceptual hashes differ between patterns
-        for y in range(height):
-            if (x // 8 + pattern) % 3 == 0:
-                image.putpixel((x, y), (20, 20, 20))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=95, **({"exif": exif} if exif else {}))
-    return out.getvalue()
+from tasks.models import Import
+from tests.factories import (assert_problem, create_project, create_text_project, imported, jpeg, run_jobs, tasks_of,
+                             upload)
 
 
 def png_declaring(width: int, height: int) -> bytes:
@@ -43,33 +30,6 @@ def zip_of(members: dict[str, bytes], compression=zipfile.ZIP_STORED) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
-
-
-def upload(client, project_id, headers, files: dict[str, bytes], **form):
-    data = {"files": [(io.BytesIO(content), name) for name, content in files.items()], **form}
-    return client.post(f"/api/v1/projects/{project_id}/imports", data=data, headers=headers,
-                       content_type="multipart/form-data")
-
-
-def run_jobs(app):
-    with app.app_context():
-        connection = runtime().redis
-        SimpleWorker([queue.get_queue(connection, "imports")], connection=connection).work(burst=True)
-
-
-def imported(client, app, project_id, headers, files, **form) -> dict:
-    response = upload(client, project_id, headers, files, **form)
-    assert response.status_code == 202, response.get_json()
-    assert response.get_json()["status"] == "queued"
-    run_jobs(app)
-    report = client.get(f"/api/v1/imports/{response.get_json()['id']}", headers=headers).get_json()
-    assert report["status"] == "finished", report
-    return report
-
-
-def tasks_of(db, project_id):
-    db.rollback()  # end the previous read: on SQLite it would keep showing its old snapshot
-    return db.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.id)).all()
 
 
 def test_images_and_a_zip_become_tasks_and_bad_files_are_reported_with_reasons(client, app, owner, db):

@@ -7,10 +7,9 @@ import sys
 
 from annotator import queue
 from annotator.runtime import runtime
-from tests.api.test_quality import labelled  # noqa: F401 - the fixture
 
 
-def test_a_real_worker_computes_the_report_the_api_then_serves(app, client, owner, labelled):  # noqa: F811
+def test_a_real_worker_computes_the_report_the_api_then_serves(app, client, owner, labelled):
     project, task_ids = labelled
     app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5  # 14 answers: the worker's job
     queue.get_queue(runtime(app).redis, "quality").empty()

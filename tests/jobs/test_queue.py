@@ -11,6 +11,7 @@ from rq.job import Job
 from annotator import queue
 from annotator.users.models import User
 from annotator.runtime import runtime
+from tests.factories import create_text_project
 
 
 def test_enqueue_after_commit_waits_for_the_commit(app):
@@ -79,7 +80,6 @@ def test_the_lease_reaper_job_run_by_a_worker_frees_lapsed_places(app, client, m
     from sqlalchemy import update
 
     from tasks.models import Assignment, Task
-    from tests.api.helpers import create_text_project
 
     owner, annotator = token_for(make_user()), token_for(make_user())
     project = create_text_project(client, owner, visibility="public")

@@ -10,8 +10,7 @@ from annotator.runtime import runtime
 from tasks import importing
 from tasks.models import Media, Project, Task
 from tasks.quality_service import answer_scores
-from tests.api.helpers import create_project
-from tests.api.test_labelling import nxt
+from tests.factories import create_project, nxt
 
 TWO_LABELS = [{"id": "bird", "name": "Bird"}, {"id": "bat", "name": "Bat"}]
 TEXT = "The yellow warbler sang at dawn by the river, then flew off."  # 60 code points

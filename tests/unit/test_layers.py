@@ -9,7 +9,7 @@ import pytest
 
 from annotator.app import create_app
 from annotator.runtime import runtime
-from tests.conftest import FAST_ARGON2
+from tests.factories import FAST_ARGON2
 
 FRAMEWORKS = ("flask", "werkzeug", "flask_login", "marshmallow")
 

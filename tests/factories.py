@@ -1,0 +1,313 @@
+"""Shared builders for the tests: the lane's settings, users' credentials, projects, tasks, answers, funding,
+the job runners and the problem assertion.
+
+Test modules and conftest files import from here; no module imports a test module or a conftest
+(tests/unit/test_test_layout.py checks). Fixtures stay in the conftest files, built from these.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import threading
+from pathlib import Path
+
+from click.testing import CliRunner
+from PIL import Image
+from rq import SimpleWorker
+from sqlalchemy import select, text, update
+
+from annotator import cli, queue
+from annotator.app import create_app
+from annotator.models import Base
+from annotator.runtime import runtime
+from tasks.models import Assignment, Task
+
+# ---------------------------------------------------------------------------------------------------------
+# The lane and the app
+# ---------------------------------------------------------------------------------------------------------
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or None
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+FAST_ARGON2 = {"ANNOTATOR_ARGON2_TIME_COST": 1, "ANNOTATOR_ARGON2_MEMORY_KIB": 1024,
+               "ANNOTATOR_ARGON2_PARALLELISM": 1}
+PASSWORD = "correct horse battery"
+
+
+def fresh_app(folder, redis_url, shared_database):
+    """An app on an empty database: the shared PostgreSQL one truncated, or a new SQLite file in `folder`."""
+    if shared_database is not None:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with shared_database.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        database_url = DATABASE_URL
+    else:
+        database_url = f"sqlite:///{folder / 'test.db'}"
+    application = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "INSTANCE_PATH": str(folder / "instance"),
+                              "DATABASE_URL": database_url, "REDIS_URL": redis_url, **FAST_ARGON2})
+    if shared_database is None:
+        Base.metadata.create_all(runtime(application).engine)
+    return application
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def invoke(app, *args):
+    return CliRunner().invoke(cli.main, list(args), obj=_script_info(app), catch_exceptions=False)
+
+
+def _script_info(app):
+    from flask.cli import ScriptInfo
+
+    return ScriptInfo(create_app=lambda: app)
+
+
+def in_parallel(count: int, work) -> list:
+    results: list = [None] * count
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = work(index)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Accounts and problems
+# ---------------------------------------------------------------------------------------------------------
+
+PROBLEM = "application/problem+json"
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> str:
+    """Sign in with the session cookie; returns the CSRF token for later writes."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+
+
+def assert_problem(response, status: int, code: str | None = None):
+    assert response.status_code == status, response.get_data()[:500]
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    if code:
+        assert body["code"] == code
+    return body
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Projects and tasks
+# ---------------------------------------------------------------------------------------------------------
+
+BIRDS = {"tools": ["bbox", "classify"], "multi_label": False,
+         "labels": [{"id": "bird", "name": "鸟类", "children": [
+             {"id": "warbler", "name": "莺", "children": [
+                 {"id": "yellow_warbler", "name": "黄林莺"}, {"id": "willow_warbler", "name": "欧柳莺"}]},
+             {"id": "sparrow", "name": "麻雀"}]}],
+         "attributes": [{"name": "occluded", "type": "boolean"},
+                        {"name": "pose", "type": "choice", "options": ["perched", "flying"]}]}
+
+SENTIMENT = {"tools": ["classify", "span"], "labels": [
+    {"id": "positive", "name": "Positive"}, {"id": "negative", "name": "Negative"},
+    {"id": "species", "name": "Species mention"}]}
+
+
+def project_body(**overrides) -> dict:
+    return {"name": "Warblers of Yunnan", "media_type": "image", "label_schema": BIRDS, "overlap": 3,
+            "visibility": "private", **overrides}
+
+
+def text_project_body(**overrides) -> dict:
+    return {"name": "Reviews", "media_type": "text", "label_schema": SENTIMENT, "overlap": 2, **overrides}
+
+
+def create_project(client, headers, **overrides) -> dict:
+    response = client.post("/api/v1/projects", json=project_body(**overrides), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def create_text_project(client, headers, **overrides) -> dict:
+    response = client.post("/api/v1/projects", json=text_project_body(**overrides), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def text_tasks(client, owner, count=4, **settings):
+    project = create_text_project(client, owner, visibility="public", **settings)
+    rows = [{"data": {"text": f"task number {n}"}} for n in range(count)]
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner)
+    return project
+
+
+def gold_project(client, owner, warmup=2, bar=0.7):
+    project = create_text_project(client, owner, visibility="public", gold_ratio=0.0,
+                                  qualification={"min_gold_accuracy": bar, "warmup_gold": warmup})
+    gold = [{"data": {"text": f"gold {n}"}, "gold": {"labels": ["positive"]}} for n in range(3)]
+    plain = [{"data": {"text": f"plain {n}"}} for n in range(3)]
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=gold + plain, headers=owner)
+    return project
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Labelling
+# ---------------------------------------------------------------------------------------------------------
+
+def nxt(client, project, headers):
+    return client.post(f"/api/v1/projects/{project['id']}/next", headers=headers)
+
+
+def answer(client, lease, headers, label="positive", **extra):
+    return client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
+                       json={"result": {"labels": [label]}, "lead_time_ms": 1200}, headers={**headers, **extra})
+
+
+def label_all(client, project, headers) -> list[int]:
+    done = []
+    while (response := nxt(client, project, headers)).status_code == 200:
+        lease = response.get_json()
+        assert answer(client, lease, headers).status_code == 201
+        done.append(lease["task"]["id"])
+    assert response.status_code == 204
+    return done
+
+
+def expire(db, lease) -> None:
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    db.execute(update(Assignment).where(Assignment.id == lease["assignment"]["id"]).values(expires_at=past))
+    db.commit()
+
+
+# Answers by annotator (rows) for tasks in the order they were created (columns); None: not answered.
+ANSWERS = [["positive", "negative", "positive", "species", "positive"],
+           ["positive", "negative", "negative", "species", None],
+           ["positive", "positive", "negative", "species", "positive"]]
+LABELS = ["positive", "negative", "species"]
+
+
+def label_as(client, project, headers, wanted: dict[int, str]) -> None:
+    """Take tasks until none is left, answering each with wanted[task id] or skipping it."""
+    while (response := nxt(client, project, headers)).status_code == 200:
+        lease = response.get_json()
+        assignment = lease["assignment"]["id"]
+        label = wanted.get(lease["task"]["id"])
+        if label is None:
+            client.post(f"/api/v1/assignments/{assignment}/skip", json={}, headers=headers)
+            continue
+        answer = client.post(f"/api/v1/assignments/{assignment}/annotation", json={"result": {"labels": [label]}},
+                             headers=headers)
+        assert answer.status_code == 201, answer.get_json()
+
+
+def labelled_as_answers(client, owner, annotators) -> tuple[dict, list[int]]:
+    """A text project of overlap 3 whose tasks the annotators answered as ANSWERS says: (project, task ids)."""
+    project = create_text_project(client, owner, overlap=3, visibility="public")
+    rows = [{"data": {"text": f"review {n}"}} for n in range(len(ANSWERS[0]))]
+    task_ids = client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).get_json()["task_ids"]
+    for headers, answers in zip(annotators, ANSWERS):
+        label_as(client, project, headers, {t: a for t, a in zip(task_ids, answers) if a is not None})
+    return project, task_ids
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Money
+# ---------------------------------------------------------------------------------------------------------
+
+RATES = {"per_annotation": 50, "agreement_bonus": 20}
+
+
+def funded(client, owner, amount=1000, tasks=2, **settings):
+    project = create_text_project(client, owner, **{"visibility": "public", "overlap": 2, "rewards": RATES,
+                                                    **settings})
+    client.post(f"/api/v1/projects/{project['id']}/tasks",
+                json=[{"data": {"text": f"t{n}"}} for n in range(tasks)], headers=owner)
+    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": amount},
+                       headers=owner).status_code == 201
+    return project
+
+
+def budget(client, project, owner):
+    return client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
+
+
+def wallet(client, headers):
+    return client.get("/api/v1/wallet", headers=headers).get_json()
+
+
+def verified(app):
+    from incentives import checks
+
+    with app.app_context():
+        session = runtime().session_factory()
+        try:
+            return checks.verify_all(session)
+        finally:
+            session.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Media, imports and exports through the job queues
+# ---------------------------------------------------------------------------------------------------------
+
+def jpeg(width=64, height=48, color=(200, 40, 40), pattern=0, exif=None) -> bytes:
+    image = Image.new("RGB", (width, height), color)
+    for x in range(0, width, 8):  # some structure, so perceptual hashes differ between patterns
+        for y in range(height):
+            if (x // 8 + pattern) % 3 == 0:
+                image.putpixel((x, y), (20, 20, 20))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, **({"exif": exif} if exif else {}))
+    return out.getvalue()
+
+
+def upload(client, project_id, headers, files: dict[str, bytes], **form):
+    data = {"files": [(io.BytesIO(content), name) for name, content in files.items()], **form}
+    return client.post(f"/api/v1/projects/{project_id}/imports", data=data, headers=headers,
+                       content_type="multipart/form-data")
+
+
+def run_jobs(app):
+    with app.app_context():
+        connection = runtime().redis
+        SimpleWorker([queue.get_queue(connection, "imports")], connection=connection).work(burst=True)
+
+
+def imported(client, app, project_id, headers, files, **form) -> dict:
+    response = upload(client, project_id, headers, files, **form)
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["status"] == "queued"
+    run_jobs(app)
+    report = client.get(f"/api/v1/imports/{response.get_json()['id']}", headers=headers).get_json()
+    assert report["status"] == "finished", report
+    return report
+
+
+def tasks_of(db, project_id):
+    db.rollback()  # end the previous read: on SQLite it would keep showing its old snapshot
+    return db.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.id)).all()
+
+
+def run_exports(app) -> None:
+    with app.app_context():
+        connection = runtime().redis
+        SimpleWorker([queue.get_queue(connection, "exports")], connection=connection).work(burst=True)
+
+
+def export(client, app, project, headers, format_name="jsonl", include="consensus", run=True) -> dict:
+    made = client.post(f"/api/v1/projects/{project['id']}/exports", json={"format": format_name, "include": include},
+                       headers=headers)
+    assert made.status_code == 202, made.get_json()
+    assert made.get_json()["status"] in ("queued", "running", "completed")
+    if run:
+        run_exports(app)
+    return client.get(f"/api/v1/exports/{made.get_json()['id']}", headers=headers).get_json()

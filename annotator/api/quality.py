@@ -11,8 +11,10 @@ from annotator import queue
 from annotator.api.core import route
 from annotator.db import utcnow
 from annotator.web import OrjsonProvider, db_session, runtime
-from tasks import projects, quality_service
+from tasks import projects
 from tasks.models import QualityReport, Task
+from tasks.quality import consensus as quality_consensus
+from tasks.quality import report as quality_report
 
 bp = Blueprint("quality_api", __name__)
 TAG = "quality"
@@ -94,13 +96,12 @@ def current_report(db, project) -> tuple[dict | None, int]:
     """The project's agreement report (with `stale`) and its answer count: computed now for a small project;
     for a large one the worker's last report, queueing a fresh one when it is out of date (None before the
     first)."""
-    signature = quality_service.annotation_signature(db, project.id)
-    count = signature[0]
+    signature = quality_consensus.project_signature(db, project.id)
+    count = signature.annotations
     if count <= current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]:
-        body, _consensus = quality_service.split_report(quality_service.agreement_report(db, project, utcnow()))
-        return {**body, "stale": False}, count
+        return {**quality_report.agreement_report(db, project, utcnow()).body, "stale": False}, count
     stored = db.get(QualityReport, project.id)
-    if quality_service.is_fresh(stored, signature):
+    if quality_consensus.is_fresh(quality_consensus.report_signature(stored), signature):
         return {**stored.body, "stale": False}, count
     _queue_recompute(project.id)
     return (None if stored is None else {**stored.body, "stale": True}), count
@@ -112,7 +113,7 @@ def consensus(task_id: int):
     db = db_session()
     task, seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
     limit = current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]
-    entry = quality_service.consensus_for(db, seen.project, [task], limit, utcnow()).get(task.id)
+    entry = quality_consensus.consensus_for(db, seen.project, [task], limit).get(task.id)
     if entry is None:  # no answers yet (or none that can be inferred from)
-        return quality_service.task_consensus(db, seen.project, task)
-    return {"task_id": task.id, **entry}
+        entry = quality_consensus.task_consensus(db, seen.project, task)
+    return entry.as_dict()

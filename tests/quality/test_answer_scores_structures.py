@@ -9,7 +9,7 @@ from annotator.db import utcnow
 from annotator.web import runtime
 from tasks import importing
 from tasks.models import Media, Project, Task
-from tasks.quality_service import answer_scores
+from tasks.quality.scores import answer_scores
 from tests.api.helpers import create_project
 from tests.api.test_labelling import nxt
 

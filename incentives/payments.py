@@ -19,8 +19,8 @@ from annotator.users.models import User
 from incentives import ledger, rules
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
-from tasks import quality_service
 from tasks.models import Annotation, Assignment, Project, Task
+from tasks.quality.scores import answer_scores
 
 ENDED = ("skipped", "flagged", "expired", "released")
 
@@ -47,7 +47,7 @@ def pay_for_answer(session: Session, project: Project, user: User, annotation_id
         return
     task = session.get(Task, task_id)
     # The answers' scores only read the task's answers (its row is locked by the submit): before the money locks.
-    scores = quality_service.answer_scores(session, project, task) if completes else None
+    scores = answer_scores(session, project, task) if completes else None
     _accounts(session, project)
     users = {user.id}
     if completes:
@@ -126,7 +126,7 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     if rates.most == 0:
         return 0
     if scores is None and bonus:
-        scores = quality_service.answer_scores(session, project, task)
+        scores = answer_scores(session, project, task)
     budget, held = _accounts(session, project)
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()

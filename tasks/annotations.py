@@ -13,10 +13,10 @@ from annotator.db import insert_skipping_duplicates
 from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound, NotYourAssignment
 from annotator.users.models import User
 from tasks import gold as gold_scoring
-from tasks import quality_service
 from tasks.assignment import uses_gold
 from tasks.models import Annotation, Assignment, Flag, Media, Project, Qualification, Task
 from tasks.projects import current_schema
+from tasks.quality.scores import answer_confidence
 from tasks.schema import LabelSchema, TaskContext, validate_result
 
 CLOSED = {"submitted": "already submitted", "skipped": "skipped", "flagged": "flagged",
@@ -149,7 +149,7 @@ def _enough(connection: Connection, project: Project, schema: LabelSchema, held:
     if not dynamic or "classify" not in schema.tools:
         return submitted >= held.room(project), held.wanted
     results = connection.execute(_COUNTED_RESULTS, {"task_id": held.task_id}).scalars().all()
-    confidence = quality_service.answer_confidence(schema, results, dynamic["confidence_target"])
+    confidence = answer_confidence(schema, results, dynamic["confidence_target"])
     # Only counted answers vouch for the consensus (not those of a disqualified annotator).
     if len(results) >= dynamic["min_overlap"] and confidence >= dynamic["confidence_target"]:
         return True, held.wanted

@@ -5,8 +5,9 @@ import logging
 
 from annotator.db import utcnow, write_intent
 from annotator.runtime import job_session, runtime
-from tasks import assignment, image_import, quality_service
+from tasks import assignment, image_import
 from tasks.models import Project
+from tasks.quality import report as quality_report
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,14 @@ def compute_quality(project_id: int) -> dict | None:
         project = session.get(Project, project_id)
         if project is None:
             return None
-        report = quality_service.agreement_report(session, project, utcnow())
+        report = quality_report.agreement_report(session, project, utcnow())
     with job_session() as session:
         write_intent(session)
         project = session.get(Project, project_id)
         if project is None:
             return None
-        quality_service.store_report(session, project, report, utcnow())
-    return {"annotations": report["annotations"], "tasks": report["tasks"]}
+        quality_report.store_report(session, project, report, utcnow())
+    return {"annotations": report.body["annotations"], "tasks": report.body["tasks"]}
 
 
 def refresh_quality() -> list[int]:
@@ -60,7 +61,7 @@ def refresh_quality() -> list[int]:
     per-annotator numbers and consensus keep up as answers arrive; returns the projects refreshed."""
     limit = runtime().settings["ANNOTATOR_QUALITY_ON_REQUEST"]
     with runtime().session_factory() as session:
-        stale = quality_service.stale_large_projects(session, limit)
+        stale = quality_report.stale_large_projects(session, limit)
     for project_id in stale:
         compute_quality(project_id)
     return stale

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -195,8 +196,18 @@ def _clamp_wanted(session: Session, project: Project) -> None:
                     .execution_options(synchronize_session=False))
 
 
-_SCHEMAS: OrderedDict[tuple, LabelSchema] = OrderedDict()
+@dataclass
+class _Parsed:
+    """One schema version as parsed, and what other modules build from it (tasks.quality's label arrays)."""
+
+    schema: LabelSchema
+    derived: dict[Callable[[LabelSchema], Any], Any] = field(default_factory=dict)
+
+
+# The one cache of label schemas, and of everything built from them: (project, created, version) -> _Parsed.
+_SCHEMAS: OrderedDict[tuple, _Parsed] = OrderedDict()
 _SCHEMAS_LOCK = threading.Lock()
+T = TypeVar("T")
 
 
 def current_schema(project: Project) -> LabelSchema:
@@ -204,17 +215,34 @@ def current_schema(project: Project) -> LabelSchema:
 
     A schema change always takes a new version number, so (project, version) names one schema for good.
     """
+    return _parsed(project).schema
+
+
+def derived_from_schema(project: Project, build: Callable[[LabelSchema], T]) -> T:
+    """`build(schema)` for the project's current schema, made once per version and process and kept in the
+    schema's own cache entry (so there is one cache, and what is built from a schema goes with it)."""
+    parsed = _parsed(project)
+    with _SCHEMAS_LOCK:
+        found = parsed.derived.get(build)
+    if found is None:
+        found = build(parsed.schema)  # outside the lock: a big taxonomy takes a while, others need not wait
+        with _SCHEMAS_LOCK:
+            found = parsed.derived.setdefault(build, found)
+    return found
+
+
+def _parsed(project: Project) -> _Parsed:
     key = (project.id, project.created_at, project.schema_version)
     with _SCHEMAS_LOCK:
         if key in _SCHEMAS:
             _SCHEMAS.move_to_end(key)
             return _SCHEMAS[key]
-    schema = parse_label_schema(project.label_schema)
+    parsed = _Parsed(parse_label_schema(project.label_schema))
     with _SCHEMAS_LOCK:
-        _SCHEMAS[key] = schema
+        parsed = _SCHEMAS.setdefault(key, parsed)
         while len(_SCHEMAS) > 256:
             _SCHEMAS.popitem(last=False)
-    return schema
+    return parsed
 
 
 def set_member(session: Session, project: Project, email: str, role: str) -> tuple[ProjectMember, bool]:

@@ -75,7 +75,7 @@ def agreement(project_id: int):
 def consensus(task_id: int):
     db = db_session()
     task, seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
-    return quality.task_consensus(db, seen.project, task, request_now(), on_request_limit=_on_request_limit())
+    return quality.task_consensus(db, seen.project, task, on_request_limit=_on_request_limit()).as_dict()
 
 
 def _on_request_limit() -> int:

@@ -11,8 +11,9 @@ from annotator.api.fields import PageQuery
 from annotator.db import refresh_statistics
 from annotator.errors import NotFound, UnsupportedMediaType
 from annotator.web import db_session, request_now
-from tasks import assignment, importing, projects, quality_service
+from tasks import assignment, importing, projects
 from tasks.models import TASK_STATUSES, Task
+from tasks.quality.consensus import consensus_for
 
 bp = Blueprint("tasks_api", __name__)
 TAG = "tasks"
@@ -76,10 +77,9 @@ def list_tasks(project_id: int, args: dict) -> Page:
     db = db_session()
     project = projects.access(db, project_id, current_user, need="manager").project
     page = project_rows(db, Task, project_id, args)
-    found = quality_service.consensus_for(db, project, page.items, current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"],
-                                          request_now())
-    return Page([WithFields(task, consensus=found.get(task.id)) for task in page.items], page.page, page.per_page,
-                page.total)
+    found = consensus_for(db, project, page.items, current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"])
+    return Page([WithFields(task, consensus=found[task.id].as_dict(with_task_id=False) if task.id in found else None)
+                 for task in page.items], page.page, page.per_page, page.total)
 
 
 class TaskForHolder(Schema):

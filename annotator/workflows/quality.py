@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from annotator import queue
-from tasks import quality_service
 from tasks.models import Project, QualityReport, Task
+from tasks.quality import consensus, report
 
 
 def current_report(db: Session, project: Project, now: dt.datetime, *,
@@ -16,21 +16,20 @@ def current_report(db: Session, project: Project, now: dt.datetime, *,
     """The project's agreement report (with `stale`) and its answer count: computed now for a project of up to
     `on_request_limit` answers; for a larger one the worker's last report, queueing a fresh one when it is out
     of date (None before the first): the caller commits, even on a read, to send that job."""
-    signature = quality_service.annotation_signature(db, project.id)
-    count = signature[0]
+    signature = consensus.project_signature(db, project.id)
+    count = signature.annotations
     if count <= on_request_limit:
-        body, _consensus = quality_service.split_report(quality_service.agreement_report(db, project, now))
-        return {**body, "stale": False}, count
+        return {**report.agreement_report(db, project, now).body, "stale": False}, count
     stored = db.get(QualityReport, project.id)
-    if quality_service.is_fresh(stored, signature):
+    if consensus.is_fresh(consensus.report_signature(stored), signature):
         return {**stored.body, "stale": False}, count
     queue.enqueue_quality(db, project.id)  # sent when the caller commits (nothing else is written)
     return (None if stored is None else {**stored.body, "stale": True}), count
 
 
-def task_consensus(db: Session, project: Project, task: Task, now: dt.datetime, *, on_request_limit: int) -> dict:
-    """The task's inferred answer with its confidence."""
-    entry = quality_service.consensus_for(db, project, [task], on_request_limit, now).get(task.id)
-    if entry is None:  # no answers yet (or none that can be inferred from)
-        return quality_service.task_consensus(db, project, task)
-    return {"task_id": task.id, **entry}
+def task_consensus(db: Session, project: Project, task: Task, *, on_request_limit: int) -> consensus.Consensus:
+    """The task's inferred answer with its confidence (computed, or the worker's if still fresh)."""
+    found = consensus.consensus_for(db, project, [task], on_request_limit).get(task.id)
+    if found is None:  # no answers yet (or none that can be inferred from)
+        found = consensus.task_consensus(db, project, task)
+    return found

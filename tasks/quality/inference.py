@@ -45,17 +45,6 @@ def _answers(posterior: np.ndarray, rng: np.random.Generator | None) -> tuple[np
     return answer, np.where(empty, 0.0, best)
 
 
-def _confusions(posterior: np.ndarray, item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_workers: int,
-                n_classes: int) -> np.ndarray:
-    """workers x truth x said: expected counts under the posterior, smoothed and normalised per truth row."""
-    counts = np.empty((n_classes, n_workers * n_classes))
-    index = worker * n_classes + label
-    for k in range(n_classes):
-        counts[k] = np.bincount(index, weights=posterior[item, k], minlength=n_workers * n_classes)
-    confusion = counts.reshape(n_classes, n_workers, n_classes).transpose(1, 0, 2) + SMOOTHING
-    return confusion / confusion.sum(axis=2, keepdims=True)
-
-
 def _reliability(confusion: np.ndarray, priors: np.ndarray) -> np.ndarray:
     return np.einsum("k,wkk->w", priors, confusion)
 

@@ -9,7 +9,7 @@ from annotator.db import utcnow
 from annotator.runtime import runtime
 from tasks import importing
 from tasks.models import Media, Project, Task
-from tasks.quality_service import answer_scores
+from tasks.quality.scores import answer_scores
 from tests.factories import create_project, nxt
 
 TWO_LABELS = [{"id": "bird", "name": "Bird"}, {"id": "bat", "name": "Bat"}]

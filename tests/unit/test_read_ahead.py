@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from tasks.exports import _read_ahead
+from tasks.export_pages import read_ahead
 
 
 def test_pages_arrive_in_order_and_all_of_them():
-    assert list(_read_ahead(iter(range(50)), depth=2)) == list(range(50))
-    assert list(_read_ahead(iter([]))) == []
+    assert list(read_ahead(iter(range(50)), depth=2)) == list(range(50))
+    assert list(read_ahead(iter([]))) == []
 
 
 def test_an_error_in_the_reader_is_raised_to_the_caller_after_the_pages_before_it():
@@ -22,7 +22,7 @@ def test_an_error_in_the_reader_is_raised_to_the_caller_after_the_pages_before_i
 
     seen = []
     with pytest.raises(LookupError, match="went away"):
-        for page in _read_ahead(pages()):
+        for page in read_ahead(pages()):
             seen.append(page)
     assert seen == [1, 2]
 
@@ -40,7 +40,7 @@ def test_a_caller_that_stops_early_stops_the_reader_and_closes_the_source():
             closed.set()
 
     before = threading.active_count()
-    reader = _read_ahead(pages(), depth=2)
+    reader = read_ahead(pages(), depth=2)
     assert next(reader) == 0
     reader.close()  # what a for loop does when the writer inside it raises
     assert closed.is_set() and threading.active_count() == before
@@ -50,7 +50,7 @@ def test_a_caller_that_stops_early_stops_the_reader_and_closes_the_source():
 def test_a_writer_error_inside_the_loop_propagates_and_leaves_no_thread():
     before = threading.active_count()
     with pytest.raises(ZeroDivisionError):
-        for page in _read_ahead(iter(range(100))):
+        for page in read_ahead(iter(range(100))):
             if page == 3:
                 raise ZeroDivisionError
     assert threading.active_count() == before

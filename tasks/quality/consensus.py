@@ -1,0 +1,277 @@
+"""A task's consensus: the one value the API, the quality job, payments (through scores.py) and the exports
+pass around, how it is inferred from the answers, and the one rule for when a stored quality result (a
+project's report, a task's consensus) is still fresh.
+
+Labels follow the project's `aggregation`: Dawid-Skene, or majority vote. Dawid-Skene estimates a confusion
+matrix per annotator, classes^2 numbers each, so above DS_MAX_CLASSES classes it falls back to the majority
+vote (and says so in `method`). Answers back off along the taxonomy below the project's confidence target
+(BACK_OFF_THRESHOLD without one). Box projects get consensus boxes: clusters drawn by a majority of the
+task's annotators, reliability-weighted mean coordinates, weighted label vote.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tasks.models import Annotation, Project, QualityReport, Task, TaskConsensus
+from tasks.projects import current_schema
+from tasks.quality import inference as inf
+from tasks.quality import structures as st
+from tasks.quality.answers import Classification, Collected, Labels, classification, collect, labels_of, num
+from tasks.schema import LabelSchema
+
+DS_MAX_CLASSES = 64
+BACK_OFF_THRESHOLD = 0.5  # without a project confidence_target
+
+
+class Signature(NamedTuple):
+    """Which counted answers a quality result was computed from (a NamedTuple, not a dataclass: an export
+    compares one per task, and tuples are several times cheaper to make).
+
+    annotations: how many (a project's, on non-gold unretired tasks; or one task's);
+    last_annotation_id: the newest of a project's (0 with none, -1 for a report stored without it); 0 for a
+    task's consensus, whose stored row keeps only the count.
+    """
+
+    annotations: int
+    last_annotation_id: int = 0
+
+
+def is_fresh(stored: Signature | None, current: Signature) -> bool:
+    """THE freshness rule: a stored report or consensus holds while the answers it was computed from are the
+    answers that count now. A project compares the newest id too: a count alone misses one task retired and
+    one answer arriving."""
+    return stored is not None and stored == current
+
+
+def project_signature(session: Session, project_id: int) -> Signature:
+    """The answers the project's quality covers now: counted, on non-gold, unretired tasks."""
+    count, last = session.execute(select(func.count(), func.max(Annotation.id)).select_from(Annotation).join(
+        Task, Task.id == Annotation.task_id).where(
+        Annotation.project_id == project_id, Annotation.counted.is_(True), Task.is_gold.is_(False),
+        Task.status != "retired")).one()
+    return Signature(int(count or 0), int(last or 0))
+
+
+def report_signature(report: QualityReport | None) -> Signature | None:
+    """The answers a stored report covers (None before the first report)."""
+    if report is None:
+        return None
+    return Signature(report.annotations, report.body.get("last_annotation_id", -1))
+
+
+@dataclass(frozen=True, slots=True)  # slots: the quality job holds one per task of a large project
+class Consensus:
+    """A task's inferred answer, as GET /tasks/{id}/consensus shows it and task_consensus stores it.
+
+    task_id: the task; result: the inferred answer, a result like an annotation's ({"labels": [...]},
+    {"objects": [...]} or both), None when nothing could be inferred; confidence: 0..1, how sure the answer is
+    (for labels the posterior of its subtree, for boxes alone the least sure box), None when undefined;
+    method: how it was inferred ("dawid_skene", "majority", "clusters"; "majority_vote" for an export's
+    fallback); agreement: the share of the task's answer pairs that agree, None with fewer than two;
+    annotations: how many counted answers it was made from (what its freshness is checked against).
+    """
+
+    task_id: int
+    result: dict[str, Any] | None
+    confidence: float | None
+    method: str
+    agreement: float | None
+    annotations: int
+
+    @property
+    def signature(self) -> Signature:
+        return Signature(self.annotations)
+
+    def as_dict(self, *, with_task_id: bool = True) -> dict[str, Any]:
+        """The JSON form (without the task id where the task is said already: task lists, export rows)."""
+        shown = {"result": self.result, "confidence": self.confidence, "method": self.method,
+                 "agreement": self.agreement, "annotations": self.annotations}
+        return {"task_id": self.task_id, **shown} if with_task_id else shown
+
+
+# task_consensus's columns in Consensus's field order: a row read with them is Consensus(*row).
+STORED = (TaskConsensus.task_id, TaskConsensus.result, TaskConsensus.confidence, TaskConsensus.method,
+          TaskConsensus.agreement, TaskConsensus.annotations)
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """Truth inference over collected answers (`infer`).
+
+    consensus: task id -> its Consensus, for tasks with something inferred; method: "dawid_skene" or
+    "majority" when labels were inferred, else None; classification: the label answers as arrays (None
+    without the classify tool); inference: the label inference (None without label answers);
+    reliability: coder -> the probability their label answer is right (empty without label answers).
+    """
+
+    consensus: dict[int, Consensus]
+    method: str | None
+    classification: Classification | None
+    inference: inf.Inference | None
+    reliability: dict[int, float]
+
+
+def infer(project: Project, schema: LabelSchema, labels: Labels, data: Collected) -> Inferred:
+    """Every task's consensus from the answers of the whole project (Dawid-Skene needs everyone's)."""
+    per_task = np.bincount([unit for unit, _, _ in data.results], minlength=len(data.task_ids))
+    c = classification(data, labels, schema.multi_label) if "classify" in schema.tools else None
+    found: dict[int, Consensus] = {}
+    method, result, reliability = None, None, {}
+    if c is not None and len(c.unit):
+        result, method = _infer_labels(project, c, len(data.task_ids), len(data.user_ids))
+        found = _label_consensus(project, schema, labels, data, c, result, method, per_task)
+        reliability = {int(coder): float(result.reliability[coder]) for coder in np.unique(c.coder)}
+    if "bbox" in schema.tools:
+        weights = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
+        for unit, objects in _box_consensus(data, labels, weights).items():
+            task_id = data.task_ids[unit]
+            before = found.get(task_id) or Consensus(task_id, {}, None, "clusters", None, 0)
+            found[task_id] = _with_boxes(before, objects, int(per_task[unit]))
+    return Inferred(found, method, c, result, reliability)
+
+
+def project_consensus(session: Session, project: Project) -> dict[int, Consensus]:
+    """Every task's consensus, inferred now over the whole project's answers (small projects)."""
+    data = collect(session, project.id)
+    return infer(project, current_schema(project), labels_of(project), data).consensus
+
+
+def task_consensus(session: Session, project: Project, task: Task) -> Consensus:
+    """One task's consensus from its own answers alone: majority vote (with taxonomy back-off)."""
+    schema, labels = current_schema(project), labels_of(project)
+    data = collect(session, project.id, task_id=task.id)
+    found = Consensus(task.id, None, None, "majority", None, data.size)
+    if "classify" in schema.tools and data.size:
+        found = _own_labels(project, schema, labels, data, found)
+    if "bbox" in schema.tools and data.size:
+        objects = _box_consensus(data, labels, np.ones(len(data.user_ids))).get(0, [])
+        found = _with_boxes(found if "classify" in schema.tools else replace(found, method="clusters"), objects,
+                            data.size)
+    return found
+
+
+def consensus_for(session: Session, project: Project, tasks: list[Task], on_request_limit: int) -> dict[int, Consensus]:
+    """The consensus of each of `tasks` that has answers, the way GET consensus shows it.
+
+    Small projects: inferred over the whole project now (Dawid-Skene needs everyone's answers). Large ones:
+    the quality job's stored consensus where fresh, else the task's own majority.
+    """
+    if not tasks:
+        return {}
+    if project_signature(session, project.id).annotations <= on_request_limit:
+        everyone = project_consensus(session, project)
+        found = {task.id: everyone[task.id] for task in tasks if task.id in everyone}
+    else:
+        found = fresh_stored(session, [task.id for task in tasks])
+    for task in tasks:
+        if task.id not in found and task.submitted:  # an unanswered task has nothing to infer: no query
+            own = task_consensus(session, project, task)
+            if own.result is not None:
+                found[task.id] = own
+    return found
+
+
+def fresh_stored(session: Session, task_ids: list[int]) -> dict[int, Consensus]:
+    """The quality job's stored consensus of these tasks, where no counted answer came or went since."""
+    counts = dict(session.execute(select(Annotation.task_id, func.count()).where(
+        Annotation.task_id.in_(task_ids), Annotation.counted.is_(True)).group_by(Annotation.task_id)).all())
+    found = {}
+    for row in session.execute(select(*STORED).where(TaskConsensus.task_id.in_(task_ids))):
+        stored = Consensus(*row)
+        if is_fresh(stored.signature, Signature(counts.get(stored.task_id, 0))):
+            found[stored.task_id] = stored
+    return found
+
+
+def project_threshold(project: Project) -> float:
+    """Below this share an unsure answer backs off to an ancestor: what dynamic overlap aims for."""
+    return (project.dynamic_overlap or {}).get("confidence_target", BACK_OFF_THRESHOLD)
+
+
+def _infer_labels(project: Project, c: Classification, n_units: int, n_coders: int) -> tuple[inf.Inference, str]:
+    args = (c.unit, c.coder, c.value, n_units, n_coders, c.n_values)
+    if project.aggregation == "dawid_skene" and c.n_values <= DS_MAX_CLASSES:
+        return inf.dawid_skene(*args), "dawid_skene"
+    return inf.majority_vote(*args), "majority"
+
+
+def _label_consensus(project: Project, schema: LabelSchema, labels: Labels, data: Collected, c: Classification,
+                     result: inf.Inference, method: str, per_task: np.ndarray) -> dict[int, Consensus]:
+    """Per task with an inferred label answer, its Consensus (annotations: all its answers, not only labels)."""
+    answers, confidence = _answers(result, labels, c, schema.multi_label, project)
+    agreement = _item_agreement(c, len(data.task_ids))
+    return {task_id: Consensus(task_id, {"labels": answers[unit]}, num(confidence[unit]), method,
+                               num(agreement[unit]), int(per_task[unit]))
+            for unit, task_id in enumerate(data.task_ids) if answers[unit] is not None}
+
+
+def _own_labels(project: Project, schema: LabelSchema, labels: Labels, data: Collected,
+                found: Consensus) -> Consensus:
+    """`found` with the label majority of one task's answers (`data` holds that task alone)."""
+    c = classification(data, labels, schema.multi_label)
+    if not len(c.unit):
+        return found
+    result = inf.majority_vote(c.unit, c.coder, c.value, 1, len(data.user_ids), c.n_values)
+    answers, confidence = _answers(result, labels, c, schema.multi_label, project)
+    return replace(found, result={"labels": answers[0]} if answers[0] else None, confidence=num(confidence[0]),
+                   agreement=num(_item_agreement(c, 1)[0]))
+
+
+def _with_boxes(found: Consensus, objects: list[dict[str, Any]], annotations: int) -> Consensus:
+    """`found` with the consensus boxes in its result; a label answer keeps its confidence, else the least
+    sure box gives it."""
+    confidence = found.confidence
+    if confidence is None and objects:
+        confidence = num(min(o["confidence"] for o in objects))
+    return replace(found, result={**(found.result or {}), "objects": objects}, confidence=confidence,
+                   annotations=annotations)
+
+
+def _answers(result: inf.Inference, labels: Labels, c: Classification, multi_label: bool,
+             project: Project) -> tuple[list[list[str] | None], np.ndarray]:
+    """Per unit the answer as a list of label ids (None without one) and its confidence."""
+    if multi_label:  # the most probable set of labels as a whole
+        return [sorted(c.sets[a]) if a >= 0 else None for a in result.answer], result.confidence
+    answer, confidence = inf.back_off(result.posterior, labels.taxonomy.ancestors[c.classes],
+                                      project_threshold(project), labels.allowed)
+    return [[labels.ids[a]] if a >= 0 else None for a in answer], confidence
+
+
+def _item_agreement(c: Classification, n_units: int) -> np.ndarray:
+    """Per unit, the share of ordered pairs of its answers that agree exactly (NaN with fewer than two)."""
+    if len(c.unit) == 0:
+        return np.full(n_units, np.nan)
+    keys, counts = np.unique(c.unit * c.n_values + c.value, return_counts=True)
+    same = np.bincount(keys // c.n_values, weights=counts * (counts - 1.0), minlength=n_units)
+    sizes = np.bincount(c.unit, minlength=n_units).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sizes >= 2, same / (sizes * (sizes - 1)), np.nan)
+
+
+def _box_consensus(data: Collected, labels: Labels, reliability: np.ndarray) -> dict[int, list[dict[str, Any]]]:
+    """Per unit, the boxes a majority of its annotators drew: reliability-weighted mean box, weighted label vote."""
+    answers: dict[int, list[tuple[int, list]]] = {}
+    for unit, coder, result in data.results:
+        answers.setdefault(unit, []).append((coder, [o for o in result.get("objects", []) if o.get("tool") == "bbox"]))
+    return {unit: _clusters(given, labels, reliability) for unit, given in answers.items()}
+
+
+def _clusters(given: list[tuple[int, list]], labels: Labels, reliability: np.ndarray) -> list[dict[str, Any]]:
+    """One task's consensus boxes from each annotator's (coder, boxes); boxes of labels gone from the schema
+    are left out."""
+    drawn = [(coder, o) for coder, objects in given for o in objects if o.get("label") in labels.index]
+    if not drawn:
+        return []
+    clusters = st.cluster_boxes(np.array([o["bbox"] for _, o in drawn], dtype=np.float64),
+                                np.array([coder for coder, _ in drawn]),
+                                np.array([labels.index[o["label"]] for _, o in drawn]), reliability,
+                                quorum=len(given) // 2 + 1, n_annotators=len(given))
+    return [{"tool": "bbox", "label": labels.ids[int(label)], "bbox": [round(float(v), 2) for v in box],
+             "confidence": num(confidence), "annotators": int(support)}
+            for box, label, confidence, support in zip(clusters.box, clusters.label, clusters.confidence,
+                                                      clusters.support)]

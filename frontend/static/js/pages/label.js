@@ -4,7 +4,7 @@
 // per lease) and the lease is kept alive while the tab is in use.
 import { api } from "../lib/api.js";
 import { formatMoney, locale, t } from "../lib/i18n.js";
-import { parseMarkdown, renderTo } from "../lib/markdown.js";
+import { renderMarkdown } from "../lib/markdown.js";
 import { showError, startPage } from "../components/chrome.js";
 import { countdown, heartbeatEvery, mediaUrl } from "../annotate/workspace.js";
 import { ancestors, buildIndex, pushRecent, recentByKey, search } from "../annotate/taxonomy.js";
@@ -780,7 +780,7 @@ setInterval(tick, 1000);
 if (project) {
   $("project-name").textContent = project.name;
   if (project.instructions) {
-    renderTo(document, $("instructions"), parseMarkdown(project.instructions));
+    renderMarkdown($("instructions"), project.instructions);
     $("instructions").closest("details").hidden = false;
   }
   try {

@@ -57,7 +57,8 @@ function createParser() {
   // ("**注意：**请") works, which CommonMark alone refuses.
   const md = new MarkdownIt("commonmark", { html: false, linkify: false, typographer: false });
   md.use(cjkFriendly);
-  // A link or image whose destination is refused stays the text it was written as.
+  // A link or image whose destination is refused stays the text it was written as (an image that only a
+  // link could point to becomes its alt text: see checkInline).
   md.validateLink = (url) => safeUrl(url) !== null;
   md.core.ruler.push("allowed_output", (state) => {
     for (const block of state.tokens) {
@@ -104,23 +105,18 @@ export function markdownToHtml(source) {
 // HTML to DOM
 // ---------------------------------------------------------------------------------------------------------
 
-let purifier = null;
-
-/** DOMPurify for this page, with our allow-lists and URL rule (set once: hooks are per instance). */
-function purify() {
-  if (purifier) return purifier;
-  purifier = DOMPurify;
-  purifier.addHook("uponSanitizeAttribute", (node, data) => {
+// Our URL rule and rel/target on links, in DOMPurify's default instance (without a DOM, as in node, it has
+// no sanitize and no hooks: renderMarkdown then throws rather than show anything unsanitised).
+if (DOMPurify.isSupported) {
+  DOMPurify.addHook("uponSanitizeAttribute", (node, data) => {
     if (data.attrName === "href") data.keepAttr = safeUrl(data.attrValue) !== null;
     if (data.attrName === "src") data.keepAttr = safeUrl(data.attrValue, { image: true }) !== null;
   });
-  purifier.addHook("afterSanitizeAttributes", (node) => {
-    if (node.tagName === "A") {
-      node.setAttribute("rel", LINK_REL);
-      node.setAttribute("target", "_blank");
-    }
+  DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    if (node.tagName !== "A") return;
+    node.setAttribute("rel", LINK_REL);
+    node.setAttribute("target", "_blank");
   });
-  return purifier;
 }
 
 /**
@@ -131,7 +127,7 @@ function purify() {
  * @returns {Element} container
  */
 export function renderMarkdown(container, source) {
-  const fragment = purify().sanitize(markdownToHtml(source), {
+  const fragment = DOMPurify.sanitize(markdownToHtml(source), {
     ALLOWED_TAGS, ALLOWED_ATTR, ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false, RETURN_DOM_FRAGMENT: true,
   });
   container.replaceChildren(fragment);

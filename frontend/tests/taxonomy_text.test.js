@@ -162,14 +162,47 @@ test(`more than ${MAX_LABELS} labels is one error at the first label too many`, 
   assert.deepEqual(errorsOf(text), [{ line: MAX_LABELS + 1, message: "At most 20000 labels are allowed; this is label 20001." }]);
 });
 
-test("invalid JSON is an error on the line where it breaks", () => {
-  assert.deepEqual(errorsOf('[\n  {"name": "a"},\n  {"name": "b"\n]'), [{ line: 4, message: 'Not valid JSON: expected "," or "}".' }]);
-  assert.deepEqual(errorsOf('[\n  {"name": "a"},\n]'), [{ line: 3, message: 'Not valid JSON: unexpected "]".' }]);
-  assert.deepEqual(errorsOf('[{"name": "a"}'), [{ line: 1, message: "Not valid JSON: expected \",\" or \"]\"." }]);
-  assert.deepEqual(errorsOf('{"labels": [\n\n"a\n"]}'), [{ line: 3, message: "Not valid JSON: a line break or control character inside a string." }]);
-  assert.deepEqual(errorsOf('[{"name": "\\x"}]'), [{ line: 1, message: "Not valid JSON: a bad escape in a string." }]);
-  assert.deepEqual(errorsOf("[]\n\n]"), [{ line: 3, message: 'Not valid JSON: unexpected "]" after the end.' }]);
-  assert.deepEqual(errorsOf("[".repeat(1000)), [{ line: 1, message: "Not valid JSON: nested too deeply." }]);
+test("invalid JSON is one error on the line where it breaks, in JSON.parse's words", () => {
+  const cases = [
+    ['[\n  {"name": "a"},\n  {"name": "b"\n]', 4, "Expected ',' or '}' after property value"],
+    ['[\n  {"name": "a"},\n]', 3, "Unexpected token ']'"], // V8 gives no position: found by parsing prefixes
+    ['[\n\n  {"name": x}]', 3, "Unexpected token 'x'"],
+    [`[\n${'"x",\n'.repeat(300)} y]`, 302, "Unexpected token 'y'"],
+    ['[{"name": "a"}', 1, "Expected ',' or ']' after array element"],
+    ['[{"name": "a"},\n\n   ', 1, "Unexpected end of JSON input"], // the end: the last line with something on it
+    ['{"labels": [\n\n"a\n"]}', 3, "Bad control character in string literal"],
+    ['[{"name": "\\x"}]', 1, "Bad escaped character"],
+    ["[]\n\n]", 3, "Unexpected non-whitespace character after JSON"],
+    ["[".repeat(1000), 1, "Unexpected end of JSON input"],
+  ];
+  for (const [text, line, words] of cases) {
+    const errors = errorsOf(text);
+    assert.equal(errors.length, 1, text);
+    assert.equal(errors[0].line, line, text);
+    assert.equal(errors[0].message, `Not valid JSON: ${words}.`, text);
+  }
+});
+
+test("deeply nested valid JSON is read without overflowing the stack", () => {
+  const depth = 100_000;
+  const text = `[${'{"name": "a", "x": '.repeat(depth)}1${"}".repeat(depth)}]`;
+  assert.deepEqual(parseTaxonomy(text), { labels: [{ id: "a", name: "a" }], errors: [] });
+  const nested = `[${'{"name": "n", "children": ['.repeat(12)}${"]}".repeat(12)}]`;
+  assert.deepEqual(errorsOf(nested).map((e) => e.message)[0], "Labels nest at most 10 levels deep; this one would be level 11.");
+});
+
+test("lines stay right around strings holding brackets, quotes and escapes", () => {
+  const text = lines(
+    '{"labels": [',
+    '  {"name": "a [b] {c}, \\"d\\": e\\\\", "note": "[{\\n", "children": [',
+    '    {"name": "ok"},',
+    "    {",
+    '      "name": 7',
+    "    }",
+    "  ]}",
+    "]}",
+  );
+  assert.deepEqual(errorsOf(text), [{ line: 5, message: '"name" must be a string.' }]);
 });
 
 test("JSON of the wrong shape is an error on the offending line", () => {

@@ -32,6 +32,14 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
         page.fill("textarea[name=instructions]", "# Boxes\nDraw **tight** boxes. <img src=x onerror=alert(1)>")
         assert page.locator("#instructions-preview strong").text_content() == "tight"
         assert page.locator("#instructions-preview img").count() == 0
+        page.fill("textarea[name=instructions]", "- [guide](https://example.org/guide) [bad](javascript:alert(1))\n"
+                                                 "- **注意：**不要框影子")
+        link = page.locator("#instructions-preview a")  # the javascript: one stays text
+        assert link.count() == 1 and link.get_attribute("href") == "https://example.org/guide"
+        assert (link.get_attribute("rel"), link.get_attribute("target")) == ("noopener noreferrer nofollow", "_blank")
+        assert page.locator("#instructions-preview li strong").text_content() == "注意："
+        screenshot(page, "project-new-instructions")
+        page.fill("textarea[name=instructions]", "# Boxes\nDraw **tight** boxes. <img src=x onerror=alert(1)>")
         page.check("input[name=tool][value=polygon]")
         page.fill("#taxonomy", "鸟类\n  莺\n      黄林莺")  # a child two levels down: refused with its line
         assert "3" in page.text_content("#taxonomy-errors")

@@ -22,7 +22,6 @@ export const MAX_LABELS = 20_000;
 const ID = /^[a-z0-9_.-]+$/;
 // Control characters (C0, DEL, C1), bidi embeddings/overrides/isolates and lone surrogates, as the server refuses.
 const FORBIDDEN = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const MAX_JSON_NESTING = 400;
 const encoder = new TextEncoder();
 
 /**
@@ -93,15 +92,15 @@ function fromIndented(source, errors) {
 }
 
 function fromJson(source, errors) {
-  let parsed;
+  let value;
   try {
-    parsed = readJson(source);
+    value = JSON.parse(source);
   } catch (error) {
-    if (!(error instanceof JsonError)) throw error;
-    errors.push({ line: error.line, message: `Not valid JSON: ${error.message}.` });
+    if (!(error instanceof SyntaxError)) throw error;
+    errors.push({ line: jsonErrorLine(source, error), message: `Not valid JSON: ${jsonErrorText(error)}.` });
     return [];
   }
-  const { value, info } = parsed;
+  const lines = valueLines(source);
   const list = Array.isArray(value) ? value : isObject(value) && Array.isArray(value.labels) ? value.labels : null;
   if (!list) {
     errors.push({ line: 1, message: 'JSON must be an array of labels or an object with a "labels" array.' });
@@ -109,36 +108,46 @@ function fromJson(source, errors) {
   }
   const entries = [];
   const stack = [];
-  const pushChildren = (array, depth, parent) => {
-    const lines = info.get(array) || [];
-    for (let k = array.length - 1; k >= 0; k--) stack.push({ node: array[k], line: lines[k] ?? 1, depth, parent });
+  const pushChildren = (array, at, depth, parent) => {
+    const items = at?.items || [];
+    for (let k = array.length - 1; k >= 0; k--) stack.push({ node: array[k], at: items[k], depth, parent });
   };
-  pushChildren(list, 0, -1);
+  pushChildren(list, Array.isArray(value) ? lines : lines.keys.get("labels"), 0, -1);
   while (stack.length) {
-    const { node, line, depth, parent } = stack.pop();
-    if (!isObject(node)) {
-      errors.push({ line, message: 'A label must be an object with a "name".' });
-      continue;
-    }
-    const keys = info.get(node) || {};
-    let name = "";
-    if (!("name" in node)) errors.push({ line, message: 'This label has no "name".' });
-    else if (typeof node.name !== "string") errors.push({ line: keys.name ?? line, message: '"name" must be a string.' });
-    else name = node.name.trim();
-    let id = null;
-    if (node.id !== undefined && node.id !== null) {
-      if (typeof node.id === "string") id = node.id;
-      else errors.push({ line: keys.id ?? line, message: '"id" must be a string.' });
-    }
+    const { node, at, depth, parent } = stack.pop();
     const index = entries.length;
-    entries.push({ name, id, line, nameLine: keys.name ?? line, idLine: keys.id ?? line, depth, parent, skipNameCheck: !("name" in node) || typeof node.name !== "string" });
+    const entry = labelEntry(node, at, errors);
+    if (!entry) continue;
+    entry.depth = depth;
+    entry.parent = parent;
+    entries.push(entry);
     const children = node.children;
-    if (Array.isArray(children)) pushChildren(children, depth + 1, index);
+    if (Array.isArray(children)) pushChildren(children, at?.keys?.get("children"), depth + 1, index);
     else if (children !== undefined && children !== null) {
-      errors.push({ line: keys.children ?? line, message: '"children" must be an array of labels.' });
+      errors.push({ line: keyLine(at, "children"), message: '"children" must be an array of labels.' });
     }
   }
   return entries;
+}
+
+/** One JSON label as an entry, its place in the tree still to be set (null when it is not an object). */
+function labelEntry(node, at, errors) {
+  const line = at?.line ?? 1;
+  if (!isObject(node)) {
+    errors.push({ line, message: 'A label must be an object with a "name".' });
+    return null;
+  }
+  let name = "";
+  if (!("name" in node)) errors.push({ line, message: 'This label has no "name".' });
+  else if (typeof node.name !== "string") errors.push({ line: keyLine(at, "name"), message: '"name" must be a string.' });
+  else name = node.name.trim();
+  let id = null;
+  if (node.id !== undefined && node.id !== null) {
+    if (typeof node.id === "string") id = node.id;
+    else errors.push({ line: keyLine(at, "id"), message: '"id" must be a string.' });
+  }
+  const skipNameCheck = !("name" in node) || typeof node.name !== "string";
+  return { name, id, line, nameLine: keyLine(at, "name"), idLine: keyLine(at, "id"), depth: 0, parent: -1, skipNameCheck };
 }
 
 /** Check the entries, give every label a unique id, and build the tree. */
@@ -277,123 +286,124 @@ export function maxDepth(labels) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// JSON that remembers lines: where each object starts, each key's value, each array element.
+// Lines in JSON: JSON.parse reads it; these only say where things are, to report problems by line.
 // ---------------------------------------------------------------------------------------------------------
-
-class JsonError extends Error {
-  constructor(line, message) {
-    super(message);
-    this.line = line;
-  }
-}
 
 function isObject(value) {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/** JSON.parse with lines: info maps each object to {key: line} and each array to its elements' lines. */
-function readJson(src) {
-  const info = new WeakMap();
-  let i = 0;
+/** The 1-based line of a position in the text. */
+function lineAt(source, position) {
   let line = 1;
-  const fail = (message) => {
-    throw new JsonError(line, message);
-  };
-  const space = () => {
-    for (; i < src.length; i++) {
-      const c = src[i];
-      if (c === "\n") line++;
-      else if (c !== " " && c !== "\t" && c !== "\r") break;
+  for (let i = source.indexOf("\n"); i >= 0 && i < position; i = source.indexOf("\n", i + 1)) line++;
+  return line;
+}
+
+/**
+ * The line on which JSON.parse found the problem. V8 says "at position N" for most problems and nothing for
+ * an unexpected token; then the problem is at the end of the shortest prefix that fails before its end.
+ */
+function jsonErrorLine(source, error) {
+  const at = reportedPosition(error, source.length);
+  if (at !== null) return lineAt(source, Math.min(at, source.trimEnd().length));
+  let lo = 0; // longest prefix known to fail only at its end (a beginning of some valid JSON)
+  let hi = source.length; // shortest prefix known to fail before its end
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (failsBeforeEnd(source.slice(0, mid))) hi = mid;
+    else lo = mid;
+  }
+  return lineAt(source, hi - 1);
+}
+
+function failsBeforeEnd(prefix) {
+  try {
+    JSON.parse(prefix);
+    return false;
+  } catch (error) {
+    const at = reportedPosition(error, prefix.length);
+    return at === null || at < prefix.length;
+  }
+}
+
+/** Where a JSON.parse error says it is: its position, the end for "Unexpected end", else null. */
+function reportedPosition(error, length) {
+  const found = /at position (\d+)/.exec(error.message);
+  if (found) return Number(found[1]);
+  return /unexpected end/i.test(error.message) ? length : null;
+}
+
+/** V8's words without the position and the quoted source, which the line number replaces. */
+function jsonErrorText(error) {
+  return error.message.replace(/ (?:in JSON )?at position \d+.*$/s, "").replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, "")
+    .replace(/\.$/, "") || "it cannot be read";
+}
+
+/**
+ * For text that JSON.parse accepted: the line each value starts on, as a tree beside the value. A value is
+ * {line}, an array also has items (one per element), an object keys (a Map from key to value; the last of a
+ * repeated key wins, as in JSON.parse). One pass with an explicit stack, so any nesting is fine.
+ */
+function valueLines(source) {
+  let line = 1;
+  let root = { line: 1 };
+  let key = null; // the key read in the innermost object, waiting for its value
+  const open = [];
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === NEWLINE) line++;
+    if (c <= SPACE || c === COMMA || c === COLON) continue;
+    if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      open.pop();
+      continue;
     }
-  };
-  const string = () => {
-    let j = i + 1;
-    for (; j < src.length && src[j] !== '"'; j++) {
-      if (src[j] === "\\") j++;
-      else if (src[j] < " ") fail("a line break or control character inside a string");
+    const end = c === QUOTE ? stringEnd(source, i) : i;
+    const parent = open[open.length - 1];
+    if (parent?.keys && key === null) {
+      key = source.slice(i + 1, end);
+      if (key.includes("\\")) key = JSON.parse(`"${key}"`);
+      i = end;
+      continue;
     }
-    if (j >= src.length) fail("a string is not closed");
-    let text;
-    try {
-      text = JSON.parse(src.slice(i, j + 1));
-    } catch {
-      fail("a bad escape in a string");
+    const value = { line };
+    if (!parent) root = value;
+    else if (parent.items) parent.items.push(value);
+    else {
+      parent.keys.set(key, value);
+      key = null;
     }
-    i = j + 1;
-    return text;
-  };
-  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  const value = (nesting) => {
-    space();
-    if (nesting > MAX_JSON_NESTING) fail("nested too deeply");
-    const c = src[i];
-    if (c === "{") {
-      const object = Object.create(null);
-      const keys = Object.create(null);
-      info.set(object, keys);
-      i++;
-      space();
-      if (src[i] === "}") {
-        i++;
-        return object;
-      }
-      for (;;) {
-        space();
-        if (src[i] !== '"') fail("expected a quoted key");
-        const key = string();
-        space();
-        if (src[i] !== ":") fail('expected ":" after a key');
-        i++;
-        space();
-        keys[key] = line;
-        object[key] = value(nesting + 1);
-        space();
-        if (src[i] === ",") i++;
-        else if (src[i] === "}") {
-          i++;
-          return object;
-        } else fail('expected "," or "}"');
-      }
-    }
-    if (c === "[") {
-      const array = [];
-      const lines = [];
-      info.set(array, lines);
-      i++;
-      space();
-      if (src[i] === "]") {
-        i++;
-        return array;
-      }
-      for (;;) {
-        space();
-        lines.push(line);
-        array.push(value(nesting + 1));
-        space();
-        if (src[i] === ",") i++;
-        else if (src[i] === "]") {
-          i++;
-          return array;
-        } else fail('expected "," or "]"');
-      }
-    }
-    if (c === '"') return string();
-    NUMBER.lastIndex = i;
-    const number = NUMBER.exec(src);
-    if (number) {
-      i += number[0].length;
-      return Number(number[0]);
-    }
-    for (const [word, result] of [["true", true], ["false", false], ["null", null]]) {
-      if (src.startsWith(word, i)) {
-        i += word.length;
-        return result;
-      }
-    }
-    return fail(c === undefined ? "it ends too early" : `unexpected ${JSON.stringify(c)}`);
-  };
-  const result = value(0);
-  space();
-  if (i < src.length) fail(`unexpected ${JSON.stringify(src[i])} after the end`);
-  return { value: result, info };
+    if (c === OPEN_ARRAY) open.push(Object.assign(value, { items: [] }));
+    else if (c === OPEN_OBJECT) open.push(Object.assign(value, { keys: new Map() }));
+    else i = c === QUOTE ? end : scalarEnd(source, i);
+  }
+  return root;
+}
+
+const [NEWLINE, SPACE, COMMA, COLON, QUOTE, BACKSLASH] = [10, 32, 44, 58, 34, 92];
+const [OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [91, 93, 123, 125];
+
+/** The index of the quote that closes the string starting at i. */
+function stringEnd(source, i) {
+  let j = source.indexOf('"', i + 1);
+  for (;;) {
+    let slashes = 0;
+    while (source.charCodeAt(j - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return j;
+    j = source.indexOf('"', j + 1);
+  }
+}
+
+/** The index of the last character of the number, true, false or null starting at i. */
+function scalarEnd(source, i) {
+  let j = i + 1;
+  for (; j < source.length; j++) {
+    const c = source.charCodeAt(j);
+    if (c <= SPACE || c === COMMA || c === CLOSE_ARRAY || c === CLOSE_OBJECT) break;
+  }
+  return j - 1;
+}
+
+function keyLine(at, key) {
+  return at?.keys?.get(key)?.line ?? at?.line ?? 1;
 }

@@ -3,7 +3,7 @@
 // qualification, rewards; and, in settings, a deposit into the budget.
 import { api, once } from "../lib/api.js";
 import { currencyDigits, formatMoney, formatNumber, t } from "../lib/i18n.js";
-import { parseMarkdown, renderTo } from "../lib/markdown.js";
+import { renderMarkdown } from "../lib/markdown.js";
 import { countLabels, parseTaxonomy, toIndented } from "../lib/taxonomy_text.js";
 import { attributesText, fromMinor, parseAttributes, problemLines, toMinor, toolsFor } from "../lib/project_form.js";
 import { buildIndex, search } from "../annotate/taxonomy.js";
@@ -39,8 +39,7 @@ function renderTools(chosen) {
 }
 
 function renderPreview() {
-  $("instructions-preview").replaceChildren();
-  renderTo(document, $("instructions-preview"), parseMarkdown(field("instructions").value));
+  renderMarkdown($("instructions-preview"), field("instructions").value);
 }
 
 function renderTaxonomy() {

@@ -1,0 +1,111 @@
+// The task on screen and its lease: lease the next one, show it (a kept draft restored, its image decoded),
+// count the lease down and keep it alive while the tab is in use; and the wallet's pending earnings.
+import { api } from "../../lib/api.js";
+import { formatMoney, t } from "../../lib/i18n.js";
+import { countdown, heartbeatEvery, mediaUrl } from "../../annotate/workspace.js";
+import { createHistory } from "../../annotate/undo.js";
+import { draftKey, emptyDocument, errorsByPart, readDraft } from "../../annotate/document.js";
+import { $, fail, focusWork, note } from "./dom.js";
+import { setTool } from "./toolbar.js";
+import { doc, imageTools } from "./state.js";
+
+function show(panel) {
+  for (const id of ["task-panel", "done-panel"]) $(id).hidden = id !== panel;
+}
+
+export function setReady(ready) {
+  $("workspace").dataset.state = ready ? "ready" : "working";
+}
+
+/** Lease the next task and show it, or say that none is left. */
+export async function loadNext(ws) {
+  $("workspace-error").hidden = true;
+  clearInterval(ws.beat);
+  ws.lease = null; // the last task is done with, whatever /next answers
+  ws.lease = await api.post(`/api/v1/projects/${ws.projectId}/next`);
+  if (ws.lease === null) {
+    tick(ws);
+    show("done-panel");
+    return;
+  }
+  show("task-panel");
+  await renderTask(ws);
+  ws.beat = setInterval(() => heartbeat(ws), heartbeatEvery(ws.project.lease_seconds));
+}
+
+async function renderTask(ws) {
+  const { task, assignment } = ws.lease;
+  $("task-content").dataset.taskId = String(task.id);
+  const restored = readDraft(localStorage.getItem(draftKey(assignment.id)) || "null");
+  ws.history = createHistory(restored || emptyDocument());
+  ws.selected = -1;
+  ws.selectedSpan = -1;
+  ws.errors = errorsByPart({});
+  $("workspace-note").hidden = true;
+  if (restored) note("ws.draftRestored");
+  const src = mediaUrl(task.data);
+  $("stage-host").hidden = !src;
+  $("text-host").hidden = Boolean(src);
+  if (src) await showImage(ws, src);
+  else ws.image = null;
+  ws.shownAt = performance.now();
+  ws.leadTime = null;
+  ws.render();
+  tick(ws);
+  focusWork(ws);
+}
+
+/** Decode the task's image onto the stage; on a fresh image task, the first drawing tool is ready. */
+async function showImage(ws, src) {
+  const image = new Image();
+  image.decoding = "async";
+  image.src = src;
+  try {
+    await image.decode();
+    ws.image = image;
+    ws.stage.setImage(image);
+  } catch {
+    ws.image = null; // nothing can be drawn on it: skip or flag it
+    ws.stage.setImage(null);
+    fail(new Error(t("ws.imageFailed")));
+  }
+  if (ws.tool === "select" && imageTools(ws).length && !doc(ws).objects.length) setTool(ws, imageTools(ws)[0]);
+}
+
+/** The lease's countdown, red once it has run out. */
+export function tick(ws) {
+  const countdownText = $("countdown");
+  if (!ws.lease) {
+    countdownText.textContent = "";
+    return;
+  }
+  const left = countdown(ws.lease.assignment.expires_at, Date.now());
+  countdownText.textContent = left ? t("ws.lease", { left }) : t("ws.leaseExpired");
+  countdownText.classList.toggle("error", !left);
+}
+
+async function heartbeat(ws) {
+  if (!ws.lease || document.hidden) return;
+  try {
+    const renewed = await api.post(`/api/v1/assignments/${ws.lease.assignment.id}/heartbeat`);
+    ws.lease.assignment.expires_at = renewed.expires_at;
+  } catch (error) {
+    if (error.status === 409) tick(ws);
+    else fail(error);
+  }
+}
+
+export async function refreshWallet(ws) {
+  try {
+    ws.wallet = await api.get("/api/v1/wallet");
+  } catch {
+    return;
+  }
+  const pending = $("pending");
+  pending.hidden = !(ws.project.rewards && ws.project.rewards.per_annotation);
+  const { currency } = ws.wallet;
+  pending.textContent = t("ws.pending", { pending: formatMoney(ws.wallet.pending, currency),
+    available: formatMoney(ws.wallet.balance, currency) });
+  pending.dataset.pending = String(ws.wallet.pending);
+  pending.dataset.earned = String(ws.wallet.pending + ws.wallet.balance);
+}

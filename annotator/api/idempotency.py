@@ -33,15 +33,12 @@ def replay_or_claim() -> Response | None:
         return None
     if not _KEY.fullmatch(key):
         raise InvalidInput({HEADER: ["Use 1 to 200 visible ASCII characters."]})
-    record = db_session().scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == current_user.id, IdempotencyRecord.key == key))
+    record = _stored(key)
     fingerprint = _request_hash()
     if record is not None:
         if record.request_hash != fingerprint:
             raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request.")
-        response = Response(OrjsonProvider.dumps_bytes(record.body), status=record.status, mimetype="application/json")
-        response.headers["Idempotent-Replayed"] = "true"
-        return response
+        return _replay(record)
     g.idempotency = (key, fingerprint)
     return None
 
@@ -53,10 +50,18 @@ def replay_after_conflict() -> Response | None:
         return None
     db_session().rollback()
     key, fingerprint = claimed
-    record = db_session().scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == current_user.id, IdempotencyRecord.key == key))
+    record = _stored(key)
     if record is None or record.request_hash != fingerprint:
         return None
+    return _replay(record)
+
+
+def _stored(key: str) -> IdempotencyRecord | None:
+    return db_session().scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == current_user.id, IdempotencyRecord.key == key))
+
+
+def _replay(record: IdempotencyRecord) -> Response:
     response = Response(OrjsonProvider.dumps_bytes(record.body), status=record.status, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -181,8 +182,22 @@ def _clamp_wanted(session: Session, project: Project) -> None:
                     .execution_options(synchronize_session=False))
 
 
-_SCHEMAS: OrderedDict[tuple, LabelSchema] = OrderedDict()
+T = TypeVar("T")
+
+
+@dataclass
+class _Parsed:
+    """One cache entry: a parsed schema and what was built from it (e.g. its labels as arrays: `schema_derived`)."""
+
+    schema: LabelSchema
+    derived: dict[Callable[[LabelSchema], Any], Any] = field(default_factory=dict)
+
+
+# The one per-process cache of parsed schemas, least recently used first; derived values live in the same
+# entries, so they share its key and are evicted with their schema.
+_SCHEMAS: OrderedDict[tuple, _Parsed] = OrderedDict()
 _SCHEMAS_LOCK = threading.Lock()
+_SCHEMAS_KEPT = 256
 
 
 def current_schema(project: Project) -> LabelSchema:
@@ -190,17 +205,32 @@ def current_schema(project: Project) -> LabelSchema:
 
     A schema change always takes a new version number, so (project, version) names one schema for good.
     """
+    return _parsed(project).schema
+
+
+def schema_derived(project: Project, build: Callable[[LabelSchema], T]) -> T:
+    """`build(current_schema(project))`, built once per schema version and process and kept beside the schema."""
+    entry = _parsed(project)
+    with _SCHEMAS_LOCK:
+        if build in entry.derived:
+            return entry.derived[build]
+    value = build(entry.schema)
+    with _SCHEMAS_LOCK:
+        return entry.derived.setdefault(build, value)
+
+
+def _parsed(project: Project) -> _Parsed:
     key = (project.id, project.created_at, project.schema_version)
     with _SCHEMAS_LOCK:
         if key in _SCHEMAS:
             _SCHEMAS.move_to_end(key)
             return _SCHEMAS[key]
-    schema = parse_label_schema(project.label_schema)
+    entry = _Parsed(parse_label_schema(project.label_schema))
     with _SCHEMAS_LOCK:
-        _SCHEMAS[key] = schema
-        while len(_SCHEMAS) > 256:
+        entry = _SCHEMAS.setdefault(key, entry)
+        while len(_SCHEMAS) > _SCHEMAS_KEPT:
             _SCHEMAS.popitem(last=False)
-    return schema
+    return entry
 
 
 def set_member(session: Session, project: Project, email: str, role: str) -> tuple[ProjectMember, bool]:

@@ -14,7 +14,6 @@ majority vote (and says so in `method`). Answers back off along the taxonomy bel
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from annotator.db import insert_skipping_duplicates
 
 from tasks.models import Annotation, Media, Project, Qualification, QualityReport, Task, TaskConsensus
-from tasks.projects import current_schema
+from tasks.projects import current_schema, schema_derived
 from tasks.quality import agreement as ag
 from tasks.quality import inference as inf
 from tasks.quality import structures as st
@@ -85,22 +84,9 @@ class Labels:
         return allowed
 
 
-_LABELS: dict[tuple, Labels] = {}
-_LABELS_LOCK = threading.Lock()
-
-
 def labels_of(project: Project) -> Labels:
-    """The project's labels as arrays, built once per schema version and process (like current_schema)."""
-    key = (project.id, project.created_at, project.schema_version)
-    with _LABELS_LOCK:
-        found = _LABELS.get(key)
-    if found is None:
-        found = Labels.of(current_schema(project))
-        with _LABELS_LOCK:
-            if len(_LABELS) > 256:
-                _LABELS.clear()
-            _LABELS[key] = found
-    return found
+    """The project's labels as arrays, built once per schema version and process, in current_schema's cache."""
+    return schema_derived(project, Labels.of)
 
 
 @dataclass

@@ -20,9 +20,8 @@ from incentives import ledger, rules
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
 from tasks import quality_service
-from tasks.models import Annotation, Assignment, Project, Task
+from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, Task
 
-ENDED = ("skipped", "flagged", "expired", "released")
 WALLET_KINDS = ("wallet_pending", "wallet_available")
 
 
@@ -235,7 +234,7 @@ def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = 
     given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release")
     query = (select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "reserve")
              .join(Assignment, Assignment.id == LedgerTransaction.assignment_id)
-             .where(Assignment.status.in_(ENDED), LedgerTransaction.assignment_id.not_in(given_back)).distinct())
+             .where(Assignment.status.in_(ENDED_UNANSWERED), LedgerTransaction.assignment_id.not_in(given_back)).distinct())
     if project_id is not None:
         query = query.where(LedgerTransaction.project_id == project_id)
     released = 0

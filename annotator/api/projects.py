@@ -14,7 +14,8 @@ from annotator.db import utcnow
 from annotator.users.models import User
 from annotator.web import db_session
 from tasks import projects
-from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES, ProjectMember, Task
+from tasks.models import AGGREGATIONS, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES, ProjectMember, Task
+from tasks.schema import MEDIA_TYPES
 
 bp = Blueprint("projects_api", __name__)
 TAG = "projects"

@@ -111,8 +111,11 @@ def finalise(config: dict, instance: str, *, debug: bool) -> None:
             "Refusing to start with the default SECRET_KEY outside debug or testing: "
             "set ANNOTATOR_SECRET_KEY to a long random string (`annotator run` makes one under instance/)."
         )
+    # Imported here, not at the top: the ledger imports annotator.db, whose package imports this module.
+    from incentives.ledger import is_currency_code
+
     code = config["ANNOTATOR_CURRENCY"]
-    if not (len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()):
+    if not is_currency_code(code):
         raise ConfigError(f"ANNOTATOR_CURRENCY is three capital letters (ISO 4217, e.g. CNY, EUR), not {code!r}.")
     if not 0 <= int(config["ANNOTATOR_PLATFORM_FEE_BPS"]) < 10_000:
         raise ConfigError(f"ANNOTATOR_PLATFORM_FEE_BPS is 0 to 9999 basis points, not {config['ANNOTATOR_PLATFORM_FEE_BPS']}.")

@@ -27,9 +27,14 @@ def currency() -> str:
     return _CURRENCY[0]
 
 
+def is_currency_code(code: object) -> bool:
+    """Whether `code` is written like an ISO 4217 code: three capital ASCII letters (CNY, EUR)."""
+    return isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper() and code.isalpha()
+
+
 def set_currency(code: str) -> None:
     """Make `code` (ISO 4217, e.g. CNY, EUR) the currency new accounts are kept in."""
-    if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper() and code.isalpha()):
+    if not is_currency_code(code):
         raise ValueError(f"a currency is three capital letters (ISO 4217), not {code!r}")
     _CURRENCY[0] = code
 

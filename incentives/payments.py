@@ -19,10 +19,8 @@ from annotator.users.models import User
 from incentives import ledger, rules
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
-from tasks.models import Annotation, Assignment, Project, Task
+from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, Task
 from tasks.quality.scores import answer_scores
-
-ENDED = ("skipped", "flagged", "expired", "released")
 
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
@@ -226,7 +224,7 @@ def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = 
     given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release")
     query = (select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "reserve")
              .join(Assignment, Assignment.id == LedgerTransaction.assignment_id)
-             .where(Assignment.status.in_(ENDED), LedgerTransaction.assignment_id.not_in(given_back)).distinct())
+             .where(Assignment.status.in_(ENDED_UNANSWERED), LedgerTransaction.assignment_id.not_in(given_back)).distinct())
     if project_id is not None:
         query = query.where(LedgerTransaction.project_id == project_id)
     released = 0

@@ -17,7 +17,8 @@ from tasks.assignment import uses_gold
 from tasks.models import Annotation, Assignment, Flag, Media, Project, Qualification, Task
 from tasks.projects import current_schema
 from tasks.quality.scores import answer_confidence
-from tasks.schema import LabelSchema, TaskContext, validate_result
+from tasks.results import TaskContext, validate_result
+from tasks.schema import LabelSchema
 
 CLOSED = {"submitted": "already submitted", "skipped": "skipped", "flagged": "flagged",
           "released": "released because the task was removed"}

@@ -19,11 +19,10 @@ from sqlalchemy.orm import Session
 from annotator.db import write_intent
 from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive
 from annotator.users.models import User
-from tasks.models import STARTED, Assignment, Project, Qualification, Task
+from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, Task
 
 # An annotator never gets a task again once they hold, answered, skipped or flagged it.
 EXCLUDING = ("leased", "submitted", "skipped", "flagged")
-RANK_SPACE = 1 << 28
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from tasks.models import Task
+from tasks.models import RANK_BITS, Task
 
 COLUMNS = ("external_id", "data", "data_hash", "media_sha256", "is_gold", "gold", "rank")
 _STAGING = """
@@ -49,8 +49,8 @@ def insert_rows(session: Session, common: dict[str, Any], rows: list[dict[str, A
 
 
 def rank_of(data_hash: str) -> int:
-    """A task's stable pseudo-random position: 28 bits of its data hash."""
-    return int(data_hash[:7], 16)
+    """A task's stable pseudo-random position: the first RANK_BITS bits of its (hex) data hash."""
+    return int(data_hash[:RANK_BITS // 4], 16)
 
 
 def _json(value: Any) -> str | None:

@@ -22,7 +22,8 @@ from annotator.errors import InvalidInput, MalformedBody, PayloadTooLarge
 from tasks import bulk
 from tasks.projects import current_schema
 from tasks.models import Media, Project, Task
-from tasks.schema import LabelSchema, TaskContext, validate_result
+from tasks.results import TaskContext, validate_result
+from tasks.schema import LabelSchema
 
 MAX_ROWS = 10_000
 MAX_EXTERNAL_ID = 200

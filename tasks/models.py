@@ -9,16 +9,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotator.db import Base, Timestamped, UTCDateTime
 
-MEDIA_TYPES = ("image", "text")
 VISIBILITIES = ("public", "private")
 PROJECT_STATUSES = ("active", "paused", "archived")
 AGGREGATIONS = ("majority", "dawid_skene")
 MEMBER_ROLES = ("annotator", "reviewer", "manager")
 TASK_STATUSES = ("open", "completed", "withheld", "retired")
 IMPORT_STATUSES = ("queued", "running", "finished", "failed")
-ASSIGNMENT_STATUSES = ("leased", "submitted", "skipped", "flagged", "expired", "released")
+# The statuses an assignment ends in without an answer (its reserved reward goes back to the budget).
+ENDED_UNANSWERED = ("skipped", "flagged", "expired", "released")
+ASSIGNMENT_STATUSES = ("leased", "submitted", *ENDED_UNANSWERED)
 FLAG_REASONS = ("sensitive", "private_data", "corrupt", "other")
 FLAG_STATUSES = ("open", "kept", "removed")
+# Task.rank lies in [0, RANK_SPACE): RANK_BITS of the data hash (tasks.bulk) and of each annotator's start.
+RANK_BITS = 28
+RANK_SPACE = 1 << RANK_BITS
 # Open, non-gold tasks someone has begun. The claim query uses this very text, so that databases
 # (SQLite above all, which matches partial-index predicates by their form) use ix_tasks_started.
 STARTED = "status = 'open' AND NOT is_gold AND leased + submitted > 0"

@@ -1,16 +1,11 @@
 """Field types that refuse what should never be stored: control characters, bidi overrides, huge strings."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-# C0 controls (but tab/newline/CR where text may span lines), DEL, and the bidirectional
-# embedding/override/isolate characters that make text display differently from what it is.
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_SINGLE_LINE_BAD = re.compile(f"[\x00-\x1f\x7f{_BIDI}]")
-_MULTI_LINE_BAD = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{_BIDI}]")
+from tasks.validation import FORBIDDEN_IN_FIELD, FORBIDDEN_IN_FIELD_TEXT
 
 
 class SafeString(fields.String):
@@ -24,7 +19,7 @@ class SafeString(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        bad = (_MULTI_LINE_BAD if self.multiline else _SINGLE_LINE_BAD).search(text)
+        bad = (FORBIDDEN_IN_FIELD_TEXT if self.multiline else FORBIDDEN_IN_FIELD).search(text)
         if bad:
             raise ValidationError(f"Contains a forbidden character U+{ord(bad.group()):04X}.")
         if self.strip:

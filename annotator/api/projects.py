@@ -12,7 +12,8 @@ from annotator.api.schemas import UserBrief
 from annotator.users.models import User
 from annotator.web import db_session, request_now
 from tasks import projects
-from tasks.models import AGGREGATIONS, MEDIA_TYPES, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES
+from tasks.models import AGGREGATIONS, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES
+from tasks.schema import MEDIA_TYPES
 
 bp = Blueprint("projects_api", __name__)
 TAG = "projects"

@@ -26,12 +26,11 @@ from tasks.quality import agreement as ag
 from tasks.quality import structures as st
 from tasks.quality.answers import Classification, Collected, Labels, collect, distance, labels_of, num
 from tasks.quality.consensus import Consensus, Inferred, infer, is_fresh, project_signature, report_signature
-from tasks.schema import LabelSchema
+from tasks.schema import GEOMETRY_TOOLS, LabelSchema
 
 BOOTSTRAP_SAMPLES = 1000
 COHEN_MATRIX_MAX = 100  # annotators
 CONFUSION_TOP = 10  # labels in the confusion table: the most confused ones
-GEOMETRY = ("bbox", "polygon", "keypoint")
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def agreement_report(session: Session, project: Project, now: dt.datetime) -> Ag
         between = distance(labels, inferred.classification, taxonomy)
         body.update(_label_agreement(project, schema, labels, data, inferred.classification, between, taxonomy))
         agreement_with = _agreement_with(inferred, between, len(data.task_ids))
-    for kind in [k for k in GEOMETRY if k in schema.tools] + (["span"] if "span" in schema.tools else []):
+    for kind in [k for k in GEOMETRY_TOOLS if k in schema.tools] + (["span"] if "span" in schema.tools else []):
         scales = _image_scales(session, project.id, data) if kind == "keypoint" else None
         body[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales)
     body["per_annotator"] = _per_annotator(session, project, data, agreement_with, inferred.reliability)

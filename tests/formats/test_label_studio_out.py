@@ -11,7 +11,8 @@ import pytest
 from tasks.formats import label_studio
 from tasks.formats.base import ExportAnnotation, ExportContext, ExportTask, Label, Media
 from tasks.formats.label_studio_out import LabelStudioWriter, image_url, label_names
-from tasks.schema import LabelSchema, TaskContext, parse_label_schema, validate_result
+from tasks.results import TaskContext, validate_result
+from tasks.schema import LabelSchema, parse_label_schema
 from tests.factories import create_project, export, imported, jpeg, nxt, tasks_of
 
 TEXT_SCHEMA = {"tools": ["classify", "span"], "multi_label": False, "labels": [

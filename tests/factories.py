@@ -6,6 +6,7 @@ Test modules and conftest files import from here; no module imports a test modul
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import os
@@ -116,6 +117,28 @@ BIRDS = {"tools": ["bbox", "classify"], "multi_label": False,
              {"id": "sparrow", "name": "麻雀"}]}],
          "attributes": [{"name": "occluded", "type": "boolean"},
                         {"name": "pose", "type": "choice", "options": ["perched", "flying"]}]}
+
+# A small label schema as the domain reads it (tasks.schema / tasks.results tests).
+SCHEMA_BIRDS = {
+    "tools": ["bbox"],
+    "multi_label": False,
+    "labels": [{"id": "bird", "name": "Bird", "children": [
+        {"id": "warbler", "name": "Warbler", "children": [{"id": "yellow_warbler", "name": "Yellow Warbler"}]}]}],
+    "attributes": [{"name": "occluded", "type": "boolean"},
+                   {"name": "pose", "type": "choice", "options": ["perched", "flying"]}],
+}
+
+
+def schema_with(**changes) -> dict:
+    """SCHEMA_BIRDS with some keys changed (a deep copy: the original is never touched)."""
+    return {**copy.deepcopy(SCHEMA_BIRDS), **changes}
+
+
+def messages(fields: dict[str, list[str]], path: str) -> str:
+    """The messages an InvalidInput gave for one dotted path, lower-cased; fails naming the paths it did give."""
+    assert path in fields, f"no error at {path}; got {fields}"
+    return " ".join(fields[path]).lower()
+
 
 SENTIMENT = {"tools": ["classify", "span"], "labels": [
     {"id": "positive", "name": "Positive"}, {"id": "negative", "name": "Negative"},

@@ -11,15 +11,8 @@ import pytest
 from annotator.errors import InvalidInput
 from tasks.results import TaskContext, validate_result
 from tasks.schema import GEOMETRY_TOOLS, LabelSchema, parse_label_schema
+from tests.factories import SCHEMA_BIRDS, messages, schema_with
 
-BIRDS = {
-    "tools": ["bbox"],
-    "multi_label": False,
-    "labels": [{"id": "bird", "name": "Bird", "children": [
-        {"id": "warbler", "name": "Warbler", "children": [{"id": "yellow_warbler", "name": "Yellow Warbler"}]}]}],
-    "attributes": [{"name": "occluded", "type": "boolean"},
-                   {"name": "pose", "type": "choice", "options": ["perched", "flying"]}],
-}
 IMAGE = TaskContext("image", width=640, height=480)
 
 
@@ -29,23 +22,14 @@ def result_errors(schema: LabelSchema, result: object, context: TaskContext) -> 
     return caught.value.fields
 
 
-def messages(fields: dict[str, list[str]], path: str) -> str:
-    assert path in fields, f"no error at {path}; got {fields}"
-    return " ".join(fields[path]).lower()
-
-
-def schema_with(**changes) -> dict:
-    return {**copy.deepcopy(BIRDS), **changes}
-
-
 # ------------------------------------------------------------------------------------------------------
 # validate_result: fixtures
 # ------------------------------------------------------------------------------------------------------
 
 def image_schema(*, multi_label: bool = False, tools: tuple[str, ...] = ("classify", *GEOMETRY_TOOLS),
                  attributes: list | None = None) -> LabelSchema:
-    return parse_label_schema({**copy.deepcopy(BIRDS), "tools": list(tools), "multi_label": multi_label,
-                               "attributes": attributes if attributes is not None else BIRDS["attributes"]})
+    return parse_label_schema({**copy.deepcopy(SCHEMA_BIRDS), "tools": list(tools), "multi_label": multi_label,
+                               "attributes": attributes if attributes is not None else SCHEMA_BIRDS["attributes"]})
 
 
 def text_schema(**kwargs) -> LabelSchema:

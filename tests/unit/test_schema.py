@@ -12,30 +12,14 @@ import pytest
 from annotator.errors import InvalidInput
 from tasks.schema import (ATTRIBUTE_TYPES, GEOMETRY_TOOLS, MAX_DEPTH, MAX_LABELS, TOOLS, Attribute, Label,
                           parse_label_schema)
+from tests.factories import SCHEMA_BIRDS, messages, schema_with
 
-BIRDS = {
-    "tools": ["bbox"],
-    "multi_label": False,
-    "labels": [{"id": "bird", "name": "Bird", "children": [
-        {"id": "warbler", "name": "Warbler", "children": [{"id": "yellow_warbler", "name": "Yellow Warbler"}]}]}],
-    "attributes": [{"name": "occluded", "type": "boolean"},
-                   {"name": "pose", "type": "choice", "options": ["perched", "flying"]}],
-}
 
 
 def schema_errors(raw: object, **kwargs) -> dict[str, list[str]]:
     with pytest.raises(InvalidInput) as caught:
         parse_label_schema(raw, **kwargs)
     return caught.value.fields
-
-
-def messages(fields: dict[str, list[str]], path: str) -> str:
-    assert path in fields, f"no error at {path}; got {fields}"
-    return " ".join(fields[path]).lower()
-
-
-def schema_with(**changes) -> dict:
-    return {**copy.deepcopy(BIRDS), **changes}
 
 
 def chain(levels: int) -> list[dict]:
@@ -55,7 +39,7 @@ def labels_path(levels: int) -> str:
 # ------------------------------------------------------------------------------------------------------
 
 def test_the_documented_example_parses_into_labels_with_parents_depths_and_paths():
-    schema = parse_label_schema(BIRDS)
+    schema = parse_label_schema(SCHEMA_BIRDS)
     assert schema.tools == ("bbox",)
     assert schema.multi_label is False
     assert list(schema.labels) == ["bird", "warbler", "yellow_warbler"]
@@ -81,7 +65,7 @@ def test_public_constants():
 
 
 def test_unknown_ids_raise_key_error_from_the_tree_helpers():
-    schema = parse_label_schema(BIRDS)
+    schema = parse_label_schema(SCHEMA_BIRDS)
     with pytest.raises(KeyError):
         schema.ancestors("owl")
     with pytest.raises(KeyError):
@@ -154,7 +138,7 @@ def test_defaults_for_optional_fields():
 
 
 def test_the_schema_cannot_be_changed_after_parsing():
-    schema = parse_label_schema(BIRDS)
+    schema = parse_label_schema(SCHEMA_BIRDS)
     with pytest.raises(TypeError):
         schema.labels["owl"] = schema.labels["bird"]  # type: ignore[index]
     with pytest.raises(AttributeError):
@@ -162,7 +146,7 @@ def test_the_schema_cannot_be_changed_after_parsing():
 
 
 def test_the_schema_survives_pickling_and_deep_copies():
-    schema = parse_label_schema(BIRDS)
+    schema = parse_label_schema(SCHEMA_BIRDS)
     for clone in (pickle.loads(pickle.dumps(schema)), copy.deepcopy(schema)):
         assert clone == schema and clone.children("bird") == ("warbler",)
         with pytest.raises(TypeError):

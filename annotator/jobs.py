@@ -31,10 +31,14 @@ def run_export(export_id: int) -> dict | None:
 
 def reclaim_stale_exports() -> list[int]:
     """Re-queue exports whose worker died mid-way (no heartbeat for exports.STALE_AFTER), or mark them failed
-    after exports.MAX_ATTEMPTS; runs every minute. Returns the exports re-queued."""
+    after exports.MAX_ATTEMPTS, and exports queued long ago whose job is no longer waiting in RQ; runs every
+    minute. Returns the exports re-queued."""
     requeued = []
     with job_session() as session:
         now = utcnow()
+        for export in exports.long_queued(session, now):
+            if queue.enqueue_export(session, export.id, export.attempts):
+                requeued.append(export.id)
         for export in exports.stale(session, now):
             if export.attempts >= exports.MAX_ATTEMPTS:
                 export.status, export.error = "failed", "the worker writing it stopped, too many times"

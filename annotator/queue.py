@@ -60,25 +60,34 @@ def enqueue_import(session: Session, import_id: int) -> None:
                          retry=Retry(max=2, interval=[10, 60]), timeout=6 * 3600)
 
 
-def enqueue_export(session: Session, export_id: int, attempt: int) -> None:
-    """Write an export once `session` commits (RQ retries it twice). `attempt` is the export's attempts so far:
-    a re-queued export gets a new job id, so the dead worker's job cannot be mistaken for the new one."""
-    enqueue_after_commit(session, "exports", "annotator.jobs.run_export", (export_id,),
-                         job_id=f"export-{export_id}-{attempt}", retry=Retry(max=2, interval=[10, 60]),
-                         timeout=6 * 3600, result_ttl=3600)
+def enqueue_export(session: Session, export_id: int, attempt: int) -> bool:
+    """Write an export once `session` commits (RQ retries it twice); False when its job is already waiting.
+    `attempt` is the export's attempts so far: an export re-queued after its worker died gets a new job id, so
+    the dead worker's job cannot be mistaken for the new one."""
+    job_id = f"export-{export_id}-{attempt}"
+    if _waiting(job_id):
+        return False
+    enqueue_after_commit(session, "exports", "annotator.jobs.run_export", (export_id,), job_id=job_id,
+                         retry=Retry(max=2, interval=[10, 60]), timeout=6 * 3600, result_ttl=3600)
+    return True
 
 
 def enqueue_quality(session: Session, project_id: int) -> None:
     """Recompute a large project's quality report once `session` commits; a request already waiting is not
     queued again."""
     job_id = f"quality-{project_id}"
-    try:
-        if Job.fetch(job_id, connection=runtime().redis).get_status() in WAITING:
-            return
-    except NoSuchJobError:  # never asked for, or its result has expired
-        pass
+    if _waiting(job_id):
+        return
     enqueue_after_commit(session, "quality", "tasks.jobs.compute_quality", (project_id,), job_id=job_id,
                          timeout=3600, result_ttl=600)
+
+
+def _waiting(job_id: str) -> bool:
+    """Whether the job is queued, running, deferred or scheduled in RQ now."""
+    try:
+        return Job.fetch(job_id, connection=runtime().redis).get_status() in WAITING
+    except NoSuchJobError:  # never queued, or its result has expired
+        return False
 
 
 # The outbox: jobs wait for their transaction -----------------------------------------------------------------

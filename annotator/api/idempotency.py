@@ -28,6 +28,7 @@ def _request_hash() -> str:
 
 def replay_or_claim() -> Response | None:
     """The stored response for a repeated key, or None after noting the key for `remember`."""
+    g.pop("idempotency", None)  # an app context reused across requests (tests) must not lend a claim onwards
     key = request.headers.get(HEADER)
     if key is None:
         return None
@@ -68,9 +69,15 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 def remember(status: int, body: dict) -> None:
-    """Store this response for the request's key, in the current transaction (no-op without a key)."""
-    claimed = g.pop("idempotency", None)
+    """Store this response for the request's key, in the current transaction (no-op without a key). The claim
+    stays until `forget` (after the commit), so a clash at commit can still replay the request that won."""
+    claimed = g.get("idempotency")
     if claimed is not None:
         key, fingerprint = claimed
         db_session().add(IdempotencyRecord(user_id=current_user.id, key=key, request_hash=fingerprint,
                                            status=status, body=body, created_at=request_now()))
+
+
+def forget() -> None:
+    """The reply is committed: nothing is left to replay for this request."""
+    g.pop("idempotency", None)

@@ -218,8 +218,8 @@ def project_leaderboard(project_id: int, args: dict) -> Page:
     project = projects.visible(db, project_id, current_user)
     report, _count = quality.current_report(db, project, request_now(),
                                             on_request_limit=current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"])
-    db.commit()  # sends the recomputation a stale report asked for
     by_annotator = {row["user_id"]: row for row in (report or {}).get("per_annotator", [])}
-    rows = leaderboard.leaderboard(db, project, by_annotator)
+    rows = leaderboard.leaderboard(db, project, by_annotator)  # the same snapshot as the report
+    db.commit()  # sends the recomputation a stale report asked for
     start = (args["page"] - 1) * args["per_page"]
     return Page(rows[start:start + args["per_page"]], args["page"], args["per_page"], len(rows))

@@ -18,7 +18,7 @@ from incentives import checks, ledger, payments
 from incentives.ledger import Leg
 from incentives.models import Account, LedgerTransaction, Payout
 from tasks.models import Annotation, Project, Task
-from tests.factories import PASSWORD, answer, funded, in_parallel, nxt, repo_root
+from tests.factories import PASSWORD, answer, create_text_project, funded, in_parallel, nxt, repo_root
 
 pytestmark = pytest.mark.postgres
 
@@ -84,6 +84,26 @@ def test_fifty_concurrent_payout_requests_never_overdraw(pg_app, make_user, toke
     assert wallet["balance"] == 10 and wallet["in_flight"] == 990
     with runtime(pg_app).session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Payout).where(Payout.user_id == user_id)) == 33
+    assert _verified(pg_app) == []
+
+
+def test_requests_racing_with_one_idempotency_key_all_get_the_first_reply_and_act_once(pg_app, owner):
+    """Two requests with the same key at the same moment: whichever commits first acts, the other (whether it
+    saw the record, or clashed with it on commit) replays that reply; never a 409, never twice."""
+    pg_app.config["ANNOTATOR_PAYOUTS_PER_HOUR"] = 100
+    client = pg_app.test_client()
+    project = create_text_project(client, owner, visibility="public")
+    path = f"/api/v1/projects/{project['id']}/budget/deposits"
+
+    for round_ in range(12):
+        headers = {**owner, "Idempotency-Key": f"race-{round_}"}
+        replies = in_parallel(4, lambda _n, headers=headers: pg_app.test_client().post(
+            path, json={"amount": 100}, headers=headers))
+        assert [r.status_code for r in replies] == [201] * 4, [r.get_json() for r in replies]
+        assert len({r.get_data() for r in replies}) == 1  # the same reply, byte for byte
+        assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in replies) == 3
+    balance = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"]
+    assert balance == 12 * 100
     assert _verified(pg_app) == []
 
 

@@ -161,6 +161,30 @@ def test_a_failing_export_is_marked_failed_with_its_error(app, client, owner, an
     assert failed["status"] == "failed" and "disk on fire" in failed["error"] and failed["download_url"] is None
 
 
+def test_an_export_whose_job_was_lost_is_queued_again_and_one_still_waiting_is_left_alone(
+        app, client, owner, annotators, db):
+    """Redis down at the commit, or a job queued under a name an upgrade removed: the minutely check finds the
+    export still queued long after, and queues it again unless its job is still waiting."""
+    from annotator.jobs import reclaim_stale_exports
+
+    project = labelled(client, owner, annotators)
+    with app.app_context():
+        exports_queue = queue.get_queue(runtime().redis, "exports")
+        exports_queue.empty()
+    queued = export(client, app, project, owner, run=False)
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=30)
+    db.execute(update(Export).where(Export.id == queued["id"]).values(created_at=long_ago))
+    db.commit()
+    with app.app_context():
+        assert reclaim_stale_exports() == []  # its job is still waiting: only the worker is slow
+        exports_queue.empty()  # the job is lost
+        assert reclaim_stale_exports() == [queued["id"]]
+        assert exports_queue.job_ids == [f"export-{queued['id']}-0"]
+        assert reclaim_stale_exports() == []  # queued once, not every minute
+    run_exports(app)
+    assert client.get(f"/api/v1/exports/{queued['id']}", headers=owner).get_json()["status"] == "completed"
+
+
 # --- a real worker, killed ------------------------------------------------------------------------------------
 
 def _worker(app, *extra: str) -> subprocess.Popen:

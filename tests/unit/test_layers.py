@@ -46,3 +46,13 @@ def test_the_current_runtime_is_that_of_the_innermost_pushed_app(tmp_path):
         assert runtime() is runtime(apps[0])
     with pytest.raises(RuntimeError):
         runtime()
+
+
+def test_a_context_pushed_twice_leaves_no_runtime_behind_once_popped(app):
+    context = app.app_context()
+    with context:
+        with context:
+            assert runtime() is runtime(app)
+        assert runtime() is runtime(app)
+    with pytest.raises(RuntimeError):
+        runtime()

@@ -28,8 +28,8 @@ class RegisterIn(In):
 
 
 class LoginIn(In):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    email = SafeString(required=True, max_length=254)  # looked up, not checked: a wrong one is a failed sign-in
+    password = Password(required=True)
 
 
 class CsrfOut(Schema):
@@ -102,7 +102,7 @@ def logout():
 
 
 class PasswordIn(In):
-    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    current_password = Password(required=True)
     new_password = Password(required=True)
 
 

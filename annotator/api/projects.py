@@ -105,7 +105,7 @@ class ProjectOut(Schema):
 
 
 class MemberIn(In):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = SafeString(required=True, max_length=254)
     role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
 
 

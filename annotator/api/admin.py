@@ -49,7 +49,7 @@ def _set_active(user_id: int, active: bool) -> User:
         raise NotFound("No such user.")
     if user.id == current_user.id:
         raise PermissionDenied("You cannot deactivate or reactivate yourself.")
-    service.set_active(user, active)
+    service.set_active(db, user, active, request_now())
     audit.record(db, current_user.id, "account_activated" if active else "account_deactivated", request_now(),
                  target="user", target_id=user.id)
     db.commit()

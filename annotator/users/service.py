@@ -1,10 +1,11 @@
 """Account operations. Flushes, never commits: the caller owns the transaction."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,10 +70,14 @@ def change_password(session: Session, passwords: Passwords, user: User, current:
     user.session_epoch += 1
 
 
-def set_active(user: User, active: bool) -> None:
-    """Deactivated: no sign-in, no session, no token works from now on (they are checked on every request)."""
+def set_active(session: Session, user: User, active: bool, now: dt.datetime) -> None:
+    """Deactivated: no sign-in, no session, no token works from now on (they are checked on every request), and
+    the tokens are revoked, so reactivating the account does not bring them back: its owner makes new ones."""
     user.is_active = active
     user.session_epoch += 1
+    if not active:
+        session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=now))
 
 
 def hash_token(token: str) -> str:

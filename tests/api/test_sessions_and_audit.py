@@ -76,8 +76,11 @@ def test_a_deactivated_account_stops_at_once_sessions_and_tokens_alike(app, clie
     assert_problem(browser.post("/api/v1/auth/login", json={"email": "leaving@example.org", "password": PASSWORD}),
                    401)
     assert client.post(f"/api/v1/admin/users/{user.id}/activate", headers=admin).status_code == 200
-    assert client.get("/api/v1/me", headers=bearer).status_code == 200  # the token was never revoked
-    sign_in(browser, "leaving@example.org")
+    assert_problem(client.get("/api/v1/me", headers=bearer), 401)  # deactivation revoked it: it stays dead
+    csrf = sign_in(browser, "leaving@example.org")
+    made = browser.post("/api/v1/auth/tokens", json={"name": "after"}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201, made.get_json()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {made.get_json()['token']}"}).status_code == 200
 
 
 def test_only_admins_deactivate_and_never_themselves(client, make_user, token_for):

@@ -27,6 +27,10 @@ DEFAULTS: dict[str, object] = {
     "ANNOTATOR_SIGNUPS_PER_HOUR": 20,  # per address
     "ANNOTATOR_TOKENS_PER_HOUR": 20,  # API tokens made, per user
     "ANNOTATOR_PAYOUTS_PER_HOUR": 10,  # payout requests, per user
+    "ANNOTATOR_DEPOSITS_PER_HOUR": 60,  # budget deposits, per user
+    # What one deposit, and one user's deposits in 24 hours, may bring in (minor units: 10 and 100 million yuan).
+    "ANNOTATOR_MAX_DEPOSIT": 1_000_000_000,
+    "ANNOTATOR_MAX_DEPOSITS_PER_DAY": 10_000_000_000,
     "ANNOTATOR_LABELLING_PER_MINUTE": 1200,  # next, answer, heartbeat, skip, flag calls, per annotator
     "ANNOTATOR_MAX_OPEN_LEASES": 20,  # live leases one annotator may hold across projects
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.

@@ -131,6 +131,11 @@ class InsufficientFunds(Conflict):
     title = "The balance cannot cover this"
 
 
+class BalanceLimit(Conflict):
+    code = "balance_limit"
+    title = "The ledger cannot hold this amount"
+
+
 class BudgetExhausted(Conflict):
     code = "budget_exhausted"
     title = "The project's budget cannot pay for another task"

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from annotator.errors import InvalidInput
 from annotator.users.models import User
 from incentives import ledger
 from incentives.ledger import Leg
@@ -24,21 +26,50 @@ def fee_of(amount: int, fee_bps: int) -> int:
     return amount * fee_bps // 10_000
 
 
+@dataclass(frozen=True)
+class DepositLimits:
+    """per_deposit: the most one deposit may bring in; per_day: the most one user may deposit in 24 hours (minor
+    units). They keep what anyone can bring in bounded, whatever is confirmed later."""
+
+    per_deposit: int
+    per_day: int
+
+
 def deposit(session: Session, project: Project, user: User, amount: int, key: str, now: dt.datetime,
-            fee_bps: int = 0) -> LedgerTransaction:
-    """Money from the outside world into the project's budget, once per key; with a fee rate set, the
-    platform's fee goes to platform fees and the rest to the budget (the details say both)."""
+            fee_bps: int = 0, limits: DepositLimits | None = None) -> LedgerTransaction:
+    """Money from the depositor's side of the outside world into the project's budget, once per key; with a fee
+    rate set, the platform's fee goes to platform fees and the rest to the budget (the details say both).
+
+    The outside world has one account per counterparty, so no one's deposits can push a shared account to the
+    ledger's limit and stop everyone else's."""
     ledger.check_amount(amount)
+    world = ledger.account(session, "outside_world", user_id=user.id)
+    posting_key = f"deposit:{project.id}:{key}"
+    if limits is not None:
+        _check_limits(session, world, amount, posting_key, now, limits)
     fee = fee_of(amount, fee_bps)
-    world = ledger.account(session, "outside_world")
     budget = ledger.account(session, "project_budget", project_id=project.id)
     legs = [Leg(world, -amount), Leg(budget, amount - fee)]
     if fee:
         legs.append(Leg(ledger.account(session, "platform_fees"), fee))
-    return ledger.post(session, f"deposit:{project.id}:{key}", "deposit", legs, now,
+    return ledger.post(session, posting_key, "deposit", legs, now,
                        memo=f"deposit to project {project.id}" + (f" ({fee} platform fee)" if fee else ""),
                        details={"by_user": user.id, "amount": amount, "fee": fee, "fee_bps": fee_bps},
                        project_id=project.id)
+
+
+def _check_limits(session: Session, world: Account, amount: int, posting_key: str, now: dt.datetime,
+                  limits: DepositLimits) -> None:
+    if amount > limits.per_deposit:
+        raise InvalidInput({"amount": [f"One deposit is at most {limits.per_deposit} minor units."]})
+    if session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == posting_key)):
+        return  # a retry of a deposit already made: the ledger hands back the first posting
+    today = -int(session.scalar(ledger.entry_sums(kinds=("outside_world",), where=(
+        Entry.account_id == world.id, LedgerTransaction.kind == "deposit",
+        LedgerTransaction.created_at > now - dt.timedelta(days=1)))))
+    if today + amount > limits.per_day:
+        raise InvalidInput({"amount": [f"You can deposit at most {limits.per_day} minor units in 24 hours; "
+                                       f"{max(limits.per_day - today, 0)} are left."]})
 
 
 def budget(session: Session, project: Project) -> dict[str, Any]:

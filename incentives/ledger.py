@@ -16,10 +16,13 @@ from sqlalchemy import ColumnElement, Select, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from annotator.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
+from annotator.errors import BalanceLimit, Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
 from incentives.models import ACCOUNT_KINDS, Account, Entry, LedgerTransaction
 
 MAX_AMOUNT = 10**15  # minor units: sums of many stay far inside a 64-bit integer
+# No balance may pass this, either way: with one posting at most MAX_AMOUNT, a balance never reaches the database's
+# 64-bit limit (2**63 - 1), so a posting that would is refused (BalanceLimit, 409) instead of overflowing.
+BALANCE_LIMIT = 2**62
 _CURRENCY = ["CNY"]  # the platform's currency: ANNOTATOR_CURRENCY, set once by the app factory
 
 
@@ -153,10 +156,7 @@ def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetim
     for leg in legs:
         change[leg.account.id] = change.get(leg.account.id, 0) + leg.amount
     for account_id, delta in change.items():
-        holder = locked[account_id]
-        if not ACCOUNT_KINDS[holder.kind] and holder.balance + delta < 0:
-            raise InsufficientFunds(f"The {holder.kind.replace('_', ' ')} holds {holder.balance} and cannot give "
-                                    f"{-delta}.", balance=holder.balance, wanted=-delta)
+        _check_balance(locked[account_id], delta)
     transaction = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:500], details=details or {},
                                     reverses_id=reverses_id, project_id=project_id, task_id=task_id,
                                     annotation_id=annotation_id, assignment_id=assignment_id, created_at=now)
@@ -168,6 +168,18 @@ def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetim
         locked[account_id].balance += delta
     session.flush()
     return transaction
+
+
+def _check_balance(holder: Account, delta: int) -> None:
+    """Refuse, before anything is written, a change that would take the account below zero (where it may not go)
+    or past BALANCE_LIMIT either way."""
+    after = holder.balance + delta
+    if not ACCOUNT_KINDS[holder.kind] and after < 0:
+        raise InsufficientFunds(f"The {holder.kind.replace('_', ' ')} holds {holder.balance} and cannot give "
+                                f"{-delta}.", balance=holder.balance, wanted=-delta)
+    if abs(after) > BALANCE_LIMIT:
+        raise BalanceLimit(f"The {holder.kind.replace('_', ' ')} account would pass the ledger's limit of "
+                           f"{BALANCE_LIMIT} minor units.")
 
 
 def _check_legs(legs: list[Leg]) -> None:

@@ -16,7 +16,8 @@ ACCOUNT_KINDS = {
     "wallet_pending": False,     # a contributor's credits awaiting their task's settlement
     "wallet_available": False,   # a contributor's settled credits, payable
     "payouts_in_flight": False,  # requested payouts awaiting an admin
-    "outside_world": True,       # where deposits come from and payouts go: its balance is minus the money inside
+    "outside_world": True,       # where deposits come from and payouts go, one per counterparty (the depositor,
+                                 # the payee; older postings: one shared): together, minus the money inside
     "platform_fees": False,
 }
 

@@ -56,7 +56,7 @@ def decide(session: Session, payout_id: int, admin: User, approve: bool, now: dt
         raise AlreadyDecided(f"This payout was already {payout.status}.")
     if approve:
         in_flight = ledger.account(session, "payouts_in_flight", user_id=payout.user_id, currency=payout.currency)
-        world = ledger.account(session, "outside_world", currency=payout.currency)
+        world = ledger.account(session, "outside_world", user_id=payout.user_id, currency=payout.currency)
         posted = ledger.post(session, f"payout-approve:{payout.id}", "payout", [Leg(in_flight, -payout.amount),
                                                                                 Leg(world, payout.amount)], now,
                              memo=f"payout {payout.id} of {payout.amount} paid", details={"payout": payout.id})

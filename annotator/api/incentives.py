@@ -67,6 +67,7 @@ class WalletEntryOut(Schema):
        status=201, idempotent=True, summary="Fund the project (owner); an Idempotency-Key repeat deposits once",
        tag=TAG)
 def deposit(project_id: int, payload: dict):
+    ratelimit.limit("deposits", str(current_user.id))
     db, now = db_session(), request_now()
     try:
         project = projects.access(db, project_id, current_user, need="owner").project
@@ -74,7 +75,9 @@ def deposit(project_id: int, payload: dict):
         raise NotFound("No such project.") from None  # only its owner may learn the budget exists
     key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
     posted = budgets.deposit(db, project, current_user, payload["amount"], f"{current_user.id}:{key}", now,
-                             fee_bps=int(current_app.config["ANNOTATOR_PLATFORM_FEE_BPS"]))
+                             fee_bps=int(current_app.config["ANNOTATOR_PLATFORM_FEE_BPS"]),
+                             limits=budgets.DepositLimits(int(current_app.config["ANNOTATOR_MAX_DEPOSIT"]),
+                                                          int(current_app.config["ANNOTATOR_MAX_DEPOSITS_PER_DAY"])))
     fee = posted.details.get("fee", 0)
     audit.record(db, current_user.id, "budget_deposit", now, project_id=project.id, target="transaction",
                  target_id=posted.id, amount=payload["amount"], fee=fee)

@@ -669,7 +669,7 @@ def test_random_histories_of_deposits_work_reviews_and_payouts_keep_every_invari
     OUTCOMES.clear()
     # Hundreds of histories by the same few user ids: the per-user request limits (tested in test_rate_limits)
     # would stop them, not the money.
-    app.config.update(ANNOTATOR_PAYOUTS_PER_HOUR=10**9, ANNOTATOR_LABELLING_PER_MINUTE=10**9,
+    app.config.update(ANNOTATOR_PAYOUTS_PER_HOUR=10**9, ANNOTATOR_LABELLING_PER_MINUTE=10**9, ANNOTATOR_DEPOSITS_PER_HOUR=10**9,
                       ANNOTATOR_TOKENS_PER_HOUR=10**9)
     try:
         run_state_machine_as_test(Machine, settings=SETTINGS)

@@ -10,7 +10,7 @@ from annotator import queue
 from annotator.db import utcnow
 from annotator.runtime import job_session, runtime
 from incentives.budgets import earned_by_annotation
-from tasks import exports
+from tasks import exports, image_import
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,14 @@ def reclaim_stale_exports() -> list[int]:
             queue.enqueue_export(session, export.id, export.attempts)
             requeued.append(export.id)
     return requeued
+
+
+def requeue_lost_imports() -> list[int]:
+    """Queue again imports still queued a minute after they were asked for whose job is not waiting in RQ (Redis
+    was down when they were committed); runs every minute. Returns the imports re-queued."""
+    with job_session() as session:
+        return [import_id for import_id in image_import.long_queued(session, utcnow())
+                if queue.enqueue_import(session, import_id)]
 
 
 def probe(marker: str) -> dict:

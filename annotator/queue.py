@@ -30,6 +30,7 @@ PERIODIC_JOBS: list[tuple[str, str, int]] = [
     ("tasks.jobs.refresh_quality", "quality", 60),
     ("incentives.jobs.release_lapsed_reservations", "default", 60),
     ("annotator.jobs.reclaim_stale_exports", "default", 60),
+    ("annotator.jobs.requeue_lost_imports", "default", 60),
 ]
 WAITING = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 
@@ -54,10 +55,15 @@ def cron_scheduler(connection: redis.Redis) -> CronScheduler:
 
 # One enqueue per job --------------------------------------------------------------------------------------------
 
-def enqueue_import(session: Session, import_id: int) -> None:
-    """Import the files of an import once `session` commits (RQ retries it twice)."""
-    enqueue_after_commit(session, "imports", "tasks.jobs.run_import", (import_id,), job_id=f"import-{import_id}",
+def enqueue_import(session: Session, import_id: int) -> bool:
+    """Import the files of an import once `session` commits (RQ retries it twice); False when its job is already
+    waiting."""
+    job_id = f"import-{import_id}"
+    if _waiting(job_id):
+        return False
+    enqueue_after_commit(session, "imports", "tasks.jobs.run_import", (import_id,), job_id=job_id,
                          retry=Retry(max=2, interval=[10, 60]), timeout=6 * 3600)
+    return True
 
 
 def enqueue_export(session: Session, export_id: int, attempt: int) -> bool:
@@ -87,6 +93,8 @@ def _waiting(job_id: str) -> bool:
     try:
         return Job.fetch(job_id, connection=runtime().redis).get_status() in WAITING
     except NoSuchJobError:  # never queued, or its result has expired
+        return False
+    except redis.RedisError:  # Redis is down: the enqueue after commit fails quietly, and the sweep retries it
         return False
 
 

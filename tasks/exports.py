@@ -36,7 +36,7 @@ HEARTBEAT = dt.timedelta(seconds=15)
 STALE_AFTER = dt.timedelta(minutes=2)  # a running export without a heartbeat this long had its worker die
 # A queued export not started this long may have lost its job (Redis was down at the commit, or the job was
 # queued under a name an upgrade removed): the minutely check queues it again unless its job is still waiting.
-QUEUED_CHECK_AFTER = dt.timedelta(minutes=10)
+QUEUED_CHECK_AFTER = dt.timedelta(minutes=1)
 MAX_ATTEMPTS = 3
 IMAGE_FORMATS = ("coco", "yolo", "voc")
 LIVE = ("queued", "running", "completed")

@@ -181,6 +181,18 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
     return counts
 
 
+# A queued import not started this long may have lost its job (Redis was down at the commit): the minutely sweep
+# queues it again unless its job is still waiting.
+QUEUED_CHECK_AFTER = dt.timedelta(minutes=1)
+
+
+def long_queued(session: Session, moment: dt.datetime) -> list[int]:
+    """The ids of imports still queued QUEUED_CHECK_AFTER after they were asked for."""
+    return list(session.scalars(select(Import.id).where(Import.status == "queued",
+                                                        Import.created_at < moment - QUEUED_CHECK_AFTER)
+                                .order_by(Import.id)))
+
+
 def mark_failed(factory: sessionmaker, import_id: int, error: str, now: dt.datetime) -> None:
     with factory() as session:
         write_intent(session)

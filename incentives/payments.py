@@ -70,7 +70,8 @@ def reserve(session: Session, project: Project, assignment_id: int, now: dt.date
     try:
         ledger.post(session, key, "reserve", [Leg(budget, -rates.most), Leg(held, rates.most)], now,
                     memo=f"reserved for lease {assignment_id}", project_id=project.id, assignment_id=assignment_id,
-                    details={"rule_version": rules.RULES_VERSION, "most": rates.most})
+                    details={"rule_version": rules.RULES_VERSION, "most": rates.most,
+                             "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus})
     except InsufficientFunds:
         raise BudgetExhausted(f"Tasks remain, but the budget cannot pay for another ({rates.most} per answer at most); "
                               "the owner can deposit more.") from None
@@ -93,8 +94,10 @@ def release(session: Session, project: Project, assignment_id: int, now: dt.date
 
 def credit(session: Session, project: Project, user: User, annotation_id: int, assignment_id: int, task_id: int,
            now: dt.datetime) -> None:
-    """The base for a counted answer, from the lease's reservation to the annotator's pending wallet."""
-    rates = rules.Rates.of(project.rewards)
+    """The base for a counted answer, from the lease's reservation to the annotator's pending wallet, at the rate
+    the lease reserved: an owner changing the rates while the lease lives changes neither what the work earns nor
+    whether it can be paid."""
+    rates = _reserved_rates(session, assignment_id) or rules.Rates.of(project.rewards)
     if rates.most == 0:
         return
     if left(session, project, assignment_id) < rates.per_annotation:
@@ -107,6 +110,15 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
                                                                    Leg(pending, earned.amount)], now,
                     memo=earned.explanation, details=earned.details(), project_id=project.id, task_id=task_id,
                     annotation_id=annotation_id, assignment_id=assignment_id)
+
+
+def _reserved_rates(session: Session, assignment_id: int) -> rules.Rates | None:
+    """The rates the lease's reservation was made at (None for none, or one made before reservations kept them)."""
+    details = session.scalar(select(LedgerTransaction.details).where(
+        LedgerTransaction.idempotency_key == f"reserve:{assignment_id}"))
+    if not details or "per_annotation" not in details:
+        return None
+    return rules.Rates(int(details["per_annotation"]), int(details["agreement_bonus"]))
 
 
 def settle(session: Session, project: Project, task: Task, now: dt.datetime,

@@ -136,6 +136,24 @@ def test_a_rate_change_mid_task_settles_what_was_credited(app, client, owner, an
     assert budget(client, project, owner)["reserved"] == 0 and verified(app) == []
 
 
+def test_a_rate_raised_while_a_lease_lives_pays_that_lease_at_the_rate_it_reserved(app, client, owner, annotators):
+    """The drill's finding: with the budget just big enough for the leases taken, an owner raising per_annotation
+    made the annotator's submit a 409 budget_exhausted, and the finished work was lost."""
+    project = funded(client, owner, amount=140, tasks=1)  # two leases of 70: nothing left over
+    leases = [nxt(client, project, headers).get_json() for headers in annotators[:2]]
+    assert budget(client, project, owner)["balance"] == 0
+    assert client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"per_annotation": 90}},
+                        headers=owner).status_code == 200
+    for lease, headers in zip(leases, annotators[:2]):
+        assert answer(client, lease, headers, label="positive").status_code == 201
+    for headers in annotators[:2]:
+        assert wallet(client, headers)["balance"] == 70  # 50 base + 20 bonus, as reserved
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 0, "reserved": 0, "spent": 140}
+    assert verified(app) == []
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "more"}}], headers=owner)
+    assert_problem(nxt(client, project, annotators[2]), 409, "budget_exhausted")  # new leases reserve the new rate
+
+
 def test_removing_a_flagged_task_pays_the_answers_it_already_had_their_base(app, client, owner, annotators, db):
     from sqlalchemy import select
 

@@ -1,16 +1,16 @@
 """annotator run | worker | db | create-user | demo."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import click
+import redis
 from flask.cli import FlaskGroup, with_appcontext
 from flask import current_app
 from rq import Worker
@@ -22,7 +22,8 @@ from incentives import checks
 from annotator.errors import DomainError
 from annotator.users import service
 from annotator.web import db_session
-from annotator.runtime import embedded_redis_url, stop_embedded, runtime
+from annotator.runtime import embedded_redis_url, runtime, stop_embedded
+from annotator.supervisor import Child, supervise
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False, add_version_option=False,
@@ -114,14 +115,28 @@ def worker(burst: bool, queue_names: tuple[str, ...]) -> None:
     # The work horse is a fork: it must not share the parent's database connections.
     os.register_at_fork(after_in_child=lambda: rt.engine.dispose(close=False))
     queues = [queue.get_queue(rt.redis, name) for name in queue_names or queue.QUEUE_NAMES]
-    Worker(queues, connection=rt.redis).work(burst=burst, with_scheduler=not burst)
+    _until_done(lambda: Worker(queues, connection=rt.redis).work(burst=burst, with_scheduler=not burst), "worker")
 
 
 @main.command("cron")
 @with_appcontext
 def cron() -> None:
     """Enqueue the periodic jobs (lease reaper, ...) on their schedule; run one per deployment."""
-    queue.cron_scheduler(runtime().redis).start()
+    connection = runtime().redis
+    _until_done(lambda: queue.cron_scheduler(connection).start(), "scheduler")
+
+
+def _until_done(work, name: str) -> None:
+    """Run `work`; while Redis is away, wait for it (1 s doubling to 30 s) and start again instead of exiting."""
+    pause = 1.0
+    while True:
+        try:
+            work()
+            return
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            click.echo(f"{name}: Redis is not answering ({error}); trying again in {pause:.0f} s", err=True)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def _instance_secret(instance: Path) -> None:
@@ -144,7 +159,8 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
     os.environ["ANNOTATOR_INSTANCE_PATH"] = str(instance)
     if not (os.environ.get("ANNOTATOR_SECRET_KEY") or os.environ.get("SECRET_KEY")):
         _instance_secret(instance)  # create_app reads it from the instance folder
-    if not os.environ.get("REDIS_URL"):
+    embedded = not os.environ.get("REDIS_URL")
+    if embedded:
         os.environ["REDIS_URL"] = embedded_redis_url(instance)
         click.echo(f"embedded Redis at {os.environ['REDIS_URL']}")
     app = create_app()
@@ -156,42 +172,21 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
         seeded = demo.is_seeded(db_session())
     bin_dir = Path(sys.executable).parent
     gunicorn = shutil.which("gunicorn", path=str(bin_dir)) or "gunicorn"
-    children = [subprocess.Popen([gunicorn, "--workers", str(web_workers), "--threads", "4",
-                                  "--bind", f"{host}:{port}", "--access-logfile", "-",
-                                  "annotator.app:create_app()"])]
-    children += [subprocess.Popen([sys.executable, "-m", "annotator.cli", "worker"]) for _ in range(job_workers)]
-    children.append(subprocess.Popen([sys.executable, "-m", "annotator.cli", "cron"]))
+    children = [Child("web server", [gunicorn, "--workers", str(web_workers), "--threads", "4",
+                                     "--bind", f"{host}:{port}", "--access-logfile", "-",
+                                     "annotator.app:create_app()"])]
+    children += [Child(f"worker {n + 1}", [sys.executable, "-m", "annotator.cli", "worker"])
+                 for n in range(job_workers)]
+    children.append(Child("scheduler", [sys.executable, "-m", "annotator.cli", "cron"]))
     click.echo(f"\n  Annotator is running at http://{host}:{port}/  (Ctrl+C stops it)")
     if seeded:
         click.echo("  Demo logins:\n" + demo.logins())
-    _supervise(children)
-
-
-def _supervise(children: list[subprocess.Popen]) -> None:
-    stop = False
-
-    def on_signal(_signum, _frame):
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(message)s")
+    keep_alive = (lambda: embedded_redis_url(instance)) if embedded else (lambda: None)
     try:
-        while not stop and all(child.poll() is None for child in children):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    stop_embedded()
-    failed = [child.args[0] for child in children if child.returncode not in (0, -signal.SIGTERM, None)]
-    if failed and not stop:
-        raise SystemExit(f"stopped because a process exited: {failed}")
+        supervise(children, keep_alive)
+    finally:
+        stop_embedded()
 
 
 if __name__ == "__main__":

@@ -52,10 +52,21 @@ def reclaim_stale_exports() -> list[int]:
 
 def requeue_lost_imports() -> list[int]:
     """Queue again imports still queued a minute after they were asked for whose job is not waiting in RQ (Redis
-    was down when they were committed); runs every minute. Returns the imports re-queued."""
+    was down when they were committed), and running imports whose worker died (no heartbeat for
+    image_import.STALE_AFTER; failed after MAX_ATTEMPTS); runs every minute. Returns the imports re-queued."""
     with job_session() as session:
-        return [import_id for import_id in image_import.long_queued(session, utcnow())
-                if queue.enqueue_import(session, import_id)]
+        now = utcnow()
+        requeued = [job.id for job in image_import.long_queued(session, now)
+                    if queue.enqueue_import(session, job.id, attempt=job.attempts)]
+        for job in image_import.stale(session, now):
+            if job.attempts >= image_import.MAX_ATTEMPTS:
+                job.status, job.error = "failed", "the worker importing it stopped, too many times"
+                job.finished_at = now
+                continue
+            job.status, job.progress = "queued", 0.0
+            queue.enqueue_import(session, job.id, attempt=job.attempts)
+            requeued.append(job.id)
+    return requeued
 
 
 def probe(marker: str) -> dict:

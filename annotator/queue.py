@@ -55,10 +55,10 @@ def cron_scheduler(connection: redis.Redis) -> CronScheduler:
 
 # One enqueue per job --------------------------------------------------------------------------------------------
 
-def enqueue_import(session: Session, import_id: int) -> bool:
+def enqueue_import(session: Session, import_id: int, attempt: int = 0) -> bool:
     """Import the files of an import once `session` commits (RQ retries it twice); False when its job is already
-    waiting."""
-    job_id = f"import-{import_id}"
+    waiting. `attempt` is the import's attempts so far: one re-queued after its worker died gets a new job id."""
+    job_id = f"import-{import_id}" if attempt == 0 else f"import-{import_id}-{attempt}"
     if _waiting(job_id):
         return False
     enqueue_after_commit(session, "imports", "tasks.jobs.run_import", (import_id,), job_id=job_id,

@@ -167,9 +167,12 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
             return None
         media_type = session.get(Project, job.project_id).media_type
         files, options = list(job.files), dict(job.options)
-        job.status, job.started_at, job.progress, job.error = "running", now(), 0.0, None
+        job.status, job.progress, job.error = "running", 0.0, None
+        job.started_at = job.heartbeat_at = now()
+        job.attempts += 1
         session.commit()
-    found = Reader(storage, media_type, limits, lambda value: _progress(factory, import_id, value)).read_all(files)
+    found = Reader(storage, media_type, limits,
+                   lambda value: _progress(factory, import_id, value, now())).read_all(files)
     with factory() as session:  # closing without commit rolls everything back
         write_intent(session)
         counts = _write(session, import_id, found, options.get("label_studio_annotations", "gold") == "gold", now())
@@ -181,16 +184,27 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
     return counts
 
 
+# A running import whose heartbeat (every file, every PROGRESS_EVERY archive members) stopped this long had its
+# worker die; the sweep re-queues it, and fails it after MAX_ATTEMPTS.
+STALE_AFTER = dt.timedelta(minutes=3)
+MAX_ATTEMPTS = 3
 # A queued import not started this long may have lost its job (Redis was down at the commit): the minutely sweep
 # queues it again unless its job is still waiting.
 QUEUED_CHECK_AFTER = dt.timedelta(minutes=1)
 
 
-def long_queued(session: Session, moment: dt.datetime) -> list[int]:
-    """The ids of imports still queued QUEUED_CHECK_AFTER after they were asked for."""
-    return list(session.scalars(select(Import.id).where(Import.status == "queued",
-                                                        Import.created_at < moment - QUEUED_CHECK_AFTER)
+def long_queued(session: Session, moment: dt.datetime) -> list[Import]:
+    """Imports still queued QUEUED_CHECK_AFTER after they were asked for."""
+    return list(session.scalars(select(Import).where(Import.status == "queued",
+                                                     Import.created_at < moment - QUEUED_CHECK_AFTER)
                                 .order_by(Import.id)))
+
+
+def stale(session: Session, moment: dt.datetime) -> list[Import]:
+    """Running imports whose worker stopped beating (killed, out of memory, machine gone)."""
+    return list(session.scalars(select(Import).where(Import.status == "running",
+                                                     Import.heartbeat_at < moment - STALE_AFTER)
+                                .order_by(Import.id).with_for_update(skip_locked=True)))
 
 
 def mark_failed(factory: sessionmaker, import_id: int, error: str, now: dt.datetime) -> None:
@@ -202,10 +216,11 @@ def mark_failed(factory: sessionmaker, import_id: int, error: str, now: dt.datet
             session.commit()
 
 
-def _progress(factory: sessionmaker, import_id: int, value: float) -> None:
+def _progress(factory: sessionmaker, import_id: int, value: float, moment: dt.datetime) -> None:
     with factory() as session:
         write_intent(session)
-        session.get(Import, import_id).progress = round(min(max(value, 0.0), 0.99), 4)
+        job = session.get(Import, import_id)
+        job.progress, job.heartbeat_at = round(min(max(value, 0.0), 0.99), 4), moment
         session.commit()
 
 

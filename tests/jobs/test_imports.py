@@ -1,6 +1,7 @@
 """Import jobs end to end: upload, a real RQ worker on real Redis, the report, the tasks, the media."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import struct
 import zipfile
@@ -9,8 +10,9 @@ import zlib
 import orjson
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from annotator import queue
 from annotator.runtime import runtime
 from tasks.models import Import
 from tests.factories import (assert_problem, create_project, create_text_project, imported, jpeg, run_jobs, tasks_of,
@@ -261,3 +263,31 @@ def test_job_caps_on_exports_and_tasks(client, app, owner, db, monkeypatch):
     reasons = {r["file"]: r["reason"] for r in report["rejected"]}
     assert "at most" in reasons["big.json"] and "1 tasks" in reasons
     assert report["counts"]["created"] == 2
+
+
+def test_an_import_whose_worker_died_is_queued_again_and_failed_after_three_attempts(client, app, owner, db):
+    """A killed worker leaves its import `running` with a heartbeat that stopped: the minutely sweep queues it again
+    under a new job id, and gives up after MAX_ATTEMPTS."""
+    from annotator.jobs import requeue_lost_imports
+    from tasks import image_import
+
+    pid = create_project(client, owner)["id"]
+    started = [upload(client, pid, owner, {f"{n}.jpg": jpeg(pattern=n)}).get_json()["id"] for n in range(2)]
+    with app.app_context():
+        queue.get_queue(runtime().redis, "imports").empty()  # the dead worker had taken their jobs
+    long_ago = dt.datetime.now(dt.timezone.utc) - image_import.STALE_AFTER - dt.timedelta(seconds=5)
+    db.execute(update(Import).where(Import.id == started[0]).values(status="running", heartbeat_at=long_ago,
+                                                                   attempts=1))
+    db.execute(update(Import).where(Import.id == started[1]).values(status="running", heartbeat_at=long_ago,
+                                                                   attempts=image_import.MAX_ATTEMPTS))
+    db.commit()
+    with app.app_context():
+        assert requeue_lost_imports() == [started[0]]
+        assert queue.get_queue(runtime().redis, "imports").job_ids == [f"import-{started[0]}-1"]
+        assert requeue_lost_imports() == []  # its job waits: not queued twice
+    run_jobs(app)
+    done = client.get(f"/api/v1/imports/{started[0]}", headers=owner).get_json()
+    assert done["status"] == "finished" and done["counts"]["created"] == 1, done
+    gave_up = client.get(f"/api/v1/imports/{started[1]}", headers=owner).get_json()
+    assert gave_up["status"] == "failed" and "too many times" in gave_up["error"]
+    assert len(tasks_of(db, pid)) == 1

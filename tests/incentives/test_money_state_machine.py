@@ -41,6 +41,9 @@ RATES = {"per_annotation": 50, "agreement_bonus": 20}
 BASE, MOST = RATES["per_annotation"], RATES["per_annotation"] + RATES["agreement_bonus"]
 LABELS = ("positive", "positive", "negative", "species")  # agreement is likelier than not
 ANNOTATORS = 3
+# The deposit caps the machine runs under (ANNOTATOR_MAX_DEPOSIT, ANNOTATOR_MAX_DEPOSITS_PER_DAY): low enough that
+# histories reach them, the first at exactly the cap and one past it, the second after a few deposits.
+DEPOSIT_CAP, DAY_CAP = 1400, 3000
 WALLET_KINDS = ("wallet_pending", "wallet_available")
 SOMETIMES = st.sampled_from([False, False, False, True])
 
@@ -205,7 +208,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     # ---- deposits ------------------------------------------------------------------------------------------
 
-    @rule(amount=st.sampled_from([300, 1, 19, 70, 71, 140]),
+    @rule(amount=st.sampled_from([300, 1, 19, 70, 71, 140, DEPOSIT_CAP, DEPOSIT_CAP + 1]),
           mode=st.sampled_from(["fresh", "fresh", "retry", "reuse", "bad", "stranger"]), index=st.integers(0, 50))
     def deposit(self, amount: int, mode: str, index: int) -> None:
         url = f"/api/v1/projects/{self.project}/budget/deposits"
@@ -224,6 +227,12 @@ class MoneyMachine(RuleBasedStateMachine):
                                        headers=self.owner if mode == "bad" else self.pick(self.annotators, index))
             event(f"deposit ({mode}): {outcome(refused)}")
             assert refused.status_code == (422 if mode == "bad" else 404), refused.get_json()
+            assert self.footprint() == before
+            return
+        if amount > DEPOSIT_CAP or self.gross + amount > DAY_CAP:  # over a cap: 422 naming the amount, nothing moves
+            capped = self.client.post(url, json={"amount": amount}, headers=self.owner)
+            event(f"deposit over a cap: {outcome(capped)}")
+            assert capped.status_code == 422 and "amount" in capped.get_json()["errors"], capped.get_json()
             assert self.footprint() == before
             return
         key = f"deposit-{len(self.deposits)}"
@@ -670,7 +679,8 @@ def test_random_histories_of_deposits_work_reviews_and_payouts_keep_every_invari
     # Hundreds of histories by the same few user ids: the per-user request limits (tested in test_rate_limits)
     # would stop them, not the money.
     app.config.update(ANNOTATOR_PAYOUTS_PER_HOUR=10**9, ANNOTATOR_LABELLING_PER_MINUTE=10**9, ANNOTATOR_DEPOSITS_PER_HOUR=10**9,
-                      ANNOTATOR_TOKENS_PER_HOUR=10**9)
+                      ANNOTATOR_TOKENS_PER_HOUR=10**9, ANNOTATOR_MAX_DEPOSIT=DEPOSIT_CAP,
+                      ANNOTATOR_MAX_DEPOSITS_PER_DAY=DAY_CAP)
     try:
         run_state_machine_as_test(Machine, settings=SETTINGS)
         with runtime(app).session_factory() as session:  # every example's money, together

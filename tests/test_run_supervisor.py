@@ -121,6 +121,11 @@ def test_killed_children_are_started_again_and_sigterm_still_stops_everything(ru
               30, f"a new {word}")
         assert process.poll() is None and _health(port) == 200
 
+    web = _one(process.pid, "gunicorn")
+    os.kill(web, signal.SIGKILL)  # its workers notice their master is gone and leave; a new one binds the port
+    _wait(lambda: [c for c, line in _children(process.pid).items() if "gunicorn" in line and c != web]
+          and _health(port) == 200, 60, "a new web server")
+
     os.kill(_embedded_redis(folder), signal.SIGKILL)
     _wait(lambda: _health(port) == 200, 60, "the embedded Redis to be back")
     connection = redis.Redis(unix_socket_path=str(folder / "redis.sock"))

@@ -2,7 +2,10 @@
 paid it; tasks never imports incentives) and the worker's probe. Jobs take ids and are safe to run twice."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import text
 
@@ -33,21 +36,10 @@ def reclaim_stale_exports() -> list[int]:
     """Re-queue exports whose worker died mid-way (no heartbeat for exports.STALE_AFTER), or mark them failed
     after exports.MAX_ATTEMPTS, and exports queued long ago whose job is no longer waiting in RQ; runs every
     minute. Returns the exports re-queued."""
-    requeued = []
     with job_session() as session:
         now = utcnow()
-        for export in exports.long_queued(session, now):
-            if queue.enqueue_export(session, export.id, export.attempts):
-                requeued.append(export.id)
-        for export in exports.stale(session, now):
-            if export.attempts >= exports.MAX_ATTEMPTS:
-                export.status, export.error = "failed", "the worker writing it stopped, too many times"
-                export.finished_at = now
-                continue
-            export.status, export.progress = "queued", 0.0
-            queue.enqueue_export(session, export.id, export.attempts)
-            requeued.append(export.id)
-    return requeued
+        return _sweep(exports.long_queued(session, now), exports.stale(session, now), exports.MAX_ATTEMPTS,
+                      lambda row: queue.enqueue_export(session, row.id, row.attempts), "writing", now)
 
 
 def requeue_lost_imports() -> list[int]:
@@ -56,16 +48,24 @@ def requeue_lost_imports() -> list[int]:
     image_import.STALE_AFTER; failed after MAX_ATTEMPTS); runs every minute. Returns the imports re-queued."""
     with job_session() as session:
         now = utcnow()
-        requeued = [job.id for job in image_import.long_queued(session, now)
-                    if queue.enqueue_import(session, job.id, attempt=job.attempts)]
-        for job in image_import.stale(session, now):
-            if job.attempts >= image_import.MAX_ATTEMPTS:
-                job.status, job.error = "failed", "the worker importing it stopped, too many times"
-                job.finished_at = now
-                continue
-            job.status, job.progress = "queued", 0.0
-            queue.enqueue_import(session, job.id, attempt=job.attempts)
-            requeued.append(job.id)
+        return _sweep(image_import.long_queued(session, now), image_import.stale(session, now),
+                      image_import.MAX_ATTEMPTS, lambda row: queue.enqueue_import(session, row.id, row.attempts),
+                      "importing", now)
+
+
+def _sweep(waiting: list, stale: list, max_attempts: int, enqueue: Callable[[Any], bool], doing: str,
+           now: dt.datetime) -> list[int]:
+    """The one outbox rule for rows with a job (exports, imports): a queued row whose job is not waiting is queued
+    again; a running row whose worker stopped beating is queued again under a new job id, or failed after
+    `max_attempts`. Returns the ids queued."""
+    requeued = [row.id for row in waiting if enqueue(row)]
+    for row in stale:
+        if row.attempts >= max_attempts:
+            row.status, row.error, row.finished_at = "failed", f"the worker {doing} it stopped, too many times", now
+            continue
+        row.status, row.progress = "queued", 0.0
+        enqueue(row)
+        requeued.append(row.id)
     return requeued
 
 

@@ -20,7 +20,7 @@ from incentives import ledger, rules
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
 from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, Task
-from tasks.quality.scores import answer_scores
+from tasks.quality.scores import Scored, answer_scores
 
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
@@ -122,12 +122,12 @@ def _reserved_rates(session: Session, assignment_id: int) -> rules.Rates | None:
 
 
 def settle(session: Session, project: Project, task: Task, now: dt.datetime,
-           scores: dict[int, float] | None = None, *, bonus: bool = True) -> int:
+           scores: dict[int, Scored] | None = None, *, bonus: bool = True) -> int:
     """Settle every credited, unsettled answer of a completed task; returns how many.
 
     Each answer's base (what its credit actually put in pending, whatever the rates are now) moves from pending
     to available, its bonus (the agreement bonus times its score against the task's consensus, partial along
-    the taxonomy; never more than its lease still holds) from the reservation to available, and the rest of
+    the taxonomy, its objects' breakdown in the details; never more than its lease still holds) from the reservation to available, and the rest of
     the reservation back to the budget. `bonus=False` (a task withdrawn by its owner) pays the bases only.
     `scores` (answer_scores, computed before taking the locks by a caller that has them) saves the work while
     the project's money is locked.
@@ -159,7 +159,8 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         base = int(credited.get(annotation_id, 0))
         held_for_it = max(reserved.get(assignment_id, 0), 0)
         if bonus:
-            extra = rules.bonus(rates, (scores or {}).get(annotation_id, 0.0), task.id, gold=task.is_gold)
+            scored = (scores or {}).get(annotation_id) or Scored(0.0)
+            extra = rules.bonus(rates, scored.value, task.id, gold=task.is_gold, objects=scored.objects)
             extra_amount, explanation = min(extra.amount, held_for_it), extra.explanation
             details = {**extra.details(), "base": base, "bonus": extra_amount}
         else:

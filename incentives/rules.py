@@ -1,17 +1,24 @@
 """Reward rules: pure functions from an outcome and the project's parameters to amounts, with their reasons.
 
-Version 1 (RULES_VERSION), parameters from the project's `rewards`:
+Parameters from the project's `rewards`:
 - `per_annotation` (minor units): the base for every counted answer, credited as pending on submit.
 - `agreement_bonus` (minor units): the most a settled answer can add, scaled by its score in [0, 1]:
   agreement with the consensus (1 - taxonomy distance, so a genus for its species earns part of it),
   or the gold score for a gold task (0 for a failed gold answer).
 A lease reserves the most an answer could cost: base + full bonus.
+
+Versions (RULES_VERSION, kept in every posting's details):
+1. Boxes scored by their matched F1 against the consensus boxes, labels ignored; polygons and keypoints
+   by their F1 against each other answer.
+2. Boxes, polygons and keypoints scored against the consensus objects, each matched pair credited
+   localisation x label (tasks.quality.objects: a box in the right place with a wrong label earns only
+   what the taxonomy distance allows), misses and extras counted; the wallet line names the objects.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -38,20 +45,37 @@ class Credit:
     score: float | None
     rule_version: int
     explanation: str
+    objects: dict | None = None  # per geometry tool, how the answer's objects compared with the consensus
 
     def details(self) -> dict:
-        return {"rule_version": self.rule_version, "score": self.score, "explanation": self.explanation}
+        shown = {"rule_version": self.rule_version, "score": self.score, "explanation": self.explanation}
+        return {**shown, "objects": self.objects} if self.objects else shown
 
 
 def base(rates: Rates, task_id: int) -> Credit:
     return Credit(rates.per_annotation, None, RULES_VERSION, f"{rates.per_annotation} base on task {task_id}")
 
 
-def bonus(rates: Rates, score: float, task_id: int, *, gold: bool = False) -> Credit:
-    """The agreement bonus for a settled answer: the full bonus times its score, rounded half down to minor units."""
+def bonus(rates: Rates, score: float, task_id: int, *, gold: bool = False, objects: dict | None = None) -> Credit:
+    """The agreement bonus for a settled answer: the full bonus times its score, rounded half down to minor units.
+
+    `objects` (tasks.quality.scores.explain per geometry tool) says which objects matched and why; it is kept
+    in the details and summed up in the explanation."""
     if not 0.0 <= score <= 1.0:
         raise ValueError(f"a score is between 0 and 1, not {score!r}")
     amount = int(rates.agreement_bonus * score)  # never more than the reservation: floor
     what = "gold score" if gold else "agreement"
+    why = "".join(f"; {_objects_in_words(tool, found)}" for tool, found in (objects or {}).items())
     return Credit(amount, round(score, 4), RULES_VERSION,
-                  f"{amount} bonus: {score:.2f} {what} on task {task_id} (of {rates.agreement_bonus})")
+                  f"{amount} bonus: {score:.2f} {what} on task {task_id} (of {rates.agreement_bonus}){why}",
+                  objects or None)
+
+
+def _objects_in_words(tool: str, found: dict) -> str:
+    """E.g. "bbox: 3 of 4 matched (of 3 in the consensus), localisation 0.93, hatchback for sedan (0.50)"."""
+    words = f"{tool}: {found['matched']} of {found['drawn']} matched (of {found['consensus']} in the consensus)"
+    if found.get("localisation") is not None:
+        words += f", localisation {found['localisation']:.2f}"
+    for wrong in found.get("mislabelled", []):
+        words += f", {wrong['label']} for {wrong['consensus']} ({wrong['credit']:.2f})"
+    return words

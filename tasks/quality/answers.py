@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.models import Annotation, Project, Task
+from tasks.models import Annotation, Media, Project, Task
 from tasks.projects import derived_from_schema
 from tasks.quality import agreement as ag
 from tasks.schema import LabelSchema
@@ -148,3 +148,15 @@ def distance(labels: Labels, c: Classification, taxonomy: bool) -> ag.Distance:
         return ag.nominal()
     full = labels.taxonomy.distance()
     return lambda a, b: full(c.classes[a], c.classes[b])
+
+
+def image_scales(session: Session, project_id: int, data: Collected) -> dict[int, float]:
+    """Per unit, sqrt of its image's area: the scale keypoint distances are measured against (units whose image
+    size is unknown are left out)."""
+    query = select(Task.id, Media.width * Media.height).join(Media, Media.sha256 == Task.media_sha256).where(
+        Task.project_id == project_id)
+    if len(data.task_ids) == 1:
+        query = query.where(Task.id == data.task_ids[0])
+    sizes = dict(session.execute(query).all())
+    return {unit: float(np.sqrt(sizes[task_id])) for unit, task_id in enumerate(data.task_ids)
+            if sizes.get(task_id)}

@@ -5,8 +5,10 @@ project's report, a task's consensus) is still fresh.
 Labels follow the project's `aggregation`: Dawid-Skene, or majority vote. Dawid-Skene estimates a confusion
 matrix per annotator, classes^2 numbers each, so above DS_MAX_CLASSES classes it falls back to the majority
 vote (and says so in `method`). Answers back off along the taxonomy below the project's confidence target
-(BACK_OFF_THRESHOLD without one). Box projects get consensus boxes: clusters drawn by a majority of the
-task's annotators, reliability-weighted mean coordinates, weighted label vote.
+(BACK_OFF_THRESHOLD without one). Boxes, polygons and keypoints are matched across the answers into objects
+(tasks.quality.objects); an object drawn by a majority of the task's annotators is in the consensus, with
+their reliability-weighted geometry and a label inferred from its members' labels as whole-item labels are
+(Dawid-Skene over the project's objects or majority, taxonomy back-off); `method` names how.
 """
 from __future__ import annotations
 
@@ -20,9 +22,10 @@ from sqlalchemy.orm import Session
 from tasks.models import Annotation, Project, QualityReport, Task, TaskConsensus
 from tasks.projects import current_schema
 from tasks.quality import inference as inf
-from tasks.quality import structures as st
-from tasks.quality.answers import Classification, Collected, Labels, classification, collect, labels_of, num
-from tasks.schema import LabelSchema
+from tasks.quality import objects as obj
+from tasks.quality.answers import (Classification, Collected, Labels, classification, collect, image_scales, labels_of,
+                                   num)
+from tasks.schema import GEOMETRY_TOOLS, LabelSchema
 
 DS_MAX_CLASSES = 64
 BACK_OFF_THRESHOLD = 0.5  # without a project confidence_target
@@ -106,7 +109,8 @@ class Inferred:
     consensus: task id -> its Consensus, for tasks with something inferred; method: "dawid_skene" or
     "majority" when labels were inferred, else None; classification: the label answers as arrays (None
     without the classify tool); inference: the label inference (None without label answers);
-    reliability: coder -> the probability their label answer is right (empty without label answers).
+    reliability: coder -> the probability their label answer is right (empty without label answers);
+    objects: the objects matched across answers and their labels inferred (None without geometry drawn).
     """
 
     consensus: dict[int, Consensus]
@@ -114,10 +118,15 @@ class Inferred:
     classification: Classification | None
     inference: inf.Inference | None
     reliability: dict[int, float]
+    objects: ObjectInference | None = None
 
 
-def infer(project: Project, schema: LabelSchema, labels: Labels, data: Collected) -> Inferred:
-    """Every task's consensus from the answers of the whole project (Dawid-Skene needs everyone's)."""
+def infer(project: Project, schema: LabelSchema, labels: Labels, data: Collected,
+          scales: dict[int, float] | None = None) -> Inferred:
+    """Every task's consensus from the answers of the whole project (Dawid-Skene needs everyone's).
+
+    `scales`: per unit, sqrt(its image's area), for keypoints (image_scales).
+    """
     per_task = np.bincount([unit for unit, _, _ in data.results], minlength=len(data.task_ids))
     c = classification(data, labels, schema.multi_label) if "classify" in schema.tools else None
     found: dict[int, Consensus] = {}
@@ -126,13 +135,23 @@ def infer(project: Project, schema: LabelSchema, labels: Labels, data: Collected
         result, method = _infer_labels(project, c, len(data.task_ids), len(data.user_ids))
         found = _label_consensus(project, schema, labels, data, c, result, method, per_task)
         reliability = {int(coder): float(result.reliability[coder]) for coder in np.unique(c.coder)}
-    if "bbox" in schema.tools:
-        weights = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
-        for unit, objects in _box_consensus(data, labels, weights).items():
-            task_id = data.task_ids[unit]
-            before = found.get(task_id) or Consensus(task_id, {}, None, "clusters", None, 0)
-            found[task_id] = _with_boxes(before, objects, int(per_task[unit]))
-    return Inferred(found, method, c, result, reliability)
+    objects, drawn = None, {}
+    if object_tools(schema):
+        order = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
+        objects, drawn = _objects(project, schema, labels, data, order, scales, aggregate=True)
+    for unit, consensus_objects in _every_unit(data, drawn, objects).items():
+        task_id = data.task_ids[unit]
+        before = found.get(task_id) or Consensus(task_id, {}, None, objects.method, None, 0)
+        found[task_id] = _with_objects(before, consensus_objects, int(per_task[unit]))
+    return Inferred(found, method or (objects.method if objects else None), c, result, reliability, objects)
+
+
+def _every_unit(data: Collected, drawn: dict[int, list], objects: ObjectInference | None) -> dict[int, list]:
+    """Per unit whose answers the object matching saw, its consensus objects (none: an empty list)."""
+    if objects is None:
+        return {}
+    seen = {unit for m in objects.matched.values() for unit, _ in m.answers}
+    return {unit: drawn.get(unit, []) for unit in sorted(seen)}
 
 
 def project_consensus(session: Session, project: Project) -> dict[int, Consensus]:
@@ -141,17 +160,21 @@ def project_consensus(session: Session, project: Project) -> dict[int, Consensus
     return infer(project, current_schema(project), labels_of(project), data).consensus
 
 
-def task_consensus(session: Session, project: Project, task: Task) -> Consensus:
-    """One task's consensus from its own answers alone: majority vote (with taxonomy back-off)."""
+def task_consensus(session: Session, project: Project, task: Task, *, scale: float | None = None) -> Consensus:
+    """One task's consensus from its own answers alone: majority vote (with taxonomy back-off), for its labels
+    and for the labels of its objects. `scale`: sqrt(its image's area) when the caller knows it (keypoints)."""
     schema, labels = current_schema(project), labels_of(project)
     data = collect(session, project.id, task_id=task.id)
     found = Consensus(task.id, None, None, "majority", None, data.size)
     if "classify" in schema.tools and data.size:
         found = _own_labels(project, schema, labels, data, found)
-    if "bbox" in schema.tools and data.size:
-        objects = _box_consensus(data, labels, np.ones(len(data.user_ids))).get(0, [])
-        found = _with_boxes(found if "classify" in schema.tools else replace(found, method="clusters"), objects,
-                            data.size)
+    if object_tools(schema) and data.size:
+        scales = None
+        if "keypoint" in schema.tools:
+            scales = {0: scale} if scale is not None else image_scales(session, project.id, data)
+        objects, drawn = _objects(project, schema, labels, data, np.ones(len(data.user_ids)), scales,
+                                  aggregate=False)
+        found = _with_objects(found, drawn.get(0, []), data.size)
     return found
 
 
@@ -222,9 +245,9 @@ def _own_labels(project: Project, schema: LabelSchema, labels: Labels, data: Col
                    agreement=num(_item_agreement(c, 1)[0]))
 
 
-def _with_boxes(found: Consensus, objects: list[dict[str, Any]], annotations: int) -> Consensus:
-    """`found` with the consensus boxes in its result; a label answer keeps its confidence, else the least
-    sure box gives it."""
+def _with_objects(found: Consensus, objects: list[dict[str, Any]], annotations: int) -> Consensus:
+    """`found` with the consensus objects in its result; a label answer keeps its confidence, else the least
+    sure object gives it."""
     confidence = found.confidence
     if confidence is None and objects:
         confidence = num(min(o["confidence"] for o in objects))
@@ -253,25 +276,115 @@ def _item_agreement(c: Classification, n_units: int) -> np.ndarray:
         return np.where(sizes >= 2, same / (sizes * (sizes - 1)), np.nan)
 
 
-def _box_consensus(data: Collected, labels: Labels, reliability: np.ndarray) -> dict[int, list[dict[str, Any]]]:
-    """Per unit, the boxes a majority of its annotators drew: reliability-weighted mean box, weighted label vote."""
-    answers: dict[int, list[tuple[int, list]]] = {}
+@dataclass(frozen=True)
+class ObjectInference:
+    """The objects of a project's (or one task's) answers matched across annotators, and their labels inferred.
+
+    matched: kind -> its objects matched on every task (tasks.quality.objects.Matched; items are units of the
+    Collected data); offset: kind -> where its units start in the combined numbering the inference uses;
+    classes: compact class -> label index; inference: over the combined units as items; answer, confidence:
+    per combined unit, its label index after taxonomy back-off (-1 without one) and that label's probability;
+    method: "dawid_skene" or "majority"; reliability: coder -> how often their object labels are right.
+    """
+
+    matched: dict[str, obj.Matched]
+    offset: dict[str, int]
+    classes: np.ndarray
+    inference: inf.Inference
+    answer: np.ndarray
+    confidence: np.ndarray
+    method: str
+    reliability: dict[int, float]
+
+    def label_of(self, kind: str, unit: np.ndarray) -> np.ndarray:
+        return self.answer[self.offset[kind] + np.asarray(unit, dtype=np.int64)]
+
+
+def object_tools(schema: LabelSchema) -> list[str]:
+    """The geometry tools of a schema, in GEOMETRY_TOOLS order."""
+    return [kind for kind in GEOMETRY_TOOLS if kind in schema.tools]
+
+
+def _drawn_by_unit(data: Collected, labels: Labels) -> dict[int, list[tuple[int, list[dict]]]]:
+    """Per unit, one (coder, objects) per answer: the objects with label indices (labels gone from the schema
+    left out), drawing nothing included."""
+    given: dict[int, list[tuple[int, list[dict]]]] = {}
     for unit, coder, result in data.results:
-        answers.setdefault(unit, []).append((coder, [o for o in result.get("objects", []) if o.get("tool") == "bbox"]))
-    return {unit: _clusters(given, labels, reliability) for unit, given in answers.items()}
+        objects = [dict(o, label=labels.index[o["label"]]) for o in result.get("objects", [])
+                   if o.get("label") in labels.index]
+        given.setdefault(unit, []).append((coder, objects))
+    return given
 
 
-def _clusters(given: list[tuple[int, list]], labels: Labels, reliability: np.ndarray) -> list[dict[str, Any]]:
-    """One task's consensus boxes from each annotator's (coder, boxes); boxes of labels gone from the schema
-    are left out."""
-    drawn = [(coder, o) for coder, objects in given for o in objects if o.get("label") in labels.index]
-    if not drawn:
-        return []
-    clusters = st.cluster_boxes(np.array([o["bbox"] for _, o in drawn], dtype=np.float64),
-                                np.array([coder for coder, _ in drawn]),
-                                np.array([labels.index[o["label"]] for _, o in drawn]), reliability,
-                                quorum=len(given) // 2 + 1, n_annotators=len(given))
-    return [{"tool": "bbox", "label": labels.ids[int(label)], "bbox": [round(float(v), 2) for v in box],
-             "confidence": num(confidence), "annotators": int(support)}
-            for box, label, confidence, support in zip(clusters.box, clusters.label, clusters.confidence,
-                                                      clusters.support)]
+def _objects(project: Project, schema: LabelSchema, labels: Labels, data: Collected, order: np.ndarray,
+             scales: dict[int, float] | None, *, aggregate: bool) -> tuple[ObjectInference | None, dict[int, list]]:
+    """Every task's objects matched and labelled: (the inference, per unit its consensus objects).
+
+    `order[coder]` ranks the annotators for the matching and weighs their geometry (the label reliability when
+    there is one, else equal). `aggregate`: the project's aggregation (Dawid-Skene over every object of the
+    project) rather than the majority of each object's labels. Keypoints need `scales` (per unit,
+    sqrt(image area)); tasks without one have no keypoint objects.
+    """
+    given = _drawn_by_unit(data, labels)
+    units = sorted(given)
+    matched: dict[str, obj.Matched] = {}
+    offset: dict[str, int] = {}
+    sources: dict[str, list[list[dict]]] = {}
+    total = 0
+    for kind in object_tools(schema):
+        chosen = [u for u in units if kind != "keypoint" or (scales or {}).get(u)]
+        items = [given[u] for u in chosen]
+        found = obj.match_objects(items, kind=kind, reliability=order,
+                                  scale=[scales[u] for u in chosen] if kind == "keypoint" else None)
+        # Back to the data's units, and each answer's objects, to read members from.
+        found = replace(found, item=np.asarray(chosen, dtype=np.int64)[found.item] if found.n_units else found.item,
+                        answers=[(chosen[i], coder) for i, coder in found.answers])
+        sources[kind] = [objects for item in items for _, objects in item]
+        matched[kind], offset[kind] = found, total
+        total += found.n_units
+    if total == 0:
+        return None, {}
+    unit = np.concatenate([m.unit + offset[k] for k, m in matched.items()])
+    coder = np.concatenate([m.coder for m in matched.values()])
+    label = np.concatenate([m.label for m in matched.values()])
+    classes, value = np.unique(label, return_inverse=True)
+    args = (unit, coder, value.astype(np.int64), total, len(data.user_ids), len(classes))
+    if aggregate and project.aggregation == "dawid_skene" and len(classes) <= DS_MAX_CLASSES:
+        result, method = inf.dawid_skene(*args), "dawid_skene"
+    else:
+        result, method = inf.majority_vote(*args), "majority"
+    answer, confidence = inf.back_off(result.posterior, labels.taxonomy.ancestors[classes],
+                                      project_threshold(project), labels.allowed)
+    found = ObjectInference(matched, offset, classes, result, answer, confidence, method,
+                            {int(c): float(result.reliability[c]) for c in np.unique(coder)})
+    return found, _consensus_objects(found, sources, labels, data, order)
+
+
+def _consensus_objects(found: ObjectInference, sources: dict[str, list[list[dict]]], labels: Labels,
+                       data: Collected, order: np.ndarray) -> dict[int, list[dict]]:
+    """Per unit, the objects a majority of its annotators drew: consensus geometry, inferred label."""
+    answered = np.bincount([unit for unit, _, _ in data.results], minlength=len(data.task_ids))
+    out: dict[int, list[dict]] = {}
+    for kind, m in found.matched.items():
+        if not m.n_units:
+            continue
+        members = [sources[kind][a][p] for a, p in zip(m.answer, m.position)]
+        shapes = obj.representatives(kind, members, m.unit, order[m.coder], m.n_units)
+        label = found.label_of(kind, np.arange(m.n_units))
+        confidence = found.confidence[found.offset[kind]:found.offset[kind] + m.n_units]
+        for u in range(m.n_units):
+            item = int(m.item[u])
+            if m.support[u] < answered[item] // 2 + 1 or label[u] < 0:
+                continue
+            out.setdefault(item, []).append({
+                "tool": kind, "label": labels.ids[int(label[u])], **shapes[u],
+                "confidence": num(confidence[u] * m.support[u] / answered[item]), "annotators": int(m.support[u])})
+    for objects in out.values():
+        objects.sort(key=_reading_order)
+    return out
+
+
+def _reading_order(o: dict) -> tuple:
+    """Consensus objects by tool, then left to right, top to bottom (then size)."""
+    position = o.get("bbox") or o.get("point") or [min(x for x, _ in o["points"]), min(y for _, y in o["points"])]
+    return (GEOMETRY_TOOLS.index(o["tool"]), *position)

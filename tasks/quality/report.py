@@ -20,17 +20,21 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from tasks.models import Annotation, Media, Project, Qualification, QualityReport, Task, TaskConsensus
+from tasks.models import Annotation, Project, Qualification, QualityReport, TaskConsensus
 from tasks.projects import current_schema
 from tasks.quality import agreement as ag
 from tasks.quality import structures as st
-from tasks.quality.answers import Classification, Collected, Labels, collect, distance, labels_of, num
-from tasks.quality.consensus import Consensus, Inferred, infer, is_fresh, project_signature, report_signature
-from tasks.schema import GEOMETRY_TOOLS, LabelSchema
+from tasks.quality import objects as obj
+from tasks.quality.answers import Classification, Collected, Labels, collect, distance, image_scales, labels_of, num
+from tasks.quality.consensus import (Consensus, Inferred, infer, is_fresh, object_tools, project_signature,
+                                     report_signature)
+from tasks.quality.scores import object_scores
 
 BOOTSTRAP_SAMPLES = 1000
 COHEN_MATRIX_MAX = 100  # annotators
 CONFUSION_TOP = 10  # labels in the confusion table: the most confused ones
+HEADLINE = ("krippendorff_alpha", "alpha_interval", "alpha_distance", "nominal_alpha", "fleiss_kappa",
+            "mean_pairwise_cohen_kappa", "cohen_kappa_matrix", "per_label", "confusion")
 
 
 @dataclass(frozen=True)
@@ -52,19 +56,29 @@ def agreement_report(session: Session, project: Project, now: dt.datetime) -> Ag
     schema, labels = current_schema(project), labels_of(project)
     data = collect(session, project.id)
     last = project_signature(session, project.id).last_annotation_id
-    inferred = infer(project, schema, labels, data)
+    scales = image_scales(session, project.id, data) if "keypoint" in schema.tools else None
+    inferred = infer(project, schema, labels, data, scales)
     body = _blank(data, now, last)
     body["method"] = inferred.method
     agreement_with: dict[int, list[float]] = {}
-    if inferred.classification is not None:
+    reliability = inferred.reliability
+    if inferred.classification is not None and len(inferred.classification.unit):
         taxonomy = labels.deep and not schema.multi_label
         between = distance(labels, inferred.classification, taxonomy)
-        body.update(_label_agreement(project, schema, labels, data, inferred.classification, between, taxonomy))
+        body.update(_measures(project, labels, data, inferred.classification, between, taxonomy,
+                              len(data.task_ids), schema.multi_label))
+        body["measured_on"] = "labels"
         agreement_with = _agreement_with(inferred, between, len(data.task_ids))
-    for kind in [k for k in GEOMETRY_TOOLS if k in schema.tools] + (["span"] if "span" in schema.tools else []):
-        scales = _image_scales(session, project.id, data) if kind == "keypoint" else None
-        body[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales)
-    body["per_annotator"] = _per_annotator(session, project, data, agreement_with, inferred.reliability)
+    if object_tools(schema):
+        body["objects"] = _object_agreement(project, labels, data, inferred, scales)
+        if body["objects"] is not None and body["measured_on"] is None:
+            # No whole-item labels: the objects' labels are the project's headline numbers.
+            body.update({key: body["objects"][key] for key in HEADLINE}, measured_on="objects")
+            agreement_with, reliability = _object_agreement_with(labels, data, inferred, scales), \
+                inferred.objects.reliability
+    for kind in object_tools(schema) + (["span"] if "span" in schema.tools else []):
+        body[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales if kind == "keypoint" else None)
+    body["per_annotator"] = _per_annotator(session, project, data, agreement_with, reliability)
     return AgreementReport(body, inferred.consensus)
 
 
@@ -99,23 +113,24 @@ def _blank(data: Collected, now: dt.datetime, last: int) -> dict[str, Any]:
     """The report's keys in the order it shows them, every measure null until computed."""
     return {"krippendorff_alpha": None, "alpha_interval": None, "alpha_distance": None, "nominal_alpha": None,
             "fleiss_kappa": None, "mean_pairwise_cohen_kappa": None, "cohen_kappa_matrix": None, "per_label": {},
-            "per_annotator": [], "method": None, "annotations": data.size, "tasks": len(data.task_ids),
-            "computed_at": now.isoformat(), "last_annotation_id": last}
+            "confusion": None, "measured_on": None, "per_annotator": [], "method": None, "annotations": data.size,
+            "tasks": len(data.task_ids), "computed_at": now.isoformat(), "last_annotation_id": last}
 
 
-def _label_agreement(project: Project, schema: LabelSchema, labels: Labels, data: Collected, c: Classification,
-                     between: ag.Distance, taxonomy: bool) -> dict[str, Any]:
-    """The label measures: alphas (with a seeded bootstrap interval), Fleiss, Cohen, per label, confusion."""
+def _measures(project: Project, labels: Labels, data: Collected, c: Classification, between: ag.Distance,
+              taxonomy: bool, n_units: int, multi_label: bool) -> dict[str, Any]:
+    """The label measures of a classification (whole-item labels, or objects' labels): alphas (with a seeded
+    bootstrap interval), Fleiss, Cohen, per label, confusion."""
     bounds = ag.bootstrap_alpha(c.unit, c.value, between, n_values=c.n_values, samples=BOOTSTRAP_SAMPLES,
                                 seed=project.id)
-    counts = ag.fleiss_counts(c.unit, c.value, len(data.task_ids), c.n_values)
+    counts = ag.fleiss_counts(c.unit, c.value, n_units, c.n_values)
     return {"alpha_distance": "taxonomy" if taxonomy else "nominal",
             "krippendorff_alpha": num(ag.krippendorff_alpha(c.unit, c.value, between, n_values=c.n_values)),
             "alpha_interval": [num(bounds[0]), num(bounds[1])] if bounds else None,
             "nominal_alpha": num(ag.krippendorff_alpha(c.unit, c.value, "nominal", n_values=c.n_values)),
             "fleiss_kappa": num(ag.fleiss_kappa(counts)), **_cohen(data, c),
-            "per_label": _per_label(c, labels, schema.multi_label),
-            "confusion": None if schema.multi_label else _confusion(c, labels)}
+            "per_label": _per_label(c, labels, multi_label),
+            "confusion": None if multi_label else _confusion(c, labels)}
 
 
 def _cohen(data: Collected, c: Classification) -> dict[str, Any]:
@@ -148,7 +163,8 @@ def _agreement_with(inferred: Inferred, between: ag.Distance, n_units: int) -> d
 def _confusion(c: Classification, labels: Labels, top: int = CONFUSION_TOP) -> dict[str, Any] | None:
     """Which labels two annotators of the same task gave when they disagreed, for the `top` labels most often
     in disagreement: `pairs[i][j]` (i != j) counts the pairs of answers to one task, one `labels[i]` and one
-    `labels[j]`; `pairs[i][i]` the pairs that agreed on `labels[i]`. Sparse products, so a taxonomy of
+    `labels[j]`; `pairs[i][i]` the pairs that agreed on `labels[i]`. For objects, a label None is "drew no
+    object here". Sparse products, so a taxonomy of
     thousands of labels costs what its used labels cost."""
     if not len(c.unit):
         return None
@@ -166,7 +182,8 @@ def _confusion(c: Classification, labels: Labels, top: int = CONFUSION_TOP) -> d
     block = together[chosen][:, chosen].toarray()
     for i, n in enumerate(chosen):
         block[i, i] = (same[n] - totals[n]) // 2  # unordered pairs of answers both giving the label
-    return {"labels": [labels.ids[c.classes[n]] for n in chosen], "pairs": block.astype(int).tolist()}
+    return {"labels": [labels.ids[c.classes[n]] if c.classes[n] >= 0 else None for n in chosen],
+            "pairs": block.astype(int).tolist()}
 
 
 def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str, Any]:
@@ -176,7 +193,8 @@ def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str
         alphas = ag.per_label_alpha(c.unit, c.value, c.n_values)
         chosen = np.bincount(c.value, minlength=c.n_values)
         for n, full in enumerate(c.classes):
-            out[labels.ids[full]] = {"alpha": num(alphas[n]), "annotations": int(chosen[n])}
+            if full >= 0:  # obj.NO_OBJECT is the objects report's `no_object`, not a label
+                out[labels.ids[full]] = {"alpha": num(alphas[n]), "annotations": int(chosen[n])}
         return out
     for label in sorted(set().union(*c.sets)) if c.sets else []:
         member = np.array([label in s for s in c.sets], dtype=bool)
@@ -187,16 +205,9 @@ def _per_label(c: Classification, labels: Labels, multi_label: bool) -> dict[str
     return out
 
 
-def _image_scales(session: Session, project_id: int, data: Collected) -> dict[int, float]:
-    """Per unit, sqrt of its image's area: the scale keypoint distances are measured against."""
-    sizes = dict(session.execute(select(Task.id, Media.width * Media.height).join(
-        Media, Media.sha256 == Task.media_sha256).where(Task.project_id == project_id)).all())
-    return {unit: float(np.sqrt(sizes[task_id])) for unit, task_id in enumerate(data.task_ids)
-            if sizes.get(task_id)}
-
-
-def _structure_f1(data: Collected, labels: Labels, kind: str, scales: dict[int, float] | None) -> dict[str, Any]:
-    """Boxes, polygons, keypoints or spans: mean matched F1 over pairs of answers, and the matched labels' alpha."""
+def _structure_f1(data: Collected, labels: Labels, kind: str, scales: dict[int, float] | None) -> dict[str, Any] | None:
+    """Boxes, polygons, keypoints or spans: mean matched F1 over pairs of answers, the matched pairs' mean
+    similarity (IoU or keypoint similarity) and the matched labels' alpha; None when nobody drew that kind."""
     items: dict[int, list] = defaultdict(list)
     for unit, coder, result in data.results:
         # Objects whose label has left the schema since are left out, as in classification.
@@ -209,11 +220,70 @@ def _structure_f1(data: Collected, labels: Labels, kind: str, scales: dict[int, 
         items[unit].append((coder, objects))
     if scales is not None:  # keypoints: only tasks whose image size is known
         items = {unit: given for unit, given in items.items() if unit in scales}
+    if not any(objects for given in items.values() for _, objects in given):
+        return None
     scale = [scales[unit] for unit in items] if scales is not None else None
     summary = st.pairwise_structure_agreement(list(items.values()), kind=kind, scale=scale)
     alpha = ag.krippendorff_alpha(summary.unit, summary.value, "nominal", n_values=len(labels.ids))
     return {"mean_f1": num(summary.mean_f1), "pairs": int(summary.pairs), "matched": int(summary.matched),
-            "label_alpha": num(alpha)}
+            "localisation": num(summary.mean_similarity), "label_alpha": num(alpha)}
+
+
+def _object_agreement(project: Project, labels: Labels, data: Collected, inferred: Inferred,
+                      scales: dict[int, float] | None) -> dict[str, Any] | None:
+    """The objects' labels as a classification (tasks.quality.objects): every object matched across a task's
+    answers is a unit, each annotator of the task gives it their object's label or "no object"; the same
+    measures as whole-item labels, plus how the objects matched. None when nobody drew an object."""
+    found = inferred.objects
+    if found is None:
+        return None
+    parts = [(unit + found.offset[kind], coder, value)
+             for kind, m in found.matched.items() for unit, coder, value in [obj.annotation_list(m)]]
+    unit, coder, value = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    classes, compact = np.unique(value, return_inverse=True)  # obj.NO_OBJECT (-1) first when present
+    c = Classification(unit, coder, compact.astype(np.int64), classes, [])
+    total = sum(m.n_units for m in found.matched.values())
+    taxonomy = labels.deep
+    between = obj.with_no_object(distance(labels, c, taxonomy), classes == obj.NO_OBJECT)
+    block = _measures(project, labels, data, c, between, taxonomy, total, False)
+    pairs = [m.pairs() for m in found.matched.values()]
+    matched_pairs = sum(n for n, _ in pairs)
+    nothing = np.flatnonzero(classes == obj.NO_OBJECT)
+    alphas = ag.per_label_alpha(c.unit, c.value, c.n_values)
+    scores = _object_agreement_with(labels, data, inferred, scales)
+    drawn = np.bincount(np.concatenate([m.coder for m in found.matched.values()]), minlength=len(data.user_ids))
+    return {**block, "kinds": [kind for kind, m in found.matched.items() if m.n_units], "objects": total,
+            "matched_pairs": matched_pairs,
+            "localisation": num(sum(n * s for n, s in pairs if s is not None) / matched_pairs) if matched_pairs else None,
+            "no_object": {"alpha": num(alphas[nothing[0]]) if len(nothing) else None,
+                          "annotations": int((value == obj.NO_OBJECT).sum())},
+            "method": found.method,
+            "per_annotator": [{"user_id": user_id, "objects": int(drawn[coder]),
+                               "agreement_with_consensus": num(float(np.mean(scores[coder]))) if scores.get(coder)
+                               else None, "reliability": num(found.reliability.get(coder))}
+                              for coder, user_id in sorted(enumerate(data.user_ids), key=lambda pair: pair[1])]}
+
+
+def _object_agreement_with(labels: Labels, data: Collected, inferred: Inferred,
+                           scales: dict[int, float] | None) -> dict[int, list[float]]:
+    """Per coder, the score of each of their answers' objects against the task's consensus objects (what the
+    bonus pays for, tasks.quality.scores), on tasks with two or more answers where someone drew an object."""
+    found = inferred.objects
+    answered = np.bincount([unit for unit, _, _ in data.results], minlength=len(data.task_ids))
+    kinds_on: dict[int, set[str]] = defaultdict(set)
+    for kind, m in found.matched.items():
+        for item in m.item.tolist():
+            kinds_on[item].add(kind)
+    between = labels.taxonomy.distance() if labels.deep else ag.nominal()
+    scores: dict[int, list[float]] = defaultdict(list)
+    for unit, coder, result in data.results:
+        if answered[unit] < 2 or not kinds_on.get(unit):
+            continue
+        consensus = inferred.consensus.get(data.task_ids[unit])
+        theirs = (consensus.result or {}).get("objects", []) if consensus else []
+        parts = object_scores(labels, between, result, theirs, sorted(kinds_on[unit]), (scales or {}).get(unit))
+        scores[coder].append(float(np.mean([part.score for part in parts.values()])))
+    return scores
 
 
 def _per_annotator(session: Session, project: Project, data: Collected, agreement_with: dict[int, list[float]],

@@ -6,7 +6,9 @@ Both run inside a submit's transaction, so they read one task's answers, never t
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -15,12 +17,12 @@ from sqlalchemy.orm import Session
 from tasks.models import Annotation, Media, Project, Task
 from tasks.projects import current_schema
 from tasks.quality import agreement as ag
+from tasks.quality import objects as obj
 from tasks.quality import structures as st
-from tasks.quality.answers import Labels, labels_of
-from tasks.quality.consensus import task_consensus
+from tasks.quality.answers import Labels, labels_of, num
+from tasks.quality.consensus import object_tools, task_consensus
 from tasks.schema import LabelSchema
 
-PEER_KINDS = ("polygon", "keypoint", "span")  # scored against the other answers, not a consensus
 
 
 def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float) -> float:
@@ -51,52 +53,86 @@ def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float
     return mass[best]
 
 
-def answer_scores(session: Session, project: Project, task: Task) -> dict[int, float]:
+@dataclass(frozen=True)
+class Scored:
+    """How right one answer is, 0..1 (`value`, what the agreement bonus pays for), and why: per geometry tool,
+    how its objects compared with the consensus objects (`objects`, what the wallet line shows)."""
+
+    value: float
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def answer_scores(session: Session, project: Project, task: Task) -> dict[int, Scored]:
     """How right each counted answer on a task is, 0..1 (what the agreement bonus pays for): the mean of one
     part per kind of answer the project's schema asks for.
 
     - classify: 1 - the taxonomy distance of its label to the consensus label (nominal: 1 or 0; multi-label:
       1 when the whole set is the consensus set), when both it and the consensus have labels;
-    - bbox: its IoU-matched F1 against the consensus boxes (`task_consensus`), when someone on the task drew one;
-    - polygon, keypoint, span: there is no consensus geometry for these, so peer agreement: the mean of its
-      matched F1 (IoU >= 0.5; keypoints by similarity >= 0.5, tasks.quality.structures) against each other
-      counted answer on the task, taken one pair at a time, as the agreement report's `<kind>_f1` does.
-      There is no such part for an answer alone on its task, for a tool no answer on the task used (a
-      classify + span project whose annotators mark no spans is scored on its labels alone), nor for
-      keypoints on an image of unknown size (keypoint distance is measured against sqrt(image area)).
+    - bbox, polygon, keypoint: its objects of that tool against the task's consensus objects
+      (tasks.quality.objects.score_against): matched one-to-one at IoU (keypoint similarity) >= 0.5, each pair
+      credited localisation x label, misses and extras counted as in a matched F1. So a box in the right
+      place with a wrong label earns only what the taxonomy distance allows. There is a part when someone on
+      the task drew that tool (then drawing nothing counts: agreeing with an empty consensus scores 1, drawing
+      where the consensus has nothing 0), and for keypoints only on an image of known size;
+    - span: there is no consensus geometry for text, so peer agreement: the mean of its matched F1 (IoU >= 0.5)
+      against each other counted answer on the task, one pair at a time, as the report's `span_f1` does; no
+      part for an answer alone on its task or when no answer marked a span.
 
-    Labels play no part in the geometry F1, as for boxes and the report's mean F1: a shape in the right place
-    with another label still matches (the report measures label agreement separately, as an alpha over the
-    matched pairs). As in the report, objects and spans whose label has since left the schema are left out.
-    Once someone on the task used the tool, drawing nothing counts: two answers that both drew none of that
-    kind agree on it (F1 1), one that drew and one that did not disagree (F1 0). An answer with no part at
-    all scores 0; a gold task's answers score their gold score. Queries: one for the answers, one for the
-    task's consensus (classify or bbox only) and one for the image size (only when keypoints are compared).
+    As in the report, objects and spans whose label has since left the schema are left out. An answer with no
+    part at all scores 0; a gold task's answers score their gold score. Queries: one for the answers, the
+    task's consensus (classify or geometry) and the image size (only when keypoints are compared).
     """
     rows = session.execute(select(Annotation.id, Annotation.result, Annotation.gold_score).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
     if task.is_gold:
-        return {annotation_id: float(gold or 0.0) for annotation_id, _, gold in rows}
+        return {annotation_id: Scored(float(gold or 0.0)) for annotation_id, _, gold in rows}
     schema, labels = current_schema(project), labels_of(project)
     results = [result for _, result, _ in rows]
-    needs_consensus = bool(rows) and ("classify" in schema.tools or "bbox" in schema.tools)
-    consensus = (task_consensus(session, project, task).result or {}) if needs_consensus else {}
+    used = [kind for kind in object_tools(schema)
+            if any(o.get("tool") == kind for result in results for o in result.get("objects", []))]
+    scale = _image_scale(session, task) if "keypoint" in used else None
+    needs_consensus = bool(rows) and ("classify" in schema.tools or bool(used))
+    consensus = (task_consensus(session, project, task, scale=scale).result or {}) if needs_consensus else {}
     between = labels.taxonomy.distance() if labels.deep and not schema.multi_label else ag.nominal()
-    peer = _peer_parts(session, task, schema, labels, results)
-    # As for the peer kinds: no box part when nobody on the task drew a box (else a wrong label earns half).
-    boxes_used = "bbox" in schema.tools and any(o.get("tool") == "bbox" for result in results
-                                                for o in result.get("objects", []))
-    scores: dict[int, float] = {}
+    object_distance = labels.taxonomy.distance() if labels.deep else ag.nominal()
+    peer = _peer_parts(schema, labels, results)
+    scores: dict[int, Scored] = {}
     for n, (annotation_id, result, _) in enumerate(rows):
-        parts = _consensus_parts(schema, labels, between, result, consensus, boxes_used)
+        parts = _label_parts(schema, labels, between, result, consensus)
+        objects = object_scores(labels, object_distance, result, consensus.get("objects", []),
+                                [kind for kind in used if kind != "keypoint" or scale is not None], scale)
+        parts.extend(found.score for found in objects.values())
         parts.extend(f1s[n] for f1s in peer.values())
-        scores[annotation_id] = sum(parts) / len(parts) if parts else 0.0
+        scores[annotation_id] = Scored(sum(parts) / len(parts) if parts else 0.0,
+                                       {kind: explain(found, labels) for kind, found in objects.items()})
     return scores
 
 
-def _consensus_parts(schema: LabelSchema, labels: Labels, between: ag.Distance, result: dict, consensus: dict,
-                     boxes_used: bool) -> list[float]:
-    """One answer's parts scored against the task's consensus: its labels, its boxes."""
+def object_scores(labels: Labels, between: ag.Distance, result: dict, consensus: list[dict], kinds: list[str],
+                  scale: float | None) -> dict[str, obj.ObjectScore]:
+    """An answer's objects of each of `kinds` against the consensus objects (labels gone from the schema left out)."""
+    mine = _indexed(result.get("objects", []), labels)
+    theirs = _indexed(consensus, labels)
+    return {kind: obj.score_against(mine, theirs, between, kind=kind, scale=scale) for kind in kinds}
+
+
+def _indexed(objects: list[dict], labels: Labels) -> list[dict]:
+    return [dict(o, label=labels.index[o["label"]]) for o in objects if o.get("label") in labels.index]
+
+
+def explain(found: obj.ObjectScore, labels: Labels) -> dict[str, Any]:
+    """An ObjectScore as the wallet shows it: counts, the mean localisation, and every matched pair whose label
+    earned less than full credit (its label, the consensus label, the credit)."""
+    return {"score": num(found.score, 4), "drawn": found.drawn, "consensus": found.consensus, "matched": found.matched,
+            "localisation": num(float(found.localisation.mean()), 4) if found.matched else None,
+            "mislabelled": [{"label": labels.ids[int(a)], "consensus": labels.ids[int(b)], "credit": num(credit, 4)}
+                            for a, b, credit in zip(found.labels_mine, found.labels_consensus, found.label_credit)
+                            if credit < 1]}
+
+
+def _label_parts(schema: LabelSchema, labels: Labels, between: ag.Distance, result: dict,
+                 consensus: dict) -> list[float]:
+    """One answer's whole-item labels scored against the task's consensus labels."""
     parts = []
     if "classify" in schema.tools and consensus.get("labels") and result.get("labels"):
         if schema.multi_label:
@@ -104,22 +140,15 @@ def _consensus_parts(schema: LabelSchema, labels: Labels, between: ag.Distance, 
         elif result["labels"][0] in labels.index and consensus["labels"][0] in labels.index:
             a, b = labels.index[result["labels"][0]], labels.index[consensus["labels"][0]]
             parts.append(float(1 - between(np.array([a]), np.array([b]))[0]))
-    if boxes_used and "objects" in consensus:
-        mine = [o for o in result.get("objects", []) if o.get("tool") == "bbox"]
-        parts.append(float(st.matched_f1(mine, consensus["objects"], kind="bbox").f1))
     return parts
 
 
-def _peer_parts(session: Session, task: Task, schema: LabelSchema, labels: Labels,
-                results: list[dict]) -> dict[str, list[float]]:
-    """Kind -> per answer, its mean F1 against the task's other answers (polygons, keypoints, spans)."""
-    peer: dict[str, list[float]] = {}
-    for kind in [kind for kind in PEER_KINDS if kind in schema.tools and len(results) >= 2]:
-        drawn = _drawn(results, labels, kind)
-        scale = _image_scale(session, task) if kind == "keypoint" and any(drawn) else None
-        if any(drawn) and (kind != "keypoint" or scale is not None):
-            peer[kind] = _peer_f1(drawn, kind, scale)
-    return peer
+def _peer_parts(schema: LabelSchema, labels: Labels, results: list[dict]) -> dict[str, list[float]]:
+    """"span" -> per answer, its mean F1 against the task's other answers (when two or more marked any)."""
+    if "span" not in schema.tools or len(results) < 2:
+        return {}
+    drawn = [[s for s in r.get("spans", []) if s.get("label") in labels.index] for r in results]
+    return {"span": _peer_f1(drawn)} if any(drawn) else {}
 
 
 def _image_scale(session: Session, task: Task) -> float | None:
@@ -130,19 +159,11 @@ def _image_scale(session: Session, task: Task) -> float | None:
     return float(np.sqrt(area)) if area and area > 0 else None
 
 
-def _drawn(results: list[dict], labels: Labels, kind: str) -> list[list[dict]]:
-    """Each answer's spans or objects of one tool, without those whose label has left the schema."""
-    if kind == "span":
-        return [[s for s in r.get("spans", []) if s.get("label") in labels.index] for r in results]
-    return [[o for o in r.get("objects", []) if o.get("tool") == kind and o.get("label") in labels.index]
-            for r in results]
-
-
-def _peer_f1(drawn: list[list[dict]], kind: str, scale: float | None) -> list[float]:
+def _peer_f1(drawn: list[list[dict]]) -> list[float]:
     """Per answer (two or more), its mean matched F1 against each of the others: one match per pair."""
     totals = [0.0] * len(drawn)
     for a, b in combinations(range(len(drawn)), 2):
-        f1 = st.matched_f1(drawn[a], drawn[b], kind=kind, scale=scale).f1
+        f1 = st.span_f1(drawn[a], drawn[b]).f1
         totals[a] += f1
         totals[b] += f1
     return [total / (len(drawn) - 1) for total in totals]

@@ -16,9 +16,8 @@ objects, precision = m / n_a, recall = m / n_b and F1 = 2m / (n_a + n_b); F1 is 
 matched pairs also agree on the label is counted, and `pairwise_structure_agreement` returns the labels of
 matched pairs as an annotation list for Krippendorff's alpha (tasks.quality.agreement).
 
-`cluster_boxes` makes a consensus for one item: annotators are taken in order of reliability and each one's
-boxes are Hungarian-matched to the clusters so far (to their reliability-weighted mean box), unmatched boxes
-start new clusters, so no cluster ever holds two boxes of one annotator.
+Matching objects across every answer to an item, their consensus and an answer's score against it are in
+tasks/quality/objects.py.
 
 Objects come in the API's result shape: {"tool": "bbox", "label": ..., "bbox": [x, y, w, h]},
 {"tool": "polygon", "label": ..., "points": [[x, y], ...]}, {"tool": "keypoint", "label": ..., "point": [x, y]}
@@ -130,7 +129,7 @@ def match(similarity: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndar
     return rows[kept].astype(np.int64), cols[kept].astype(np.int64)
 
 
-def _geometry(objects: Sequence[Object], kind: str) -> tuple[np.ndarray, object, list]:
+def geometry_of(objects: Sequence[Object], kind: str) -> tuple[np.ndarray, object, list]:
     """The objects of one kind: (their positions in `objects`, geometry for the similarity, labels)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; use one of {KINDS}")
@@ -147,7 +146,7 @@ def _geometry(objects: Sequence[Object], kind: str) -> tuple[np.ndarray, object,
     return np.asarray(index, dtype=np.int64), geometry, [o.get("label") for o in chosen]
 
 
-def _similarity(kind: str, a: object, b: object, scale: float | None) -> np.ndarray:
+def similarity(kind: str, a: object, b: object, scale: float | None) -> np.ndarray:
     if kind == "bbox":
         return box_iou(a, b)
     if kind == "polygon":
@@ -170,6 +169,7 @@ class MatchedF1:
     cols: np.ndarray          # and in objects_b
     labels_a: list            # each matched pair's label in a
     labels_b: list            # and in b
+    similarity: np.ndarray    # each matched pair's similarity (IoU or keypoint similarity)
 
 
 def _share(matched: int, total: int, other: int) -> float | None:
@@ -185,19 +185,22 @@ def matched_f1(objects_a: Sequence[Object], objects_b: Sequence[Object], thresho
     Objects of other tools are ignored; `scale` (sqrt of the image area) is needed for keypoints only.
     Labels are compared with ==, so strings and label indices both work.
     """
-    index_a, geometry_a, labels_a = _geometry(objects_a, kind)
-    index_b, geometry_b, labels_b = _geometry(objects_b, kind)
+    index_a, geometry_a, labels_a = geometry_of(objects_a, kind)
+    index_b, geometry_b, labels_b = geometry_of(objects_b, kind)
     n_a, n_b = len(index_a), len(index_b)
     if n_a and n_b:
-        rows, cols = match(_similarity(kind, geometry_a, geometry_b, scale), threshold)
+        between = similarity(kind, geometry_a, geometry_b, scale)
+        rows, cols = match(between, threshold)
+        paired = between[rows, cols]
     else:
         rows = cols = np.zeros(0, dtype=np.int64)
+        paired = np.zeros(0)
     m = len(rows)
     pairs_a, pairs_b = [labels_a[r] for r in rows], [labels_b[c] for c in cols]
     same = sum(1 for x, y in zip(pairs_a, pairs_b) if x == y)
     f1 = 1.0 if n_a + n_b == 0 else 2 * m / (n_a + n_b)
     return MatchedF1(f1, _share(m, n_a, n_b), _share(m, n_b, n_a), m, same, index_a[rows], index_b[cols], pairs_a,
-                     pairs_b)
+                     pairs_b, paired)
 
 
 def span_f1(spans_a: Sequence[Object], spans_b: Sequence[Object], threshold: float = 0.5) -> MatchedF1:
@@ -215,6 +218,7 @@ class StructureAgreement:
     pairs: int               # how many (item, annotator pair) the mean is over
     matched: int             # matched object pairs in all
     same_label: int          # of which with equal labels
+    mean_similarity: float | None  # the matched pairs' mean IoU (or keypoint similarity); None without any
     # The matched pairs' labels as an annotation list: one unit per matched pair, two values each.
     unit: np.ndarray
     value: np.ndarray        # label index
@@ -244,6 +248,7 @@ def pairwise_structure_agreement(items: Sequence[Sequence[tuple[int, Sequence[Ob
     values: list[np.ndarray] = []
     unit_item: list[np.ndarray] = []
     same = 0
+    similarity_total = 0.0
     for i, answers in enumerate(items):
         annotators = [a for a, _ in answers]
         if len(set(annotators)) != len(annotators):
@@ -252,6 +257,7 @@ def pairwise_structure_agreement(items: Sequence[Sequence[tuple[int, Sequence[Ob
             result = matched_f1(objects_a, objects_b, threshold, kind, scale=scales[i])
             f1s.append(result.f1)
             same += result.same_label
+            similarity_total += float(result.similarity.sum())
             if result.matched:
                 values.append(np.column_stack([np.asarray(result.labels_a, dtype=np.int64),
                                                np.asarray(result.labels_b, dtype=np.int64)]))
@@ -264,85 +270,9 @@ def pairwise_structure_agreement(items: Sequence[Sequence[tuple[int, Sequence[Ob
         pairs=len(f1s),
         matched=n_units,
         same_label=same,
+        mean_similarity=similarity_total / n_units if n_units else None,
         unit=np.repeat(np.arange(n_units, dtype=np.int64), 2),
         value=pair_values.reshape(-1),
         coder=np.asarray(coders, dtype=np.int64).reshape(-1),
         unit_item=np.concatenate(unit_item) if unit_item else np.zeros(0, dtype=np.int64),
     )
-
-
-# ------------------------------------------------------------------------------------------------------
-# Consensus boxes
-# ------------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BoxClusters:
-    """Consensus boxes of one item, ordered by x, then y (then w, h)."""
-
-    box: np.ndarray          # clusters x 4: reliability-weighted mean [x, y, w, h]
-    label: np.ndarray        # clusters: label index by reliability-weighted vote (ties: the lower index)
-    confidence: np.ndarray   # clusters: winning label's weighted share x share of the item's annotators who drew it
-    support: np.ndarray      # clusters: distinct annotators who drew it
-    member: np.ndarray       # input boxes: their cluster's index here, -1 when it fell short of the quorum
-
-
-def _cluster_weights(cluster: np.ndarray, weight: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Each assigned box's weight, with equal weights inside a cluster whose reliabilities are all 0."""
-    total = np.bincount(cluster, weights=weight, minlength=n_clusters)
-    return np.where(total[cluster] > 0, weight, 1.0)
-
-
-def _means(boxes: np.ndarray, cluster: np.ndarray, weight: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Weighted mean box of each cluster; boxes with cluster -1 are left out."""
-    assigned = cluster >= 0
-    c, w = cluster[assigned], _cluster_weights(cluster[assigned], weight[assigned], n_clusters)
-    sums = np.stack([np.bincount(c, weights=w * boxes[assigned, d], minlength=n_clusters) for d in range(4)], axis=1)
-    return _ratio(sums, np.bincount(c, weights=w, minlength=n_clusters)[:, None])
-
-
-def cluster_boxes(boxes: np.ndarray, annotators: np.ndarray, labels: np.ndarray, reliability: np.ndarray, quorum: int,
-                  iou_threshold: float = 0.5, *, n_annotators: int | None = None) -> BoxClusters:
-    """Consensus boxes of one item from several annotators' boxes.
-
-    boxes (n x 4, [x, y, w, h]) with annotators[i] and labels[i] per box; reliability[a] per annotator index
-    (negative counts as 0). Annotators go in order of reliability (ties: lower index first); each one's
-    boxes are matched to the clusters' current weighted means at IoU >= iou_threshold, the rest start
-    clusters. Clusters drawn by fewer than `quorum` annotators are dropped. `n_annotators` is how many
-    annotators answered the item, drawing or not (default: those with a box), for the confidence.
-    """
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    annotators = np.asarray(annotators, dtype=np.int64).reshape(-1)
-    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    reliability = np.asarray(reliability, dtype=np.float64).reshape(-1)
-    if not len(boxes) == len(annotators) == len(labels):
-        raise ValueError(f"{len(boxes)} boxes, {len(annotators)} annotators, {len(labels)} labels")
-    present = np.unique(annotators)
-    n_annotators = len(present) if n_annotators is None else n_annotators
-    if n_annotators < len(present):
-        raise ValueError(f"n_annotators={n_annotators} but {len(present)} annotators drew boxes")
-    weight = np.maximum(reliability[annotators], 0.0)
-    cluster = np.full(len(boxes), -1, dtype=np.int64)
-    n_clusters = 0
-    for annotator in present[np.lexsort((present, -reliability[present]))]:
-        own = np.flatnonzero(annotators == annotator)
-        rows, cols = match(box_iou(boxes[own], _means(boxes, cluster, weight, n_clusters)), iou_threshold)
-        cluster[own[rows]] = cols
-        fresh = own[np.setdiff1d(np.arange(len(own)), rows)]
-        cluster[fresh] = n_clusters + np.arange(len(fresh))
-        n_clusters += len(fresh)
-
-    support = np.bincount(cluster, minlength=n_clusters)  # one box per annotator per cluster: distinct annotators
-    w = _cluster_weights(cluster, weight, n_clusters)
-    n_labels = int(labels.max()) + 1 if len(labels) else 0
-    votes = np.bincount(cluster * n_labels + labels, weights=w, minlength=n_clusters * n_labels)
-    votes = votes.reshape(n_clusters, n_labels)
-    winner = votes.argmax(axis=1) if n_labels else np.zeros(0, dtype=np.int64)
-    share = _ratio(votes[np.arange(n_clusters), winner], votes.sum(axis=1))
-    confidence = share * support / max(n_annotators, 1)
-
-    means = _means(boxes, cluster, weight, n_clusters)
-    kept = np.flatnonzero(support >= quorum)
-    kept = kept[np.lexsort(means[kept].T[::-1])]  # by x, then y, w, h
-    renumber = np.full(n_clusters + 1, -1, dtype=np.int64)  # the extra slot maps cluster -1 to -1
-    renumber[kept] = np.arange(len(kept))
-    return BoxClusters(means[kept], winner[kept], confidence[kept], support[kept], renumber[cluster])

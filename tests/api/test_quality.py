@@ -92,7 +92,7 @@ def test_dawid_skene_projects_say_so(client, owner, labelled):
     assert body["method"] == "dawid_skene"
     assert all(0 <= row["reliability"] <= 1 for row in body["per_annotator"])
     consensus = client.get(f"/api/v1/tasks/{task_ids[3]}/consensus", headers=owner).get_json()
-    assert consensus["method"] == "dawid_skene" and consensus["result"] == {"labels": ["species"]}
+    assert consensus["method"] == "majority" and consensus["result"] == {"labels": ["species"]}
 
 
 def test_undefined_numbers_are_null_never_nan_or_500(client, owner, annotators):
@@ -279,13 +279,18 @@ def test_box_projects_report_matched_f1_and_consensus_boxes(app, client, owner, 
     # Pairs: (0,1) F1 1, (0,2) 2*1/3, (1,2) 2*1/3 -> mean 7/9; every matched pair agrees on "bird".
     assert body["bbox_f1"]["mean_f1"] == pytest.approx(7 / 9, abs=1e-6)
     assert body["bbox_f1"]["pairs"] == 3 and body["bbox_f1"]["matched"] == 4
-    assert body["krippendorff_alpha"] is None  # no classification in this schema
+    # No whole-item labels: the headline is the objects'. Two objects: the first drawn "bird" by all three, the
+    # second "bird" by two and missed by the third ("no object"). Coincidences: bird-bird 3 + 1, bird-none 1
+    # each way, of n = 6 values: D_o = 2/6, D_e = 2 x 5 x 1 / (6 x 5) = 1/3, alpha = 1 - 1 = 0.
+    assert body["measured_on"] == "objects" and body["krippendorff_alpha"] == pytest.approx(0.0, abs=1e-9)
+    assert body["objects"]["objects"] == 2 and body["objects"]["no_object"]["annotations"] == 1
+    assert "polygon_f1" not in body  # not a tool of this project
     task_id = client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["items"][0]["id"]
     consensus = client.get(f"/api/v1/tasks/{task_id}/consensus", headers=owner).get_json()
     objects = consensus["result"]["objects"]
     assert [o["annotators"] for o in objects] == [3, 2]  # both boxes drawn by a majority of the three
     assert objects[0]["bbox"] == pytest.approx([11, 10.33, 40, 20], abs=0.01)
-    assert objects[1]["label"] == "bird" and consensus["method"] == "clusters"
+    assert objects[1]["label"] == "bird" and consensus["method"] == "majority"
 
 
 def test_keypoint_projects_measure_distance_against_the_image_size(app, client, owner, annotators):

@@ -1,5 +1,6 @@
-"""answer_scores for spans, polygons and keypoints: peer agreement (mean matched F1 against each other counted
-answer on the task), with every expected score worked out by hand in the comments."""
+"""answer_scores for spans (peer agreement: mean matched F1 against each other counted answer on the task) and
+for polygons and keypoints (against the task's consensus objects, localisation x label), with every expected
+score worked out by hand in the comments."""
 from __future__ import annotations
 
 import pytest
@@ -64,7 +65,7 @@ def scores_of(app, project_id: int, task_id: int, *, queries: list | None = None
         if queries is not None:
             event.listen(engine, "before_cursor_execute", seen)
         try:
-            return answer_scores(session, project, task)
+            return {annotation_id: scored.value for annotation_id, scored in answer_scores(session, project, task).items()}
         finally:
             if queries is not None:
                 event.remove(engine, "before_cursor_execute", seen)
@@ -139,18 +140,23 @@ def test_a_tool_nobody_on_the_task_used_is_no_part_and_one_that_somebody_used_is
 # Polygons
 # ------------------------------------------------------------------------------------------------------
 
-def test_polygons_score_by_mean_f1_against_the_other_answers(app, client, owner, annotators):
+def test_polygons_score_against_the_consensus_polygon_and_a_wrong_label_earns_nothing(app, client, owner,
+                                                                                     annotators):
     project, task_id = image_task(app, client, owner, ["polygon"])
     a = submit(client, project, annotators[0], {"objects": [square(10, 10, 40, 40)]})
     b = submit(client, project, annotators[1], {"objects": [square(20, 10, 40, 40)]})
     triangle = {"tool": "polygon", "label": "bird", "points": [[120, 20], [150, 20], [120, 50]]}
     c = submit(client, project, annotators[2], {"objects": [square(10, 10, 40, 30, "bat"), triangle]})
-    # a-b: overlap 30 x 40 = 1200 of 1600 + 1600 - 1200 = 2000, IoU 0.6: matched, F1 1.
-    # a-c: c's rectangle lies inside a's, IoU 1200/1600 = 0.75: matched (labels aside); 1 of 1 + 2, F1 2/3.
-    # b-c: overlap 30 x 30 = 900 of 1600 + 1200 - 900 = 1900, IoU 0.47: no match, F1 0. The triangle meets nothing.
+    # IoUs: a-b overlap 30 x 40 = 1200 of 1600 + 1600 - 1200 = 2000, 0.6; a-c 1200/1600 = 0.75 (c's rectangle
+    # lies inside a's); b-c 900 of 1600 + 1200 - 900 = 1900, 0.474.
+    # Matching (annotators in order): b's square joins a's (0.6); c's rectangle joins them (mean 0.612 >= 0.5);
+    # the triangle is an object of its own, drawn by 1 of 3 (below the quorum of 2): not in the consensus.
+    # The consensus polygon is the member most like the others: a's (1 + 0.6 + 0.75 = 2.35, b's 2.07, c's 2.22);
+    # its label the majority, "bird" (2 of 3).
+    # a: IoU 1, right label: 2 x 1 / (1 + 1) = 1.   b: IoU 0.6, localisation 0.6 / 0.75 = 0.8: 0.8.
+    # c: its rectangle is in the right place (IoU 0.75) but "bat": label credit 0; the triangle is an extra: 0.
     scores = scores_of(app, project["id"], task_id)
-    assert scores == pytest.approx({a: (1 + 2 / 3) / 2, b: (1 + 0) / 2, c: (2 / 3 + 0) / 2}, abs=1e-12)
-    assert scores[a] == pytest.approx(5 / 6) and scores[b] == 0.5 and scores[c] == pytest.approx(1 / 3)
+    assert scores == pytest.approx({a: 1.0, b: 0.8, c: 0.0}, abs=1e-12)
 
 
 def test_polygons_ignore_other_tools_objects_and_boxes_still_score_against_the_consensus(app, client, owner,
@@ -183,16 +189,17 @@ def test_keypoints_are_matched_against_the_image_size(app, client, owner, annota
     project, task_id, (a, b, c) = keypoint_answers(app, client, owner, annotators)
     # sqrt(200 x 100) = 141.4 px, so similarity exp(-d^2 / (2 (0.05 x 141.4)^2)) = exp(-d^2 / 100): 8 px apart
     # is exp(-0.64) = 0.53, a match; 40 px or more is none.
-    # a-b: (58, 50) matches (50, 50): 1 of 2 + 1, F1 2/3.   a-c: two of 2 + 3, F1 4/5.
-    # b-c: (58, 50) matches (50, 50): 1 of 1 + 3, F1 1/2.
-    # Every label is "bird", the consensus: label part 1. Each answer: (1 + its keypoint mean) / 2.
+    # Matching in order a, b, c: (58, 50) joins a's (50, 50); c's (50, 50) joins them (mean 0.76), (150, 80)
+    # joins a's, (10, 10) is alone (1 of 3, below the quorum of 2). Consensus points, the means:
+    # (52.67, 50) and (150, 80).
+    # a: both within 2.67 px, similarity 0.93 >= 0.75, fully localised: 2 x 2 / (2 + 2) = 1.
+    # b: 5.33 px, similarity exp(-0.284) = 0.753 >= 0.75: 2 x 1 / (1 + 2) = 2/3.
+    # c: two matched, one extra: 2 x 2 / (3 + 2) = 4/5.
+    # Every label is "bird", the consensus: label part 1. Each answer: (1 + its keypoint part) / 2.
     queries: list = []
     scores = scores_of(app, project["id"], task_id, queries=queries)
-    expected = {a: (1 + (2 / 3 + 4 / 5) / 2) / 2, b: (1 + (2 / 3 + 1 / 2) / 2) / 2, c: (1 + (4 / 5 + 1 / 2) / 2) / 2}
-    assert scores == pytest.approx(expected, abs=1e-12)
-    assert scores[a] == pytest.approx(13 / 15) and scores[b] == pytest.approx(19 / 24)
-    assert scores[c] == pytest.approx(33 / 40)
-    # The answers, the task's consensus (its answers again: classify is on) and the image size.
+    assert scores == pytest.approx({a: 1.0, b: (1 + 2 / 3) / 2, c: (1 + 4 / 5) / 2}, abs=1e-12)
+    # The answers, the image size and the task's consensus (its answers again: classify is on).
     assert len(queries) == 3, queries
 
 
@@ -227,9 +234,10 @@ def test_an_answer_alone_gets_no_peer_part(app, client, owner, annotators):
     # Its label is the consensus (1); no span part, which would pull it to 1/2 or keep it at 1 only by luck.
     assert scores_of(app, with_labels["id"], other_task) == {labelled: 1.0}
 
+    # Objects are scored against the consensus, and alone on its task an answer is the consensus (as a label is).
     polygons, image = image_task(app, client, owner, ["polygon"])
     drawn = submit(client, polygons, annotators[1], {"objects": [square(10, 10, 40, 40)]})
-    assert scores_of(app, polygons["id"], image) == {drawn: 0.0}
+    assert scores_of(app, polygons["id"], image) == {drawn: 1.0}
 
 
 def test_boxes_nobody_drew_are_no_part_so_a_wrong_label_earns_nothing(app, client, owner, annotators):

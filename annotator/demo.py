@@ -38,11 +38,19 @@ TAXONOMY = [
         {"id": "kingfisher", "name": "翠鸟 Kingfisher"}]}]
 
 # What the demo annotators answered, so the owner sees agreement and consensus from the start: Alice
-# names species, 王博 prefers the genus when unsure and once disagrees. Carmen has answered nothing yet.
+# names species, 王博 prefers the genus when unsure and once disagrees. In the text project Carmen has
+# answered nothing yet; in the image project all three have boxed the birds of most images, and Carmen
+# gives every third box another species (CARMEN_MISNAMES) while naming the whole image right: her object
+# reliability and her bonus show it.
 NOTE_TRUTH = ["yellow_warbler", "tree_sparrow", "tree_sparrow", "willow_warbler", "kingfisher", "sparrow"]
 BO_SAYS = {"yellow_warbler": "warbler", "willow_warbler": "warbler", "sparrow": "tree_sparrow"}
 IMAGE_TRUTH = ["yellow_warbler", "tree_sparrow", "kingfisher", "willow_warbler"]
-SEEDED_ANSWERS = 4  # per annotator and project
+SEEDED_ANSWERS = 4  # per annotator in the text project
+IMAGES = 12
+IMAGE_OVERLAP = 3
+IMAGE_ANSWERS = 9  # per annotator in the image project: three images are left for you to label
+CARMEN_MISNAMES = {"yellow_warbler": "tree_sparrow", "tree_sparrow": "yellow_warbler", "kingfisher": "willow_warbler",
+                   "willow_warbler": "kingfisher"}
 DEMO_BUDGET = 100_000  # minor units (1,000.00 CNY) deposited into each demo project by its owner
 
 NOTES = [
@@ -99,11 +107,11 @@ def _owned(session: Session, owner: User, name: str) -> bool:
     return session.scalar(select(Project.id).where(Project.owner_id == owner.id, Project.name == name)) is not None
 
 
-def _settings(name: str, media_type: str, tools: list[str], **extra) -> dict:
+def _settings(name: str, media_type: str, tools: list[str], *, overlap: int = 2, **extra) -> dict:
     return {"name": name, "description": "A demo project seeded by `annotator demo`.",
             "instructions": "Label every bird. If you are unsure of the species, choose the genus (e.g. *Warbler*).",
             "media_type": media_type, "label_schema": {"tools": tools, "labels": TAXONOMY, **extra},
-            "overlap": 2, "aggregation": "dawid_skene", "gold_ratio": 0.0, "lease_seconds": 600,
+            "overlap": overlap, "aggregation": "dawid_skene", "gold_ratio": 0.0, "lease_seconds": 600,
             "visibility": "public", "rewards": {"per_annotation": 50, "agreement_bonus": 20}}
 
 
@@ -111,22 +119,32 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
     attributes = [{"name": "occluded", "type": "boolean"},
                   {"name": "pose", "type": "choice", "options": ["perched", "flying"]}]
     project = projects.create_project(session, owner, _settings(IMAGE_PROJECT, "image", ["bbox", "classify"],
-                                                                attributes=attributes), utcnow())
+                                                                attributes=attributes, overlap=IMAGE_OVERLAP),
+                                      utcnow())
     _members(session, project, annotators)
-    shas, birds = _store_demo_images(session, storage, count=8)
+    shas, birds = _store_demo_images(session, storage, count=IMAGES)
     rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}} for n, sha in enumerate(shas)]
     prepared = importing.prepare(session, project, rows, uploaded=frozenset(shas))
     importing.insert_tasks(session, project, prepared, utcnow())
     names = {f"demo-{n + 1}.jpg": IMAGE_TRUTH[n % len(IMAGE_TRUTH)] for n in range(len(shas))}
     boxes = {f"demo-{n + 1}.jpg": birds[n] for n in range(len(shas))}
+    carmen_boxes = [0]
 
-    def boxed(data: dict, label: str, nudge: int) -> dict:
-        """The whole image's label and a box around each bird drawn (the second annotator's a few pixels off)."""
-        return {"labels": [label], "objects": [
-            {"tool": "bbox", "label": label, "bbox": [x + nudge, y + nudge, w - nudge, h]}
-            for x, y, w, h in boxes[data["name"]]]}
+    def boxed(data: dict, label: str, who: int) -> dict:
+        """The whole image's label and a box around each bird drawn (each annotator's a few pixels off);
+        Carmen names every third box she draws another species."""
+        objects = []
+        for x, y, w, h in boxes[data["name"]]:
+            named = label
+            if who == 2:
+                carmen_boxes[0] += 1
+                if carmen_boxes[0] % 3 == 0:
+                    named = CARMEN_MISNAMES[label]
+            nudge = who * 3
+            objects.append({"tool": "bbox", "label": named, "bbox": [x + nudge, y + nudge, w - nudge, h]})
+        return {"labels": [label], "objects": objects}
 
-    _answer(session, project, annotators[:2], lambda data: names[data["name"]], boxed)
+    _answer(session, project, annotators, lambda data: names[data["name"]], boxed, answers=IMAGE_ANSWERS)
 
 
 def _text_project(session: Session, owner: User, annotators: list[User]) -> None:
@@ -137,13 +155,14 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
     _answer(session, project, annotators[:2], lambda data: NOTE_TRUTH[NOTES.index(data["text"])])
 
 
-def _answer(session: Session, project: Project, annotators: list[User], truth, shape=None) -> None:
+def _answer(session: Session, project: Project, annotators: list[User], truth, shape=None, *,
+            answers: int = SEEDED_ANSWERS) -> None:
     """The owner funds the project; each annotator takes SEEDED_ANSWERS tasks the way the API hands them out
     and answers them, paid as the API pays (so wallets show pending and available money with reasons)."""
     session.flush()
     budgets.deposit(session, project, session.get(User, project.owner_id), DEMO_BUDGET, "demo-seed", utcnow())
     for user in annotators:
-        for _ in range(SEEDED_ANSWERS):
+        for _ in range(answers):
             lease = assignment.next_task(session, project, user, utcnow())
             if lease is None:
                 break
@@ -152,7 +171,7 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
             if user.email == ANNOTATORS[1].email:
                 label = BO_SAYS.get(label, label)
             held = annotations.held_for_submit(session, lease.assignment_id)
-            result = shape(lease.data, label, annotators.index(user) * 3) if shape else {"labels": [label]}
+            result = shape(lease.data, label, annotators.index(user)) if shape else {"labels": [label]}
             saved = annotations.submit(session, project, held, user, result, 4000, utcnow())
             payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),
                                     counted=saved.counted, completes=saved.completed or saved.gold)

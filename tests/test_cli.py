@@ -37,16 +37,19 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     assert all(p["role"] == "owner" and p["schema_version"] == 1 for p in listed)
     for project in listed:
         stats = client.get(f"/api/v1/projects/{project['id']}/stats").get_json()
-        assert stats["total"] == (8 if project["media_type"] == "image" else len(demo.NOTES))
+        assert stats["total"] == (demo.IMAGES if project["media_type"] == "image" else len(demo.NOTES))
         members = client.get(f"/api/v1/projects/{project['id']}/members").get_json()
         assert members["total"] == 3
-    for project in listed:  # two annotators have answered: the owner sees agreement and consensus at once
+    for project in listed:  # annotators have answered: the owner sees agreement and consensus at once
+        image = project["media_type"] == "image"
+        answering, each = (3, demo.IMAGE_ANSWERS) if image else (2, demo.SEEDED_ANSWERS)
         quality = client.get(f"/api/v1/projects/{project['id']}/agreement").get_json()
-        assert quality["annotations"] == 2 * demo.SEEDED_ANSWERS and quality["alpha_distance"] == "taxonomy"
+        assert quality["annotations"] == answering * each and quality["alpha_distance"] == "taxonomy"
         assert quality["krippendorff_alpha"] is not None and len(quality["alpha_interval"]) == 2
-        assert len(quality["per_annotator"]) == 2 and quality["per_label"] and quality["method"] == "dawid_skene"
+        assert len(quality["per_annotator"]) == answering and quality["per_label"]
+        assert quality["method"] == "dawid_skene"
         tasks = client.get(f"/api/v1/projects/{project['id']}/tasks").get_json()["items"]
-        answered = [t for t in tasks if t["annotations"] == 2]
+        answered = [t for t in tasks if t["annotations"] == answering]
         assert answered, "the seeded answers should overlap on some task"
         consensus = client.get(f"/api/v1/tasks/{answered[0]['id']}/consensus").get_json()
         assert consensus["result"]["labels"] and 0 < consensus["confidence"] <= 1
@@ -68,6 +71,44 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     more_work = alice.post(f"/api/v1/projects/{listed[0]['id']}/next", headers={"X-CSRF-Token": csrf})
     assert more_work.status_code in (200, 204)
     assert invoke(app, "ledger", "verify").exit_code == 0
+
+
+def test_the_demo_image_project_measures_its_boxes_and_pays_the_misnaming_annotator_less(app):
+    """Issue 17's check on the demo: three annotators box the birds, Carmen names every third box another species."""
+    assert invoke(app, "demo").exit_code == 0
+    client = app.test_client()
+    client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
+    project = next(p for p in client.get("/api/v1/projects").get_json()["items"] if p["media_type"] == "image")
+    report = client.get(f"/api/v1/projects/{project['id']}/agreement").get_json()
+    objects = report["objects"]
+    assert objects["kinds"] == ["bbox"] and objects["method"] == "dawid_skene"
+    for key in ("krippendorff_alpha", "fleiss_kappa", "mean_pairwise_cohen_kappa", "localisation"):
+        assert objects[key] is not None, key
+    assert objects["krippendorff_alpha"] < 1 and objects["per_label"] and objects["confusion"]["labels"]
+    members = {m["user"]["email"]: m["user"]["id"] for m in client.get(
+        f"/api/v1/projects/{project['id']}/members").get_json()["items"]}
+    rows = {row["user_id"]: row for row in objects["per_annotator"]}
+    alice, carmen = rows[members[demo.ANNOTATORS[0].email]], rows[members[demo.ANNOTATORS[2].email]]
+    assert carmen["reliability"] < alice["reliability"]
+    assert carmen["agreement_with_consensus"] < alice["agreement_with_consensus"]
+    board = {row["user_id"]: row for row in client.get(
+        f"/api/v1/projects/{project['id']}/leaderboard?per_page=10").get_json()["items"]}
+
+    def bonuses(person):
+        reader = app.test_client()
+        reader.post("/api/v1/auth/login", json={"email": person.email, "password": demo.PASSWORD})
+        lines = reader.get("/api/v1/wallet/entries?per_page=200").get_json()["items"]
+        settled = {line["task_id"]: line for line in lines  # a settlement has several entries: one a task
+                   if line["kind"] == "bonus" and line["project_id"] == project["id"] and line["details"].get("objects")}
+        return list(settled.values())
+
+    alice_lines, carmen_lines = bonuses(demo.ANNOTATORS[0]), bonuses(demo.ANNOTATORS[2])
+    assert alice_lines and carmen_lines
+    assert sum(line["details"]["bonus"] for line in carmen_lines) < sum(line["details"]["bonus"] for line in alice_lines)
+    assert board[carmen["user_id"]]["earned"] + board[carmen["user_id"]]["pending"] < \
+        board[alice["user_id"]]["earned"] + board[alice["user_id"]]["pending"]
+    misnamed = [line for line in carmen_lines if line["details"]["objects"]["bbox"]["mislabelled"]]
+    assert misnamed and all(" for " in line["memo"] and "bbox:" in line["memo"] for line in misnamed)
 
 
 def test_db_upgrade_and_check(app, tmp_path):

@@ -92,7 +92,7 @@ def test_dawid_skene_projects_say_so(client, owner, labelled):
     assert body["method"] == "dawid_skene"
     assert all(0 <= row["reliability"] <= 1 for row in body["per_annotator"])
     consensus = client.get(f"/api/v1/tasks/{task_ids[3]}/consensus", headers=owner).get_json()
-    assert consensus["method"] == "majority" and consensus["result"] == {"labels": ["species"]}
+    assert consensus["method"] == "dawid_skene" and consensus["result"] == {"labels": ["species"]}
 
 
 def test_undefined_numbers_are_null_never_nan_or_500(client, owner, annotators):

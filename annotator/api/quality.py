@@ -23,6 +23,35 @@ class PerAnnotator(Schema):
     reliability = fields.Float(allow_none=True)
 
 
+class ObjectAnnotator(Schema):
+    user_id = fields.Integer()
+    objects = fields.Integer(metadata={"description": "objects drawn"})
+    agreement_with_consensus = fields.Float(allow_none=True, metadata={
+        "description": "mean score of their objects against the consensus objects (what the bonus pays for)"})
+    reliability = fields.Float(allow_none=True)
+
+
+class ObjectsOut(Schema):
+    kinds = fields.List(fields.String(), metadata={"description": "the geometry tools drawn: bbox, polygon, keypoint"})
+    objects = fields.Integer(metadata={"description": "objects matched across the answers to each task"})
+    matched_pairs = fields.Integer()
+    localisation = fields.Float(allow_none=True, metadata={"description": "mean IoU (keypoint similarity) of matched "
+                                                                         "pairs"})
+    krippendorff_alpha = fields.Float(allow_none=True)
+    alpha_interval = fields.List(fields.Float(allow_none=True), allow_none=True)
+    alpha_distance = fields.String(allow_none=True)
+    nominal_alpha = fields.Float(allow_none=True)
+    fleiss_kappa = fields.Float(allow_none=True)
+    mean_pairwise_cohen_kappa = fields.Float(allow_none=True)
+    cohen_kappa_matrix = fields.Dict(allow_none=True)
+    per_label = fields.Dict(metadata={"description": "label id -> {alpha, annotations}"})
+    no_object = fields.Dict(metadata={"description": "{alpha, annotations}: an annotator drew nothing where "
+                                                     "another drew an object"})
+    confusion = fields.Dict(allow_none=True, metadata={"description": "as the report's; a null label is no object"})
+    method = fields.String(metadata={"description": "how the objects' labels were inferred: majority or dawid_skene"})
+    per_annotator = fields.List(fields.Nested(ObjectAnnotator))
+
+
 class AgreementOut(Schema):
     krippendorff_alpha = fields.Float(allow_none=True)
     alpha_interval = fields.List(fields.Float(allow_none=True), allow_none=True,
@@ -35,16 +64,26 @@ class AgreementOut(Schema):
     confusion = fields.Dict(allow_none=True, metadata={
         "description": "single-label projects: {labels, pairs}, the labels most often in disagreement; pairs[i][j] "
                        "counts pairs of answers to one task giving labels[i] and labels[j] (i == j: agreeing)"})
+    cohen_kappa_matrix = fields.Dict(allow_none=True, metadata={"description": "{user_ids, kappa}, up to 100 "
+                                                                                "annotators"})
     per_annotator = fields.List(fields.Nested(PerAnnotator))
+    measured_on = fields.String(allow_none=True, metadata={
+        "description": "labels (whole-item labels) or objects (the labels of objects matched across answers, when "
+                       "the project has no whole-item labels): what the measures above describe"})
+    objects = fields.Nested(ObjectsOut, allow_none=True, metadata={
+        "description": "projects with boxes, polygons or keypoints: every object matched across a task's answers is "
+                       "a unit, each annotator gives it their object's label or no object; null when nobody drew"})
     method = fields.String(allow_none=True, metadata={"description": "majority or dawid_skene"})
     annotations = fields.Integer(metadata={"description": "the annotations these numbers cover"})
     tasks = fields.Integer()
     computed_at = fields.String()
     stale = fields.Boolean(metadata={"description": "more annotations have arrived; a recomputation is queued"})
-    bbox_f1 = fields.Dict(metadata={"description": "box projects: mean IoU-matched F1 at 0.5 and label alpha"})
-    polygon_f1 = fields.Dict()
-    keypoint_f1 = fields.Dict()
-    span_f1 = fields.Dict()
+    bbox_f1 = fields.Dict(allow_none=True, metadata={
+        "description": "box projects: mean IoU-matched F1 at 0.5 over pairs of answers, the matched pairs' mean IoU "
+                       "(localisation) and label alpha; null when nobody drew a box"})
+    polygon_f1 = fields.Dict(allow_none=True)
+    keypoint_f1 = fields.Dict(allow_none=True)
+    span_f1 = fields.Dict(allow_none=True)
 
 
 class ConsensusOut(Schema):

@@ -73,9 +73,10 @@ class Consensus:
 
     task_id: the task; result: the inferred answer, a result like an annotation's ({"labels": [...]},
     {"objects": [...]} or both), None when nothing could be inferred; confidence: 0..1, how sure the answer is
-    (for labels the posterior of its subtree, for boxes alone the least sure box), None when undefined;
-    method: how it was inferred ("dawid_skene", "majority", "clusters"; "majority_vote" for an export's
-    fallback); agreement: the share of the task's answer pairs that agree, None with fewer than two;
+    (for labels the posterior of its subtree, for objects alone the least sure object), None when undefined;
+    method: how it was inferred ("dawid_skene" or "majority", for labels and for objects' labels alike;
+    "majority_vote" for an export's fallback; "clusters" in consensus stored before objects had labels
+    inferred); agreement: the share of the task's answer pairs that agree, None with fewer than two;
     annotations: how many counted answers it was made from (what its freshness is checked against).
     """
 
@@ -135,21 +136,23 @@ def infer(project: Project, schema: LabelSchema, labels: Labels, data: Collected
         result, method = _infer_labels(project, c, len(data.task_ids), len(data.user_ids))
         found = _label_consensus(project, schema, labels, data, c, result, method, per_task)
         reliability = {int(coder): float(result.reliability[coder]) for coder in np.unique(c.coder)}
-    objects, drawn = None, {}
+    objects = None
     if object_tools(schema):
         order = np.array([reliability.get(coder, 1.0) for coder in range(len(data.user_ids))])
         objects, drawn = _objects(project, schema, labels, data, order, scales, aggregate=True)
-    for unit, consensus_objects in _every_unit(data, drawn, objects).items():
-        task_id = data.task_ids[unit]
-        before = found.get(task_id) or Consensus(task_id, {}, None, objects.method, None, 0)
-        found[task_id] = _with_objects(before, consensus_objects, int(per_task[unit]))
+        for unit, consensus_objects in _every_unit(data, drawn, objects).items():
+            task_id = data.task_ids[unit]
+            before = found.get(task_id) or Consensus(task_id, {}, None, objects.method if objects else "majority",
+                                                     None, 0)
+            found[task_id] = _with_objects(before, consensus_objects, int(per_task[unit]))
     return Inferred(found, method or (objects.method if objects else None), c, result, reliability, objects)
 
 
 def _every_unit(data: Collected, drawn: dict[int, list], objects: ObjectInference | None) -> dict[int, list]:
-    """Per unit whose answers the object matching saw, its consensus objects (none: an empty list)."""
+    """Per unit whose answers the object matching saw (every answered one when nobody drew), its consensus
+    objects (none: an empty list), as task_consensus gives them."""
     if objects is None:
-        return {}
+        return {unit: [] for unit in range(len(data.task_ids))}
     seen = {unit for m in objects.matched.values() for unit, _ in m.answers}
     return {unit: drawn.get(unit, []) for unit in sorted(seen)}
 

@@ -1,0 +1,212 @@
+"""The crowd simulator: a seeded synthetic crowd answering a task flow on a real taxonomy, so reward mechanisms
+can be compared on the same answers before any money moves. Pure numpy: no session, no Flask.
+
+The taxonomy is a project's own (its label tree as parent indices) or BUILTIN: 4 kingdoms x 4 genera x 4
+species, three levels and 64 leaves. True labels are leaves drawn from a Zipf-like prior (weight 1 / rank), so
+"the most common label" means something. Agent strategies, each one model:
+
+- `expert`: a skill per top-level subtree, uniform in [0.70, 0.95]; right with that probability, else a
+  sibling of the truth (same parent) 70% of the time and any leaf under the same top-level label otherwise:
+  experts' errors fall near the truth.
+- `novice`: the right leaf 35% of the time, its parent 40% (a genus for the species), a leaf under the same
+  top-level label 25%.
+- `spammer`: a leaf uniformly at random.
+- `constant`: always the most common leaf of the prior: uninformative collusion (everyone who does it agrees).
+- `colluders`: one clique answering a leaf picked by a hash of the task and the clique's key, so the clique
+  agrees on every task it shares and tells nothing about the truth.
+- `gold_sniffer`: takes a task for gold when it is (80%) and sometimes when it is not (5%); answers as a
+  0.9-skill expert on what it takes for gold and uniformly at random elsewhere.
+- `copycat`: the current plurality of the task's earlier answers (ties: the lower label), at random when it is
+  the first.
+
+Task flow: tasks in order, `gold_ratio` of them gold (their truth known to the platform), each answered by
+`overlap` distinct agents drawn uniformly, in the order drawn (so a copycat sees the answers before it).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotator.errors import InvalidInput
+
+STRATEGIES = ("expert", "novice", "spammer", "constant", "colluders", "gold_sniffer", "copycat")
+MAX_TASKS = 100_000
+MAX_AGENTS = 1_000
+
+
+def builtin_taxonomy(kingdoms: int = 4, genera: int = 4, species: int = 4) -> np.ndarray:
+    """Parent index per label (-1 at the top): kingdoms first, then their genera, then the species (leaves)."""
+    parents = [-1] * kingdoms
+    parents += [k for k in range(kingdoms) for _ in range(genera)]
+    first_genus = kingdoms
+    parents += [first_genus + g for g in range(kingdoms * genera) for _ in range(species)]
+    return np.array(parents, dtype=np.int64)
+
+
+BUILTIN = builtin_taxonomy()
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A taxonomy as the simulator walks it: parents, leaves, each label's top-level ancestor."""
+
+    parent: np.ndarray
+    leaves: np.ndarray = field(init=False)
+    top: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        parent = np.asarray(self.parent, dtype=np.int64)
+        has_child = np.zeros(len(parent), dtype=bool)
+        has_child[parent[parent >= 0]] = True
+        top = np.arange(len(parent))
+        for _ in range(len(parent)):  # climb until every label names its root (depth steps at most)
+            up = parent[top]
+            moved = up >= 0
+            if not moved.any():
+                break
+            top = np.where(moved, up, top)
+        object.__setattr__(self, "parent", parent)
+        object.__setattr__(self, "leaves", np.flatnonzero(~has_child))
+        object.__setattr__(self, "top", top)
+
+    def siblings(self, label: int) -> np.ndarray:
+        """The other leaves with the same parent (none for a top-level leaf)."""
+        if self.parent[label] < 0:
+            return np.zeros(0, dtype=np.int64)
+        same = self.leaves[self.parent[self.leaves] == self.parent[label]]
+        return same[same != label]
+
+    def cousins(self, label: int) -> np.ndarray:
+        """The other leaves under the same top-level label."""
+        same = self.leaves[self.top[self.leaves] == self.top[label]]
+        return same[same != label]
+
+
+@dataclass(frozen=True)
+class Crowd:
+    """What a simulation ran: per task its truth and whether it is gold; per answer (in answer order) its task,
+    worker and label; per worker its strategy."""
+
+    truth: np.ndarray       # per task, its true leaf
+    gold: np.ndarray        # per task, bool
+    task: np.ndarray        # per answer
+    worker: np.ndarray      # per answer
+    label: np.ndarray       # per answer
+    strategy: list[str]     # per worker
+    n_labels: int
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.truth)
+
+    @property
+    def n_workers(self) -> int:
+        return len(self.strategy)
+
+
+def check(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float) -> None:
+    """Refuse what cannot be simulated: InvalidInput (422) naming the field."""
+    unknown = sorted(set(counts) - set(STRATEGIES))
+    if unknown:
+        raise InvalidInput({f"crowd.{unknown[0]}": [f"unknown strategy; use {', '.join(STRATEGIES)}"]})
+    for name, n in counts.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InvalidInput({f"crowd.{name}": ["a number of agents is a whole number, 0 or more"]})
+    agents = sum(counts.values())
+    if agents == 0:
+        raise InvalidInput({"crowd": ["a crowd needs at least one agent"]})
+    if agents > MAX_AGENTS:
+        raise InvalidInput({"crowd": [f"at most {MAX_AGENTS:,} agents, not {agents:,}"]})
+    if not 1 <= tasks <= MAX_TASKS:
+        raise InvalidInput({"tasks": [f"1 to {MAX_TASKS:,} tasks, not {tasks:,}"]})
+    if not 1 <= overlap <= agents:
+        raise InvalidInput({"overlap": [f"each task needs 1 to {agents} distinct agents (the crowd's size), not {overlap}"]})
+    if not 0.0 <= gold_ratio < 1.0:
+        raise InvalidInput({"gold_ratio": ["a share from 0 to below 1"]})
+
+
+def run_crowd(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 0.0, *,
+              parents: np.ndarray | None = None, seed: int = 0) -> Crowd:
+    """Generate every answer of the task flow (see the module docstring)."""
+    check(counts, tasks, overlap, gold_ratio)
+    tree = Tree(BUILTIN if parents is None else np.asarray(parents, dtype=np.int64))
+    rng = np.random.default_rng(seed)
+    strategy = [name for name in STRATEGIES for _ in range(counts.get(name, 0))]
+    prior = 1.0 / np.arange(1, len(tree.leaves) + 1)
+    prior /= prior.sum()
+    order = rng.permutation(tree.leaves)  # which leaf is common is itself random
+    truth = rng.choice(order, size=tasks, p=prior)
+    gold = np.zeros(tasks, dtype=bool)
+    gold[rng.choice(tasks, size=int(round(gold_ratio * tasks)), replace=False)] = True
+    most_common = int(order[0])
+    skill = rng.uniform(0.70, 0.95, size=(len(strategy), len(tree.parent)))  # per agent and top-level label
+    clique_key = int(rng.integers(2**31))
+    agents = Agents(tree, rng, skill, most_common, clique_key)
+    task_of, worker_of, label_of = [], [], []
+    for t in range(tasks):
+        chosen = rng.choice(len(strategy), size=overlap, replace=False)
+        said: list[int] = []
+        for w in chosen:
+            said.append(agents.answer(strategy[w], int(w), t, int(truth[t]), bool(gold[t]), said))
+        task_of.extend([t] * overlap)
+        worker_of.extend(int(w) for w in chosen)
+        label_of.extend(said)
+    return Crowd(truth.astype(np.int64), gold, np.array(task_of, dtype=np.int64), np.array(worker_of, dtype=np.int64),
+                 np.array(label_of, dtype=np.int64), strategy, len(tree.parent))
+
+
+@dataclass
+class Agents:
+    """The strategies' answers (one method per strategy, as the module docstring describes them)."""
+
+    tree: Tree
+    rng: np.random.Generator
+    skill: np.ndarray
+    most_common: int
+    clique_key: int
+
+    def answer(self, strategy: str, worker: int, task: int, truth: int, gold: bool, earlier: list[int]) -> int:
+        return int(getattr(self, strategy)(worker, task, truth, gold, earlier))
+
+    def _pick(self, options: np.ndarray, fallback: int) -> int:
+        return int(self.rng.choice(options)) if len(options) else fallback
+
+    def _careful(self, skill: float, truth: int) -> int:
+        if self.rng.random() < skill:
+            return truth
+        if self.rng.random() < 0.7:
+            return self._pick(self.tree.siblings(truth), self._pick(self.tree.cousins(truth), truth))
+        return self._pick(self.tree.cousins(truth), truth)
+
+    def expert(self, worker, task, truth, gold, earlier):
+        return self._careful(float(self.skill[worker, self.tree.top[truth]]), truth)
+
+    def novice(self, worker, task, truth, gold, earlier):
+        roll = self.rng.random()
+        if roll < 0.35:
+            return truth
+        if roll < 0.75 and self.tree.parent[truth] >= 0:
+            return int(self.tree.parent[truth])
+        return self._pick(self.tree.cousins(truth), truth)
+
+    def spammer(self, worker, task, truth, gold, earlier):
+        return int(self.rng.choice(self.tree.leaves))
+
+    def constant(self, worker, task, truth, gold, earlier):
+        return self.most_common
+
+    def colluders(self, worker, task, truth, gold, earlier):
+        digest = hashlib.blake2b(f"{self.clique_key}:{task}".encode(), digest_size=8).digest()
+        return int(self.tree.leaves[int.from_bytes(digest, "big") % len(self.tree.leaves)])
+
+    def gold_sniffer(self, worker, task, truth, gold, earlier):
+        takes_for_gold = self.rng.random() < (0.8 if gold else 0.05)
+        return self._careful(0.9, truth) if takes_for_gold else self.spammer(worker, task, truth, gold, earlier)
+
+    def copycat(self, worker, task, truth, gold, earlier):
+        if not earlier:
+            return self.spammer(worker, task, truth, gold, earlier)
+        values, counts = np.unique(earlier, return_counts=True)
+        return int(values[np.argmax(counts)])

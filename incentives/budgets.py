@@ -102,7 +102,7 @@ def wallet_entries_page(session: Session, user: User, page: int, per_page: int) 
 
 def _wallet_lines(user: User) -> Select:
     """The user's wallet lines, newest first: each entry with its transaction's memo, project, task and reasons."""
-    return (select(Entry.id, Entry.amount, Account.kind.label("account"), LedgerTransaction.kind,
+    return (select(Entry.id, Entry.transaction_id, Entry.amount, Account.kind.label("account"), LedgerTransaction.kind,
                    LedgerTransaction.memo, LedgerTransaction.project_id, LedgerTransaction.task_id,
                    LedgerTransaction.details, LedgerTransaction.created_at)
             .join(Account, Account.id == Entry.account_id)

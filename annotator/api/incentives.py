@@ -53,6 +53,7 @@ class WalletOut(Schema):
 
 class WalletEntryOut(Schema):
     id = fields.Integer()
+    transaction_id = fields.Integer(metadata={"description": "lines of one transaction (a settlement's legs) share it"})
     amount = fields.Integer()
     account = fields.String(metadata={"description": "wallet_pending, wallet_available or payouts_in_flight"})
     kind = fields.String()

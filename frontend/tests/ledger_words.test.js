@@ -17,3 +17,34 @@ test("a kind it does not know falls back to the server's memo, then the kind", (
   assert.equal(explainEntry({ kind: "adjustment", memo: "manual fix" }), "manual fix");
   assert.equal(explainEntry({ kind: "adjustment" }), "adjustment");
 });
+
+test("a settled geometry answer names, per tool, what matched, how well it was placed and every misnamed object", () => {
+  const entry = { kind: "bonus", task_id: 9, amount: 161, details: { score: 0.8, objects: {
+    bbox: { score: 0.8, drawn: 3, consensus: 3, matched: 3, localisation: 0.912,
+      mislabelled: [{ label: "sedan", consensus: "hatchback", credit: 0.5 }] },
+    polygon: { score: 0, drawn: 0, consensus: 1, matched: 0, localisation: null, mislabelled: [] } } } };
+  const paths = new Map([["sedan", "Car › Sedan"], ["hatchback", "Car › Hatchback"]]);
+  setLocale("en");
+  assert.equal(explainEntry(entry, "CNY", paths), "Task 9 settled: your answer agreed 80%"
+    + " · Boxes: 3 of your 3 matched the 3 in the consensus, placed 91%; “Sedan” where the consensus says “Hatchback” (50% credit)"
+    + " · Polygons: 0 of your 0 matched the 1 in the consensus");
+  // Without the project's labels, the ids.
+  assert.match(explainEntry(entry), /“sedan” where the consensus says “hatchback”/);
+  setLocale("zh-CN");
+  assert.equal(explainEntry(entry, "CNY", paths), "任务 9 已结算：你的答案一致性 80%"
+    + " · 矩形框：你画的 3 个中有 3 个与共识的 3 个匹配，定位 91%；“Sedan”而共识为“Hatchback”（得分 50%）"
+    + " · 多边形：你画的 0 个中有 0 个与共识的 1 个匹配");
+  setLocale("en");
+});
+
+test("a settlement's lines: the first says why, the others that the base pay moved", async () => {
+  const { explainEntries } = await import("../static/js/lib/ledger_words.js");
+  setLocale("en");
+  const settled = { kind: "bonus", task_id: 4, transaction_id: 30, details: { score: 1 } };
+  const lines = explainEntries([{ ...settled, account: "wallet_available", amount: 20 },
+    { ...settled, account: "wallet_available", amount: 50 }, { ...settled, account: "wallet_pending", amount: -50 },
+    { kind: "credit", task_id: 4, transaction_id: 12, account: "wallet_pending", amount: 50 },
+    { kind: "bonus", task_id: 5, transaction_id: 40, account: "wallet_available", amount: 10, details: { score: 0.5 } }]);
+  assert.deepEqual(lines, ["Task 4 settled: your answer agreed 100%", "Base pay for task 4 is now available (settled)",
+    "Base pay for task 4 leaves pending (settled)", "Base pay for your answer to task 4", "Task 5 settled: your answer agreed 50%"]);
+});

@@ -31,3 +31,22 @@ test("annotators sort by a column with nulls last", () => {
   assert.deepEqual(sortAnnotators(rows, "reliability").map((r) => r.user_id), [2, 3, 1]);
   assert.deepEqual(sortAnnotators(rows, "reliability", false).map((r) => r.user_id), [3, 2, 1]);
 });
+
+test("the objects' per-label rows end with drawing no object, and a null confusion label reads as no object", async () => {
+  const { confusionName, objectLabelRows } = await import("../static/js/lib/quality.js");
+  const paths = new Map([["sedan", "Car › Sedan"]]);
+  const rows = objectLabelRows({ per_label: { sedan: { alpha: 0.7, annotations: 9 } },
+    no_object: { alpha: -0.1, annotations: 2 } }, paths, "no object");
+  assert.deepEqual(rows.map((r) => [r.id, r.path, r.alpha, r.annotations]),
+    [["sedan", "Car › Sedan", 0.7, 9], [null, "no object", -0.1, 2]]);
+  assert.equal(objectLabelRows({ per_label: {}, no_object: { alpha: null, annotations: 0 } }, paths, "none").length, 0);
+  assert.equal(confusionName(null, paths, "no object"), "no object");
+  assert.equal(confusionName("sedan", paths, "no object"), "Car › Sedan");
+});
+
+test("a consensus of objects reads as its labels, most frequent first", async () => {
+  const { describeObjects } = await import("../static/js/lib/quality.js");
+  const paths = new Map([["sedan", "Car › Sedan"], ["pickup", "Truck › Pickup"]]);
+  assert.equal(describeObjects([{ label: "pickup" }, { label: "sedan" }, { label: "sedan" }], paths), "Car › Sedan ×2, Truck › Pickup");
+  assert.equal(describeObjects([], paths), "—");
+});

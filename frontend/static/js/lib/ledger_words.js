@@ -1,15 +1,18 @@
 // A wallet line in the reader's language, from its transaction's kind and numbers (the server's memo, in
 // English, stays the fallback for kinds this does not know). DOM-free: node tests it.
 import { formatMoney, formatPercent, t } from "./i18n.js";
+import { objectFindings } from "./quality.js";
 
-export function explainEntry(entry, currency = "CNY") {
+// `paths`: the entry's project's label paths (id -> "Bird › Warbler"), to name mislabelled objects.
+export function explainEntry(entry, currency = "CNY", paths = new Map()) {
   const task = entry.task_id ?? "?";
   const score = entry.details && typeof entry.details.score === "number" ? formatPercent(entry.details.score) : null;
   switch (entry.kind) {
     case "credit":
       return t("ledger.credit", { task });
     case "bonus":
-      return score === null ? t("ledger.settledPlain", { task }) : t("ledger.settled", { task, score });
+      return (score === null ? t("ledger.settledPlain", { task }) : t("ledger.settled", { task, score }))
+        + objectsInWords(entry.details && entry.details.objects, paths);
     case "clawback":
       return t("ledger.clawback", { task });
     case "payout_request":
@@ -21,4 +24,34 @@ export function explainEntry(entry, currency = "CNY") {
     default:
       return entry.memo || entry.kind;
   }
+}
+
+// A page of wallet lines (newest first) in words: a settlement is one transaction of several lines (the bonus,
+// and the base pay leaving pending for available); the first says why, the others what they move.
+// `pathsFor(projectId)`: that project's label paths.
+export function explainEntries(entries, currency = "CNY", pathsFor = () => undefined) {
+  return entries.map((entry, n) => {
+    const earlier = n > 0 ? entries[n - 1] : null;
+    const sameSettlement = entry.kind === "bonus" && earlier && entry.transaction_id !== undefined
+      && earlier.transaction_id === entry.transaction_id;
+    if (!sameSettlement) return explainEntry(entry, currency, pathsFor(entry.project_id));
+    return t(entry.account === "wallet_pending" ? "ledger.baseLeaves" : "ledger.baseAvailable", { task: entry.task_id ?? "?" });
+  });
+}
+
+// Geometry answers: per tool, how many of your objects matched the consensus, how well placed, and each one
+// whose label earned less than full credit. E.g. " · Boxes: 2 of your 3 matched the 3 in the consensus, placed
+// 91%; “Tree sparrow” where the consensus says “Yellow warbler” (50% credit)".
+function objectsInWords(objects, paths) {
+  return objectFindings(objects, paths).map((found) => {
+    const short = (path) => String(path).split(" › ").pop();
+    let words = t("ledger.objects", { tool: t(`pf.tool.${found.tool}`), matched: found.matched, drawn: found.drawn,
+      consensus: found.consensus });
+    if (found.localisation !== null) words += t("ledger.placed", { share: formatPercent(found.localisation) });
+    for (const wrong of found.mislabelled) {
+      words += t("ledger.mislabelled", { label: short(wrong.label), consensus: short(wrong.consensus),
+        credit: formatPercent(wrong.credit) });
+    }
+    return t("ledger.separator") + words;
+  }).join("");
 }

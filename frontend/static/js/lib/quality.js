@@ -27,6 +27,15 @@ export function describeResult(result, paths) {
   return result.labels.map((id) => paths.get(id) || id).join(", ");
 }
 
+// A consensus of objects by their labels, most frequent first: "Car › Sedan ×2, Truck › Pickup".
+export function describeObjects(objects, paths) {
+  if (!Array.isArray(objects) || objects.length === 0) return "—";
+  const counts = new Map();
+  for (const o of objects) counts.set(o.label, (counts.get(o.label) || 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])
+    .map(([id, n]) => `${paths.get(id) || id}${n > 1 ? ` ×${n}` : ""}`).join(", ");
+}
+
 // Annotators sorted by a column, nulls last whichever way.
 export function sortAnnotators(rows, key, descending = true) {
   return [...rows].sort((a, b) => {
@@ -36,4 +45,31 @@ export function sortAnnotators(rows, key, descending = true) {
     if (y === null || y === undefined) return -1;
     return descending ? y - x : x - y;
   });
+}
+
+// A confusion label: null is "drew no object here" in the objects' confusion.
+export function confusionName(id, paths, noObject) {
+  return id === null || id === undefined ? noObject : paths.get(id) || id;
+}
+
+// The objects block's per-label rows, with "no object" (an annotator who drew nothing where others did) last.
+export function objectLabelRows(block, paths, noObject) {
+  const rows = labelRows(block && block.per_label, paths);
+  const none = block && block.no_object;
+  if (none && none.annotations > 0) rows.push({ id: null, path: noObject, alpha: none.alpha, annotations: none.annotations });
+  return rows;
+}
+
+// Per geometry tool of a wallet line's details.objects, the numbers a sentence needs: matched of drawn, the
+// consensus count, mean localisation (null when nothing matched) and each mislabelled object by its label paths.
+export function objectFindings(objects, paths = new Map()) {
+  return Object.entries(objects || {}).map(([tool, found]) => ({
+    tool,
+    matched: found.matched,
+    drawn: found.drawn,
+    consensus: found.consensus,
+    localisation: typeof found.localisation === "number" ? found.localisation : null,
+    mislabelled: (found.mislabelled || []).map((m) => ({
+      label: paths.get(m.label) || m.label, consensus: paths.get(m.consensus) || m.consensus, credit: m.credit })),
+  }));
 }

@@ -3,7 +3,8 @@ import { api } from "../lib/api.js";
 import { formatDate, formatMoney, formatNumber as localNumber, formatPercent, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
 import { labelChoices } from "../annotate/workspace.js";
-import { describeResult, formatInterval, formatNumber, formatShare, labelRows, sortAnnotators } from "../lib/quality.js";
+import { confusionName, describeObjects, describeResult, formatInterval, formatNumber, formatShare, labelRows, objectLabelRows,
+  sortAnnotators } from "../lib/quality.js";
 
 await startPage();
 const root = document.getElementById("quality");
@@ -27,20 +28,19 @@ function cell(row, text, className) {
   row.append(td);
 }
 
+// An annotator's row: their name, then the given numbers right-aligned.
+function annotatorRow(a, numbers) {
+  const row = document.createElement("tr");
+  row.dataset.userId = String(a.user_id);
+  cell(row, names.get(a.user_id) || `#${a.user_id}`);
+  for (const text of numbers) cell(row, text, "num");
+  return row;
+}
+
 function renderAnnotators(key = "annotations") {
-  const body = $("annotators");
-  body.replaceChildren();
-  for (const a of sortAnnotators(annotators, key)) {
-    const row = document.createElement("tr");
-    row.dataset.userId = String(a.user_id);
-    cell(row, names.get(a.user_id) || `#${a.user_id}`);
-    cell(row, String(a.annotations), "num");
-    cell(row, formatShare(a.agreement_with_consensus), "num");
-    cell(row, formatShare(a.gold_accuracy), "num");
-    cell(row, formatNumber(a.reliability), "num");
-    cell(row, a.earned === null ? "—" : formatMoney(a.earned, currency), "num");
-    body.append(row);
-  }
+  $("annotators").replaceChildren(...sortAnnotators(annotators, key).map((a) => annotatorRow(a, [
+    String(a.annotations), formatShare(a.agreement_with_consensus), formatShare(a.gold_accuracy),
+    formatNumber(a.reliability), a.earned === null ? "—" : formatMoney(a.earned, currency)])));
 }
 
 async function load() {
@@ -97,30 +97,19 @@ async function load() {
       dd.textContent = formatNumber(figure.mean_f1);
       const more = document.createElement("dd");
       more.className = "muted";
-      more.textContent = t("q.structureMore", { pairs: figure.pairs, alpha: formatNumber(figure.label_alpha) });
+      more.textContent = t("q.structureMore", { pairs: figure.pairs, alpha: formatNumber(figure.label_alpha),
+        placed: formatNumber(figure.localisation) });
       box.append(dt, dd, more);
       return box;
     }));
   $("summary").textContent = t("q.summary", { answers: localNumber(report.annotations),
     tasks: localNumber(report.tasks), method: report.method || "—", when: formatDate(report.computed_at) });
-  const labels = $("labels");
-  labels.replaceChildren();
-  for (const row of labelRows(report.per_label, paths)) {
-    const tr = document.createElement("tr");
-    cell(tr, row.path);
-    const alpha = document.createElement("td");
-    alpha.className = "num bar-cell";
-    const bar = document.createElement("span");
-    bar.className = `alpha-bar${row.alpha !== null && row.alpha < 0 ? " negative" : ""}`;
-    bar.style.width = `${Math.round(Math.min(1, Math.abs(row.alpha ?? 0)) * 100)}%`;
-    const value = document.createElement("span");
-    value.textContent = formatNumber(row.alpha);
-    alpha.append(bar, value);
-    tr.append(alpha);
-    cell(tr, String(row.annotations), "num");
-    labels.append(tr);
-  }
-  renderConfusion(report.confusion, paths);
+  const onObjects = report.measured_on === "objects";
+  $("measured-on-objects").hidden = !onObjects;
+  renderLabels($("labels"), onObjects ? objectLabelRows(report.objects, paths, t("q.noObject"))
+    : labelRows(report.per_label, paths));
+  renderConfusion($("confusion-panel"), $("confusion"), report.confusion, paths);
+  renderObjects(report.objects, onObjects, paths);
   annotators = report.per_annotator.map((a) => ({ ...a, earned: earned.has(a.user_id) ? earned.get(a.user_id) : null }));
   renderAnnotators();
   const page = await api.get(`/api/v1/projects/${projectId}/tasks?per_page=100`);
@@ -133,7 +122,7 @@ async function load() {
     cell(tr, String(task.annotations), "num");
     const result = task.consensus && task.consensus.result;
     cell(tr, result && Array.isArray(result.objects) && !(result.labels || []).length
-      ? t("q.objects", { count: result.objects.length }) : describeResult(result, paths));
+      ? describeObjects(result.objects, paths) : describeResult(result, paths));
     cell(tr, formatShare(task.consensus && task.consensus.confidence), "num");
     cell(tr, formatShare(task.consensus && task.consensus.agreement), "num");
     tasks.append(tr);
@@ -141,23 +130,86 @@ async function load() {
   $("quality-body").hidden = false;
 }
 
+// Per label: its alpha as a bar (red when below zero) and how many answers gave it.
+function renderLabels(body, rows) {
+  body.replaceChildren(...rows.map((row) => {
+    const tr = document.createElement("tr");
+    if (row.id === null) tr.dataset.noObject = "";
+    cell(tr, row.path);
+    const alpha = document.createElement("td");
+    alpha.className = "num bar-cell";
+    const bar = document.createElement("span");
+    bar.className = `alpha-bar${row.alpha !== null && row.alpha < 0 ? " negative" : ""}`;
+    bar.style.width = `${Math.round(Math.min(1, Math.abs(row.alpha ?? 0)) * 100)}%`;
+    const value = document.createElement("span");
+    value.textContent = formatNumber(row.alpha);
+    alpha.append(bar, value);
+    tr.append(alpha);
+    cell(tr, String(row.annotations), "num");
+    return tr;
+  }));
+}
+
+function figure(label, value, extra) {
+  const box = document.createElement("div");
+  const dt = document.createElement("dt");
+  dt.textContent = label;
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  box.append(dt, dd);
+  if (extra) {
+    const more = document.createElement("dd");
+    more.className = "muted";
+    more.textContent = extra;
+    box.append(more);
+  }
+  return box;
+}
+
+// Boxes, polygons and keypoints matched across answers: how many objects, how well placed, who drew what;
+// with whole-item labels too, the objects' own label measures (otherwise they are the headline above).
+function renderObjects(block, onObjects, paths) {
+  $("objects-panel").hidden = !block;
+  if (!block) return;
+  $("objects-summary").textContent = t("q.objectsSummary", {
+    objects: localNumber(block.objects), kinds: block.kinds.map((kind) => t(`pf.tool.${kind}`)).join(", "),
+    pairs: localNumber(block.matched_pairs), placed: formatNumber(block.localisation),
+    nothing: localNumber(block.no_object.annotations), method: block.method || "—" });
+  $("objects-labels").hidden = onObjects;
+  if (!onObjects) {
+    $("objects-figures").replaceChildren(
+      figure(`${t("q.alpha")} (${block.alpha_distance || "—"})`, formatNumber(block.krippendorff_alpha),
+        `${t("q.interval")} ${formatInterval(block.alpha_interval)}`),
+      figure(t("q.nominal"), formatNumber(block.nominal_alpha)),
+      figure(t("q.fleiss"), formatNumber(block.fleiss_kappa)),
+      figure(t("q.cohen"), formatNumber(block.mean_pairwise_cohen_kappa)),
+      figure(t("q.localisation"), formatNumber(block.localisation)));
+    renderLabels($("objects-per-label"), objectLabelRows(block, paths, t("q.noObject")));
+    renderConfusion($("objects-confusion-panel"), $("objects-confusion"), block.confusion, paths);
+  }
+  $("objects-annotators").replaceChildren(...sortAnnotators(block.per_annotator, "objects").map((a) => annotatorRow(a, [
+    String(a.objects), formatShare(a.agreement_with_consensus), formatNumber(a.reliability)])));
+}
+
 // The most confused labels as a heatmap: darker cells, more pairs of answers split between the two labels.
-function renderConfusion(confusion, paths) {
-  $("confusion-panel").hidden = !confusion;
+// For objects, a null label is "no object": one annotator drew it, the other nothing there.
+function renderConfusion(panel, table, confusion, paths) {
+  panel.hidden = !confusion;
   if (!confusion) return;
   const most = Math.max(1, ...confusion.pairs.flatMap((row, i) => row.filter((_, j) => j !== i)));
   const head = document.createElement("tr");
   head.append(document.createElement("th"));
+  const noObject = t("q.noObject");
   for (const id of confusion.labels) {
     const th = document.createElement("th");
-    th.textContent = (paths.get(id) || id).split(" › ").pop();
-    th.title = paths.get(id) || id;
+    th.textContent = confusionName(id, paths, noObject).split(" › ").pop();
+    th.title = confusionName(id, paths, noObject);
     head.append(th);
   }
   const rows = confusion.labels.map((id, i) => {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
-    th.textContent = paths.get(id) || id;
+    th.textContent = confusionName(id, paths, noObject);
     tr.append(th);
     confusion.pairs[i].forEach((count, j) => {
       const td = document.createElement("td");
@@ -168,7 +220,7 @@ function renderConfusion(confusion, paths) {
     });
     return tr;
   });
-  $("confusion").replaceChildren(head, ...rows);
+  table.replaceChildren(head, ...rows);
 }
 
 // The moderation queue: open flags with the task, the reason and note; keep the task or take it out.

@@ -3,8 +3,9 @@
 import { api, once } from "../lib/api.js";
 import { toMinor } from "../lib/project_form.js";
 import { currencyDigits, formatDate, formatMoney, formatPercent, t } from "../lib/i18n.js";
-import { explainEntry } from "../lib/ledger_words.js";
+import { explainEntries } from "../lib/ledger_words.js";
 import { showError, startPage } from "../components/chrome.js";
+import { labelChoices } from "../annotate/workspace.js";
 
 await startPage();
 const $ = (id) => document.getElementById(id);
@@ -18,7 +19,10 @@ function cell(row, text, className) {
 }
 
 async function load() {
-  const [wallet, entries] = await Promise.all([api.get("/api/v1/wallet"), api.get("/api/v1/wallet/entries?per_page=100")]);
+  const [wallet, entries, projects] = await Promise.all([api.get("/api/v1/wallet"),
+    api.get("/api/v1/wallet/entries?per_page=100"), api.get("/api/v1/projects?per_page=100").catch(() => ({ items: [] }))]);
+  // Each project's label paths, so a line about a mislabelled box names its labels as the project does.
+  const paths = new Map(projects.items.map((p) => [p.id, new Map(labelChoices(p.label_schema || {}).map((c) => [c.id, c.path]))]));
   currency = wallet.currency;
   $("balance").textContent = formatMoney(wallet.balance, currency);
   $("balance").dataset.amount = String(wallet.balance);
@@ -26,10 +30,12 @@ async function load() {
   $("pending-amount").dataset.amount = String(wallet.pending);
   $("in-flight").textContent = formatMoney(wallet.in_flight, currency);
   $("lifetime").textContent = formatMoney(wallet.lifetime_earned, currency);
-  $("entries").replaceChildren(...entries.items.map((entry) => {
+  const words = explainEntries(entries.items, currency, (id) => paths.get(id));
+  $("entries").replaceChildren(...entries.items.map((entry, n) => {
     const row = document.createElement("tr");
+    row.dataset.transactionId = String(entry.transaction_id);
     cell(row, formatDate(entry.created_at));
-    cell(row, explainEntry(entry, currency));
+    cell(row, words[n]);
     row.lastChild.title = entry.memo || "";
     cell(row, t(`wallet.account.${entry.account}`), "muted");
     cell(row, formatMoney(entry.amount, currency), `num ${entry.amount < 0 ? "error" : ""}`);

@@ -210,3 +210,108 @@ class Agents:
             return self.spammer(worker, task, truth, gold, earlier)
         values, counts = np.unique(earlier, return_counts=True)
         return int(values[np.argmax(counts)])
+
+
+# ------------------------------------------------------------------------------------------------------
+# Pricing a crowd under every mechanism
+# ------------------------------------------------------------------------------------------------------
+
+STUDY_RATES = {"per_annotation": 10, "agreement_bonus": 90}  # the bonus carries the incentive
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the mechanisms see of a simulated crowd, per answer in answer order, tasks settling in task order."""
+
+    consensus: np.ndarray   # per task, the consensus label (after taxonomy back-off), -1 without one
+    score: np.ndarray       # per answer, 1 - taxonomy distance to the consensus (to the truth on gold)
+    posterior: np.ndarray   # per answer, the consensus posterior mass of its label's subtree
+
+
+def inputs(crowd: Crowd, parents: np.ndarray | None = None, method: str = "dawid_skene",
+           threshold: float = 0.5) -> Inputs:
+    """The consensus as the platform infers it (tasks.quality.inference: Dawid-Skene or vote shares, then the
+    taxonomy back-off at `threshold`), each answer's agreement score and its posterior of being right."""
+    from tasks.quality import agreement as ag
+    from tasks.quality import inference as inf
+
+    taxonomy = ag.Taxonomy.from_parents(BUILTIN if parents is None else parents)
+    infer = inf.dawid_skene if method == "dawid_skene" else inf.majority_vote
+    found = infer(crowd.task, crowd.worker, crowd.label, crowd.n_tasks, crowd.n_workers, crowd.n_labels)
+    consensus, _ = inf.back_off(found.posterior, taxonomy.ancestors, threshold)
+    distance = taxonomy.distance()
+    target = np.where(crowd.gold, crowd.truth, consensus)[crowd.task]
+    score = np.where(target >= 0, 1.0 - distance(crowd.label, np.maximum(target, 0)), 0.0)
+    # under[v, c]: class c lies in v's subtree, so a genus is right when the truth is any of its species.
+    under = (taxonomy.ancestors[None, :, :] == np.arange(crowd.n_labels)[:, None, None]).any(axis=2)
+    posterior = (found.posterior[crowd.task] * under[crowd.label]).sum(axis=1)
+    return Inputs(consensus, score, posterior)
+
+
+def price_crowd(crowd: Crowd, given: Inputs, mechanism: str, params: dict | None = None,
+                rates: dict | None = None) -> np.ndarray:
+    """What each answer earns under `mechanism`, in minor units: the base plus the bonus times its fraction,
+    rounded down as incentives.rules does; tasks settle in task order."""
+    from incentives import mechanisms as mech
+
+    params = mech.validate(mechanism, params)
+    rates = rates or STUDY_RATES
+    memory = mech.Memory(window=int(params.get("window", mech.REGISTRY["peer_prediction"].params["window"].default)))
+    paid = np.zeros(len(crowd.task), dtype=np.int64)
+    starts = np.searchsorted(crowd.task, np.arange(crowd.n_tasks + 1))
+    for t in range(crowd.n_tasks):
+        rows = slice(starts[t], starts[t + 1])
+        task = mech.TaskAnswers(crowd.worker[rows], crowd.label[rows], given.score[rows], given.posterior[rows],
+                                bool(crowd.gold[t]))
+        priced = mech.price(mechanism, params, task, memory.history(task))
+        memory.record(task, priced.peer_score)
+        paid[rows] = rates["per_annotation"] + (rates["agreement_bonus"] * priced.fraction).astype(np.int64)
+    return paid
+
+
+def summarise(crowd: Crowd, given: Inputs, mechanism: str, paid: np.ndarray) -> dict:
+    """Per strategy: agents, answers, pay per answer, total and share of the budget; the consensus accuracy
+    (non-gold tasks), the cost per correct label and the ratios the study compares."""
+    strategy = np.array(crowd.strategy)[crowd.worker]
+    by = {}
+    for name in STRATEGIES:
+        mine = strategy == name
+        agents = crowd.strategy.count(name)
+        if agents:
+            by[name] = {"agents": agents, "answers": int(mine.sum()),
+                        "pay_per_answer": round(float(paid[mine].mean()), 3) if mine.any() else None,
+                        "total": int(paid[mine].sum()),
+                        "share": round(float(paid[mine].sum() / max(paid.sum(), 1)), 4)}
+    plain = ~crowd.gold
+    correct = int((given.consensus[plain] == crowd.truth[plain]).sum())
+
+    def ratio(a: str, b: str) -> float | None:
+        x, y = (by.get(k, {}).get("pay_per_answer") for k in (a, b))
+        return round(x / y, 3) if x is not None and y else None
+    return {"id": mechanism, "accuracy": round(correct / max(int(plain.sum()), 1), 4),
+            "cost_per_correct": round(float(paid.sum()) / correct, 2) if correct else None,
+            "by_strategy": by, "ratios": {"expert/spammer": ratio("expert", "spammer"),
+                                          "colluders/expert": ratio("colluders", "expert"),
+                                          "constant/spammer": ratio("constant", "spammer"),
+                                          "gold_sniffer/expert": ratio("gold_sniffer", "expert")}}
+
+
+def study(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 0.0, *, rates: dict | None = None,
+          mechanisms: dict[str, dict] | None = None, parents: np.ndarray | None = None, seed: int = 0,
+          method: str = "dawid_skene", progress=None) -> dict:
+    """Run the crowd once and price the same answers under every mechanism (`mechanisms`: id -> params; all
+    with their defaults when None). `progress(share)` is called after each mechanism."""
+    from incentives import mechanisms as mech
+
+    chosen = mechanisms if mechanisms is not None else {m: {} for m in mech.REGISTRY}
+    for name, params in chosen.items():
+        mech.validate(name, params, field_name=f"mechanisms.{name}")
+    crowd = run_crowd(counts, tasks, overlap, gold_ratio, parents=parents, seed=seed)
+    given = inputs(crowd, parents, method)
+    out = []
+    for n, (name, params) in enumerate(chosen.items(), start=1):
+        out.append(summarise(crowd, given, name, price_crowd(crowd, given, name, params, rates)))
+        if progress:
+            progress(n / len(chosen))
+    return {"mechanisms": out, "answers": len(crowd.task), "tasks": crowd.n_tasks, "seed": seed,
+            "rates": rates or STUDY_RATES}

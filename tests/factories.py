@@ -334,3 +334,49 @@ def export(client, app, project, headers, format_name="jsonl", include="consensu
     if run:
         run_exports(app)
     return client.get(f"/api/v1/exports/{made.get_json()['id']}", headers=headers).get_json()
+
+
+# Issue 17's vehicle scene (tests/api/test_object_quality.py, the quality page's browser test).
+VEHICLE_LABELS = [{"id": "car", "name": "Car", "children": [{"id": "sedan", "name": "Sedan"},
+                                                      {"id": "hatchback", "name": "Hatchback"}]},
+            {"id": "truck", "name": "Truck", "children": [{"id": "pickup", "name": "Pickup"},
+                                                          {"id": "van", "name": "Van"}]}]
+VEHICLE_RATES = {"per_annotation": 50, "agreement_bonus": 20}
+VEHICLE_IMAGES = 6
+# Per image, the vehicles in it: [x, y, w, h] and the true label. Everyone boxes them exactly (IoU 1), so only
+# the labels differ.
+VEHICLE_SCENE = [[([4, 4, 20, 16], "sedan")], [([30, 10, 20, 20], "pickup")], [([2, 2, 16, 16], "hatchback")],
+         [([4, 4, 20, 16], "sedan"), ([40, 20, 20, 20], "pickup")], [([10, 10, 30, 20], "sedan")],
+         [([5, 25, 20, 15], "hatchback")]]
+VEHICLE_SIBLING = {"sedan": "hatchback", "hatchback": "sedan", "pickup": "van"}
+VEHICLE_MISNAMED = [(0, 0), (3, 1), (5, 0)]  # (image, box): the third annotator names these 3 of the 7 boxes the sibling
+
+
+def vehicle_project(app, client, owner, annotators):
+    """Issue 17's scenario: a box + polygon project with a vehicle taxonomy and no whole-item labels, six images
+    answered by three annotators, the third naming 3 of the 7 boxes a sibling class. Returns (project, the
+    misnamed boxes as (task id, true label))."""
+    response = client.post("/api/v1/projects", json={
+        "name": "Street vehicles", "media_type": "image", "overlap": 3, "visibility": "public", "rewards": VEHICLE_RATES,
+        "label_schema": {"tools": ["bbox", "polygon"], "labels": VEHICLE_LABELS}}, headers=owner)
+    assert response.status_code == 201, response.get_json()
+    project = response.get_json()
+    files = {f"street-{n}.jpg": jpeg(64, 48, pattern=n, color=(40 * n, 90, 160)) for n in range(VEHICLE_IMAGES)}
+    imported(client, app, project["id"], owner, files)
+    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 5000},
+                       headers=owner).status_code == 201
+    misnamed = []
+    for who, headers in enumerate(annotators):
+        while (lease := nxt(client, project, headers)).status_code == 200:
+            body = lease.get_json()
+            image = int(body["task"]["data"]["name"].split("-")[1].split(".")[0])
+            objects = []
+            for n, (box, label) in enumerate(VEHICLE_SCENE[image]):
+                if who == 2 and (image, n) in VEHICLE_MISNAMED:
+                    misnamed.append((body["task"]["id"], label))
+                    label = VEHICLE_SIBLING[label]
+                objects.append({"tool": "bbox", "label": label, "bbox": box})
+            answered = client.post(f"/api/v1/assignments/{body['assignment']['id']}/annotation",
+                                   json={"result": {"objects": objects}}, headers=headers)
+            assert answered.status_code == 201, answered.get_json()
+    return project, misnamed

@@ -7,50 +7,15 @@ import krippendorff
 import numpy as np
 import pytest
 
-from tests.factories import budget, imported, jpeg, nxt, wallet
-
-VEHICLES = [{"id": "car", "name": "Car", "children": [{"id": "sedan", "name": "Sedan"},
-                                                      {"id": "hatchback", "name": "Hatchback"}]},
-            {"id": "truck", "name": "Truck", "children": [{"id": "pickup", "name": "Pickup"},
-                                                          {"id": "van", "name": "Van"}]}]
-RATES = {"per_annotation": 50, "agreement_bonus": 20}
-IMAGES = 6
-# Per image, the vehicles in it: [x, y, w, h] and the true label. Everyone boxes them exactly (IoU 1), so only
-# the labels differ.
-SCENE = [[([4, 4, 20, 16], "sedan")], [([30, 10, 20, 20], "pickup")], [([2, 2, 16, 16], "hatchback")],
-         [([4, 4, 20, 16], "sedan"), ([40, 20, 20, 20], "pickup")], [([10, 10, 30, 20], "sedan")],
-         [([5, 25, 20, 15], "hatchback")]]
-SIBLING = {"sedan": "hatchback", "hatchback": "sedan", "pickup": "van"}
-MISNAMED = [(0, 0), (3, 1), (5, 0)]  # (image, box): the third annotator names these 3 of the 7 boxes the sibling
+from tests.factories import VEHICLE_MISNAMED as MISNAMED
+from tests.factories import VEHICLE_SCENE as SCENE
+from tests.factories import VEHICLE_SIBLING as SIBLING
+from tests.factories import budget, vehicle_project, wallet
 
 
 @pytest.fixture
 def vehicles(app, client, owner, annotators):
-    """(project, the third annotator's misnamed boxes as (task id, true label))."""
-    response = client.post("/api/v1/projects", json={
-        "name": "Street vehicles", "media_type": "image", "overlap": 3, "visibility": "public", "rewards": RATES,
-        "label_schema": {"tools": ["bbox", "polygon"], "labels": VEHICLES}}, headers=owner)
-    assert response.status_code == 201, response.get_json()
-    project = response.get_json()
-    files = {f"street-{n}.jpg": jpeg(64, 48, pattern=n, color=(40 * n, 90, 160)) for n in range(IMAGES)}
-    imported(client, app, project["id"], owner, files)
-    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 5000},
-                       headers=owner).status_code == 201
-    misnamed = []
-    for who, headers in enumerate(annotators):
-        while (lease := nxt(client, project, headers)).status_code == 200:
-            body = lease.get_json()
-            image = int(body["task"]["data"]["name"].split("-")[1].split(".")[0])
-            objects = []
-            for n, (box, label) in enumerate(SCENE[image]):
-                if who == 2 and (image, n) in MISNAMED:
-                    misnamed.append((body["task"]["id"], label))
-                    label = SIBLING[label]
-                objects.append({"tool": "bbox", "label": label, "bbox": box})
-            answered = client.post(f"/api/v1/assignments/{body['assignment']['id']}/annotation",
-                                   json={"result": {"objects": objects}}, headers=headers)
-            assert answered.status_code == 201, answered.get_json()
-    return project, misnamed
+    return vehicle_project(app, client, owner, annotators)
 
 
 def test_the_headline_numbers_are_the_objects_and_an_unused_tool_reports_nothing(client, owner, annotators,
@@ -116,4 +81,4 @@ def test_a_misnamed_box_earns_what_the_taxonomy_allows_and_the_wallet_says_why(c
         found = settled[task_id]["details"]["objects"]["bbox"]
         assert found["mislabelled"] == [{"label": SIBLING[label], "consensus": label, "credit": 0.5}]
         assert f"{SIBLING[label]} for {label} (0.50)" in settled[task_id]["memo"]
-        assert settled[task_id]["details"]["rule_version"] == 2
+        assert settled[task_id]["details"]["rule_version"] == 3

@@ -4,9 +4,8 @@ from __future__ import annotations
 import pytest
 
 from annotator import demo
-from tests.api.test_object_quality import vehicles  # noqa: F401 (a fixture)
 from tests.e2e.browser import screenshot, sign_in
-from tests.factories import PASSWORD, create_text_project, nxt, run_exports
+from tests.factories import PASSWORD, create_text_project, nxt, run_exports, vehicle_project
 
 pytestmark = pytest.mark.e2e
 
@@ -138,9 +137,9 @@ def test_the_demo_image_project_shows_its_objects_agreement_and_who_drew_what(li
     screenshot(page, "quality-objects")
 
 
-def test_a_boxes_only_project_leads_with_its_objects_labels_and_says_so(live_server, page, client, owner,
-                                                                      vehicles):  # noqa: F811 (the fixture)
-    project, _ = vehicles
+def test_a_boxes_only_project_leads_with_its_objects_labels_and_says_so(live_server, page, app, client, owner,
+                                                                      annotators):
+    project, _ = vehicle_project(app, client, owner, annotators)
     report = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
     assert report["measured_on"] == "objects"
     sign_in(page, live_server, "owner@example.org", PASSWORD)

@@ -1,5 +1,5 @@
 """Money following the work: a lease reserves what its answer could earn, a submit credits the base as
-pending, the task's completion settles it (base available, bonus by agreement, the rest back to the budget),
+pending, the task's completion settles it (base available, bonus by the project's reward mechanism, the rest back to the budget),
 and a lease that ends without an answer gives its reservation back. Flushes, never commits.
 
 Called by the API's labelling views in the same transaction as the work (tasks never imports incentives).
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from annotator.errors import BudgetExhausted, InsufficientFunds
 from annotator.users.models import User
-from incentives import ledger, rules
+from incentives import ledger, pricing, rules
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
 from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, Task
@@ -138,19 +138,22 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     if scores is None and bonus:
         scores = answer_scores(session, project, task)
     budget, held = _accounts(session, project)
-    rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id).where(
+    rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id, Annotation.result).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
-    _lock_wallets(session, {user_id for _, user_id, _ in rows})
+    _lock_wallets(session, {row.user_id for row in rows})
+    # Every counted answer is priced (they are each other's peers), whether or not it is settled below.
+    prices = pricing.price_task(session, project, task, [(row.id, row.user_id, row.result) for row in rows],
+                                scores or {}) if bonus else {}
     keys = set(session.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.idempotency_key.in_(
-        [f"{what}:{annotation_id}" for annotation_id, _, _ in rows for what in ("credit", "settle", "clawback")]))))
+        [f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")]))))
     credited = dict(session.execute(
         select(LedgerTransaction.annotation_id, Entry.amount)
         .join(Entry, Entry.transaction_id == LedgerTransaction.id).join(Account, Account.id == Entry.account_id)
-        .where(LedgerTransaction.idempotency_key.in_([f"credit:{annotation_id}" for annotation_id, _, _ in rows]),
+        .where(LedgerTransaction.idempotency_key.in_([f"credit:{row.id}" for row in rows]),
                Account.kind == "wallet_pending")).all())
-    reserved = _left_for(session, project, [assignment_id for _, _, assignment_id in rows])
+    reserved = _left_for(session, project, [row.assignment_id for row in rows])
     settled = 0
-    for annotation_id, user_id, assignment_id in rows:
+    for annotation_id, user_id, assignment_id, _ in rows:
         if f"credit:{annotation_id}" not in keys or f"settle:{annotation_id}" in keys \
                 or f"clawback:{annotation_id}" in keys:
             continue  # never credited, settled already, or taken back by a reviewer's rejection
@@ -160,9 +163,11 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         held_for_it = max(reserved.get(assignment_id, 0), 0)
         if bonus:
             scored = (scores or {}).get(annotation_id) or Scored(0.0)
-            extra = rules.bonus(rates, scored.value, task.id, gold=task.is_gold, objects=scored.objects)
+            price = prices[annotation_id]
+            extra = rules.bonus(rates, price.fraction, task.id, gold=task.is_gold, objects=scored.objects,
+                                mechanism=price.reason)
             extra_amount, explanation = min(extra.amount, held_for_it), extra.explanation
-            details = {**extra.details(), "base": base, "bonus": extra_amount}
+            details = {**extra.details(), "base": base, "bonus": extra_amount, "peer_score": price.peer_score}
         else:
             extra_amount, explanation = 0, f"no bonus: task {task.id} was withdrawn"
             details = {"rule_version": rules.RULES_VERSION, "base": base, "bonus": 0, "explanation": explanation}

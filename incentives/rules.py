@@ -2,9 +2,11 @@
 
 Parameters from the project's `rewards`:
 - `per_annotation` (minor units): the base for every counted answer, credited as pending on submit.
-- `agreement_bonus` (minor units): the most a settled answer can add, scaled by its score in [0, 1]:
-  agreement with the consensus (1 - taxonomy distance, so a genus for its species earns part of it),
-  or the gold score for a gold task (0 for a failed gold answer).
+- `agreement_bonus` (minor units): the most a settled answer can add, scaled by its share in [0, 1] under
+  the project's reward mechanism (incentives.mechanisms; `agreement` by default: agreement with the
+  consensus, 1 - taxonomy distance, so a genus for its species earns part of it, or the gold score for a
+  gold task, 0 for a failed gold answer).
+- `mechanism`, `mechanism_params`: which mechanism prices the bonus, and its parameters.
 A lease reserves the most an answer could cost: base + full bonus.
 
 Versions (RULES_VERSION, kept in every posting's details):
@@ -13,12 +15,14 @@ Versions (RULES_VERSION, kept in every posting's details):
 2. Boxes, polygons and keypoints scored against the consensus objects, each matched pair credited
    localisation x label (tasks.quality.objects: a box in the right place with a wrong label earns only
    what the taxonomy distance allows), misses and extras counted; the wallet line names the objects.
+3. The bonus share comes from the project's reward mechanism (agreement, gold, peer_prediction, posterior);
+   the details name it, its parameters and its numbers, and keep the answer's peer-prediction score.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,12 @@ class Credit:
     rule_version: int
     explanation: str
     objects: dict | None = None  # per geometry tool, how the answer's objects compared with the consensus
+    mechanism: dict | None = None  # the mechanism's id, parameters and numbers behind the share
 
     def details(self) -> dict:
         shown = {"rule_version": self.rule_version, "score": self.score, "explanation": self.explanation}
+        if self.mechanism:
+            shown["mechanism"] = self.mechanism
         return {**shown, "objects": self.objects} if self.objects else shown
 
 
@@ -56,19 +63,25 @@ def base(rates: Rates, task_id: int) -> Credit:
     return Credit(rates.per_annotation, None, RULES_VERSION, f"{rates.per_annotation} base on task {task_id}")
 
 
-def bonus(rates: Rates, score: float, task_id: int, *, gold: bool = False, objects: dict | None = None) -> Credit:
-    """The agreement bonus for a settled answer: the full bonus times its score, rounded half down to minor units.
+MECHANISM_WORDS = {"gold": "gold accuracy", "peer_prediction": "peer prediction", "posterior": "posterior"}
+
+
+def bonus(rates: Rates, score: float, task_id: int, *, gold: bool = False, objects: dict | None = None,
+          mechanism: dict | None = None) -> Credit:
+    """The bonus for a settled answer: the full bonus times its share, rounded down to minor units.
 
     `objects` (tasks.quality.scores.explain per geometry tool) says which objects matched and why; it is kept
-    in the details and summed up in the explanation."""
+    in the details and summed up in the explanation. `mechanism` (its reason from incentives.mechanisms, with
+    "mechanism" naming it) is kept in the details and named in the explanation unless it is `agreement`."""
     if not 0.0 <= score <= 1.0:
         raise ValueError(f"a score is between 0 and 1, not {score!r}")
     amount = int(rates.agreement_bonus * score)  # never more than the reservation: floor
-    what = "gold score" if gold else "agreement"
+    named = (mechanism or {}).get("mechanism", "agreement")
+    what = MECHANISM_WORDS.get(named) or ("gold score" if gold else "agreement")
     why = "".join(f"; {_objects_in_words(tool, found)}" for tool, found in (objects or {}).items())
     return Credit(amount, round(score, 4), RULES_VERSION,
                   f"{amount} bonus: {score:.2f} {what} on task {task_id} (of {rates.agreement_bonus}){why}",
-                  objects or None)
+                  objects or None, mechanism)
 
 
 def _objects_in_words(tool: str, found: dict) -> str:

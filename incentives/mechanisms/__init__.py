@@ -119,8 +119,8 @@ class History:
 
     gold_credit: np.ndarray              # the sum of their gold credits
     gold_count: np.ndarray               # how many gold answers
-    recent_labels: list[np.ndarray]      # their labels (>= 0) on their last `window` answers
-    recent_scores: list[np.ndarray]      # their last `window - 1` peer-prediction scores
+    recent_labels: list[np.ndarray]      # the labels (>= 0) among their last `window` answers
+    recent_scores: list[np.ndarray]      # the peer-prediction scores of their last `window - 1` answers (nan: none)
 
 
 @dataclass(frozen=True)
@@ -211,18 +211,19 @@ class Memory:
 
     def history(self, task: TaskAnswers) -> History:
         ws = [int(w) for w in task.worker]
+        labels = [np.array(self.labels.get(w, ()), dtype=np.int64) for w in ws]
         return History(np.array([self.gold_credit.get(w, 0.0) for w in ws]),
                        np.array([self.gold_count.get(w, 0) for w in ws], dtype=np.int64),
-                       [np.array(self.labels.get(w, ()), dtype=np.int64) for w in ws],
+                       [said[said >= 0] for said in labels],
                        [np.array(self.scores.get(w, ()), dtype=np.float64) for w in ws])
 
     def record(self, task: TaskAnswers, peer_score: np.ndarray) -> None:
+        """After the task settles: every answer counts in its worker's window, labelled or not, scored or not
+        (as the ledger reads its last `window` settlements)."""
         for w, label, score, own in zip(task.worker, task.label, task.score, peer_score):
             w = int(w)
             if task.gold:
                 self.gold_credit[w] = self.gold_credit.get(w, 0.0) + float(score)
                 self.gold_count[w] = self.gold_count.get(w, 0) + 1
-            if label >= 0:
-                self.labels.setdefault(w, deque(maxlen=self.window)).append(int(label))
-            if np.isfinite(own):
-                self.scores.setdefault(w, deque(maxlen=max(self.window - 1, 0))).append(float(own))
+            self.labels.setdefault(w, deque(maxlen=self.window)).append(int(label))
+            self.scores.setdefault(w, deque(maxlen=max(self.window - 1, 0))).append(float(own))

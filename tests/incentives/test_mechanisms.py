@@ -62,7 +62,7 @@ def test_the_correlated_agreement_score_by_hand():
 
 def recomputed_peer_fractions(crowd, window, scale):
     """From scratch: per answer, each worker's last `window` labels before its task, the CA score against peers,
-    then the mean of the worker's last `window` scores (this one included), scaled and clipped."""
+    then the mean of the scores among the worker's last `window - 1` answers and this one's, scaled and clipped."""
     labels_of = {w: [] for w in range(crowd.n_workers)}
     scores_of = {w: [] for w in range(crowd.n_workers)}
     out = np.zeros(len(crowd.task))
@@ -78,12 +78,12 @@ def recomputed_peer_fractions(crowd, window, scale):
             if freq[r] is not None and peers:
                 own[r] = np.mean([float(crowd.label[r] == crowd.label[q]) - float(freq[r] @ freq[q]) for q in peers])
         for r in rows:
-            mine = scores_of[crowd.worker[r]][-(window - 1):] + ([own[r]] if r in own else [])
+            earlier = [x for x in scores_of[crowd.worker[r]][-(window - 1):] if x is not None]
+            mine = earlier + ([own[r]] if r in own else [])
             out[r] = min(1.0, max(0.0, scale * np.mean(mine))) if mine else 0.0
         for r in rows:
             labels_of[crowd.worker[r]].append(int(crowd.label[r]))
-            if r in own:
-                scores_of[crowd.worker[r]].append(own[r])
+            scores_of[crowd.worker[r]].append(own.get(r))  # an unscored answer still takes a place
     return out
 
 

@@ -15,7 +15,7 @@ def test_the_bonus_scales_with_the_score_and_explains_itself():
     rates = rules.Rates.of({"per_annotation": 50, "agreement_bonus": 20})
     credit = rules.bonus(rates, 0.7, 812)
     assert credit.amount == 14 and credit.explanation == "14 bonus: 0.70 agreement on task 812 (of 20)"
-    assert credit.details() == {"rule_version": 2, "score": 0.7, "explanation": credit.explanation}
+    assert credit.details() == {"rule_version": 3, "score": 0.7, "explanation": credit.explanation}
     assert rules.base(rates, 812).explanation == "50 base on task 812"
     assert rules.bonus(rates, 0.0, 1, gold=True).amount == 0  # a failed gold answer earns no bonus
     assert rules.bonus(rates, 1.0, 1).amount == 20
@@ -39,4 +39,4 @@ def test_a_geometry_bonus_names_its_objects_in_the_explanation_and_the_details()
     assert credit.amount == 10
     assert credit.explanation == ("10 bonus: 0.50 agreement on task 7 (of 20); bbox: 2 of 2 matched (of 2 in the "
                                   "consensus), localisation 1.00, hatchback for sedan (0.00)")
-    assert credit.details()["objects"] == objects and credit.details()["rule_version"] == 2
+    assert credit.details()["objects"] == objects and credit.details()["rule_version"] == 3

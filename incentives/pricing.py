@@ -1,0 +1,139 @@
+"""A project's reward mechanism at settlement: its choice checked against its schema, and one task's answers
+priced by incentives.mechanisms with the history the ledger holds (the same numbers incentives.simulate keeps
+in memory). Flushes nothing, commits nothing.
+
+The history of a worker is read from their settlements in the project, newest first: the labels of their last
+`window` settled answers, the peer-prediction scores those settlements kept (every settlement keeps one,
+whatever the mechanism, so a project may switch to peer prediction with its history intact), and their gold
+credit. The task's consensus is its own majority vote with the taxonomy back-off (tasks.quality.consensus
+.task_consensus, what the agreement score is measured against), so an answer's posterior of being right is
+the share of the task's answers whose label lies in its label's subtree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from annotator.errors import InvalidInput
+from incentives import mechanisms as mech
+from incentives.models import LedgerTransaction
+from tasks.models import Annotation, Project, Task
+from tasks.projects import current_schema
+from tasks.quality.answers import labels_of
+from tasks.quality.scores import Scored
+
+PEER_WINDOW = mech.REGISTRY["peer_prediction"].params["window"].default
+
+
+def mechanism_of(project: Project) -> tuple[str, dict[str, float]]:
+    """The project's mechanism and its parameters, defaults filled in (the default mechanism when none is set)."""
+    rewards = project.rewards or {}
+    name = rewards.get("mechanism") or mech.DEFAULT
+    return name, mech.validate(name, rewards.get("mechanism_params") or {})
+
+
+def shown_rewards(rewards: dict | None) -> dict[str, Any]:
+    """A project's rewards as the API shows them: the mechanism always named, its parameters filled in."""
+    rewards = dict(rewards or {})
+    name = rewards.get("mechanism") or mech.DEFAULT
+    return {**rewards, "mechanism": name, "mechanism_params": mech.validate(name, rewards.get("mechanism_params"))}
+
+
+def check_rewards(project: Project) -> None:
+    """Refuse (422, naming the field) a mechanism or parameter this project cannot use; keep its parameters with
+    the defaults filled in, so a settlement says which numbers it used."""
+    rewards = dict(project.rewards or {})
+    if "mechanism" not in rewards and "mechanism_params" not in rewards:
+        return
+    name = rewards.get("mechanism") or mech.DEFAULT
+    params = mech.validate(name, rewards.get("mechanism_params"))
+    schema = current_schema(project)
+    if mech.REGISTRY[name].needs_labels and ("classify" not in schema.tools or schema.multi_label):
+        raise InvalidInput({"rewards.mechanism": [
+            f"{name} compares whole-item labels: it needs the classify tool with one label per answer"]})
+    project.rewards = {**rewards, "mechanism": name, "mechanism_params": params}
+
+
+@dataclass(frozen=True)
+class Price:
+    fraction: float
+    peer_score: float | None
+    reason: dict[str, Any]
+
+
+def price_task(session: Session, project: Project, task: Task, rows: list[tuple[int, int, dict]],
+               scores: dict[int, Scored]) -> dict[int, Price]:
+    """Per counted answer of the task (rows: annotation id, user id, result), its share of the bonus."""
+    name, params = mechanism_of(project)
+    labels = labels_of(project)
+    schema = current_schema(project)
+    single = "classify" in schema.tools and not schema.multi_label
+
+    def label(result: dict | None) -> int:
+        given = (result or {}).get("labels") or []
+        return labels.index.get(given[0], -1) if single and len(given) == 1 else -1
+
+    users = [user_id for _, user_id, _ in rows]
+    said = np.array([label(result) for _, _, result in rows], dtype=np.int64)
+    window = int(params.get("window", PEER_WINDOW))
+    answers = mech.TaskAnswers(np.array(users, dtype=np.int64), said,
+                               np.array([(scores.get(a) or Scored(0.0)).value for a, _, _ in rows]),
+                               _posterior(labels, said), bool(task.is_gold))
+    history = _history(session, project, users, window, label)
+    priced = mech.price(name, params, answers, history)
+    return {annotation_id: Price(float(priced.fraction[n]),
+                                 None if not np.isfinite(priced.peer_score[n]) else float(priced.peer_score[n]),
+                                 {**priced.reasons[n], "params": params})
+            for n, (annotation_id, _, _) in enumerate(rows)}
+
+
+def _posterior(labels, said: np.ndarray) -> np.ndarray:
+    """Per answer, the vote share of the task's labelled answers lying in its label's subtree (nan unlabelled)."""
+    out = np.full(len(said), np.nan)
+    given = said[said >= 0]
+    if not len(given):
+        return out
+    for n, value in enumerate(said):
+        if value >= 0:
+            under = [_within(labels.parent, g, int(value)) for g in given]
+            out[n] = float(np.mean(under))
+    return out
+
+
+def _within(parent: np.ndarray, node: int, root: int) -> bool:
+    while node >= 0:
+        if node == root:
+            return True
+        node = int(parent[node])
+    return False
+
+
+def _history(session: Session, project: Project, users: list[int], window: int, label) -> mech.History:
+    """What the ledger knows of each worker from their settlements in this project so far."""
+    distinct = sorted(set(users))
+    gold = {user_id: (float(credit or 0.0), int(count)) for user_id, credit, count in session.execute(
+        select(Annotation.user_id, func.sum(Annotation.gold_score), func.count())
+        .join(Task, Task.id == Annotation.task_id)
+        .join(LedgerTransaction, LedgerTransaction.annotation_id == Annotation.id)
+        .where(Annotation.project_id == project.id, Annotation.user_id.in_(distinct), Task.is_gold.is_(True),
+               LedgerTransaction.kind == "bonus")
+        .group_by(Annotation.user_id))}
+    recent: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for user_id in distinct:
+        rows = session.execute(
+            select(Annotation.result, LedgerTransaction.details)
+            .join(LedgerTransaction, LedgerTransaction.annotation_id == Annotation.id)
+            .where(Annotation.project_id == project.id, Annotation.user_id == user_id,
+                   LedgerTransaction.kind == "bonus")
+            .order_by(LedgerTransaction.id.desc()).limit(window)).all()[::-1]  # oldest first
+        said = [label(result) for result, _ in rows]
+        peer = [(details or {}).get("peer_score") for _, details in rows][-(window - 1):] if window > 1 else []
+        recent[user_id] = (np.array([s for s in said if s >= 0], dtype=np.int64),
+                           np.array([np.nan if p is None else p for p in peer], dtype=np.float64))
+    return mech.History(np.array([gold.get(u, (0.0, 0))[0] for u in users]),
+                        np.array([gold.get(u, (0.0, 0))[1] for u in users], dtype=np.int64),
+                        [recent[u][0] for u in users], [recent[u][1] for u in users])

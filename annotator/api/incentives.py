@@ -15,7 +15,7 @@ from annotator.api.fields import In, Money, PageQuery, SafeString
 from annotator.errors import NotFound, PermissionDenied
 from annotator.web import db_session, request_now
 from annotator.workflows import quality
-from incentives import budgets, checks, ledger, leaderboard, payouts
+from incentives import budgets, checks, ledger, leaderboard, mechanisms, payouts
 from tasks import projects
 
 bp = Blueprint("incentives_api", __name__)
@@ -227,3 +227,27 @@ def project_leaderboard(project_id: int, args: dict) -> Page:
     db.commit()  # sends the recomputation a stale report asked for
     start = (args["page"] - 1) * args["per_page"]
     return Page(rows[start:start + args["per_page"]], args["page"], args["per_page"], len(rows))
+
+
+class MechanismOut(Schema):
+    """A reward mechanism (incentives.mechanisms) as a project's settings offer it."""
+
+    id, name, summary = fields.String(), fields.String(), fields.String()
+    params = fields.Dict(metadata={"description": "each parameter's default"})
+    limits = fields.Dict(metadata={"description": "each parameter's [low, high]"})
+    needs_labels = fields.Boolean(metadata={"description": "needs whole-item labels, one per answer"})
+    default = fields.Boolean(metadata={"description": "what a project without a choice uses"})
+
+
+class MechanismsOut(Schema):
+    items = fields.List(fields.Nested(MechanismOut))
+
+
+@route(bp, "/mechanisms", methods=["GET"], response=MechanismsOut,
+       summary="The reward mechanisms a project can choose, with their parameters' defaults", tag=TAG)
+def list_mechanisms():
+    return {"items": [{"id": m.id, "name": m.name, "summary": m.summary,
+                       "params": {name: p.default for name, p in m.params.items()},
+                       "limits": {name: [p.low, p.high] for name, p in m.params.items()},
+                       "needs_labels": m.needs_labels, "default": m.id == mechanisms.DEFAULT}
+                      for m in mechanisms.REGISTRY.values()]}

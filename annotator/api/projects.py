@@ -11,6 +11,7 @@ from annotator.api.fields import In, Money, PageQuery, Ratio, SafeString, Strict
 from annotator.api.schemas import UserBrief
 from annotator.users.models import User
 from annotator.web import db_session, request_now
+from incentives import mechanisms, pricing
 from tasks import projects
 from tasks.models import AGGREGATIONS, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES
 from tasks.schema import MEDIA_TYPES
@@ -33,6 +34,9 @@ class QualificationIn(In):
 class RewardsIn(In):
     per_annotation = Money(load_default=0, maximum=10**9)
     agreement_bonus = Money(load_default=0, maximum=10**9)
+    mechanism = fields.String(metadata={"description": "what prices the bonus: " + ", ".join(mechanisms.REGISTRY)
+                                        + f" (GET /api/v1/mechanisms; default {mechanisms.DEFAULT})"})
+    mechanism_params = fields.Dict(metadata={"description": "the mechanism's parameters; the defaults fill in"})
 
 
 class ProjectSettings(In):
@@ -94,7 +98,8 @@ class ProjectOut(Schema):
     lease_seconds = fields.Integer()
     visibility = fields.String()
     qualification = fields.Dict(allow_none=True)
-    rewards = fields.Dict()
+    rewards = fields.Function(lambda project: pricing.shown_rewards(project.rewards), metadata={
+        "description": "per_annotation, agreement_bonus, mechanism (always named) and mechanism_params"})
     licence = fields.String()
     status = fields.String()
     role = fields.String(allow_none=True, metadata={"description": "owner, manager, reviewer, annotator, or "
@@ -127,6 +132,7 @@ class StatsOut(Schema):
 def create_project(payload: dict):
     db = db_session()
     project = projects.create_project(db, current_user, payload, request_now())
+    pricing.check_rewards(project)
     db.flush()
     audit.record(db, current_user.id, "project_created", request_now(), project_id=project.id, target="project",
                  target_id=project.id, name=project.name)
@@ -156,7 +162,11 @@ def get_project(project_id: int):
 def patch_project(project_id: int, payload: dict):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="manager")
+    rewards = payload.get("rewards") or {}
+    if "mechanism" in rewards and "mechanism_params" not in rewards:
+        rewards["mechanism_params"] = {}  # another mechanism starts from its own defaults
     projects.update_project(db, seen.project, payload, request_now())
+    pricing.check_rewards(seen.project)
     audit.record(db, current_user.id, "project_settings_changed", request_now(), project_id=project_id, target="project",
                  target_id=project_id, fields=sorted(payload))
     db.commit()

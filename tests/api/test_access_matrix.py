@@ -120,6 +120,7 @@ EXPECTED: dict[str, Op] = {
     "GET /api/v1/projects": Op(signed_in()),
     "POST /api/v1/projects": Op(signed_in(), json_body(lambda w: text_project_body(name="Made by the matrix"))),
     "GET /api/v1/wallet": Op(signed_in()),
+    "GET /api/v1/mechanisms": Op(signed_in()),
     "GET /api/v1/wallet/entries": Op(signed_in()),
     "GET /api/v1/payouts": Op(signed_in()),
     # Only the annotator has money: for the others a 422 above_balance is the business answer.

@@ -202,6 +202,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.answers: list[dict] = []   # {"id", "who", "task", "lease", "verdict"}
         self.flags: list[dict] = []     # {"id", "task", "open"}
         self.payouts: list[dict] = []   # {"id", "who", "amount", "status"}
+        self.mechanisms = {"agreement"}  # every reward mechanism the project has had
         self.ready = True
         if initial:
             self.deposit(initial, "fresh", 0)
@@ -253,6 +254,19 @@ class MoneyMachine(RuleBasedStateMachine):
             assert self.footprint() == after
 
     # ---- the work ------------------------------------------------------------------------------------------
+
+    # ---- the reward mechanism --------------------------------------------------------------------------------
+
+    @rule(mechanism=st.sampled_from(["agreement", "gold", "peer_prediction", "posterior"]),
+          window=st.sampled_from([None, 1, 3]))
+    def switch_mechanism(self, mechanism: str, window: int | None) -> None:
+        params = {"window": window} if window and mechanism == "peer_prediction" else {}
+        changed = self.client.patch(f"/api/v1/projects/{self.project}", json={"rewards": {
+            "mechanism": mechanism, "mechanism_params": params}}, headers=self.owner)
+        assert changed.status_code == 200, changed.get_json()
+        assert changed.get_json()["rewards"]["mechanism"] == mechanism
+        self.mechanisms.add(mechanism)
+        event(f"mechanism {mechanism}")
 
     @rule(who=st.integers(0, ANNOTATORS - 1))
     def next_task(self, who: int) -> None:
@@ -574,6 +588,17 @@ class MoneyMachine(RuleBasedStateMachine):
             self.wallets_hold_what_was_earned_less_what_was_paid(session, budget, wallets, money)
             self.each_answer_is_paid_once_and_a_rejected_one_not_at_all(session, money)
             self.each_lease_holds_what_its_state_calls_for(session, budget, money)
+            self.each_settlement_names_its_mechanism_and_pays_at_most_its_share(session)
+
+    def each_settlement_names_its_mechanism_and_pays_at_most_its_share(self, session) -> None:
+        for details, in session.execute(select(LedgerTransaction.details).where(
+                LedgerTransaction.project_id == self.project, LedgerTransaction.kind == "bonus")):
+            if "mechanism" not in details:  # a withdrawn task pays its base only
+                assert details["bonus"] == 0
+                continue
+            assert details["mechanism"]["mechanism"] in self.mechanisms
+            assert 0.0 <= details["score"] <= 1.0
+            assert 0 <= details["bonus"] <= int(RATES["agreement_bonus"] * details["score"])
 
     def money_is_conserved(self, session, budget: dict) -> None:
         # Money is only moved, never made: every balance together is zero (the outside world holds minus the

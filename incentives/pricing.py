@@ -2,10 +2,11 @@
 priced by incentives.mechanisms with the history the ledger holds (the same numbers incentives.simulate keeps
 in memory). Flushes nothing, commits nothing.
 
-The history of a worker is read from their settlements in the project, newest first: the labels of their last
-`window` settled answers, the peer-prediction scores those settlements kept (every settlement keeps one,
-whatever the mechanism, so a project may switch to peer prediction with its history intact), and their gold
-credit. The task's consensus is its own majority vote with the taxonomy back-off (tasks.quality.consensus
+The history of a worker is read from their settlements in the project, newest first, and only what the
+mechanism uses (nothing for agreement and posterior, so the default adds no query to the submit that
+completes a task): for peer prediction the labels of their last `window` settled answers and the scores
+those settlements kept (only settlements under peer prediction keep one, so a project that switches to it
+starts every worker's window afresh); for gold their gold credit. The task's consensus is its own majority vote with the taxonomy back-off (tasks.quality.consensus
 .task_consensus, what the agreement score is measured against), so an answer's posterior of being right is
 the share of the task's answers whose label lies in its label's subtree.
 """
@@ -83,8 +84,8 @@ def price_task(session: Session, project: Project, task: Task, rows: list[tuple[
     answers = mech.TaskAnswers(np.array(users, dtype=np.int64), said,
                                np.array([(scores.get(a) or Scored(0.0)).value for a, _, _ in rows]),
                                _posterior(labels, said), bool(task.is_gold))
-    history = _history(session, project, users, window, label)
-    priced = mech.price(name, params, answers, history)
+    history = _history(session, project, users, window, label, name)
+    priced = mech.price(name, params, answers, history, keep_peer_score=False)
     return {annotation_id: Price(float(priced.fraction[n]),
                                  None if not np.isfinite(priced.peer_score[n]) else float(priced.peer_score[n]),
                                  {**priced.reasons[n], "params": params})
@@ -112,17 +113,20 @@ def _within(parent: np.ndarray, node: int, root: int) -> bool:
     return False
 
 
-def _history(session: Session, project: Project, users: list[int], window: int, label) -> mech.History:
-    """What the ledger knows of each worker from their settlements in this project so far."""
-    distinct = sorted(set(users))
-    gold = {user_id: (float(credit or 0.0), int(count)) for user_id, credit, count in session.execute(
+def _history(session: Session, project: Project, users: list[int], window: int, label, name: str) -> mech.History:
+    """What the ledger knows of each worker from their settlements in this project so far, as far as the
+    mechanism `name` uses it."""
+    if name not in ("gold", "peer_prediction"):
+        return mech.empty_history(len(users))
+    distinct = sorted(set(users)) if name == "peer_prediction" else []
+    gold = {} if name != "gold" else {user_id: (float(credit or 0.0), int(count)) for user_id, credit, count in session.execute(
         select(Annotation.user_id, func.sum(Annotation.gold_score), func.count())
         .join(Task, Task.id == Annotation.task_id)
         .join(LedgerTransaction, LedgerTransaction.annotation_id == Annotation.id)
-        .where(Annotation.project_id == project.id, Annotation.user_id.in_(distinct), Task.is_gold.is_(True),
+        .where(Annotation.project_id == project.id, Annotation.user_id.in_(sorted(set(users))), Task.is_gold.is_(True),
                LedgerTransaction.kind == "bonus")
         .group_by(Annotation.user_id))}
-    recent: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    recent: dict[int, tuple[np.ndarray, np.ndarray]] = {u: (np.zeros(0, dtype=np.int64), np.zeros(0)) for u in users}
     for user_id in distinct:
         rows = session.execute(
             select(Annotation.result, LedgerTransaction.details)

@@ -217,56 +217,155 @@ class Agents:
 # ------------------------------------------------------------------------------------------------------
 
 STUDY_RATES = {"per_annotation": 10, "agreement_bonus": 90}  # the bonus carries the incentive
+# The crowds incentives/STUDY.md compares the mechanisms on (20 agents each, but "many casual": 200).
+STANDARD_CROWDS = {
+    "mostly honest": {"expert": 16, "novice": 4},
+    "30% spammers": {"expert": 14, "spammer": 6},
+    "20% constant colluders": {"expert": 16, "constant": 4},
+    "a clique of 5": {"expert": 15, "colluders": 5},
+    "gold sniffers": {"expert": 14, "gold_sniffer": 6},
+    "copycats": {"expert": 14, "copycat": 6},
+    "mixed": {"expert": 12, "spammer": 3, "constant": 2, "colluders": 3},
+    "many casual, 30% spammers": {"expert": 140, "spammer": 60},
+}
+
+
+def targets(results: dict[str, dict]) -> dict[str, bool | None]:
+    """The issue's targets for one mechanism, from its summaries on the standard crowds (crowd name -> the
+    mechanism's `summarise`): None when a crowd it needs was not run."""
+    def pay(crowd: str, strategy: str) -> float | None:
+        found = results.get(crowd)
+        return found["by_strategy"][strategy]["pay_per_answer"] if found else None
+
+    def check(a: float | None, b: float | None, holds) -> bool | None:
+        return None if a is None or b is None else bool(holds(a, b))
+    return {"experts earn 3x spammers": check(pay("30% spammers", "expert"), pay("30% spammers", "spammer"),
+                                              lambda e, s: e >= 3 * s),
+            "constant earns no more than spammers": check(pay("mixed", "constant"), pay("mixed", "spammer"),
+                                                          lambda c, s: c <= s),
+            "a clique earns less than experts": check(pay("a clique of 5", "colluders"), pay("a clique of 5", "expert"),
+                                                      lambda c, e: c < e),
+            "gold sniffers earn less than experts": check(pay("gold sniffers", "gold_sniffer"),
+                                                          pay("gold sniffers", "expert"), lambda g, e: g < e)}
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What the mechanisms see of a simulated crowd, per answer in answer order, tasks settling in task order."""
+    """What the mechanisms see of a simulated crowd, per answer in answer order."""
 
-    consensus: np.ndarray   # per task, the consensus label (after taxonomy back-off), -1 without one
-    score: np.ndarray       # per answer, 1 - taxonomy distance to the consensus (to the truth on gold)
-    posterior: np.ndarray   # per answer, the consensus posterior mass of its label's subtree
+    consensus: np.ndarray   # per task, its majority label after the taxonomy back-off, -1 without one
+    score: np.ndarray       # per answer, 1 - taxonomy distance to the consensus; on gold, its gold credit
+    posterior: np.ndarray   # per answer, the share of the task's answers within its label's subtree
 
 
-def inputs(crowd: Crowd, parents: np.ndarray | None = None, method: str = "dawid_skene",
-           threshold: float = 0.5) -> Inputs:
-    """The consensus as the platform infers it (tasks.quality.inference: Dawid-Skene or vote shares, then the
-    taxonomy back-off at `threshold`), each answer's agreement score and its posterior of being right."""
+def gold_credit(taxonomy, given: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """tasks.gold's credit for one label against the gold label, on arrays: 1 when equal, an ancestor of the
+    truth earns its depth over the truth's depth ("Warbler" for "Yellow Warbler" in a 3-level tree: 2/3),
+    anything else 0."""
+    path = taxonomy.ancestors[truth]                     # answers x depth, the truth's path from its root
+    at = path == given[:, None]
+    depth = (path >= 0).sum(axis=1)
+    return np.where(at.any(axis=1), (at.argmax(axis=1) + 1) / depth, 0.0)
+
+
+def subtree_share(taxonomy, labels: np.ndarray) -> np.ndarray:
+    """Per answer, the share of these answers (one task's) whose label lies in its label's subtree: the
+    posterior of its being right under the task's vote shares."""
+    inside = (taxonomy.ancestors[labels][None, :, :] == labels[:, None, None]).any(axis=2)
+    return inside.mean(axis=1)
+
+
+def inputs(crowd: Crowd, parents: np.ndarray | None = None, threshold: float = 0.5) -> Inputs:
+    """The consensus as a settlement sees it: each task's own majority vote (tasks.quality.inference) with the
+    taxonomy back-off at `threshold`; each answer's agreement score against it (its gold credit on gold) and
+    the vote share of its label's subtree."""
     from tasks.quality import agreement as ag
     from tasks.quality import inference as inf
 
     taxonomy = ag.Taxonomy.from_parents(BUILTIN if parents is None else parents)
-    infer = inf.dawid_skene if method == "dawid_skene" else inf.majority_vote
-    found = infer(crowd.task, crowd.worker, crowd.label, crowd.n_tasks, crowd.n_workers, crowd.n_labels)
+    found = inf.majority_vote(crowd.task, crowd.worker, crowd.label, crowd.n_tasks, crowd.n_workers, crowd.n_labels)
     consensus, _ = inf.back_off(found.posterior, taxonomy.ancestors, threshold)
     distance = taxonomy.distance()
-    target = np.where(crowd.gold, crowd.truth, consensus)[crowd.task]
+    target = consensus[crowd.task]
     score = np.where(target >= 0, 1.0 - distance(crowd.label, np.maximum(target, 0)), 0.0)
-    # under[v, c]: class c lies in v's subtree, so a genus is right when the truth is any of its species.
+    on_gold = crowd.gold[crowd.task]
+    score[on_gold] = gold_credit(taxonomy, crowd.label[on_gold], crowd.truth[crowd.task[on_gold]])
     under = (taxonomy.ancestors[None, :, :] == np.arange(crowd.n_labels)[:, None, None]).any(axis=2)
     posterior = (found.posterior[crowd.task] * under[crowd.label]).sum(axis=1)
     return Inputs(consensus, score, posterior)
 
 
-def price_crowd(crowd: Crowd, given: Inputs, mechanism: str, params: dict | None = None,
-                rates: dict | None = None) -> np.ndarray:
-    """What each answer earns under `mechanism`, in minor units: the base plus the bonus times its fraction,
-    rounded down as incentives.rules does; tasks settle in task order."""
+def settlement(taxonomy, workers: np.ndarray, labels: np.ndarray, truth: int | None = None,
+               threshold: float = 0.5):
+    """One task's answers as a settlement prices them: against the task's own majority with the taxonomy
+    back-off (or, with a gold `truth`, each one's gold credit), with the vote share of each label's subtree."""
+    from incentives import mechanisms as mech
+    from tasks.quality import inference as inf
+
+    labels = np.asarray(labels, dtype=np.int64)
+    if truth is not None:
+        score = gold_credit(taxonomy, labels, np.full(len(labels), truth))
+    else:
+        shares = np.bincount(labels, minlength=len(taxonomy.parent)).astype(np.float64)[None, :] / len(labels)
+        consensus = int(inf.back_off(shares, taxonomy.ancestors, threshold)[0][0])
+        score = 1.0 - taxonomy.distance()(labels, np.full(len(labels), consensus))
+    return mech.TaskAnswers(np.asarray(workers), labels, score, subtree_share(taxonomy, labels), truth is not None)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One settlement: the task's answers so far (`answers`) and which of them it pays (`paid`, their rows in
+    the crowd's answer order). A task settles its answers together when it completes; a gold task settles
+    each answer as it arrives, against the answers before it (as incentives.payments does)."""
+
+    answers: object   # incentives.mechanisms.TaskAnswers
+    paid: np.ndarray  # indices into `answers` this settlement pays
+    rows: np.ndarray  # those answers' rows in the crowd
+
+
+def events(crowd: Crowd, given: Inputs, parents: np.ndarray | None = None) -> list[Event]:
+    """The crowd's settlements in order: tasks in task order, a gold task's answers one at a time."""
+    from incentives import mechanisms as mech
+    from tasks.quality import agreement as ag
+
+    taxonomy = ag.Taxonomy.from_parents(BUILTIN if parents is None else parents)
+    starts = np.searchsorted(crowd.task, np.arange(crowd.n_tasks + 1))
+    out = []
+    for t in range(crowd.n_tasks):
+        rows = np.arange(starts[t], starts[t + 1])
+        if not crowd.gold[t]:
+            answers = mech.TaskAnswers(crowd.worker[rows], crowd.label[rows], given.score[rows],
+                                       given.posterior[rows], False)
+            out.append(Event(answers, np.arange(len(rows)), rows))
+            continue
+        for k in range(1, len(rows) + 1):
+            seen = rows[:k]
+            answers = mech.TaskAnswers(crowd.worker[seen], crowd.label[seen], given.score[seen],
+                                       subtree_share(taxonomy, crowd.label[seen]), True)
+            out.append(Event(answers, np.array([k - 1]), rows[k - 1:k]))
+    return out
+
+
+def price_events(settlements: list[Event], mechanism: str, params: dict | None, rates: dict,
+                 n_answers: int) -> np.ndarray:
+    """What each answer earns under `mechanism`, in minor units (the base plus the bonus times its share,
+    rounded down as incentives.rules does), the settlements priced in order with the history kept in memory."""
     from incentives import mechanisms as mech
 
     params = mech.validate(mechanism, params)
-    rates = rates or STUDY_RATES
     memory = mech.Memory(window=int(params.get("window", mech.REGISTRY["peer_prediction"].params["window"].default)))
-    paid = np.zeros(len(crowd.task), dtype=np.int64)
-    starts = np.searchsorted(crowd.task, np.arange(crowd.n_tasks + 1))
-    for t in range(crowd.n_tasks):
-        rows = slice(starts[t], starts[t + 1])
-        task = mech.TaskAnswers(crowd.worker[rows], crowd.label[rows], given.score[rows], given.posterior[rows],
-                                bool(crowd.gold[t]))
-        priced = mech.price(mechanism, params, task, memory.history(task))
-        memory.record(task, priced.peer_score)
-        paid[rows] = rates["per_annotation"] + (rates["agreement_bonus"] * priced.fraction).astype(np.int64)
+    paid = np.zeros(n_answers, dtype=np.int64)
+    for event in settlements:
+        priced = mech.price(mechanism, params, event.answers, memory.history(event.answers), keep_peer_score=False)
+        memory.record(event.answers.take(event.paid), priced.peer_score[event.paid])
+        paid[event.rows] = rates["per_annotation"] + (rates["agreement_bonus"] * priced.fraction[event.paid]).astype(np.int64)
     return paid
+
+
+def price_crowd(crowd: Crowd, given: Inputs, mechanism: str, params: dict | None = None,
+                rates: dict | None = None, parents: np.ndarray | None = None) -> np.ndarray:
+    """What each answer of the crowd earns under `mechanism` (see `events`, `price_events`)."""
+    return price_events(events(crowd, given, parents), mechanism, params, rates or STUDY_RATES, len(crowd.task))
 
 
 def summarise(crowd: Crowd, given: Inputs, mechanism: str, paid: np.ndarray) -> dict:
@@ -298,7 +397,7 @@ def summarise(crowd: Crowd, given: Inputs, mechanism: str, paid: np.ndarray) -> 
 
 def study(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 0.0, *, rates: dict | None = None,
           mechanisms: dict[str, dict] | None = None, parents: np.ndarray | None = None, seed: int = 0,
-          method: str = "dawid_skene", progress=None) -> dict:
+          progress=None) -> dict:
     """Run the crowd once and price the same answers under every mechanism (`mechanisms`: id -> params; all
     with their defaults when None). `progress(share)` is called after each mechanism."""
     from incentives import mechanisms as mech
@@ -307,10 +406,12 @@ def study(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 
     for name, params in chosen.items():
         mech.validate(name, params, field_name=f"mechanisms.{name}")
     crowd = run_crowd(counts, tasks, overlap, gold_ratio, parents=parents, seed=seed)
-    given = inputs(crowd, parents, method)
+    given = inputs(crowd, parents)
+    settlements = events(crowd, given, parents)
     out = []
     for n, (name, params) in enumerate(chosen.items(), start=1):
-        out.append(summarise(crowd, given, name, price_crowd(crowd, given, name, params, rates)))
+        paid = price_events(settlements, name, params, rates or STUDY_RATES, len(crowd.task))
+        out.append(summarise(crowd, given, name, paid))
         if progress:
             progress(n / len(chosen))
     return {"mechanisms": out, "answers": len(crowd.task), "tasks": crowd.n_tasks, "seed": seed,

@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, bindparam, exists, func, insert, literal_column, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from annotator.db import write_intent
@@ -97,8 +98,26 @@ _CLAIMS = (_claim_statement(*_STARTED, _AHEAD), _claim_statement(*_STARTED, _STA
            _claim_statement(*_FRESH, _AHEAD), _claim_statement(*_FRESH, _BEHIND))
 # The last word before a 204 on PostgreSQL: SKIP LOCKED also skips a task whose row a submit or a claim holds
 # for a moment, which near the end of a project may be the only one left with room. This one waits for such
-# locks (held for milliseconds, by transactions that never wait on this one) and rechecks the row after.
+# locks (held for milliseconds) and rechecks the row after; two of these may wait on each other
+# (_claim_waiting).
 _CLAIM_WAITING = _claim_statement(*_FRESH, skip_locked=False)
+
+
+DEADLOCK = "40P01"
+
+
+def _claim_waiting(session: Session, params: dict, attempts: int = 3) -> Row | None:
+    """_CLAIM_WAITING in a savepoint. Two callers scanning from different cursors may each keep the lock of a
+    row they rechecked and passed over while waiting for the other's: PostgreSQL breaks the cycle by failing
+    one statement, and rolling back to the savepoint lets go of that caller's locks, so it looks again."""
+    for attempt in range(attempts):
+        try:
+            with session.begin_nested():
+                return session.connection().execute(_CLAIM_WAITING, params).first()
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == attempts - 1:
+                raise
+    return None
 
 
 def next_task(session: Session, project: Project, user: User, now: dt.datetime,
@@ -126,7 +145,7 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     if task is None and reclaim_expired(session, now, project_id=project.id):
         task = _choose(connection, project, standing, rng, params)
     if task is None and connection.dialect.name == "postgresql":
-        task = connection.execute(_CLAIM_WAITING, params).first()
+        task = _claim_waiting(session, params)
     if task is None:
         return None
     expires_at = now + dt.timedelta(seconds=project.lease_seconds)

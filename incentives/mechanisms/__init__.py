@@ -20,9 +20,13 @@ from its own rows (incentives.payments).
   their last `window` earlier answers; the answer's score is the mean over its peers. Uninformative
   strategies (one constant label, or random labels) score 0 in expectation, so a colluding crowd gains
   nothing by agreeing. Per answer the score is noisy and may be negative; clipping it per answer would pay
-  noise (E[max(0, X)] > 0 when E[X] = 0), so the fraction is `scale` x the worker's mean score over their
-  last `window` scored answers (this one included), clipped to [0, 1]. An answer with no peer who has a
-  history gets no score of its own and is paid the worker's running mean (0 with none yet).
+  noise (E[max(0, X)] > 0 when E[X] = 0), so the worker's scores over their last `window` answers (this one
+  included) are pooled. Even a window's mean is noisy, and clipping it would still pay for nothing, more to a
+  constant answer (whose score varies more) than to a random one; so what pays is a lower bound, the mean
+  less `z` standard errors (the variance shrunk towards 0.25, the most a 0/1 agreement can have, by one
+  pseudo-answer) less `margin`: fraction = clip(`scale` x bound, 0, 1). The price: a newcomer's first
+  answers earn little until their window fills. An answer with no peer who has a history gets no score of
+  its own and is paid on the worker's running bound (0 with no scores yet).
 - `posterior`: the probability that the answer is right under the task's consensus posterior (Dawid-Skene or
   vote shares, as the project infers its answers), given by the caller per answer.
 """
@@ -37,6 +41,7 @@ import numpy as np
 from annotator.errors import InvalidInput
 
 DEFAULT = "agreement"
+PRIOR_VARIANCE = 0.25  # the largest a 0/1 agreement's variance can be
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,12 @@ REGISTRY: dict[str, Mechanism] = {m.id: m for m in (
                "b": Param(1.0, 0.0, 100.0, help="prior wrong gold answers")}),
     Mechanism("peer_prediction", "Peer prediction (Correlated Agreement)",
               "Agreement with a peer on the same task minus their agreement on distinct tasks; the worker's mean "
-              "over a window, times a scale, clipped to [0, 1]. Uninformative strategies earn nothing.",
+              "over a window, less a margin, times a scale, clipped to [0, 1]. Uninformative strategies earn "
+              "nothing.",
               {"window": Param(50, 1, 1000, integer=True, help="answers in the running mean and the label frequencies"),
-               "scale": Param(1.5, 0.1, 10.0, help="the running mean that pays the whole bonus is 1 / scale")},
+               "scale": Param(2.5, 0.1, 10.0, help="a bound of 1 / scale pays the whole bonus"),
+               "z": Param(2.0, 0.0, 5.0, help="standard errors taken off the running mean"),
+               "margin": Param(0.0, 0.0, 0.5, help="taken off the running mean as well")},
               needs_labels=True),
     Mechanism("posterior", "Posterior probability of being right",
               "The bonus times the probability, under the task's consensus posterior, that the answer's label "
@@ -112,6 +120,10 @@ class TaskAnswers:
     posterior: np.ndarray   # per answer, P(its label is right) under the consensus posterior; nan when unknown
     gold: bool = False      # a gold task: `score` is each answer's credit against the gold truth
 
+    def take(self, index: np.ndarray) -> TaskAnswers:
+        """Some of the answers (those a settlement pays)."""
+        return TaskAnswers(self.worker[index], self.label[index], self.score[index], self.posterior[index], self.gold)
+
 
 @dataclass(frozen=True)
 class History:
@@ -138,31 +150,32 @@ def empty_history(n: int) -> History:
 def peer_scores(task: TaskAnswers, history: History) -> np.ndarray:
     """Per answer, its Correlated Agreement score against the task's other answers (see the module docstring);
     nan when no peer with a label has a history, or it has none itself."""
-    n = len(task.worker)
-    out = np.full(n, np.nan)
-    labels = np.asarray(task.label)
-    present = np.unique(np.concatenate([labels[labels >= 0]] + [h for h in history.recent_labels if len(h)]
-                                       + [np.zeros(0, dtype=np.int64)])).astype(np.int64)
-    index = {int(v): i for i, v in enumerate(present)}
-    freq = np.zeros((n, len(present)))
-    for i, recent in enumerate(history.recent_labels):
-        if len(recent):
-            np.add.at(freq[i], [index[int(v)] for v in recent], 1.0)
-            freq[i] /= len(recent)
+    labels = np.asarray(task.label, dtype=np.int64)
+    n = len(labels)
     has = np.array([len(r) > 0 for r in history.recent_labels], dtype=bool) & (labels >= 0)
-    for i in range(n):
-        if not has[i]:
-            continue
-        peers = [j for j in range(n) if j != i and has[j]]
-        if peers:
-            out[i] = float(np.mean([float(labels[i] == labels[j]) - float(freq[i] @ freq[j]) for j in peers]))
-    return out
+    out = np.full(n, np.nan)
+    if has.sum() < 2:
+        return out
+    size = int(max(labels.max(), *(int(r.max()) for r in history.recent_labels if len(r)))) + 1
+    freq = np.zeros((n, size))
+    for i in np.flatnonzero(has):
+        recent = history.recent_labels[i]
+        freq[i] = np.bincount(recent, minlength=size) / len(recent)
+    score = (labels[:, None] == labels[None, :]) - freq @ freq.T  # agreement here minus on distinct tasks
+    pairs = has[:, None] & has[None, :] & ~np.eye(n, dtype=bool)
+    counted = pairs.sum(axis=1)
+    mean = np.where(pairs, score, 0.0).sum(axis=1) / np.maximum(counted, 1)
+    return np.where(counted > 0, mean, np.nan)
 
 
-def price(mechanism: str, params: dict[str, float], task: TaskAnswers, history: History) -> Priced:
-    """Each answer's share of the bonus under `mechanism` (validated `params`), see the module docstring."""
+def price(mechanism: str, params: dict[str, float], task: TaskAnswers, history: History, *,
+          keep_peer_score: bool = True) -> Priced:
+    """Each answer's share of the bonus under `mechanism` (validated `params`), see the module docstring.
+    `keep_peer_score`: compute the answers' peer-prediction scores under any mechanism (the ledger keeps them,
+    so a project can switch to peer prediction with its history intact)."""
     n = len(task.worker)
-    own = peer_scores(task, history)  # kept under every mechanism: the peer-prediction window needs it
+    wanted = keep_peer_score or mechanism == "peer_prediction"
+    own = peer_scores(task, history) if wanted else np.full(n, np.nan)
     if mechanism == "agreement":
         fraction = np.clip(np.asarray(task.score, dtype=np.float64), 0.0, 1.0)
         reasons = [{"mechanism": mechanism, "agreement": _r(f)} for f in fraction]
@@ -178,14 +191,18 @@ def price(mechanism: str, params: dict[str, float], task: TaskAnswers, history: 
         fraction, reasons = np.zeros(n), []
         keep = int(params["window"]) - 1
         for i in range(n):
-            earlier = [float(s) for s in history.recent_scores[i] if np.isfinite(s)]
-            window = earlier[-keep:] if keep > 0 else []
-            if np.isfinite(own[i]):
-                window = [*window, float(own[i])]
-            mean = float(np.mean(window)) if window else 0.0
-            fraction[i] = min(1.0, max(0.0, params["scale"] * mean))
-            reasons.append({"mechanism": mechanism, "score": _r(own[i]), "mean": _r(mean), "scored": len(window),
-                            "scale": params["scale"]})
+            earlier = history.recent_scores[i]
+            earlier = earlier[np.isfinite(earlier)][-keep:] if keep > 0 else earlier[:0]
+            window = np.append(earlier, own[i]) if np.isfinite(own[i]) else earlier
+            scored = len(window)
+            mean = float(window.sum()) / scored if scored else 0.0
+            # The mean's standard error, its variance shrunk towards PRIOR_VARIANCE by one pseudo-answer.
+            spread = float(((window - mean) ** 2).sum()) if scored else 0.0
+            error = np.sqrt((spread + PRIOR_VARIANCE) / (scored + 1) / max(scored, 1))
+            bound = mean - params["z"] * error - params["margin"]
+            fraction[i] = min(1.0, max(0.0, params["scale"] * bound))
+            reasons.append({"mechanism": mechanism, "score": _r(own[i]), "mean": _r(mean), "scored": scored,
+                            "bound": _r(bound)})
     elif mechanism == "posterior":
         p = np.asarray(task.posterior, dtype=np.float64)
         fraction = np.clip(np.where(np.isfinite(p), p, 0.0), 0.0, 1.0)

@@ -2,6 +2,8 @@
 always reported, and named by the wallet lines of the answers it settles."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.factories import create_text_project, nxt, wallet
@@ -11,7 +13,7 @@ def test_the_mechanisms_are_listed_with_their_defaults(client, owner):
     items = client.get("/api/v1/mechanisms", headers=owner).get_json()["items"]
     by = {m["id"]: m for m in items}
     assert set(by) == {"agreement", "gold", "peer_prediction", "posterior"}
-    assert by["peer_prediction"]["params"] == {"window": 50, "scale": 1.5}
+    assert by["peer_prediction"]["params"] == {"window": 50, "scale": 2.5, "z": 2.0, "margin": 0.0}
     assert by["peer_prediction"]["limits"]["window"] == [1, 1000] and by["peer_prediction"]["needs_labels"]
     assert [m["id"] for m in items if m["default"]] == ["agreement"]
 
@@ -25,7 +27,7 @@ def test_a_project_always_reports_its_mechanism_and_a_new_choice_starts_from_its
     assert changed.status_code == 200, changed.get_json()
     assert changed.get_json()["rewards"] == {"per_annotation": 5, "agreement_bonus": 10,
                                              "mechanism": "peer_prediction",
-                                             "mechanism_params": {"window": 20, "scale": 1.5}}
+                                             "mechanism_params": {"window": 20, "scale": 2.5, "z": 2.0, "margin": 0.0}}
     again = client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"mechanism": "gold"}}, headers=owner)
     assert again.get_json()["rewards"]["mechanism_params"] == {"a": 1.0, "b": 1.0}
 
@@ -81,7 +83,7 @@ def agent_label(strategy: str, truth: str, rng) -> str:
 
 
 @pytest.mark.parametrize("mechanism, params", [("peer_prediction", {"window": 6, "scale": 2.0}),
-                                               ("posterior", {}), ("agreement", {})])
+                                               ("posterior", {}), ("agreement", {}), ("gold", {"a": 2, "b": 1})])
 def test_wallets_equal_the_simulators_pricing_of_the_same_answers(app, client, owner, make_user, token_for,
                                                                    mechanism, params):
     import numpy as np
@@ -93,11 +95,14 @@ def test_wallets_equal_the_simulators_pricing_of_the_same_answers(app, client, o
 
     rates = {"per_annotation": 10, "agreement_bonus": 90}
     schema = {"tools": ["classify"], "labels": TREE}
-    project = create_text_project(client, owner, label_schema=schema, overlap=3, visibility="public",
+    project = create_text_project(client, owner, label_schema=schema, overlap=3, visibility="public", gold_ratio=0.2,
                                   rewards={**rates, "mechanism": mechanism, "mechanism_params": params})
     truths = [LEAVES[(n * 7) % len(LEAVES)] for n in range(TASKS)]
-    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": f"sighting {n}"}}
-                                                                 for n in range(TASKS)], headers=owner)
+    gold = {n for n in range(TASKS) if n % 6 == 0}  # their truth known to the platform
+    made = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[
+        {"data": {"text": f"sighting {n}"}, **({"gold": {"labels": [truths[n]]}} if n in gold else {})}
+        for n in range(TASKS)], headers=owner)
+    assert made.status_code in (200, 201), made.get_json()
     assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 100_000},
                        headers=owner).status_code == 201
     people = [token_for(make_user(f"agent{n}@example.org")) for n in range(len(STRATEGY))]
@@ -115,33 +120,46 @@ def test_wallets_equal_the_simulators_pricing_of_the_same_answers(app, client, o
             said = client.post(f"/api/v1/assignments/{body['assignment']['id']}/annotation",
                                json={"result": {"labels": [agent_label(STRATEGY[who], truth, rng)]}}, headers=headers)
             assert said.status_code == 201, said.get_json()
-    # The same answers, tasks in the order they settled, priced by the simulator's functions.
-    labels = Labels.of(parse_label_schema(schema))
+    # The same answers, in the order they settled (a task's answers together when it completed, a gold task's
+    # one at a time against those before), priced by the simulator's functions.
     from annotator.runtime import runtime
     from sqlalchemy import select
 
     from tasks.models import Annotation, Task
+    from tasks.quality.agreement import Taxonomy
+    labels = Labels.of(parse_label_schema(schema))
+    taxonomy = Taxonomy(labels.parent)
     with app.app_context():
         session = runtime().session_factory()
-        settled = session.execute(select(LedgerTransaction.task_id, Annotation.user_id, Annotation.result, Task.data)
+        settled = session.execute(select(LedgerTransaction.task_id, Annotation.id, LedgerTransaction.details)
                                   .join(Annotation, Annotation.id == LedgerTransaction.annotation_id)
-                                  .join(Task, Task.id == Annotation.task_id)
                                   .where(LedgerTransaction.kind == "bonus", LedgerTransaction.project_id == project["id"])
                                   .order_by(LedgerTransaction.id)).all()
+        answers = {row.id: row for row in session.execute(
+            select(Annotation.id, Annotation.task_id, Annotation.user_id, Annotation.result, Task.data, Task.is_gold)
+            .join(Task, Task.id == Annotation.task_id).where(Annotation.project_id == project["id"]))}
         session.close()
-    order = list(dict.fromkeys(task_id for task_id, *_ in settled))
-    assert len(order) == TASKS and len(settled) == TASKS * 3
-    users = sorted({user_id for _, user_id, *_ in settled})
-    rows = sorted(settled, key=lambda r: order.index(r[0]))
-    crowd = sim.Crowd(truth=np.array([labels.index[truths[int(next(r[3] for r in rows if r[0] == t)["text"].split()[1])]]
-                                      for t in order]),
-                      gold=np.zeros(TASKS, dtype=bool), task=np.array([order.index(r[0]) for r in rows]),
-                      worker=np.array([users.index(r[1]) for r in rows]),
-                      label=np.array([labels.index[r[2]["labels"][0]] for r in rows]),
-                      strategy=["expert"] * len(users), n_labels=len(labels.ids))
-    given = sim.inputs(crowd, labels.parent, method="majority")
-    paid = sim.price_crowd(crowd, given, mechanism, params, rates)
-    expected = {user_id: int(paid[crowd.worker == n].sum()) for n, user_id in enumerate(users)}
+    assert len(settled) == len(answers)  # every answer settled
+    users = sorted({row.user_id for row in answers.values()})
+    bonuses = {a: details["base"] + details["bonus"] for _, a, details in settled}
+    # A completed task's answers settle in one go; a gold task's each on its own, as it arrives.
+    groups = [[a for _, a, _ in run] for _, run in itertools.groupby(
+        settled, key=lambda row: (row[0], row[1]) if answers[row[1]].is_gold else (row[0], None))]
+    rows = {annotation_id: n for n, annotation_id in enumerate(a for group in groups for a in group)}
+    events = []
+    for group in groups:
+        task_id = answers[group[0]].task_id
+        seen = sorted(a for a, row in answers.items() if row.task_id == task_id and a <= max(group))
+        first = answers[seen[0]]
+        truth = labels.index[truths[int(first.data["text"].split()[1])]] if first.is_gold else None
+        task = sim.settlement(taxonomy, np.array([answers[a].user_id for a in seen]),
+                              np.array([labels.index[answers[a].result["labels"][0]] for a in seen]), truth)
+        events.append(sim.Event(task, np.array([seen.index(a) for a in group]), np.array([rows[a] for a in group])))
+    assert any(answers[g[0]].is_gold for g in groups) and any(not answers[g[0]].is_gold for g in groups)
+    paid = sim.price_events(events, mechanism, params, rates, len(rows))
+    assert {a: int(paid[rows[a]]) for a in answers} == bonuses  # answer by answer
+    expected = {user_id: int(sum(paid[rows[a]] for a, row in answers.items() if row.user_id == user_id))
+                for user_id in users}
     got = {}
     for headers in people:
         me = client.get("/api/v1/me", headers=headers).get_json()["id"]

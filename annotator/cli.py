@@ -1,4 +1,4 @@
-"""annotator run | worker | db | create-user | demo."""
+"""annotator run | worker | db | create-user | demo | simulate."""
 from __future__ import annotations
 
 import logging
@@ -103,6 +103,38 @@ def demo_cmd() -> None:
     demo.seed(session, runtime().passwords, runtime().storage)
     session.commit()
     click.echo("demo data ready; sign in with:\n" + demo.logins())
+
+
+@main.command("simulate", with_appcontext=False)
+@click.option("--crowd", "crowd_spec", default=None,
+              help="Agents per strategy, e.g. expert=14,spammer=6 (strategies: expert, novice, spammer, constant, "
+                   "colluders, gold_sniffer, copycat).")
+@click.option("--standard", default=None, help="One of the study's standard crowds by name, e.g. '30% spammers'.")
+@click.option("--tasks", default=2000, show_default=True, type=int)
+@click.option("--overlap", default=3, show_default=True, type=int)
+@click.option("--gold-ratio", default=0.1, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+def simulate_cmd(crowd_spec: str | None, standard: str | None, tasks: int, overlap: int, gold_ratio: float,
+                 seed: int) -> None:
+    """Run a simulated crowd and price its answers under every reward mechanism (no money moves)."""
+    from incentives import simulate
+
+    if standard is not None:
+        if standard not in simulate.STANDARD_CROWDS:
+            raise click.BadParameter(f"one of: {', '.join(simulate.STANDARD_CROWDS)}", param_hint="--standard")
+        counts = simulate.STANDARD_CROWDS[standard]
+    else:
+        counts = {}
+        for part in (crowd_spec or "expert=14,spammer=6").split(","):
+            name, _, number = part.partition("=")
+            if not number.strip().isdigit():
+                raise click.BadParameter(f"{part!r} is not strategy=number", param_hint="--crowd")
+            counts[name.strip()] = int(number)
+    try:
+        result = simulate.study(counts, tasks, overlap, gold_ratio, seed=seed)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(simulate.table(result))
 
 
 @main.command("worker")

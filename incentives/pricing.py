@@ -44,6 +44,24 @@ def shown_rewards(rewards: dict | None) -> dict[str, Any]:
     return {**rewards, "mechanism": name, "mechanism_params": mech.validate(name, rewards.get("mechanism_params"))}
 
 
+def recommended(project: Project) -> str:
+    """The mechanism a new project gets when its owner names none (incentives/STUDY.md): peer prediction when
+    every answer is one whole-item label, the agreement rule otherwise (boxes, spans, several labels), where
+    peer prediction has nothing to compare."""
+    schema = current_schema(project)
+    return "peer_prediction" if list(schema.tools) == ["classify"] and not schema.multi_label else mech.DEFAULT
+
+
+def with_recommended(project: Project) -> None:
+    """A new project whose rewards name no mechanism gets the recommended one, written down, so what it pays by
+    does not change if the recommendation does."""
+    rewards = dict(project.rewards or {})
+    if "mechanism" not in rewards:
+        name = recommended(project)
+        project.rewards = {**rewards, "mechanism": name, "mechanism_params": mech.validate(
+            name, rewards.get("mechanism_params") if "mechanism_params" in rewards else None)}
+
+
 def check_rewards(project: Project) -> None:
     """Refuse (422, naming the field) a mechanism or parameter this project cannot use; keep its parameters with
     the defaults filled in, so a settlement says which numbers it used."""

@@ -416,3 +416,17 @@ def study(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 
             progress(n / len(chosen))
     return {"mechanisms": out, "answers": len(crowd.task), "tasks": crowd.n_tasks, "seed": seed,
             "rates": rates or STUDY_RATES}
+
+
+def table(result: dict) -> str:
+    """A study's result as plain text: per mechanism, its consensus accuracy, cost per correct label and pay per
+    answer per strategy (what `annotator simulate` prints)."""
+    strategies = [s for s in STRATEGIES if s in result["mechanisms"][0]["by_strategy"]]
+    head = f"{'mechanism':<16} {'accuracy':>8} {'cost/correct':>12} " + " ".join(f"{s:>12}" for s in strategies)
+    lines = [f"{result['tasks']:,} tasks, {result['answers']:,} answers, seed {result['seed']}; pay per answer "
+             f"(base {result['rates']['per_annotation']}, bonus up to {result['rates']['agreement_bonus']}):", head]
+    for found in result["mechanisms"]:
+        cost = found["cost_per_correct"]
+        lines.append(f"{found['id']:<16} {found['accuracy']:>8.3f} {('-' if cost is None else f'{cost:.1f}'):>12} "
+                     + " ".join(f"{found['by_strategy'][s]['pay_per_answer']:>12.1f}" for s in strategies))
+    return "\n".join(lines)

@@ -142,3 +142,18 @@ def test_ledger_verify_passes_on_sound_books_and_names_a_breach(app):
         session.close()
     broken = invoke(app, "ledger", "verify")
     assert broken.exit_code == 1 and f"account {fees_id} (platform_fees) caches 26" in broken.output
+
+
+def test_simulate_prints_every_mechanism_and_refuses_a_bad_crowd_naming_it(app):
+    from incentives import simulate
+
+    shown = invoke(app, "simulate", "--crowd", "expert=8,spammer=4", "--tasks", "300", "--seed", "3")
+    assert shown.exit_code == 0, shown.output
+    expected = simulate.table(simulate.study({"expert": 8, "spammer": 4}, 300, 3, 0.1, seed=3))
+    assert shown.output.strip() == expected  # the same numbers the study function gives
+    assert all(name in shown.output for name in ("agreement", "gold", "peer_prediction", "posterior"))
+    for args, words in ((["--crowd", "expert=3,wizard=2"], "crowd.wizard"), (["--crowd", "expert=x"], "--crowd"),
+                        (["--standard", "nobody"], "--standard"), (["--crowd", "expert=0"], "at least one agent"),
+                        (["--crowd", "expert=2", "--tasks", "200000"], "tasks")):
+        refused = invoke(app, "simulate", *args)
+        assert refused.exit_code != 0 and words in refused.output, (args, refused.output)

@@ -34,8 +34,10 @@ class QualificationIn(In):
 class RewardsIn(In):
     per_annotation = Money(load_default=0, maximum=10**9)
     agreement_bonus = Money(load_default=0, maximum=10**9)
-    mechanism = fields.String(metadata={"description": "what prices the bonus: " + ", ".join(mechanisms.REGISTRY)
-                                        + f" (GET /api/v1/mechanisms; default {mechanisms.DEFAULT})"})
+    mechanism = fields.String(validate=validate.OneOf(list(mechanisms.REGISTRY)), metadata={
+        "description": "what prices the bonus: " + ", ".join(mechanisms.REGISTRY) + " (GET /api/v1/mechanisms). "
+        "A new project that names none gets peer_prediction when every answer is one whole-item label, "
+        "agreement otherwise (incentives/STUDY.md)"})
     mechanism_params = fields.Dict(metadata={"description": "the mechanism's parameters; the defaults fill in"})
 
 
@@ -133,6 +135,7 @@ def create_project(payload: dict):
     db = db_session()
     project = projects.create_project(db, current_user, payload, request_now())
     pricing.check_rewards(project)
+    pricing.with_recommended(project)
     db.flush()
     audit.record(db, current_user.id, "project_created", request_now(), project_id=project.id, target="project",
                  target_id=project.id, name=project.name)

@@ -18,6 +18,19 @@ def test_the_mechanisms_are_listed_with_their_defaults(client, owner):
     assert [m["id"] for m in items if m["default"]] == ["agreement"]
 
 
+def test_a_new_project_gets_the_recommended_mechanism_for_its_answers(client, owner):
+    labels_only = create_text_project(client, owner, label_schema={"tools": ["classify"], "labels": [
+        {"id": "a", "name": "A"}, {"id": "b", "name": "B"}]}, rewards={"per_annotation": 5, "agreement_bonus": 10})
+    assert labels_only["rewards"]["mechanism"] == "peer_prediction"
+    assert labels_only["rewards"]["mechanism_params"] == {"window": 50, "scale": 2.5, "z": 2.0, "margin": 0.0}
+    several = create_text_project(client, owner, label_schema={"tools": ["classify"], "multi_label": True, "labels": [
+        {"id": "a", "name": "A"}, {"id": "b", "name": "B"}]})
+    assert several["rewards"]["mechanism"] == "agreement"
+    chosen = create_text_project(client, owner, label_schema={"tools": ["classify"], "labels": [
+        {"id": "a", "name": "A"}]}, rewards={"per_annotation": 5, "agreement_bonus": 10, "mechanism": "gold"})
+    assert chosen["rewards"]["mechanism"] == "gold" and chosen["rewards"]["mechanism_params"] == {"a": 1.0, "b": 1.0}
+
+
 def test_a_project_always_reports_its_mechanism_and_a_new_choice_starts_from_its_defaults(client, owner):
     project = create_text_project(client, owner, rewards={"per_annotation": 5, "agreement_bonus": 10})
     shown = client.get(f"/api/v1/projects/{project['id']}", headers=owner).get_json()["rewards"]

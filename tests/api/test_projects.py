@@ -19,7 +19,9 @@ def test_create_returns_the_project_with_the_owner_role_and_defaults(client, own
                              dynamic_overlap={"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.9})
     assert project["role"] == "owner" and project["schema_version"] == 1 and project["status"] == "active"
     assert project["lease_seconds"] == 600 and project["aggregation"] == "majority"
-    assert project["rewards"] == {"per_annotation": 50, "agreement_bonus": 20}
+    # An image project: its boxes are paid by the agreement rule (peer prediction compares whole-item labels).
+    assert project["rewards"] == {"per_annotation": 50, "agreement_bonus": 20, "mechanism": "agreement",
+                                  "mechanism_params": {}}
     assert project["label_schema"]["labels"][0]["children"][0]["children"][0]["name"] == "黄林莺"
 
 
@@ -195,7 +197,8 @@ def test_patching_part_of_a_nested_setting_keeps_the_rest(client, owner):
     patched = client.patch(f"/api/v1/projects/{project['id']}", headers=owner, json={
         "rewards": {"per_annotation": 60}, "qualification": {"warmup_gold": 10},
         "dynamic_overlap": {"confidence_target": 0.95}}).get_json()
-    assert patched["rewards"] == {"per_annotation": 60, "agreement_bonus": 20}
+    assert patched["rewards"] == {"per_annotation": 60, "agreement_bonus": 20, "mechanism": "agreement",
+                                  "mechanism_params": {}}
     assert patched["qualification"] == {"min_gold_accuracy": 0.7, "warmup_gold": 10}
     assert patched["dynamic_overlap"] == {"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.95}
     assert patched["overlap"] == 3 and patched["lease_seconds"] == 600  # untouched fields keep their values

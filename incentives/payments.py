@@ -167,7 +167,8 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
             extra = rules.bonus(rates, price.fraction, task.id, gold=task.is_gold, objects=scored.objects,
                                 mechanism=price.reason)
             extra_amount, explanation = min(extra.amount, held_for_it), extra.explanation
-            details = {**extra.details(), "base": base, "bonus": extra_amount, "peer_score": price.peer_score}
+            details = {**extra.details(), "base": base, "bonus": extra_amount, "peer_score": price.peer_score,
+                       "agreement_score": scored.value}  # what the replay prices other mechanisms on
         else:
             extra_amount, explanation = 0, f"no bonus: task {task.id} was withdrawn"
             details = {"rule_version": rules.RULES_VERSION, "base": base, "bonus": 0, "explanation": explanation}

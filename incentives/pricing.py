@@ -101,7 +101,7 @@ def price_task(session: Session, project: Project, task: Task, rows: list[tuple[
     window = int(params.get("window", PEER_WINDOW))
     answers = mech.TaskAnswers(np.array(users, dtype=np.int64), said,
                                np.array([(scores.get(a) or Scored(0.0)).value for a, _, _ in rows]),
-                               _posterior(labels, said), bool(task.is_gold))
+                               posterior_of(labels, said), bool(task.is_gold))
     history = _history(session, project, users, window, label, name)
     priced = mech.price(name, params, answers, history, keep_peer_score=False)
     return {annotation_id: Price(float(priced.fraction[n]),
@@ -110,7 +110,7 @@ def price_task(session: Session, project: Project, task: Task, rows: list[tuple[
             for n, (annotation_id, _, _) in enumerate(rows)}
 
 
-def _posterior(labels, said: np.ndarray) -> np.ndarray:
+def posterior_of(labels, said: np.ndarray) -> np.ndarray:
     """Per answer, the vote share of the task's labelled answers lying in its label's subtree (nan unlabelled)."""
     out = np.full(len(said), np.nan)
     given = said[said >= 0]

@@ -15,7 +15,7 @@ from annotator.api.fields import In, Money, PageQuery, SafeString
 from annotator.errors import NotFound, PermissionDenied
 from annotator.web import db_session, request_now
 from annotator.workflows import quality
-from incentives import budgets, checks, ledger, leaderboard, mechanisms, payouts
+from incentives import budgets, checks, ledger, leaderboard, mechanisms, payouts, replay
 from tasks import projects
 
 bp = Blueprint("incentives_api", __name__)
@@ -251,3 +251,26 @@ def list_mechanisms():
                        "limits": {name: [p.low, p.high] for name, p in m.params.items()},
                        "needs_labels": m.needs_labels, "default": m.id == mechanisms.DEFAULT}
                       for m in mechanisms.REGISTRY.values()]}
+
+
+class ReplayRow(Schema):
+    """One annotator of the replayed project."""
+
+    user_id, display_name, answers = fields.Integer(), fields.String(), fields.Integer()
+    actual = fields.Integer(metadata={"description": "what the ledger paid in this project, less what was taken back"})
+    by_mechanism = fields.Dict(metadata={"description": "mechanism id -> what it would have paid (minor units)"})
+
+
+class ReplayOut(Schema):
+    mechanisms = fields.List(fields.String())
+    own = fields.String(metadata={"description": "the project's mechanism"})
+    annotators = fields.List(fields.Nested(ReplayRow))
+
+
+@route(bp, "/projects/<int:project_id>/incentives/replay", methods=["GET"], response=ReplayOut,
+       summary="Each annotator's actual pay beside what every reward mechanism would have paid for the same "
+               "settled answers (owner, managers); no money moves", tag=TAG)
+def replay_project(project_id: int):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="manager")
+    return replay.replay(db, seen.project)

@@ -162,6 +162,7 @@ EXPECTED: dict[str, Op] = {
     "GET /api/v1/projects/{project_id}/exports": Op(signed_in(**MANAGERS)),
     "GET /api/v1/projects/{project_id}/flags": Op(signed_in(**MANAGERS)),
     "GET /api/v1/projects/{project_id}/budget": Op(signed_in(**MANAGERS)),
+    "GET /api/v1/projects/{project_id}/incentives/replay": Op(signed_in(**MANAGERS)),
     # The code hides the budget from everyone but its owner.
     "POST /api/v1/projects/{project_id}/budget/deposits": Op(signed_in("404", owner="ok"),
                                                              json_body(lambda w: {"amount": 100})),

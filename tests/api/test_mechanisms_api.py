@@ -180,8 +180,32 @@ def test_wallets_equal_the_simulators_pricing_of_the_same_answers(app, client, o
         got[me] = shown["balance"] + shown["pending"]
     assert got == expected
     assert len(set(expected.values())) > 1  # the strategies earned different amounts
+    # The replay prices the same settlements again: under the project's own mechanism it pays what the ledger
+    # paid, to the minor unit; the others differ.
+    replayed = client.get(f"/api/v1/projects/{project['id']}/incentives/replay", headers=owner).get_json()
+    assert replayed["own"] == mechanism and replayed["mechanisms"] == ["agreement", "gold", "peer_prediction",
+                                                                        "posterior"]
+    assert {row["user_id"]: row["actual"] for row in replayed["annotators"]} == got
+    assert all(row["by_mechanism"][mechanism] == row["actual"] for row in replayed["annotators"])
+    assert {row["user_id"]: row["answers"] for row in replayed["annotators"]} == {
+        u: sum(1 for row in answers.values() if row.user_id == u) for u in users}
+    others = [m for m in replayed["mechanisms"] if m != mechanism]
+    assert any(row["by_mechanism"][m] != row["actual"] for row in replayed["annotators"] for m in others)
     # The wallet lines name the mechanism and its numbers.
     entries = client.get("/api/v1/wallet/entries?per_page=100", headers=people[0]).get_json()["items"]
     bonus = next(e for e in entries if e["kind"] == "bonus")
     assert bonus["details"]["mechanism"]["mechanism"] == mechanism
     assert bonus["details"]["rule_version"] == 3
+
+
+def test_a_replay_of_a_project_without_answers_is_an_empty_table_and_strangers_get_404(client, owner, make_user,
+                                                                                      token_for):
+    project = create_text_project(client, owner, rewards={"per_annotation": 5, "agreement_bonus": 10})
+    empty = client.get(f"/api/v1/projects/{project['id']}/incentives/replay", headers=owner)
+    assert empty.status_code == 200
+    assert empty.get_json() == {"mechanisms": ["agreement", "gold", "peer_prediction", "posterior"],
+                                "own": "agreement", "annotators": []}
+    stranger = token_for(make_user("stranger@example.org"))
+    hidden = client.get(f"/api/v1/projects/{project['id']}/incentives/replay", headers=stranger)
+    assert hidden.status_code == 404
+    assert client.get("/api/v1/projects/999999/incentives/replay", headers=owner).status_code == 404

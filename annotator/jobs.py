@@ -12,6 +12,7 @@ from sqlalchemy import text
 from annotator import queue
 from annotator.db import utcnow
 from annotator.runtime import job_session, runtime
+from annotator.workflows import simulations
 from incentives.budgets import earned_by_annotation
 from tasks import exports, image_import
 
@@ -30,6 +31,11 @@ def run_export(export_id: int) -> dict | None:
         log.exception("export %s failed", export_id)
         exports.mark_failed(rt.session_factory, export_id, f"{type(error).__name__}: {error}", utcnow())
         raise
+
+
+def run_simulation(simulation_id: int) -> None:
+    """Run a simulated crowd under every reward mechanism (annotator.workflows.simulations)."""
+    simulations.run(runtime().session_factory, simulation_id, utcnow)
 
 
 def reclaim_stale_exports() -> list[int]:

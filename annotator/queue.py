@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from annotator.runtime import runtime
 
 # One queue per kind of work, so a flood of exports cannot starve imports.
-QUEUE_NAMES = ("default", "imports", "exports", "quality")
+QUEUE_NAMES = ("default", "imports", "exports", "quality", "simulations")
 
 # Jobs run on a schedule by `annotator cron`: (dotted function path, queue, interval in seconds).
 # Each is idempotent, so a second scheduler by mistake only repeats harmless work.
@@ -86,6 +86,12 @@ def enqueue_quality(session: Session, project_id: int) -> None:
         return
     enqueue_after_commit(session, "quality", "tasks.jobs.compute_quality", (project_id,), job_id=job_id,
                          timeout=3600, result_ttl=600)
+
+
+def enqueue_simulation(session: Session, simulation_id: int) -> None:
+    """Run a simulation once `session` commits."""
+    enqueue_after_commit(session, "simulations", "annotator.jobs.run_simulation", (simulation_id,),
+                         job_id=f"simulation-{simulation_id}", timeout=3600, result_ttl=600)
 
 
 def _waiting(job_id: str) -> bool:

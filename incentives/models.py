@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, event, func, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, event, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from annotator.db import Base, UTCDateTime
@@ -129,3 +129,22 @@ def _install_append_only(target, connection, **_kw) -> None:
 
 for _table in (Entry.__table__, LedgerTransaction.__table__):
     event.listen(_table, "after_create", _install_append_only)
+
+
+class Simulation(Base):
+    """A simulated crowd priced under every reward mechanism (incentives.simulate), run by the RQ worker for
+    whoever asked: its parameters, status, progress 0..1 and result. No money moves."""
+
+    __tablename__ = "simulations"
+    __table_args__ = (Index("ix_simulations_created_by", "created_by", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="queued")  # running, completed, failed
+    progress: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

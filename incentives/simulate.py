@@ -34,6 +34,7 @@ from annotator.errors import InvalidInput
 STRATEGIES = ("expert", "novice", "spammer", "constant", "colluders", "gold_sniffer", "copycat")
 MAX_TASKS = 100_000
 MAX_AGENTS = 1_000
+MAX_ANSWERS = 500_000  # tasks x overlap: what one simulation may generate
 
 
 def builtin_taxonomy(kingdoms: int = 4, genera: int = 4, species: int = 4) -> np.ndarray:
@@ -123,6 +124,8 @@ def check(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float) -
         raise InvalidInput({"tasks": [f"1 to {MAX_TASKS:,} tasks, not {tasks:,}"]})
     if not 1 <= overlap <= agents:
         raise InvalidInput({"overlap": [f"each task needs 1 to {agents} distinct agents (the crowd's size), not {overlap}"]})
+    if tasks * overlap > MAX_ANSWERS:
+        raise InvalidInput({"tasks": [f"at most {MAX_ANSWERS:,} answers (tasks x overlap), not {tasks * overlap:,}"]})
     if not 0.0 <= gold_ratio < 1.0:
         raise InvalidInput({"gold_ratio": ["a share from 0 to below 1"]})
 

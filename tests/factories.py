@@ -326,6 +326,12 @@ def run_exports(app) -> None:
         SimpleWorker([queue.get_queue(connection, "exports")], connection=connection).work(burst=True)
 
 
+def run_simulations(app) -> None:
+    with app.app_context():
+        connection = runtime().redis
+        SimpleWorker([queue.get_queue(connection, "simulations")], connection=connection).work(burst=True)
+
+
 def export(client, app, project, headers, format_name="jsonl", include="consensus", run=True) -> dict:
     made = client.post(f"/api/v1/projects/{project['id']}/exports", json={"format": format_name, "include": include},
                        headers=headers)

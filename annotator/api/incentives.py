@@ -15,7 +15,9 @@ from annotator.api.fields import In, Money, PageQuery, SafeString
 from annotator.errors import NotFound, PermissionDenied
 from annotator.web import db_session, request_now
 from annotator.workflows import quality
-from incentives import budgets, checks, ledger, leaderboard, mechanisms, payouts, replay
+from annotator.api.fields import Ratio, StrictInteger
+from annotator.workflows import simulations
+from incentives import budgets, checks, ledger, leaderboard, mechanisms, payouts, replay, simulate
 from tasks import projects
 
 bp = Blueprint("incentives_api", __name__)
@@ -274,3 +276,50 @@ def replay_project(project_id: int):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="manager")
     return replay.replay(db, seen.project)
+
+
+class SimRewardsIn(In):
+    per_annotation = Money(load_default=simulate.STUDY_RATES["per_annotation"], maximum=10**9)
+    agreement_bonus = Money(load_default=simulate.STUDY_RATES["agreement_bonus"], maximum=10**9)
+    mechanism = fields.String(validate=validate.OneOf(list(mechanisms.REGISTRY)), metadata={
+        "description": "a mechanism whose parameters below replace its defaults"})
+    mechanism_params = fields.Dict()
+
+
+class SimulationIn(In):
+    crowd = fields.Dict(required=True, metadata={"description": "strategy -> agents: " + ", ".join(simulate.STRATEGIES)})
+    tasks = StrictInteger(required=True, metadata={"description": f"1 to {simulate.MAX_TASKS:,}"})
+    overlap = StrictInteger(load_default=3)
+    gold_ratio = Ratio(load_default=0.0, minimum=0.0, maximum=0.99)
+    rewards = fields.Nested(SimRewardsIn, load_default=dict)
+    project_id = StrictInteger(allow_none=True, load_default=None, metadata={
+        "description": "simulate on this project's taxonomy (one you can see)"})
+    seed = StrictInteger(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class SimulationOut(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, completed or failed"})
+    progress = fields.Float()
+    params = fields.Dict()
+    result = fields.Dict(allow_none=True, metadata={"description": '{"mechanisms": [{"id", "accuracy", '
+                         '"cost_per_correct", "by_strategy": {strategy: {"agents", "answers", "pay_per_answer", '
+                         '"total", "share"}}, "ratios"}], "answers", "tasks", "seed", "rates"}'})
+    error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime(allow_none=True)
+
+
+@route(bp, "/simulations", methods=["POST"], body=SimulationIn, response=SimulationOut, status=202,
+       summary="Simulate a crowd and price its answers under every reward mechanism (run by the worker)", tag=TAG)
+def start_simulation(payload: dict):
+    db = db_session()
+    row = simulations.start(db, current_user, payload, request_now())
+    db.commit()
+    return row
+
+
+@route(bp, "/simulations/<int:simulation_id>", methods=["GET"], response=SimulationOut,
+       summary="A simulation's status, progress and result (its creator and administrators)", tag=TAG)
+def get_simulation(simulation_id: int):
+    return simulations.seen(db_session(), simulation_id, current_user)

@@ -85,7 +85,7 @@ def image_upload(world: SimpleNamespace) -> dict:
 # Path parameters filled from the world unless an operation says otherwise.
 PARAMS = {"project_id": "project_id", "assignment_id": "lease_id", "annotation_id": "annotation_id",
           "export_id": "export_id", "import_id": "import_id", "flag_id": "flag_id", "token_id": "spare_token_id",
-          "user_id": "benched_id", "task_id": "answered_task_id"}
+          "user_id": "benched_id", "task_id": "answered_task_id", "simulation_id": "simulation_id"}
 
 # Owner or manager; members below 403; the admin (no member) 403; strangers must not learn P exists.
 MANAGERS = dict(owner="ok", manager="ok", reviewer="403", annotator="403", admin="403",
@@ -121,6 +121,10 @@ EXPECTED: dict[str, Op] = {
     "POST /api/v1/projects": Op(signed_in(), json_body(lambda w: text_project_body(name="Made by the matrix"))),
     "GET /api/v1/wallet": Op(signed_in()),
     "GET /api/v1/mechanisms": Op(signed_in()),
+    # A simulation: its creator (the owner) and administrators.
+    "GET /api/v1/simulations/{simulation_id}": Op(signed_in("404", owner="ok", admin="ok")),
+    "POST /api/v1/simulations": Op(signed_in(), json_body(lambda w: {"crowd": {"expert": 2}, "tasks": 5,
+                                                                    "overlap": 1})),
     "GET /api/v1/wallet/entries": Op(signed_in()),
     "GET /api/v1/payouts": Op(signed_in()),
     # Only the annotator has money: for the others a 422 above_balance is the business answer.
@@ -315,6 +319,8 @@ def build_world(app, number: int) -> SimpleNamespace:
     run_exports(app)
     assert ok(client.get(f"{API}/exports/{export['id']}", headers=owner), 200)["status"] == "completed"
     imported = ok(upload(client, pid, owner, {"bird.jpg": jpeg()}), 202)
+    simulation = ok(client.post(f"{API}/simulations", json={"crowd": {"expert": 2}, "tasks": 3, "overlap": 1},
+                                headers=owner), 202)
     ok(client.post(f"{API}/admin/users/{people['inactive'].id}/deactivate", headers=headers["admin"]), 200)
 
     with app.app_context():  # a disqualified annotator, for the reinstate endpoint
@@ -329,6 +335,7 @@ def build_world(app, number: int) -> SimpleNamespace:
         leased_task_id=live["task"]["id"], annotation_id=answered["id"], answered_task_id=answered["task_id"],
         flag_id=flagged["id"], payout_to_approve_id=payouts[0]["id"], payout_to_reject_id=payouts[1]["id"],
         spare_token_id=spare_token["id"], export_id=export["id"], import_id=imported["id"],
+        simulation_id=simulation["id"],
         benched_id=people["benched"].id, deactivate_target_id=people["active"].id,
         activate_target_id=people["inactive"].id, spare_email=people["spare"].email, login_email=people["login"].email)
 

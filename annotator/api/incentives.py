@@ -243,6 +243,8 @@ class MechanismOut(Schema):
 
 class MechanismsOut(Schema):
     items = fields.List(fields.Nested(MechanismOut))
+    standard_crowds = fields.Dict(metadata={"description": "the study's crowds (incentives/STUDY.md): name -> "
+                                                           "strategy -> agents, ready for POST /simulations"})
 
 
 @route(bp, "/mechanisms", methods=["GET"], response=MechanismsOut,
@@ -252,7 +254,7 @@ def list_mechanisms():
                        "params": {name: p.default for name, p in m.params.items()},
                        "limits": {name: [p.low, p.high] for name, p in m.params.items()},
                        "needs_labels": m.needs_labels, "default": m.id == mechanisms.DEFAULT}
-                      for m in mechanisms.REGISTRY.values()]}
+                      for m in mechanisms.REGISTRY.values()], "standard_crowds": simulate.STANDARD_CROWDS}
 
 
 class ReplayRow(Schema):

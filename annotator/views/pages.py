@@ -47,6 +47,12 @@ def quality(project_id: int):
     return _page("quality.html", "quality", project_id=project_id)
 
 
+@bp.get("/projects/<int:project_id>/incentives")
+def incentives(project_id: int):
+    """A project's reward mechanism: choose it, simulate crowds under every mechanism, replay its real answers."""
+    return _page("incentives.html", "incentives", project_id=project_id)
+
+
 @bp.get("/projects/new")
 def new_project():
     return _page("project_form.html", "project_form", project_id=None)

@@ -36,3 +36,24 @@ test("once keeps a body's Idempotency-Key until the server has answered, then st
   await post("/api/v1/payouts", { amount: 7 }); // a new body: a new key
   assert.deepEqual(keys, ["payout-1", "payout-1", "payout-2", "payout-3"]);
 });
+
+test("writes started together ask for the CSRF token once and all send it", async () => {
+  const { request, forgetCsrf } = await import("../static/js/lib/api.js");
+  let asked = 0;
+  const sent = [];
+  globalThis.fetch = async (path, options) => {
+    const json = (status, body) => ({ status, ok: status < 400, headers: { get: () => "application/json" },
+      json: async () => body });
+    if (path === "/api/v1/auth/csrf") {
+      asked += 1;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return json(200, { csrf_token: `token-${asked}` });
+    }
+    sent.push(options.headers["X-CSRF-Token"]);
+    return json(202, {});
+  };
+  forgetCsrf();
+  await Promise.all([1, 2, 3, 4, 5].map((n) => request("POST", "/api/v1/simulations", { n })));
+  assert.equal(asked, 1);
+  assert.deepEqual(sent, ["token-1", "token-1", "token-1", "token-1", "token-1"]);
+});

@@ -48,3 +48,18 @@ test("a settlement's lines: the first says why, the others that the base pay mov
   assert.deepEqual(lines, ["Task 4 settled: your answer agreed 100%", "Base pay for task 4 is now available (settled)",
     "Base pay for task 4 leaves pending (settled)", "Base pay for your answer to task 4", "Task 5 settled: your answer agreed 50%"]);
 });
+
+test("a settlement names the mechanism that priced it", () => {
+  setLocale("en");
+  const settled = (mechanism) => ({ kind: "bonus", task_id: 8, details: { score: 0.64, mechanism } });
+  assert.equal(explainEntry(settled({ mechanism: "peer_prediction", mean: 0.356, scored: 31 })),
+    "Task 8 settled by peer prediction: 64% of the bonus (your running score 0.36 over 31 answers)");
+  assert.equal(explainEntry(settled({ mechanism: "gold", gold_answers: 7 })),
+    "Task 8 settled by your gold accuracy: 64% of the bonus (7 gold answers)");
+  assert.equal(explainEntry(settled({ mechanism: "posterior" })), "Task 8 settled: your answer is right with probability 64%");
+  assert.equal(explainEntry(settled({ mechanism: "agreement" })), "Task 8 settled: your answer agreed 64%");
+  setLocale("zh-CN");
+  assert.equal(explainEntry(settled({ mechanism: "peer_prediction", mean: 0.356, scored: 31 })),
+    "任务 8 按同伴预测结算：奖金的 64%（你最近 31 条答案的滚动得分 0.36）");
+  setLocale("en");
+});

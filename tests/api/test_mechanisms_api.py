@@ -16,6 +16,8 @@ def test_the_mechanisms_are_listed_with_their_defaults(client, owner):
     assert by["peer_prediction"]["params"] == {"window": 50, "scale": 2.5, "z": 2.0, "margin": 0.0}
     assert by["peer_prediction"]["limits"]["window"] == [1, 1000] and by["peer_prediction"]["needs_labels"]
     assert [m["id"] for m in items if m["default"]] == ["agreement"]
+    crowds = client.get("/api/v1/mechanisms", headers=owner).get_json()["standard_crowds"]
+    assert crowds["30% spammers"] == {"expert": 14, "spammer": 6} and len(crowds) == 8
 
 
 def test_a_new_project_gets_the_recommended_mechanism_for_its_answers(client, owner):

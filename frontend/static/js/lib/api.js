@@ -1,6 +1,6 @@
 // The only module that calls fetch. Cookie-authenticated writes carry the CSRF token.
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-let csrfToken = null;
+let csrfToken = null; // a promise of the session's token, shared by every write that needs it
 
 export class ApiError extends Error {
   constructor(problem) {
@@ -19,10 +19,14 @@ export function describeProblem(problem) {
   return parts.join("\n");
 }
 
-async function token() {
+// One request for the token however many writes start at once (each GET could set a new one in the session
+// cookie, and a write sent with the one before would be refused); asked again after a failure.
+function token() {
   if (csrfToken === null) {
-    const body = await request("GET", "/api/v1/auth/csrf");
-    csrfToken = body.csrf_token;
+    csrfToken = request("GET", "/api/v1/auth/csrf").then((body) => body.csrf_token, (error) => {
+      csrfToken = null;
+      throw error;
+    });
   }
   return csrfToken;
 }

@@ -11,8 +11,7 @@ export function explainEntry(entry, currency = "CNY", paths = new Map()) {
     case "credit":
       return t("ledger.credit", { task });
     case "bonus":
-      return (score === null ? t("ledger.settledPlain", { task }) : t("ledger.settled", { task, score }))
-        + objectsInWords(entry.details && entry.details.objects, paths);
+      return settledWords(entry, task, score) + objectsInWords(entry.details && entry.details.objects, paths);
     case "clawback":
       return t("ledger.clawback", { task });
     case "payout_request":
@@ -23,6 +22,23 @@ export function explainEntry(entry, currency = "CNY", paths = new Map()) {
       return t("ledger.reversal");
     default:
       return entry.memo || entry.kind;
+  }
+}
+
+// A settlement in words, naming the mechanism that priced it (agreement, the default, in the plain words).
+function settledWords(entry, task, score) {
+  const why = (entry.details && entry.details.mechanism) || {};
+  if (score === null) return t("ledger.settledPlain", { task });
+  switch (why.mechanism) {
+    case "gold":
+      return t("ledger.settledGold", { task, score, answers: why.gold_answers ?? 0 });
+    case "peer_prediction":
+      return t("ledger.settledPeer", { task, score, answers: why.scored ?? 0,
+        mean: typeof why.mean === "number" ? why.mean.toFixed(2) : "—" });
+    case "posterior":
+      return t("ledger.settledPosterior", { task, score });
+    default:
+      return t("ledger.settled", { task, score });
   }
 }
 

@@ -27,11 +27,12 @@ for (const project of page.items) {
   name.append(document.createElement("br"), facts);
   item.append(name);
   if (["owner", "manager"].includes(project.role)) {
-    for (const [key, path] of [["home.import", "import"], ["home.settings", "settings"]]) {
+    for (const [key, path] of [["home.import", "import"], ["home.settings", "settings"],
+      ["home.incentives", "incentives"]]) {
       const link = document.createElement("a");
       link.href = `/projects/${project.id}/${path}`;
       link.textContent = t(key);
-      link.dataset[path === "import" ? "importFor" : "settingsFor"] = String(project.id);
+      link.dataset[`${path}For`] = String(project.id);
       item.append(link);
     }
   }

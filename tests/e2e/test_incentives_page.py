@@ -1,0 +1,87 @@
+"""The demo owner studies the incentives in the browser: runs the standard crowds (a real RQ worker prices them),
+reads the charts and the ratios, replays the project's answers, switches the mechanism, and the next settled
+answer's wallet line names it."""
+from __future__ import annotations
+
+import pytest
+
+from annotator import demo
+from tests.e2e.browser import screenshot, sign_in
+from tests.factories import run_simulations
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_owner_runs_the_standard_crowds_replays_and_switches_the_mechanism(live_server, page, seeded, client, app):
+    client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
+    project = next(p for p in client.get("/api/v1/projects").get_json()["items"] if p["name"] == demo.TEXT_PROJECT)
+    replay = client.get(f"/api/v1/projects/{project['id']}/incentives/replay").get_json()
+    sign_in(page, live_server, demo.OWNER.email, demo.PASSWORD)
+    page.click(f"a[data-incentives-for='{project['id']}']")  # from the project list
+    page.wait_for_url(f"{live_server}/projects/{project['id']}/incentives")
+    page.locator("#mechanism-panel").wait_for(state="visible")
+    assert "agreement with the consensus" in page.text_content("#mechanism-now")
+    # Peer prediction compares whole-item labels: offered, as the notes have one label each (and spans).
+    assert page.get_attribute("#mechanism-select option[value=peer_prediction]", "disabled") is None
+    # The replay: each annotator's pay, and under the project's own mechanism the same amount.
+    page.locator("#replay tr").first.wait_for()
+    assert page.locator("#replay tr").count() == len(replay["annotators"]) > 0
+    for row in replay["annotators"]:
+        own = page.locator(f"#replay tr[data-user-id='{row['user_id']}'] td[data-mechanism=agreement]")
+        paid = page.locator(f"#replay tr[data-user-id='{row['user_id']}'] td").nth(2).text_content()
+        assert own.text_content() == paid
+    # Run the standard crowds, small.
+    page.fill("#simulate-form input[name=tasks]", "300")
+    page.click("#simulate-form button[type=submit]")
+    page.locator("#simulate-bar").wait_for(state="visible")
+    run_simulations(app)  # the simulations worker
+    page.locator("#simulate-results").wait_for(state="visible", timeout=30_000)
+    assert page.locator("#crowd-select option").count() == 8
+    assert page.input_value("#crowd-select") == "30% spammers"
+    assert page.locator("#ratios tr").count() == 4
+    assert page.evaluate("() => document.getElementById('pay-chart').width") > 0
+    # Experts earn more than spammers under every mechanism, and peer prediction separates them most.
+    ratios = {m: float(page.text_content(f"#ratios tr[data-mechanism={m}] td:nth-child(4)").rstrip("×"))
+              for m in ("agreement", "gold", "peer_prediction", "posterior")}
+    assert min(ratios.values()) > 1 and max(ratios, key=ratios.get) == "peer_prediction", ratios
+    page.locator("#simulate-results").scroll_into_view_if_needed()
+    screenshot(page, "incentives")
+    # Switch to gold accuracy; a bad parameter is refused first, naming it.
+    page.select_option("#mechanism-select", "gold")
+    page.fill("#mechanism-params input[name=a]", "-1")
+    page.click("#mechanism-form button[type=submit]")
+    page.locator("#mechanism-error").wait_for(state="visible")
+    assert "a:" in page.text_content("#mechanism-error")
+    page.fill("#mechanism-params input[name=a]", "2")
+    page.click("#mechanism-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('mechanism-now').textContent.includes('gold accuracy')")
+    shown = client.get(f"/api/v1/projects/{project['id']}").get_json()["rewards"]
+    assert shown["mechanism"] == "gold" and shown["mechanism_params"] == {"a": 2.0, "b": 1.0}
+    # The next settled answers are priced by it, and Carmen's wallet line says so.
+    people = {}
+    for who in demo.ANNOTATORS:
+        login = app.test_client()
+        login.post("/api/v1/auth/login", json={"email": who.email, "password": demo.PASSWORD})
+        csrf = login.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+        people[who.display_name] = (login, {"X-CSRF-Token": csrf})
+    carmen, _ = people[next(n for n in people if n.startswith("Carmen"))]
+    settled = None
+    for _ in range(6):
+        for login, csrf in people.values():
+            lease = login.post(f"/api/v1/projects/{project['id']}/next", headers=csrf)
+            if lease.status_code == 200:
+                said = login.post(f"/api/v1/assignments/{lease.get_json()['assignment']['id']}/annotation",
+                                  json={"result": {"labels": ["yellow_warbler"]}}, headers=csrf)
+                assert said.status_code == 201, said.get_json()
+        entries = carmen.get("/api/v1/wallet/entries?per_page=100").get_json()["items"]
+        settled = next((e for e in entries if e["kind"] == "bonus" and e["project_id"] == project["id"]), None)
+        if settled:
+            break
+    assert settled is not None and settled["details"]["mechanism"]["mechanism"] == "gold"
+    carmen_user = next(u for u in demo.ANNOTATORS if u.display_name.startswith("Carmen"))
+    page.click("#logout")
+    page.wait_for_url(f"{live_server}/login")
+    sign_in(page, live_server, carmen_user.email, demo.PASSWORD)
+    page.goto(f"{live_server}/wallet")
+    page.locator("#entries tr", has_text="settled by your gold accuracy").first.wait_for()
+    screenshot(page, "wallet-gold")

@@ -269,3 +269,45 @@ def test_eight_annotators_labelling_a_paid_project_at_once_never_deadlock(pg_app
     budget = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
     assert budget["reserved"] == 0 and budget["balance"] + budget["spent"] == 10**6
     assert _verified(pg_app) == []
+
+
+@pytest.mark.parametrize("mechanism", ["peer_prediction", "gold"])
+def test_history_priced_settlements_under_eight_concurrent_annotators_replay_exactly(pg_app, owner, make_user,
+                                                                                    token_for, mechanism):
+    """Peer prediction and gold read each worker's earlier settlements when a task settles. Settlements of one
+    project queue on its money lock and read after it, so whatever order eight concurrent annotators complete
+    tasks in, each settlement saw exactly the settlements before it: replaying them in ledger order pays what
+    the ledger paid, to the minor unit."""
+    client = pg_app.test_client()
+    annotators = [headers for _, headers in _users(pg_app, make_user, token_for, 8)]
+    schema = {"tools": ["classify"], "labels": [{"id": "positive", "name": "Positive"},
+                                                {"id": "negative", "name": "Negative"},
+                                                {"id": "mixed", "name": "Mixed"}]}
+    project = funded(client, owner, amount=10**6, tasks=30, overlap=3, label_schema=schema,
+                     rewards={"per_annotation": 10, "agreement_bonus": 90, "mechanism": mechanism,
+                              "mechanism_params": {"window": 4} if mechanism == "peer_prediction" else {}})
+    if mechanism == "gold":  # some gold tasks, handed out among the others
+        made = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[
+            {"data": {"text": f"gold {n}"}, "gold": {"labels": ["positive"]}} for n in range(6)], headers=owner)
+        assert made.status_code == 201, made.get_json()
+        assert client.patch(f"/api/v1/projects/{project['id']}", json={"gold_ratio": 0.3},
+                            headers=owner).status_code == 200
+
+    def label(index: int) -> list[int]:
+        mine, statuses = pg_app.test_client(), []
+        while True:
+            lease = mine.post(f"/api/v1/projects/{project['id']}/next", headers=annotators[index])
+            statuses.append(lease.status_code)
+            if lease.status_code != 200:
+                return statuses
+            body = lease.get_json()
+            said = ("positive", "negative", "mixed")[(body["task"]["id"] * (index + 1)) % 3 if index >= 5 else 0]
+            statuses.append(answer(mine, body, annotators[index], label=said).status_code)
+
+    statuses = [s for run in in_parallel(8, label) for s in run]
+    assert set(statuses) <= {200, 201, 204}, sorted(set(statuses))
+    replayed = client.get(f"/api/v1/projects/{project['id']}/incentives/replay", headers=owner).get_json()
+    assert replayed["own"] == mechanism and len(replayed["annotators"]) == 8
+    assert all(row["by_mechanism"][mechanism] == row["actual"] for row in replayed["annotators"]), replayed
+    assert len({row["actual"] for row in replayed["annotators"]}) > 1  # the three noisy ones earn less
+    assert _verified(pg_app) == []

@@ -92,6 +92,10 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
         page.goto(f"{live_server}/projects/{project_id}/settings")
         page.wait_for_function("() => document.getElementById('project-form-page').dataset.state === 'ready'")
         assert page.input_value("#taxonomy").startswith("鸟类 [bird]")
+        mechanism = client.get(f"/api/v1/projects/{project_id}", headers=headers).get_json()["rewards"]["mechanism"]
+        assert page.get_attribute("#incentives-link", "href") == f"/projects/{project_id}/incentives"
+        assert {"agreement": "agreement with the consensus", "peer_prediction": "peer prediction"}[mechanism] \
+            in page.text_content("#mechanism-line")
         page.fill("#deposit-form input[name=amount]", "100")
         page.click("#deposit-form button[type=submit]")
         page.wait_for_function("() => document.getElementById('budget-balance').dataset.balance === '10000'")

@@ -212,6 +212,10 @@ if (projectId) {
   try {
     const project = await api.get(`/api/v1/projects/${projectId}`);
     fill(project);
+    // The bonus is priced by the project's reward mechanism, chosen on the Incentives page.
+    $("mechanism-name").textContent = t("pf.mechanism", { name: t(`inc.m.${project.rewards.mechanism}`) });
+    $("incentives-link").href = `/projects/${projectId}/incentives`;
+    $("mechanism-line").hidden = false;
     if (project.role === "owner") {
       $("deposit-form").hidden = false;
       await showBudget();

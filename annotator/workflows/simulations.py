@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotator import queue
-from annotator.errors import InvalidInput, NotFound
+from annotator.errors import InvalidInput, NotFound, RateLimited
 from annotator.users.models import User
 from incentives import mechanisms as mech
 from incentives import simulate
@@ -19,8 +20,12 @@ from tasks import projects
 from tasks.quality.answers import labels_of
 
 
+MAX_WAITING = 16  # queued or running per person: the Incentives page starts 8 at once
+
+
 def start(db: Session, user: User, body: dict[str, Any], now: dt.datetime) -> Simulation:
-    """Check the request, keep it, and queue its run after the caller commits."""
+    """Check the request, keep it, and queue its run after the caller commits; 429 while the caller already
+    has MAX_WAITING simulations waiting or running (the worker's time is shared)."""
     crowd, tasks, overlap, gold_ratio = body["crowd"], body["tasks"], body["overlap"], body["gold_ratio"]
     if not isinstance(crowd, dict):
         raise InvalidInput({"crowd": ["an object of strategy names to numbers of agents"]})
@@ -42,6 +47,10 @@ def start(db: Session, user: User, body: dict[str, Any], now: dt.datetime) -> Si
         parents = [int(p) for p in labels_of(project).parent]
         if len(simulate.Tree(parents).leaves) < 2:
             raise InvalidInput({"project_id": ["its taxonomy needs at least two labels to answer with"]})
+    waiting = db.scalar(select(func.count()).select_from(Simulation).where(
+        Simulation.created_by == user.id, Simulation.status.in_(("queued", "running"))))
+    if waiting >= MAX_WAITING:
+        raise RateLimited(30, f"You have {waiting} simulations waiting or running; let them finish first.")
     row = Simulation(created_by=user.id, project_id=project_id, status="queued", progress=0.0, created_at=now,
                      params={"crowd": crowd, "tasks": tasks, "overlap": overlap, "gold_ratio": gold_ratio,
                              "rates": rates, "mechanisms": mechanisms, "parents": parents,

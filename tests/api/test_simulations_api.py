@@ -92,3 +92,15 @@ def test_another_users_private_project_is_not_a_taxonomy_you_can_use(client, own
     refused = client.post("/api/v1/simulations", json={"crowd": {"expert": 3}, "tasks": 10, "overlap": 2,
                                                        "project_id": project["id"]}, headers=stranger)
     assert refused.status_code == 422 and "project_id" in str(refused.get_json())
+
+
+def test_one_person_may_have_sixteen_simulations_waiting_then_429(app, client, owner, make_user, token_for):
+    body = {"crowd": {"expert": 3}, "tasks": 10, "overlap": 2}
+    for _ in range(16):
+        assert client.post("/api/v1/simulations", json=body, headers=owner).status_code == 202
+    refused = client.post("/api/v1/simulations", json=body, headers=owner)
+    assert refused.status_code == 429 and refused.headers.get("Retry-After")
+    other = token_for(make_user("other@example.org"))
+    assert client.post("/api/v1/simulations", json=body, headers=other).status_code == 202  # per person
+    run_simulations(app)
+    assert client.post("/api/v1/simulations", json=body, headers=owner).status_code == 202  # finished ones free it

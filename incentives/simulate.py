@@ -20,7 +20,10 @@ species, three levels and 64 leaves. True labels are leaves drawn from a Zipf-li
   the first.
 
 Task flow: tasks in order, `gold_ratio` of them gold (their truth known to the platform), each answered by
-`overlap` distinct agents drawn uniformly, in the order drawn (so a copycat sees the answers before it).
+`overlap` distinct agents drawn uniformly, in the order drawn (so a copycat sees the answers before it). With
+dynamic overlap (`dynamic`: min_overlap, max_overlap, confidence_target, as a project sets it), a task takes
+answers until it has `min_overlap` whose majority share (backing off along the taxonomy, as
+tasks.quality.scores.answer_confidence) reaches the target, or `max_overlap` (gold tasks: `overlap`).
 """
 from __future__ import annotations
 
@@ -107,7 +110,7 @@ class Crowd:
         return len(self.strategy)
 
 
-def check(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float) -> None:
+def check(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float, dynamic: dict | None = None) -> None:
     """Refuse what cannot be simulated: InvalidInput (422) naming the field."""
     unknown = sorted(set(counts) - set(STRATEGIES))
     if unknown:
@@ -124,16 +127,47 @@ def check(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float) -
         raise InvalidInput({"tasks": [f"1 to {MAX_TASKS:,} tasks, not {tasks:,}"]})
     if not 1 <= overlap <= agents:
         raise InvalidInput({"overlap": [f"each task needs 1 to {agents} distinct agents (the crowd's size), not {overlap}"]})
-    if tasks * overlap > MAX_ANSWERS:
-        raise InvalidInput({"tasks": [f"at most {MAX_ANSWERS:,} answers (tasks x overlap), not {tasks * overlap:,}"]})
+    most = max(overlap, dynamic["max_overlap"]) if dynamic else overlap
+    if dynamic:
+        low, high, target = dynamic.get("min_overlap"), dynamic.get("max_overlap"), dynamic.get("confidence_target")
+        if not isinstance(low, int) or isinstance(low, bool) or not 1 <= low <= overlap:
+            raise InvalidInput({"dynamic_overlap.min_overlap": [f"a whole number from 1 to the overlap ({overlap})"]})
+        if not isinstance(high, int) or isinstance(high, bool) or not overlap <= high <= agents:
+            raise InvalidInput({"dynamic_overlap.max_overlap": [
+                f"a whole number from the overlap ({overlap}) to the crowd's size ({agents})"]})
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+            raise InvalidInput({"dynamic_overlap.confidence_target": ["a share above 0, at most 1"]})
+    if tasks * most > MAX_ANSWERS:
+        raise InvalidInput({"tasks": [f"at most {MAX_ANSWERS:,} answers (tasks x overlap), not {tasks * most:,}"]})
     if not 0.0 <= gold_ratio < 1.0:
         raise InvalidInput({"gold_ratio": ["a share from 0 to below 1"]})
 
 
+def confidence(tree: Tree, said: list[int], threshold: float) -> float:
+    """tasks.quality.scores.answer_confidence on label indices: the majority share, backing off to the nearest
+    ancestor whose share reaches `threshold` (never to the only top-level label)."""
+    mass: dict[int, float] = {}
+    for label in said:
+        node = label
+        while node >= 0:
+            mass[node] = mass.get(node, 0.0) + 1 / len(said)
+            node = int(tree.parent[node])
+    best = max(set(said), key=lambda label: (said.count(label), label))
+    single_root = int((tree.parent < 0).sum()) == 1
+    node = best
+    while node >= 0:
+        if node != best and single_root and tree.parent[node] < 0:
+            break
+        if mass[node] >= threshold:
+            return mass[node]
+        node = int(tree.parent[node])
+    return mass[best]
+
+
 def run_crowd(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 0.0, *,
-              parents: np.ndarray | None = None, seed: int = 0) -> Crowd:
+              parents: np.ndarray | None = None, seed: int = 0, dynamic: dict | None = None) -> Crowd:
     """Generate every answer of the task flow (see the module docstring)."""
-    check(counts, tasks, overlap, gold_ratio)
+    check(counts, tasks, overlap, gold_ratio, dynamic)
     tree = Tree(BUILTIN if parents is None else np.asarray(parents, dtype=np.int64))
     rng = np.random.default_rng(seed)
     strategy = [name for name in STRATEGIES for _ in range(counts.get(name, 0))]
@@ -149,12 +183,16 @@ def run_crowd(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: floa
     agents = Agents(tree, rng, skill, most_common, clique_key)
     task_of, worker_of, label_of = [], [], []
     for t in range(tasks):
-        chosen = rng.choice(len(strategy), size=overlap, replace=False)
+        most = dynamic["max_overlap"] if dynamic and not gold[t] else overlap
+        chosen = rng.choice(len(strategy), size=most, replace=False)
         said: list[int] = []
         for w in chosen:
             said.append(agents.answer(strategy[w], int(w), t, int(truth[t]), bool(gold[t]), said))
-        task_of.extend([t] * overlap)
-        worker_of.extend(int(w) for w in chosen)
+            if dynamic and not gold[t] and len(said) >= dynamic["min_overlap"] and \
+                    confidence(tree, said, dynamic["confidence_target"]) >= dynamic["confidence_target"]:
+                break
+        task_of.extend([t] * len(said))
+        worker_of.extend(int(w) for w in chosen[:len(said)])
         label_of.extend(said)
     return Crowd(truth.astype(np.int64), gold, np.array(task_of, dtype=np.int64), np.array(worker_of, dtype=np.int64),
                  np.array(label_of, dtype=np.int64), strategy, len(tree.parent))
@@ -400,7 +438,7 @@ def summarise(crowd: Crowd, given: Inputs, mechanism: str, paid: np.ndarray) -> 
 
 def study(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 0.0, *, rates: dict | None = None,
           mechanisms: dict[str, dict] | None = None, parents: np.ndarray | None = None, seed: int = 0,
-          progress=None) -> dict:
+          dynamic: dict | None = None, progress=None) -> dict:
     """Run the crowd once and price the same answers under every mechanism (`mechanisms`: id -> params; all
     with their defaults when None). `progress(share)` is called after each mechanism."""
     from incentives import mechanisms as mech
@@ -408,7 +446,7 @@ def study(counts: dict[str, int], tasks: int, overlap: int, gold_ratio: float = 
     chosen = mechanisms if mechanisms is not None else {m: {} for m in mech.REGISTRY}
     for name, params in chosen.items():
         mech.validate(name, params, field_name=f"mechanisms.{name}")
-    crowd = run_crowd(counts, tasks, overlap, gold_ratio, parents=parents, seed=seed)
+    crowd = run_crowd(counts, tasks, overlap, gold_ratio, parents=parents, seed=seed, dynamic=dynamic)
     given = inputs(crowd, parents)
     settlements = events(crowd, given, parents)
     out = []

@@ -288,6 +288,12 @@ class SimRewardsIn(In):
     mechanism_params = fields.Dict()
 
 
+class DynamicIn(In):
+    min_overlap = StrictInteger(required=True)
+    max_overlap = StrictInteger(required=True)
+    confidence_target = Ratio(required=True, minimum=0.0, maximum=1.0)
+
+
 class SimulationIn(In):
     crowd = fields.Dict(required=True, metadata={"description": "strategy -> agents: " + ", ".join(simulate.STRATEGIES)})
     tasks = StrictInteger(required=True, metadata={"description": f"1 to {simulate.MAX_TASKS:,}"})
@@ -297,6 +303,8 @@ class SimulationIn(In):
     project_id = StrictInteger(allow_none=True, load_default=None, metadata={
         "description": "simulate on this project's taxonomy (one you can see)"})
     seed = StrictInteger(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    dynamic_overlap = fields.Nested(DynamicIn, allow_none=True, load_default=None, metadata={
+        "description": "min_overlap, max_overlap, confidence_target (default: the project's, with project_id)"})
 
 
 class SimulationOut(Schema):

@@ -29,7 +29,8 @@ def start(db: Session, user: User, body: dict[str, Any], now: dt.datetime) -> Si
     crowd, tasks, overlap, gold_ratio = body["crowd"], body["tasks"], body["overlap"], body["gold_ratio"]
     if not isinstance(crowd, dict):
         raise InvalidInput({"crowd": ["an object of strategy names to numbers of agents"]})
-    simulate.check(crowd, tasks, overlap, gold_ratio)
+    dynamic = body.get("dynamic_overlap")
+    simulate.check(crowd, tasks, overlap, gold_ratio, dynamic)
     rewards = dict(body.get("rewards") or {})
     rates = {"per_annotation": int(rewards.get("per_annotation", simulate.STUDY_RATES["per_annotation"])),
              "agreement_bonus": int(rewards.get("agreement_bonus", simulate.STUDY_RATES["agreement_bonus"]))}
@@ -47,6 +48,12 @@ def start(db: Session, user: User, body: dict[str, Any], now: dt.datetime) -> Si
         parents = [int(p) for p in labels_of(project).parent]
         if len(simulate.Tree(parents).leaves) < 2:
             raise InvalidInput({"project_id": ["its taxonomy needs at least two labels to answer with"]})
+        if dynamic is None and project.dynamic_overlap:  # the project's task flow, unless the request sets one
+            dynamic = dict(project.dynamic_overlap)
+            try:
+                simulate.check(crowd, tasks, overlap, gold_ratio, dynamic)
+            except InvalidInput as error:
+                raise InvalidInput({"project_id": [f"its dynamic overlap does not fit this crowd: {error}"]}) from None
     waiting = db.scalar(select(func.count()).select_from(Simulation).where(
         Simulation.created_by == user.id, Simulation.status.in_(("queued", "running"))))
     if waiting >= MAX_WAITING:
@@ -54,7 +61,7 @@ def start(db: Session, user: User, body: dict[str, Any], now: dt.datetime) -> Si
     row = Simulation(created_by=user.id, project_id=project_id, status="queued", progress=0.0, created_at=now,
                      params={"crowd": crowd, "tasks": tasks, "overlap": overlap, "gold_ratio": gold_ratio,
                              "rates": rates, "mechanisms": mechanisms, "parents": parents,
-                             "seed": body.get("seed") or 0})
+                             "dynamic_overlap": dynamic, "seed": body.get("seed") or 0})
     db.add(row)
     db.flush()
     queue.enqueue_simulation(db, row.id)
@@ -87,7 +94,8 @@ def run(factory: sessionmaker, simulation_id: int, now) -> None:
     try:
         result = simulate.study(params["crowd"], params["tasks"], params["overlap"], params["gold_ratio"],
                                 rates=params["rates"], mechanisms=params["mechanisms"],
-                                parents=params["parents"], seed=params["seed"], progress=progress)
+                                parents=params["parents"], seed=params["seed"],
+                                dynamic=params.get("dynamic_overlap"), progress=progress)
     except Exception as error:
         with factory() as db:
             row = db.get(Simulation, simulation_id)

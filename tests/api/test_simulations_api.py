@@ -104,3 +104,26 @@ def test_one_person_may_have_sixteen_simulations_waiting_then_429(app, client, o
     assert client.post("/api/v1/simulations", json=body, headers=other).status_code == 202  # per person
     run_simulations(app)
     assert client.post("/api/v1/simulations", json=body, headers=owner).status_code == 202  # finished ones free it
+
+
+def test_a_project_with_dynamic_overlap_is_simulated_with_it_and_a_bad_one_is_refused(app, client, owner):
+    project = create_text_project(client, owner, overlap=3, label_schema={"tools": ["classify"], "labels": [
+        {"id": "a", "name": "A"}, {"id": "b", "name": "B"}, {"id": "c", "name": "C"}]},
+        dynamic_overlap={"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.8})
+    made = client.post("/api/v1/simulations", json={"crowd": {"expert": 6, "spammer": 2}, "tasks": 100,
+                                                    "overlap": 3, "project_id": project["id"]}, headers=owner)
+    assert made.status_code == 202, made.get_json()
+    dynamic = made.get_json()["params"]["dynamic_overlap"]
+    assert dynamic == {"min_overlap": 2, "max_overlap": 5, "confidence_target": 0.8}
+    run_simulations(app)
+    done = client.get(f"/api/v1/simulations/{made.get_json()['id']}", headers=owner).get_json()
+    assert done["result"] == simulate.study({"expert": 6, "spammer": 2}, 100, 3, 0.0, parents=[-1, -1, -1],
+                                            dynamic=dynamic)
+    assert 200 <= done["result"]["answers"] < 500  # between min and max answers per task
+    refused = client.post("/api/v1/simulations", json={"crowd": {"expert": 6}, "tasks": 10, "overlap": 3,
+                                                       "dynamic_overlap": {"min_overlap": 4, "max_overlap": 5,
+                                                                           "confidence_target": 0.8}}, headers=owner)
+    assert refused.status_code == 422 and "dynamic_overlap.min_overlap" in str(refused.get_json())
+    too_big = client.post("/api/v1/simulations", json={"crowd": {"expert": 3}, "tasks": 10, "overlap": 3,
+                                                       "project_id": project["id"]}, headers=owner)
+    assert too_big.status_code == 422 and "project_id" in str(too_big.get_json())  # max_overlap 5 > 3 agents

@@ -108,3 +108,48 @@ def test_what_cannot_be_simulated_is_refused_naming_the_field(counts, tasks, ove
     with pytest.raises(InvalidInput) as refused:
         sim.run_crowd(counts, tasks, overlap, gold_ratio)
     assert list(refused.value.fields) == [field]
+
+
+def test_the_simulators_confidence_is_the_platforms_answer_confidence():
+    """Dynamic overlap stops a task on the same confidence submit computes (tasks.quality.scores)."""
+    from tasks.quality.answers import Labels
+    from tasks.quality.scores import answer_confidence
+    from tasks.schema import parse_label_schema
+
+    tree = [{"id": "bird", "name": "Bird", "children": [
+                {"id": "warbler", "name": "Warbler", "children": [{"id": "yellow", "name": "Yellow"},
+                                                                   {"id": "willow", "name": "Willow"}]},
+                {"id": "sparrow", "name": "Sparrow", "children": [{"id": "tree", "name": "Tree"}]}]},
+            {"id": "insect", "name": "Insect"}]
+    schema = parse_label_schema({"tools": ["classify"], "labels": tree})
+    labels = Labels.of(schema)
+    simulated = sim.Tree(labels.parent)
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        said = [int(x) for x in rng.integers(0, len(labels.ids), size=int(rng.integers(1, 6)))]
+        target = float(rng.choice([0.5, 0.6, 0.75, 0.9]))
+        expected = answer_confidence(schema, [{"labels": [labels.ids[x]]} for x in said], target)
+        # Ties between labels are broken by id in the platform and by index here: compare where there is none.
+        counts = np.bincount(said)
+        if (counts == counts.max()).sum() == 1:
+            assert sim.confidence(simulated, said, target) == pytest.approx(expected), said
+
+
+def test_dynamic_overlap_stops_sure_tasks_early_and_asks_more_on_unsure_ones():
+    dynamic = {"min_overlap": 2, "max_overlap": 6, "confidence_target": 0.75}
+    crowd = sim.run_crowd({"expert": 10, "spammer": 4}, tasks=600, overlap=3, gold_ratio=0.1, seed=5, dynamic=dynamic)
+    per_task = np.bincount(crowd.task, minlength=crowd.n_tasks)
+    plain = ~crowd.gold
+    assert per_task[plain].min() >= 2 and per_task[plain].max() <= 6
+    assert (per_task[plain] == 2).mean() > 0.3 and (per_task[plain] == 6).any()
+    assert (per_task[crowd.gold] == 3).all()  # gold tasks keep the overlap
+    for t in np.flatnonzero(plain & (per_task < 6)):  # each stopped as soon as it was sure
+        said = [int(x) for x in crowd.label[crowd.task == t]]
+        assert sim.confidence(sim.Tree(sim.BUILTIN), said, 0.75) >= 0.75
+        assert len(said) == 2 or sim.confidence(sim.Tree(sim.BUILTIN), said[:-1], 0.75) < 0.75
+    for bad, field in (({**dynamic, "min_overlap": 4}, "dynamic_overlap.min_overlap"),
+                       ({**dynamic, "max_overlap": 20}, "dynamic_overlap.max_overlap"),
+                       ({**dynamic, "confidence_target": 0}, "dynamic_overlap.confidence_target")):
+        with pytest.raises(InvalidInput) as refused:
+            sim.run_crowd({"expert": 10, "spammer": 4}, tasks=10, overlap=3, dynamic=bad)
+        assert list(refused.value.fields) == [field]

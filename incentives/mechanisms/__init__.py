@@ -190,19 +190,25 @@ def price(mechanism: str, params: dict[str, float], task: TaskAnswers, history: 
     elif mechanism == "peer_prediction":
         fraction, reasons = np.zeros(n), []
         keep = int(params["window"]) - 1
+        # Each answer's window as a row, nan-padded: its worker's scored earlier answers (the last `keep`) and
+        # its own score; then the mean, its standard error (the variance shrunk towards PRIOR_VARIANCE by one
+        # pseudo-answer) and the bound, for the task's answers at once.
+        rows = np.full((n, keep + 1), np.nan)
         for i in range(n):
             earlier = history.recent_scores[i]
-            earlier = earlier[np.isfinite(earlier)][-keep:] if keep > 0 else earlier[:0]
-            window = np.append(earlier, own[i]) if np.isfinite(own[i]) else earlier
-            scored = len(window)
-            mean = float(window.sum()) / scored if scored else 0.0
-            # The mean's standard error, its variance shrunk towards PRIOR_VARIANCE by one pseudo-answer.
-            spread = float(((window - mean) ** 2).sum()) if scored else 0.0
-            error = np.sqrt((spread + PRIOR_VARIANCE) / (scored + 1) / max(scored, 1))
-            bound = mean - params["z"] * error - params["margin"]
-            fraction[i] = min(1.0, max(0.0, params["scale"] * bound))
-            reasons.append({"mechanism": mechanism, "score": _r(own[i]), "mean": _r(mean), "scored": scored,
-                            "bound": _r(bound)})
+            earlier = earlier[~np.isnan(earlier)][-keep:] if keep > 0 else earlier[:0]
+            rows[i, :len(earlier)] = earlier
+            rows[i, keep] = own[i]
+        present = ~np.isnan(rows)
+        scored = present.sum(axis=1)
+        values = np.where(present, rows, 0.0)
+        mean = values.sum(axis=1) / np.maximum(scored, 1)
+        spread = (np.where(present, rows - mean[:, None], 0.0) ** 2).sum(axis=1)
+        error = np.sqrt((spread + PRIOR_VARIANCE) / (scored + 1) / np.maximum(scored, 1))
+        bound = mean - params["z"] * error - params["margin"]
+        fraction = np.where(scored > 0, np.clip(params["scale"] * bound, 0.0, 1.0), 0.0)
+        reasons = [{"mechanism": mechanism, "score": _r(own[i]), "mean": _r(mean[i]), "scored": int(scored[i]),
+                    "bound": _r(bound[i])} for i in range(n)]
     elif mechanism == "posterior":
         p = np.asarray(task.posterior, dtype=np.float64)
         fraction = np.clip(np.where(np.isfinite(p), p, 0.0), 0.0, 1.0)

@@ -211,3 +211,44 @@ def test_a_replay_of_a_project_without_answers_is_an_empty_table_and_strangers_g
     hidden = client.get(f"/api/v1/projects/{project['id']}/incentives/replay", headers=stranger)
     assert hidden.status_code == 404
     assert client.get("/api/v1/projects/999999/incentives/replay", headers=owner).status_code == 404
+
+
+@pytest.mark.parametrize("mechanism, reads", [("agreement", 0), ("posterior", 0), ("gold", 1),
+                                              ("peer_prediction", 3)])
+def test_pricing_a_settlement_reads_only_what_its_mechanism_needs(app, client, owner, annotators, mechanism, reads):
+    """The default adds no query to the submit that settles a task; gold one, peer prediction one per worker."""
+    from sqlalchemy import event, select
+
+    from annotator.runtime import runtime
+    from incentives import pricing
+    from tasks.models import Annotation, Project, Task
+    from tasks.projects import current_schema
+
+    project = create_text_project(client, owner, overlap=3, visibility="public", label_schema={
+        "tools": ["classify"], "labels": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]},
+        rewards={"per_annotation": 5, "agreement_bonus": 10, "mechanism": mechanism})
+    client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "one"}}], headers=owner)
+    client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 1000}, headers=owner)
+    for headers in annotators:
+        lease = nxt(client, project, headers).get_json()
+        client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",
+                    json={"result": {"labels": ["a"]}}, headers=headers)
+    engine = runtime(app).engine
+    with runtime(app).session_factory() as session:
+        found = session.get(Project, project["id"])
+        task = session.scalars(select(Task).where(Task.project_id == found.id)).one()
+        rows = [(a.id, a.user_id, a.result) for a in session.scalars(select(Annotation).where(
+            Annotation.task_id == task.id))]
+        current_schema(found)  # the schema cache is warm in a running server
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            priced = pricing.price_task(session, found, task, rows, {})
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(priced) == 3
+    assert len(seen) == reads, seen

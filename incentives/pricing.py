@@ -34,14 +34,16 @@ def mechanism_of(project: Project) -> tuple[str, dict[str, float]]:
     """The project's mechanism and its parameters, defaults filled in (the default mechanism when none is set)."""
     rewards = project.rewards or {}
     name = rewards.get("mechanism") or mech.DEFAULT
-    return name, mech.validate(name, rewards.get("mechanism_params") or {})
+    name = name if name in mech.REGISTRY else mech.DEFAULT
+    return name, mech.stored(name, rewards.get("mechanism_params"))
 
 
 def shown_rewards(rewards: dict | None) -> dict[str, Any]:
     """A project's rewards as the API shows them: the mechanism always named, its parameters filled in."""
     rewards = dict(rewards or {})
     name = rewards.get("mechanism") or mech.DEFAULT
-    return {**rewards, "mechanism": name, "mechanism_params": mech.validate(name, rewards.get("mechanism_params"))}
+    name = name if name in mech.REGISTRY else mech.DEFAULT
+    return {**rewards, "mechanism": name, "mechanism_params": mech.stored(name, rewards.get("mechanism_params"))}
 
 
 def recommended(project: Project) -> str:
@@ -62,14 +64,17 @@ def with_recommended(project: Project) -> None:
             name, rewards.get("mechanism_params") if "mechanism_params" in rewards else None)}
 
 
-def check_rewards(project: Project) -> None:
+def check_rewards(project: Project, sent: dict | None = None) -> None:
     """Refuse (422, naming the field) a mechanism or parameter this project cannot use; keep its parameters with
-    the defaults filled in, so a settlement says which numbers it used."""
+    the defaults filled in, so a settlement says which numbers it used. `sent`: the rewards the request sent;
+    only a mechanism or parameters sent are checked strictly (what is stored is read as `stored` reads it)."""
     rewards = dict(project.rewards or {})
     if "mechanism" not in rewards and "mechanism_params" not in rewards:
         return
     name = rewards.get("mechanism") or mech.DEFAULT
-    params = mech.validate(name, rewards.get("mechanism_params"))
+    strict = sent is None or "mechanism" in sent or "mechanism_params" in sent
+    params = mech.validate(name, rewards.get("mechanism_params")) if strict else \
+        mech.stored(name, rewards.get("mechanism_params"))
     schema = current_schema(project)
     if mech.REGISTRY[name].needs_labels and ("classify" not in schema.tools or schema.multi_label):
         raise InvalidInput({"rewards.mechanism": [

@@ -169,7 +169,7 @@ def patch_project(project_id: int, payload: dict):
     if "mechanism" in rewards and "mechanism_params" not in rewards:
         rewards["mechanism_params"] = {}  # another mechanism starts from its own defaults
     projects.update_project(db, seen.project, payload, request_now())
-    pricing.check_rewards(seen.project)
+    pricing.check_rewards(seen.project, sent=rewards if "rewards" in payload else {})
     audit.record(db, current_user.id, "project_settings_changed", request_now(), project_id=project_id, target="project",
                  target_id=project_id, fields=sorted(payload))
     db.commit()

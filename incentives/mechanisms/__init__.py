@@ -85,6 +85,14 @@ REGISTRY: dict[str, Mechanism] = {m.id: m for m in (
 )}
 
 
+def stored(mechanism: str, params: dict | None) -> dict[str, float]:
+    """Parameters as a project keeps them, read leniently: unknown keys (a parameter a later version dropped)
+    are left out and the defaults fill in, so reading a project never fails on what was valid when written."""
+    known = REGISTRY[mechanism].params if mechanism in REGISTRY else {}
+    return validate(mechanism if mechanism in REGISTRY else DEFAULT,
+                    {k: v for k, v in (params or {}).items() if k in known})
+
+
 def validate(mechanism: Any, params: Any, *, field_name: str = "rewards") -> dict[str, float]:
     """The mechanism's parameters with defaults filled in; InvalidInput (422) naming the field otherwise."""
     if mechanism not in REGISTRY:

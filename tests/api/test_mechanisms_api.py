@@ -252,3 +252,23 @@ def test_pricing_a_settlement_reads_only_what_its_mechanism_needs(app, client, o
             event.remove(engine, "before_cursor_execute", count)
     assert len(priced) == 3
     assert len(seen) == reads, seen
+
+
+def test_a_project_stored_with_a_retired_parameter_still_reads_and_patches(app, client, owner):
+    from annotator.runtime import runtime
+    from tasks.models import Project
+
+    project = create_text_project(client, owner, label_schema={"tools": ["classify"], "labels": [
+        {"id": "a", "name": "A"}, {"id": "b", "name": "B"}]}, rewards={"per_annotation": 5, "agreement_bonus": 10})
+    with runtime(app).session_factory() as session:  # as an older version might have written it
+        row = session.get(Project, project["id"])
+        row.rewards = {**row.rewards, "mechanism_params": {"window": 7, "retired": 3}}
+        session.commit()
+    shown = client.get(f"/api/v1/projects/{project['id']}", headers=owner).get_json()["rewards"]
+    assert shown["mechanism_params"] == {"window": 7, "scale": 2.5, "z": 2.0, "margin": 0.0}
+    patched = client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"per_annotation": 6}}, headers=owner)
+    assert patched.status_code == 200, patched.get_json()
+    assert patched.get_json()["rewards"]["mechanism_params"]["window"] == 7
+    refused = client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"mechanism_params": {"retired": 1}}},
+                           headers=owner)
+    assert refused.status_code == 422 and "rewards.mechanism_params.retired" in str(refused.get_json())

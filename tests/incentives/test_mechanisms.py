@@ -166,3 +166,11 @@ def test_a_study_refuses_an_unknown_mechanism_or_parameter_naming_it():
     with pytest.raises(InvalidInput) as raised:
         sim.study({"expert": 3}, tasks=10, overlap=2, mechanisms={"gold": {"z": 1}})
     assert "mechanisms.gold.mechanism_params.z" in raised.value.fields
+
+
+def test_stored_parameters_are_read_leniently_but_written_strictly():
+    assert mech.stored("peer_prediction", {"window": 9, "retired": 1}) == {"window": 9, "scale": 2.5, "z": 2.0,
+                                                                         "margin": 0.0}
+    assert mech.stored("gone", {"a": 1}) == {}  # a mechanism a later version dropped reads as the default
+    with pytest.raises(InvalidInput):
+        mech.validate("peer_prediction", {"retired": 1})

@@ -68,23 +68,28 @@ class DemoUser:
     email: str
     display_name: str
     locale: str
+    admin: bool = False
 
 
 OWNER = DemoUser("owner@demo.local", "Demo Owner", "en")
 ANNOTATORS = (DemoUser("alice@demo.local", "Alice (annotator)", "en"),
               DemoUser("bo@demo.local", "王博 (annotator)", "zh-CN"),
               DemoUser("carmen@demo.local", "Carmen (annotator)", "en"))
-EVERYONE = (OWNER, *ANNOTATORS)
+ADMIN = DemoUser("admin@demo.local", "Demo Admin", "en", admin=True)  # confirms deposits, decides payouts
+EVERYONE = (OWNER, *ANNOTATORS, ADMIN)
+PENDING_DEPOSIT = 50_000  # a second deposit into the text project, waiting for the demo admin to confirm
 
 
 def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]:
     """Create whatever part of the demo is missing; flushes, the caller commits."""
     users = [_user(session, passwords, demo) for demo in EVERYONE]
-    owner, annotators = users[0], users[1:]
+    owner, annotators = users[0], users[1:len(EVERYONE) - 1]
     if not _owned(session, owner, IMAGE_PROJECT):
         _image_project(session, storage, owner, annotators)
     if not _owned(session, owner, TEXT_PROJECT):
         _text_project(session, owner, annotators)
+        text = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == TEXT_PROJECT))
+        budgets.request_deposit(session, text, owner, PENDING_DEPOSIT, "demo-pending", utcnow())
     session.flush()
     return users
 
@@ -100,7 +105,7 @@ def logins() -> str:
 def _user(session: Session, passwords: Passwords, demo: DemoUser) -> User:
     user = session.scalar(select(User).where(User.email == demo.email))
     return user or service.register(session, passwords, email=demo.email, password=PASSWORD,
-                                    display_name=demo.display_name, locale=demo.locale)
+                                    display_name=demo.display_name, locale=demo.locale, is_admin=demo.admin)
 
 
 def _owned(session: Session, owner: User, name: str) -> bool:
@@ -160,7 +165,10 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
     """The owner funds the project; each annotator takes SEEDED_ANSWERS tasks the way the API hands them out
     and answers them, paid as the API pays (so wallets show pending and available money with reasons)."""
     session.flush()
-    budgets.deposit(session, project, session.get(User, project.owner_id), DEMO_BUDGET, "demo-seed", utcnow())
+    owner = session.get(User, project.owner_id)
+    asked = budgets.request_deposit(session, project, owner, DEMO_BUDGET, f"demo-seed-{project.id}", utcnow())
+    admin = session.scalar(select(User).where(User.email == ADMIN.email))
+    budgets.decide_deposit(session, asked.id, admin, True, utcnow(), "the demo's opening budget")
     for user in annotators:
         for _ in range(answers):
             lease = assignment.next_task(session, project, user, utcnow())

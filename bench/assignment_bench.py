@@ -54,6 +54,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+ADMIN: list[str] = []  # the administrator's token, once prepared
+
+
 def prepare(folder: str) -> tuple[dict, list[str]]:
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.db"
     redis_url = os.environ.get("REDIS_URL") or embedded_redis_url(folder)
@@ -65,8 +68,11 @@ def prepare(folder: str) -> tuple[dict, list[str]]:
         session = runtime().session_factory()
         users = [service.register(session, runtime().passwords, email=f"b{n}@example.org", password="bench-pass-1",
                                   display_name=f"B{n}") for n in range(max(LEVELS) * len(LEVELS) + 9)]
+        treasurer = service.register(session, runtime().passwords, email="treasurer@example.org",
+                                     password="bench-pass-1", display_name="Treasurer", is_admin=True)
         session.commit()
         tokens = [service.create_token(session, user, "bench")[1] for user in users]
+        ADMIN.append(service.create_token(session, treasurer, "bench")[1])  # confirms the owner's deposits
         session.commit()
     return config, tokens
 
@@ -94,9 +100,11 @@ def make_project(port: int, owner: str, tasks: int = TASKS) -> int:
         status, _, _ = call(connection, "POST", f"/api/v1/projects/{project_id}/tasks", owner, rows)
         assert status == 201
     if PAID:
-        status, _, _ = call(connection, "POST", f"/api/v1/projects/{project_id}/budget/deposits", owner,
-                            {"amount": tasks * 3 * sum(RATES.values())})
+        status, _, data = call(connection, "POST", f"/api/v1/projects/{project_id}/budget/deposits", owner,
+                               {"amount": tasks * 3 * sum(RATES.values())})
         assert status == 201
+        status, _, _ = call(connection, "POST", f"/api/v1/deposits/{json.loads(data)['id']}/confirm", ADMIN[-1], {})
+        assert status == 200
     return project_id
 
 

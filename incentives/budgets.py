@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from annotator.errors import InvalidInput
+from annotator.db import insert_skipping_duplicates
+from annotator.errors import IdempotencyKeyReused, InvalidInput
 from annotator.users.models import User
 from incentives import ledger
 from incentives.ledger import Leg
-from incentives.models import Account, Entry, LedgerTransaction
+from incentives.models import Account, Deposit, Entry, LedgerTransaction
 from tasks.models import Annotation, Project
 
 WALLET_KINDS = (*ledger.EARNED_INTO, "payouts_in_flight")
@@ -35,38 +36,86 @@ class DepositLimits:
     per_day: int
 
 
-def deposit(session: Session, project: Project, user: User, amount: int, key: str, now: dt.datetime,
-            fee_bps: int = 0, limits: DepositLimits | None = None) -> LedgerTransaction:
-    """Money from the depositor's side of the outside world into the project's budget, once per key; with a fee
-    rate set, the platform's fee goes to platform fees and the rest to the budget (the details say both).
+def request_deposit(session: Session, project: Project, user: User, amount: int, key: str, now: dt.datetime,
+                    fee_bps: int = 0, limits: DepositLimits | None = None) -> Deposit:
+    """An owner's deposit, `pending`: nothing reaches the budget until an administrator confirms it
+    (`decide_deposit`). Once per key: a retry with the same amount finds the first request, another amount is
+    409 `idempotency_key_reused`. The fee rate is the platform's at the time of asking."""
+    ledger.check_amount(amount)
+    request_key = f"{user.id}:{key}"
+    found = session.scalar(select(Deposit).where(Deposit.request_key == request_key))
+    if found is not None:
+        if found.amount != amount or found.project_id != project.id:
+            raise IdempotencyKeyReused("This Idempotency-Key was used for another deposit.")
+        return found
+    if limits is not None:
+        _check_limits(session, user, amount, now, limits)
+    # Two requests with one key at once: the second's insert waits for the first and skips its row.
+    session.execute(insert_skipping_duplicates(session, Deposit.__table__).values(
+        project_id=project.id, user_id=user.id, amount=amount, fee_bps=fee_bps, status="pending",
+        request_key=request_key, note="", created_at=now))
+    row = session.scalar(select(Deposit).where(Deposit.request_key == request_key).execution_options(
+        populate_existing=True))
+    if row.amount != amount or row.project_id != project.id:
+        raise IdempotencyKeyReused("This Idempotency-Key was used for another deposit.")
+    return row
+
+
+def decide_deposit(session: Session, deposit_id: int, admin: User, confirm: bool, now: dt.datetime,
+                   note: str = "") -> Deposit:
+    """An administrator's decision on a pending deposit: confirmed, the money moves from the depositor's side of
+    the outside world into the project's budget (less the platform's fee) in one posting; rejected, nothing
+    moves. Of two decisions at once the second sees the first: 409 `already_decided`. Nobody decides their own."""
+    from incentives.payouts import may_decide
+
+    row = session.get(Deposit, deposit_id, with_for_update=True)
+    may_decide(row, admin, "deposit")
+    if confirm:
+        row.transaction_id = _post_deposit(session, row, now).id
+    row.status, row.decided_by, row.decided_at, row.note = ("confirmed" if confirm else "rejected"), admin.id, now, note
+    session.flush()
+    return row
+
+
+def fee_for(row: Deposit) -> int:
+    return fee_of(row.amount, row.fee_bps)
+
+
+def _post_deposit(session: Session, row: Deposit, now: dt.datetime) -> LedgerTransaction:
+    """Money from the depositor's side of the outside world into the project's budget, once per deposit; with a
+    fee rate, the platform's fee goes to platform fees and the rest to the budget (the details say both).
 
     The outside world has one account per counterparty, so no one's deposits can push a shared account to the
     ledger's limit and stop everyone else's."""
-    ledger.check_amount(amount)
-    world = ledger.account(session, "outside_world", user_id=user.id)
-    posting_key = f"deposit:{project.id}:{key}"
-    if limits is not None:
-        _check_limits(session, world, amount, posting_key, now, limits)
-    fee = fee_of(amount, fee_bps)
-    budget = ledger.account(session, "project_budget", project_id=project.id)
-    legs = [Leg(world, -amount), Leg(budget, amount - fee)]
+    world = ledger.account(session, "outside_world", user_id=row.user_id)
+    fee = fee_for(row)
+    budget = ledger.account(session, "project_budget", project_id=row.project_id)
+    legs = [Leg(world, -row.amount), Leg(budget, row.amount - fee)]
     if fee:
         legs.append(Leg(ledger.account(session, "platform_fees"), fee))
-    return ledger.post(session, posting_key, "deposit", legs, now,
-                       memo=f"deposit to project {project.id}" + (f" ({fee} platform fee)" if fee else ""),
-                       details={"by_user": user.id, "amount": amount, "fee": fee, "fee_bps": fee_bps},
-                       project_id=project.id)
+    return ledger.post(session, f"deposit:{row.id}", "deposit", legs, now,
+                       memo=f"deposit {row.id} to project {row.project_id}" + (f" ({fee} platform fee)" if fee else ""),
+                       details={"by_user": row.user_id, "deposit_id": row.id, "amount": row.amount, "fee": fee,
+                                "fee_bps": row.fee_bps},
+                       project_id=row.project_id)
 
 
-def _check_limits(session: Session, world: Account, amount: int, posting_key: str, now: dt.datetime,
-                  limits: DepositLimits) -> None:
+def deposits_listed(status: str | None = None, project_id: int | None = None) -> Select:
+    """Deposits, newest first, by status and project."""
+    query = select(Deposit).order_by(Deposit.id.desc())
+    if status is not None:
+        query = query.where(Deposit.status == status)
+    if project_id is not None:
+        query = query.where(Deposit.project_id == project_id)
+    return query
+
+
+def _check_limits(session: Session, user: User, amount: int, now: dt.datetime, limits: DepositLimits) -> None:
     if amount > limits.per_deposit:
         raise InvalidInput({"amount": [f"One deposit is at most {limits.per_deposit} minor units."]})
-    if session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == posting_key)):
-        return  # a retry of a deposit already made: the ledger hands back the first posting
-    today = -int(session.scalar(ledger.entry_sums(kinds=("outside_world",), where=(
-        Entry.account_id == world.id, LedgerTransaction.kind == "deposit",
-        LedgerTransaction.created_at > now - dt.timedelta(days=1)))))
+    today = int(session.scalar(select(func.coalesce(func.sum(Deposit.amount), 0)).where(
+        Deposit.user_id == user.id, Deposit.status.in_(("pending", "confirmed")),
+        Deposit.created_at > now - dt.timedelta(days=1))))
     if today + amount > limits.per_day:
         raise InvalidInput({"amount": [f"You can deposit at most {limits.per_day} minor units in 24 hours; "
                                        f"{max(limits.per_day - today, 0)} are left."]})

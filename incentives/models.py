@@ -148,3 +148,27 @@ class Simulation(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Deposit(Base):
+    """Money an owner says they paid into a project's budget: `pending` until an administrator (or a payment
+    provider's signed notification) confirms it, only then posted to the ledger (`transaction_id`); or
+    `rejected`, posting nothing."""
+
+    __tablename__ = "deposits"
+    __table_args__ = (Index("ix_deposits_status", "status", "id"), Index("ix_deposits_user", "user_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    fee_bps: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # the platform's rate when asked
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")  # confirmed, rejected
+    # "user:key": a retried request finds its deposit rather than making another.
+    request_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"), nullable=True,
+                                                       unique=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -43,17 +43,23 @@ def request(session: Session, user: User, amount: int, key: str, now: dt.datetim
     return payout
 
 
+def may_decide(row: Payout | None, admin: User, noun: str) -> None:
+    """A payout or a deposit waiting for an administrator (`row`, locked): its owner is told no (403), anyone
+    else learns nothing (404); nobody decides their own; a decided one is 409 `already_decided`."""
+    if row is None or not (admin.is_admin or row.user_id == admin.id):
+        raise NotFound(f"No such {noun}.")  # others' money is not theirs to know about
+    if not admin.is_admin:
+        raise PermissionDenied(f"Only an administrator may decide a {noun}.")
+    if row.user_id == admin.id:
+        raise PermissionDenied(f"You cannot decide your own {noun}; another administrator must.")
+    if row.status != "pending":
+        raise AlreadyDecided(f"This {noun} was already {row.status}.")
+
+
 def decide(session: Session, payout_id: int, admin: User, approve: bool, now: dt.datetime, note: str = "") -> Payout:
     """An admin's decision: approved money leaves to the outside world, rejected money returns to available."""
     payout = session.get(Payout, payout_id, with_for_update=True)  # of two decisions at once, the second sees the first
-    if payout is None or not (admin.is_admin or payout.user_id == admin.id):
-        raise NotFound("No such payout.")  # others' payouts are not theirs to know about
-    if not admin.is_admin:
-        raise PermissionDenied("Only an administrator may approve or reject payouts.")
-    if payout.user_id == admin.id:
-        raise PermissionDenied("You cannot decide your own payout; another administrator must.")
-    if payout.status != "pending":
-        raise AlreadyDecided(f"This payout was already {payout.status}.")
+    may_decide(payout, admin, "payout")
     if approve:
         in_flight = ledger.account(session, "payouts_in_flight", user_id=payout.user_id, currency=payout.currency)
         world = ledger.account(session, "outside_world", user_id=payout.user_id, currency=payout.currency)

@@ -249,13 +249,43 @@ def labelled_as_answers(client, owner, annotators) -> tuple[dict, list[int]]:
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 
 
+def confirm_deposits(app, only: list[int] | None = None) -> list[int]:
+    """Confirm every pending deposit (or those of `only`) as an administrator would; returns their ids."""
+    from annotator.db import utcnow
+    from annotator.users import service
+    from annotator.users.models import User
+    from incentives import budgets
+    from incentives.models import Deposit
+
+    with app.app_context():
+        session = runtime().session_factory()
+        admin = session.scalar(select(User).where(User.email == "treasurer@example.org"))
+        if admin is None:
+            admin = service.register(session, runtime().passwords, email="treasurer@example.org", password=PASSWORD,
+                                     display_name="Treasurer", is_admin=True)
+        query = select(Deposit.id).where(Deposit.status == "pending").order_by(Deposit.id)
+        pending = session.scalars(query if only is None else query.where(Deposit.id.in_(only))).all()
+        for deposit_id in pending:
+            budgets.decide_deposit(session, deposit_id, admin, True, utcnow())
+        session.commit()
+        session.close()
+    return list(pending)
+
+
+def deposit(client, app, project_id: int, owner, amount: int) -> dict:
+    """Fund a project: the owner asks, an administrator confirms."""
+    made = client.post(f"/api/v1/projects/{project_id}/budget/deposits", json={"amount": amount}, headers=owner)
+    assert made.status_code == 201, made.get_json()
+    confirm_deposits(app, [made.get_json()["id"]])
+    return made.get_json()
+
+
 def funded(client, owner, amount=1000, tasks=2, **settings):
     project = create_text_project(client, owner, **{"visibility": "public", "overlap": 2, "rewards": RATES,
                                                     **settings})
     client.post(f"/api/v1/projects/{project['id']}/tasks",
                 json=[{"data": {"text": f"t{n}"}} for n in range(tasks)], headers=owner)
-    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": amount},
-                       headers=owner).status_code == 201
+    deposit(client, client.application, project["id"], owner, amount)
     return project
 
 
@@ -369,8 +399,7 @@ def vehicle_project(app, client, owner, annotators):
     project = response.get_json()
     files = {f"street-{n}.jpg": jpeg(64, 48, pattern=n, color=(40 * n, 90, 160)) for n in range(VEHICLE_IMAGES)}
     imported(client, app, project["id"], owner, files)
-    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 5000},
-                       headers=owner).status_code == 201
+    deposit(client, app, project["id"], owner, 5000)
     misnamed = []
     for who, headers in enumerate(annotators):
         while (lease := nxt(client, project, headers)).status_code == 200:

@@ -57,7 +57,11 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     task = client.get(f"/api/v1/projects/{image_project['id']}/tasks").get_json()["items"][0]
     assert client.get(task["data"]["image"]).mimetype == "image/jpeg"
     with app.app_context():
-        assert runtime().session_factory().scalar(select(func.count()).select_from(User)) == 4
+        assert runtime().session_factory().scalar(select(func.count()).select_from(User)) == 5  # and an admin
+    admin = app.test_client()
+    admin.post("/api/v1/auth/login", json={"email": demo.ADMIN.email, "password": demo.PASSWORD})
+    waiting = admin.get("/api/v1/admin/deposits?status=pending").get_json()["items"]
+    assert [(d["amount"], d["status"]) for d in waiting] == [(demo.PENDING_DEPOSIT, "pending")]  # for the admin
     for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
         budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
         assert budget["spent"] > 0 and budget["balance"] + budget["reserved"] + budget["spent"] == demo.DEMO_BUDGET

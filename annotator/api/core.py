@@ -71,6 +71,10 @@ def read_body() -> bytes:
 
 
 def read_json_object() -> dict:
+    """The body as a JSON object. A body-less request (no content, no type: `curl -X POST .../approve`) means
+    `{}`, so a schema's defaults apply; a body of another type is 415."""
+    if not request.mimetype and not read_body():
+        return {}
     if request.mimetype not in JSON_MIMETYPES:
         raise UnsupportedMediaType(f"Send the body as application/json, not {request.mimetype or 'nothing'}.")
     raw = read_body()

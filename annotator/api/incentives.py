@@ -32,10 +32,23 @@ class DepositIn(In):
 class DepositOut(Schema):
     id = fields.Integer()
     project_id = fields.Integer()
+    user_id = fields.Integer()
     amount = fields.Integer()
-    fee = fields.Integer(metadata={"description": "the platform's fee taken from the deposit (ANNOTATOR_PLATFORM_FEE_BPS)"})
-    balance = fields.Integer(metadata={"description": "the budget's balance after the deposit"})
+    fee = fields.Function(lambda row: budgets.fee_for(row), metadata={
+        "description": "the platform's fee taken when it is confirmed (ANNOTATOR_PLATFORM_FEE_BPS when asked)"})
+    status = fields.String(metadata={"description": "pending until an administrator confirms or rejects it"})
+    note = fields.String()
+    decided_by = fields.Integer(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
+
+
+class DecisionIn(In):
+    note = SafeString(max_length=500, min_length=0, multiline=True, load_default="")
+
+
+class DepositQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(("pending", "confirmed", "rejected")))
 
 
 class BudgetOut(Schema):
@@ -67,8 +80,8 @@ class WalletEntryOut(Schema):
 
 
 @route(bp, "/projects/<int:project_id>/budget/deposits", methods=["POST"], body=DepositIn, response=DepositOut,
-       status=201, idempotent=True, summary="Fund the project (owner); an Idempotency-Key repeat deposits once",
-       tag=TAG)
+       status=201, idempotent=True, summary="Ask to fund the project (owner): pending until an administrator "
+                                            "confirms it; an Idempotency-Key repeat asks once", tag=TAG)
 def deposit(project_id: int, payload: dict):
     ratelimit.limit("deposits", str(current_user.id))
     db, now = db_session(), request_now()
@@ -77,15 +90,56 @@ def deposit(project_id: int, payload: dict):
     except PermissionDenied:
         raise NotFound("No such project.") from None  # only its owner may learn the budget exists
     key = request.headers.get(idempotency.HEADER) or uuid.uuid4().hex
-    posted = budgets.deposit(db, project, current_user, payload["amount"], f"{current_user.id}:{key}", now,
-                             fee_bps=int(current_app.config["ANNOTATOR_PLATFORM_FEE_BPS"]),
-                             limits=budgets.DepositLimits(int(current_app.config["ANNOTATOR_MAX_DEPOSIT"]),
-                                                          int(current_app.config["ANNOTATOR_MAX_DEPOSITS_PER_DAY"])))
-    fee = posted.details.get("fee", 0)
-    audit.record(db, current_user.id, "budget_deposit", now, project_id=project.id, target="transaction",
-                 target_id=posted.id, amount=payload["amount"], fee=fee)
-    return {"id": posted.id, "project_id": project.id, "amount": payload["amount"], "fee": fee,
-            "balance": budgets.budget(db, project)["balance"], "created_at": posted.created_at}
+    made = budgets.request_deposit(db, project, current_user, payload["amount"], key, now,
+                                   fee_bps=int(current_app.config["ANNOTATOR_PLATFORM_FEE_BPS"]),
+                                   limits=budgets.DepositLimits(int(current_app.config["ANNOTATOR_MAX_DEPOSIT"]),
+                                                                int(current_app.config["ANNOTATOR_MAX_DEPOSITS_PER_DAY"])))
+    audit.record(db, current_user.id, "budget_deposit", now, project_id=project.id, target="deposit",
+                 target_id=made.id, amount=payload["amount"], fee=budgets.fee_for(made))
+    return made
+
+
+@route(bp, "/projects/<int:project_id>/budget/deposits", methods=["GET"], query=DepositQuery, response=DepositOut,
+       paged=True, summary="The project's deposits, newest first (owner)", tag=TAG)
+def project_deposits(project_id: int, args: dict) -> Page:
+    db = db_session()
+    try:
+        project = projects.access(db, project_id, current_user, need="owner").project
+    except PermissionDenied:
+        raise NotFound("No such project.") from None
+    return _paged(budgets.deposits_listed(args.get("status"), project.id), args)
+
+
+@route(bp, "/admin/deposits", methods=["GET"], query=DepositQuery, response=DepositOut, paged=True,
+       summary="Everyone's deposits, newest first (administrators)", tag=TAG)
+def all_deposits(args: dict) -> Page:
+    _require_admin()
+    return _paged(budgets.deposits_listed(args.get("status")), args)
+
+
+def _decided(noun: str, row_id: int, payload: dict, yes: bool):
+    """An administrator's decision on a payout or a deposit, audit-logged and committed."""
+    db, now = db_session(), request_now()
+    decide = {"payout": payouts.decide, "deposit": budgets.decide_deposit}[noun]
+    row = decide(db, row_id, current_user, yes, now, payload["note"])
+    verb = {("payout", True): "approved", ("payout", False): "rejected", ("deposit", True): "confirmed",
+            ("deposit", False): "rejected"}[noun, yes]
+    audit.record(db, current_user.id, f"{noun}_{verb}", now, project_id=getattr(row, "project_id", None),
+                 target=noun, target_id=row_id, amount=row.amount)
+    db.commit()
+    return row
+
+
+@route(bp, "/deposits/<int:deposit_id>/confirm", methods=["POST"], body=DecisionIn, response=DepositOut,
+       summary="The money arrived: post it to the project's budget (administrators; never your own)", tag=TAG)
+def confirm_deposit(deposit_id: int, payload: dict):
+    return _decided("deposit", deposit_id, payload, True)
+
+
+@route(bp, "/deposits/<int:deposit_id>/reject", methods=["POST"], body=DecisionIn, response=DepositOut,
+       summary="The money did not arrive: nothing is posted (administrators)", tag=TAG)
+def reject_deposit(deposit_id: int, payload: dict):
+    return _decided("deposit", deposit_id, payload, False)
 
 
 @route(bp, "/projects/<int:project_id>/budget", methods=["GET"], response=BudgetOut,
@@ -111,10 +165,6 @@ def wallet_entries(args: dict) -> Page:
 class PayoutIn(In):
     amount = Money(required=True, minimum=1, maximum=ledger.MAX_AMOUNT,
                    metadata={"description": "minor units, at most your available balance"})
-
-
-class DecisionIn(In):
-    note = SafeString(max_length=500, min_length=0, multiline=True, load_default="")
 
 
 class PayoutOut(Schema):
@@ -186,25 +236,16 @@ def all_payouts(args: dict) -> Page:
     return _paged(payouts.listed(None, args.get("status")), args)
 
 
-def _decide(payout_id: int, payload: dict, approve: bool):
-    db, now = db_session(), request_now()
-    decided = payouts.decide(db, payout_id, current_user, approve, now, payload["note"])
-    audit.record(db, current_user.id, "payout_approved" if approve else "payout_rejected", now, target="payout",
-                 target_id=payout_id, amount=decided.amount)
-    db.commit()
-    return decided
-
-
 @route(bp, "/payouts/<int:payout_id>/approve", methods=["POST"], body=DecisionIn, response=PayoutOut,
        summary="Pay it out (administrators; never your own)", tag=TAG)
 def approve_payout(payout_id: int, payload: dict):
-    return _decide(payout_id, payload, True)
+    return _decided("payout", payout_id, payload, True)
 
 
 @route(bp, "/payouts/<int:payout_id>/reject", methods=["POST"], body=DecisionIn, response=PayoutOut,
        summary="Refuse it: the money returns to the contributor's available balance (administrators)", tag=TAG)
 def reject_payout(payout_id: int, payload: dict):
-    return _decide(payout_id, payload, False)
+    return _decided("payout", payout_id, payload, False)
 
 
 @route(bp, "/admin/ledger/verify", methods=["GET"], response=VerifyOut,

@@ -36,7 +36,7 @@ from annotator.api.openapi import build_spec
 from annotator.users import service
 from annotator.runtime import runtime
 from tasks.models import Qualification
-from tests.factories import (PASSWORD, RATES, answer, create_text_project, fresh_app, jpeg, nxt, run_exports,
+from tests.factories import (PASSWORD, RATES, answer, confirm_deposits, create_text_project, fresh_app, jpeg, nxt, run_exports,
                              text_project_body, upload)
 
 API = "/api/v1"
@@ -133,6 +133,13 @@ EXPECTED: dict[str, Op] = {
 
     # --- administrators -------------------------------------------------------------------------------------------
     "GET /api/v1/admin/payouts": Op(signed_in("403", admin="ok")),
+    "GET /api/v1/admin/deposits": Op(signed_in("403", admin="ok")),
+    "GET /api/v1/projects/{project_id}/budget/deposits": Op(signed_in("404", owner="ok")),
+    # The owner's pending deposits: an administrator decides; the owner is told no; others learn nothing.
+    "POST /api/v1/deposits/{deposit_id}/confirm": Op(signed_in("404", admin="ok", owner="403"),
+                                                    params={"deposit_id": "deposit_to_confirm_id"}),
+    "POST /api/v1/deposits/{deposit_id}/reject": Op(signed_in("404", admin="ok", owner="403"),
+                                                   params={"deposit_id": "deposit_to_reject_id"}),
     "GET /api/v1/admin/ledger/verify": Op(signed_in("403", admin="ok")),
     "GET /api/v1/admin/audit": Op(signed_in("403", admin="ok")),
     "GET /api/v1/admin/audit.csv": Op(signed_in("403", admin="ok")),
@@ -297,7 +304,10 @@ def build_world(app, number: int) -> SimpleNamespace:
                        headers=owner), 201)
     ok(client.post(f"{API}/projects/{pid}/tasks", json=[{"data": {"text": f"world {number} task {n}"}}
                                                         for n in range(6)], headers=owner), 201)
-    ok(client.post(f"{API}/projects/{pid}/budget/deposits", json={"amount": 10_000}, headers=owner), 201)
+    funds = ok(client.post(f"{API}/projects/{pid}/budget/deposits", json={"amount": 10_000}, headers=owner), 201)
+    confirm_deposits(app, [funds["id"]])
+    waiting = [ok(client.post(f"{API}/projects/{pid}/budget/deposits", json={"amount": 1}, headers=owner), 201)
+               for _ in range(2)]  # left pending, for the decisions
 
     other = create_text_project(client, headers["other_owner"], name=f"Q{number}", visibility="private")
     ok(client.post(f"{API}/projects/{other['id']}/members", json={"email": people["outsider"].email,
@@ -334,6 +344,7 @@ def build_world(app, number: int) -> SimpleNamespace:
         headers=headers, people=people, project_id=pid, lease_id=live["assignment"]["id"],
         leased_task_id=live["task"]["id"], annotation_id=answered["id"], answered_task_id=answered["task_id"],
         flag_id=flagged["id"], payout_to_approve_id=payouts[0]["id"], payout_to_reject_id=payouts[1]["id"],
+        deposit_to_confirm_id=waiting[0]["id"], deposit_to_reject_id=waiting[1]["id"],
         spare_token_id=spare_token["id"], export_id=export["id"], import_id=imported["id"],
         simulation_id=simulation["id"],
         benched_id=people["benched"].id, deactivate_target_id=people["active"].id,

@@ -116,3 +116,11 @@ def test_chinese_and_emoji_names_are_fine(client):
 def test_login_with_a_10000_character_password_is_422_not_hashed(client):
     body = assert_problem(client.post("/api/v1/auth/login", json={"email": "a@b.org", "password": "x" * 10_000}), 422)
     assert "password" in body["errors"]
+
+
+def test_a_body_less_post_means_an_empty_object(client, app):
+    """`curl -X POST .../approve` sends nothing: the schema's defaults apply (here: the missing fields are named),
+    where a body of another type is still 415."""
+    body = assert_problem(client.post("/api/v1/auth/register"), 422, "invalid_fields")
+    assert "email" in body["errors"]
+    assert user_count(app) == 0

@@ -5,31 +5,52 @@ import pytest
 
 from annotator.runtime import runtime
 from incentives import ledger
-from tests.factories import assert_problem, create_text_project
+from tests.factories import assert_problem, confirm_deposits, create_text_project
 
 
 def deposits(project):
     return f"/api/v1/projects/{project['id']}/budget/deposits"
 
 
-def test_an_owner_funds_the_project_and_sees_the_budget(client, owner, app):
+def test_a_deposit_waits_for_an_administrator_and_only_a_confirmed_one_funds_the_budget(client, owner, app,
+                                                                                      make_user, token_for):
     project = create_text_project(client, owner, visibility="public")
+    budget = f"/api/v1/projects/{project['id']}/budget"
     first = client.post(deposits(project), json={"amount": 1000}, headers=owner)
-    assert first.status_code == 201 and first.get_json()["balance"] == 1000
-    client.post(deposits(project), json={"amount": 250}, headers=owner)
-    budget = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
-    assert budget == {"currency": "CNY", "balance": 1250, "reserved": 0, "spent": 0}
+    assert first.status_code == 201
+    assert {k: first.get_json()[k] for k in ("amount", "status", "fee")} == {"amount": 1000, "status": "pending", "fee": 0}
+    second = client.post(deposits(project), json={"amount": 250}, headers=owner).get_json()
+    assert client.get(budget, headers=owner).get_json()["balance"] == 0  # taken on trust no more
+    admin = token_for(make_user("admin@example.org", admin=True))
+    waiting = client.get("/api/v1/admin/deposits?status=pending", headers=admin).get_json()["items"]
+    assert [d["id"] for d in waiting] == [second["id"], first.get_json()["id"]]  # newest first
+    # The owner cannot confirm their own; another admin confirms one and rejects the other.
+    assert_problem(client.post(f"/api/v1/deposits/{first.get_json()['id']}/confirm", headers=owner), 403)
+    confirmed = client.post(f"/api/v1/deposits/{first.get_json()['id']}/confirm", headers=admin)  # no body: {}
+    assert confirmed.status_code == 200 and confirmed.get_json()["status"] == "confirmed"
+    rejected = client.post(f"/api/v1/deposits/{second['id']}/reject", json={"note": "never arrived"}, headers=admin)
+    assert rejected.get_json()["status"] == "rejected" and rejected.get_json()["note"] == "never arrived"
+    assert client.get(budget, headers=owner).get_json() == {"currency": "CNY", "balance": 1000, "reserved": 0,
+                                                            "spent": 0}
+    # Decided once: a second decision is 409 and moves nothing.
+    for verb in ("confirm", "reject"):
+        assert_problem(client.post(f"/api/v1/deposits/{first.get_json()['id']}/{verb}", headers=admin), 409)
+    assert client.get(budget, headers=owner).get_json()["balance"] == 1000
+    mine = client.get(f"/api/v1/projects/{project['id']}/budget/deposits", headers=owner).get_json()["items"]
+    assert [d["status"] for d in mine] == ["rejected", "confirmed"]
+    assert_problem(client.post("/api/v1/deposits/999999/confirm", headers=admin), 404)
     with app.app_context():
         assert ledger.verify(runtime().session_factory()) == []
 
 
-def test_a_repeated_deposit_with_its_key_is_one_deposit(client, owner):
+def test_a_repeated_deposit_with_its_key_is_one_deposit(client, owner, app):
     project = create_text_project(client, owner)
     headers = {**owner, "Idempotency-Key": "fund-once"}
     first = client.post(deposits(project), json={"amount": 500}, headers=headers)
     again = client.post(deposits(project), json={"amount": 500}, headers=headers)
     assert again.status_code == 201 and again.get_json() == first.get_json()
     assert again.headers.get("Idempotent-Replayed") == "true"
+    confirm_deposits(app)
     assert client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"] == 500
     other = client.post(deposits(project), json={"amount": 900}, headers=headers)
     assert_problem(other, 409)

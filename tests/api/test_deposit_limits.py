@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from annotator.runtime import runtime
 from incentives import ledger
 from incentives.models import Account, LedgerTransaction
-from tests.factories import assert_problem, create_text_project
+from tests.factories import assert_problem, confirm_deposits, create_text_project
 
 
 def _deposit(client, project, headers, amount, key=None):
@@ -61,11 +61,20 @@ def test_an_account_at_the_ledgers_limit_refuses_with_409_and_others_deposit_on(
     project = create_text_project(client, owner)
     for _ in range(4):
         assert _deposit(client, project, owner, 2_500).status_code == 201
+    confirm_deposits(app)
     before = _postings(app)
-    assert_problem(_deposit(client, project, owner, 1), 409, "balance_limit")  # not a 500, and nothing written
+    over = _deposit(client, project, owner, 1)
+    assert over.status_code == 201  # asked for: the limit bites when the money would move
+    admin = token_for(make_user("admin@example.org", admin=True))
+    refused = client.post(f"/api/v1/deposits/{over.get_json()['id']}/confirm", headers=admin)
+    assert_problem(refused, 409, "balance_limit")  # not a 500, and nothing written
     assert _postings(app) == before
+    assert client.get("/api/v1/admin/deposits?status=pending", headers=admin).get_json()["total"] == 1  # still waiting
     stranger = token_for(make_user("stranger@example.org"))
     assert _deposit(client, create_text_project(client, stranger), stranger, 1).status_code == 201
+    confirm_deposits(app, [d["id"] for d in client.get("/api/v1/admin/deposits?status=pending",
+                                                       headers=admin).get_json()["items"] if d["amount"] == 1
+                           and d["id"] != over.get_json()["id"]])
     with runtime(app).session_factory() as session:
         worlds = session.scalars(select(Account).where(Account.kind == "outside_world")).all()
         assert sorted(w.balance for w in worlds) == [-10_000, -1]  # one per depositor

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tests.factories import create_text_project, nxt, wallet
+from tests.factories import create_text_project, deposit, nxt, wallet
 
 
 def test_the_mechanisms_are_listed_with_their_defaults(client, owner):
@@ -118,8 +118,7 @@ def test_wallets_equal_the_simulators_pricing_of_the_same_answers(app, client, o
         {"data": {"text": f"sighting {n}"}, **({"gold": {"labels": [truths[n]]}} if n in gold else {})}
         for n in range(TASKS)], headers=owner)
     assert made.status_code in (200, 201), made.get_json()
-    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 100_000},
-                       headers=owner).status_code == 201
+    deposit(client, app, project["id"], owner, 100_000)
     people = [token_for(make_user(f"agent{n}@example.org")) for n in range(len(STRATEGY))]
     rng = np.random.default_rng(5)
     busy = True
@@ -228,7 +227,7 @@ def test_pricing_a_settlement_reads_only_what_its_mechanism_needs(app, client, o
         "tools": ["classify"], "labels": [{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]},
         rewards={"per_annotation": 5, "agreement_bonus": 10, "mechanism": mechanism})
     client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "one"}}], headers=owner)
-    client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 1000}, headers=owner)
+    deposit(client, app, project["id"], owner, 1000)
     for headers in annotators:
         lease = nxt(client, project, headers).get_json()
         client.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation",

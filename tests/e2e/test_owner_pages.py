@@ -7,7 +7,7 @@ import pytest
 
 
 from tests.e2e.browser import screenshot, sign_in, watched_page
-from tests.factories import answer, funded, jpeg, nxt, run_jobs
+from tests.factories import answer, confirm_deposits, funded, jpeg, nxt, run_jobs
 
 pytestmark = pytest.mark.e2e
 TAXONOMY = """鸟类 [bird]
@@ -98,9 +98,16 @@ def test_an_owner_creates_a_project_imports_images_and_funds_it(browser, live_se
             in page.text_content("#mechanism-line")
         page.fill("#deposit-form input[name=amount]", "100")
         page.click("#deposit-form button[type=submit]")
-        page.wait_for_function("() => document.getElementById('budget-balance').dataset.balance === '10000'")
+        # Asked for, not yet money: it waits for an administrator.
+        page.wait_for_function("() => document.getElementById('budget-balance').dataset.pending === '10000'")
+        assert page.get_attribute("#budget-balance", "data-balance") == "0"
+        assert "administrator" in page.text_content("#deposit-message")
         screenshot(page, "project-settings")
-        assert client.get(f"/api/v1/projects/{project_id}/budget", headers=headers).get_json()["balance"] == 10_000
+        assert client.get(f"/api/v1/projects/{project_id}/budget", headers=headers).get_json()["balance"] == 0
+        assert confirm_deposits(app)
+        page.reload()
+        page.wait_for_function("() => document.getElementById('budget-balance').dataset.balance === '10000'")
+        assert page.get_attribute("#budget-balance", "data-pending") == "0"
     finally:
         context.close()
     assert errors == []

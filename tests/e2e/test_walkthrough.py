@@ -7,7 +7,7 @@ import pytest
 
 from annotator import demo
 from tests.e2e.browser import drag_box, objects, screenshot, watched_page
-from tests.factories import jpeg, run_jobs
+from tests.factories import confirm_deposits, jpeg, run_jobs
 
 pytestmark = pytest.mark.e2e
 IMAGES = 3
@@ -50,6 +50,9 @@ def set_up(page, live_server, app, tmp_path) -> int:
     page.wait_for_function("() => document.getElementById('project-form-page').dataset.state === 'ready'")
     page.fill("#deposit-form input[name=amount]", "50")
     page.click("#deposit-form button[type=submit]")
+    page.wait_for_function("() => document.getElementById('budget-balance').dataset.pending === '5000'")
+    confirm_deposits(app)  # the money arrived: an administrator confirms it
+    page.reload()
     page.wait_for_function("() => document.getElementById('budget-balance').dataset.balance === '5000'")
     return project_id
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tasks.models import Annotation
 from tests.e2e.browser import drag_box, objects, screenshot, sign_in, watched_page
-from tests.factories import BIRDS, create_project, create_text_project, jpeg, run_jobs, upload
+from tests.factories import BIRDS, create_project, create_text_project, deposit, jpeg, run_jobs, upload
 
 pytestmark = pytest.mark.e2e
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
@@ -35,8 +35,7 @@ def image_project(app, client, make_user, token_for):
     owner = token_for(make_user("owner@example.org"))
     project = create_project(client, owner, label_schema=SCHEMA, overlap=1, visibility="public", rewards=RATES,
                              instructions="Draw a **tight** box around every bird. [guide](javascript:alert(1))")
-    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 10_000},
-                       headers=owner).status_code == 201
+    deposit(client, app, project["id"], owner, 10_000)
     files = {f"bird{n}.jpg": jpeg(640, 480, color=(40 * n, 120, 200 - 30 * n), pattern=n) for n in range(4)}
     assert upload(client, project["id"], owner, files).status_code == 202
     run_jobs(app)

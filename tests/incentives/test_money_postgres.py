@@ -18,7 +18,8 @@ from incentives import checks, ledger, payments
 from incentives.ledger import Leg
 from incentives.models import Account, LedgerTransaction, Payout
 from tasks.models import Annotation, Project, Task
-from tests.factories import PASSWORD, answer, create_text_project, funded, in_parallel, nxt, repo_root
+from tests.factories import (PASSWORD, answer, confirm_deposits, create_text_project, funded, in_parallel, nxt,
+                             repo_root)
 
 pytestmark = pytest.mark.postgres
 
@@ -102,8 +103,31 @@ def test_requests_racing_with_one_idempotency_key_all_get_the_first_reply_and_ac
         assert [r.status_code for r in replies] == [201] * 4, [r.get_json() for r in replies]
         assert len({r.get_data() for r in replies}) == 1  # the same reply, byte for byte
         assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in replies) == 3
+    assert len(confirm_deposits(pg_app)) == 12  # one deposit per key
     balance = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"]
     assert balance == 12 * 100
+    assert _verified(pg_app) == []
+
+
+def test_one_deposit_decided_by_four_admins_at_once_is_posted_once(pg_app, owner, make_user, token_for):
+    client = pg_app.test_client()
+    project = create_text_project(client, owner, visibility="public")
+    admins = [token_for(make_user(f"admin{n}@example.org", admin=True)) for n in range(4)]
+    verbs = ["confirm", "reject"] * 2
+    for _ in range(6):
+        made = client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 100}, headers=owner)
+        deposit_id = made.get_json()["id"]
+        replies = in_parallel(4, lambda n, d=deposit_id: pg_app.test_client().post(
+            f"/api/v1/deposits/{d}/{verbs[n]}", headers=admins[n]))
+        assert sorted(r.status_code for r in replies) == [200, 409, 409, 409], [r.get_json() for r in replies]
+    with runtime(pg_app).session_factory() as session:
+        from incentives.models import Deposit
+        decided = session.scalars(select(Deposit)).all()
+        posted = session.scalar(select(func.count()).select_from(LedgerTransaction).where(
+            LedgerTransaction.kind == "deposit"))
+    assert posted == sum(d.status == "confirmed" for d in decided) and len(decided) == 6
+    balance = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"]
+    assert balance == 100 * posted
     assert _verified(pg_app) == []
 
 

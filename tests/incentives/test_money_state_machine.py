@@ -35,7 +35,7 @@ from annotator.runtime import runtime
 from incentives import budgets, checks
 from incentives.models import Account, Entry, LedgerTransaction, Payout
 from tasks.models import Annotation, Assignment, Project, Review, Task
-from tests.factories import create_text_project
+from tests.factories import create_text_project, deposit
 
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 BASE, MOST = RATES["per_annotation"], RATES["per_annotation"] + RATES["agreement_bonus"]
@@ -196,8 +196,9 @@ class MoneyMachine(RuleBasedStateMachine):
         member = self.client.post(f"/api/v1/projects/{self.project}/members",
                                   json={"email": email, "role": "reviewer"}, headers=self.owner)
         assert member.status_code == 201, member.get_json()
-        self.gross = self.net = 0       # deposited into this project, before and after the platform's fee
-        self.deposits: list[dict] = []  # {"key", "amount"}
+        self.gross = self.net = 0       # confirmed into this project, before and after the platform's fee
+        self.asked = 0                  # asked for and not rejected: what the owner's day cap counts
+        self.deposits: list[dict] = []  # {"key", "amount", "id", "fee", "status"}
         self.leases: list[dict] = []    # {"id", "who", "task", "status", "released"}
         self.answers: list[dict] = []   # {"id", "who", "task", "lease", "verdict"}
         self.flags: list[dict] = []     # {"id", "task", "open"}
@@ -205,13 +206,13 @@ class MoneyMachine(RuleBasedStateMachine):
         self.mechanisms = {"agreement"}  # every reward mechanism the project has had
         self.ready = True
         if initial:
-            self.deposit(initial, "fresh", 0)
+            self.deposit(initial, "fresh", 0, confirm=True)
 
     # ---- deposits ------------------------------------------------------------------------------------------
 
     @rule(amount=st.sampled_from([300, 1, 19, 70, 71, 140, DEPOSIT_CAP, DEPOSIT_CAP + 1]),
           mode=st.sampled_from(["fresh", "fresh", "retry", "reuse", "bad", "stranger"]), index=st.integers(0, 50))
-    def deposit(self, amount: int, mode: str, index: int) -> None:
+    def deposit(self, amount: int, mode: str, index: int, confirm: bool = False) -> None:
         url = f"/api/v1/projects/{self.project}/budget/deposits"
         before = self.footprint()
         if mode == "reuse" and self.deposits:  # an earlier key with another amount: refused, nothing moves
@@ -230,7 +231,7 @@ class MoneyMachine(RuleBasedStateMachine):
             assert refused.status_code == (422 if mode == "bad" else 404), refused.get_json()
             assert self.footprint() == before
             return
-        if amount > DEPOSIT_CAP or self.gross + amount > DAY_CAP:  # over a cap: 422 naming the amount, nothing moves
+        if amount > DEPOSIT_CAP or self.asked + amount > DAY_CAP:  # over a cap: 422 naming the amount, nothing moves
             capped = self.client.post(url, json={"amount": amount}, headers=self.owner)
             event(f"deposit over a cap: {outcome(capped)}")
             assert capped.status_code == 422 and "amount" in capped.get_json()["errors"], capped.get_json()
@@ -243,15 +244,45 @@ class MoneyMachine(RuleBasedStateMachine):
         assert made.status_code == 201, made.get_json()
         fee = amount * self.fee_bps // 10_000
         assert made.get_json()["amount"] == amount and made.get_json()["fee"] == fee
-        self.gross += amount
-        self.net += amount - fee
-        self.deposits.append({"key": key, "amount": amount})
+        assert made.get_json()["status"] == "pending" and self.footprint() == before  # nothing moves yet
+        self.asked += amount
+        self.deposits.append({"key": key, "amount": amount, "id": made.get_json()["id"], "fee": fee,
+                              "status": "pending"})
         if mode == "retry":  # the same key and amount: the first deposit again, nothing more
             after = self.footprint()
             again = self.client.post(url, json={"amount": amount}, headers=headers)
             event(f"deposit retried: {outcome(again)}")
             assert again.status_code == 201 and again.get_json() == made.get_json()
             assert self.footprint() == after
+        if confirm:
+            self.decide_deposit(len(self.deposits) - 1, "confirm", "admin")
+
+    @rule(index=st.integers(0, 50), verb=st.sampled_from(["confirm", "confirm", "reject"]),
+          actor=st.sampled_from(["admin", "admin", "owner", "annotator"]))
+    def decide_deposit(self, index: int, verb: str, actor: str) -> None:
+        """An administrator confirms (the money moves into the budget, less the fee) or rejects a deposit, once;
+        its owner is refused (403), anyone else learns nothing (404); a second decision is 409."""
+        if not self.deposits:
+            return
+        chosen = self.pick(self.deposits, index)
+        before = self.footprint()
+        headers = {"admin": self.admin, "owner": self.owner, "annotator": self.annotators[0]}[actor]
+        decided = self.client.post(f"/api/v1/deposits/{chosen['id']}/{verb}", headers=headers)
+        event(f"deposit {verb} by {actor}: {outcome(decided)}")
+        if actor != "admin" or chosen["status"] != "pending":
+            expected = {"owner": 403, "annotator": 404}.get(actor, 409)
+            assert decided.status_code == expected, decided.get_json()
+            assert self.footprint() == before
+            return
+        assert decided.status_code == 200, decided.get_json()
+        chosen["status"] = decided.get_json()["status"]
+        assert chosen["status"] == ("confirmed" if verb == "confirm" else "rejected")
+        if verb == "confirm":
+            self.gross += chosen["amount"]
+            self.net += chosen["amount"] - chosen["fee"]
+        else:
+            self.asked -= chosen["amount"]
+            assert self.footprint() == before
 
     # ---- the work ------------------------------------------------------------------------------------------
 
@@ -307,7 +338,7 @@ class MoneyMachine(RuleBasedStateMachine):
         top the budget up for both (work goes on between the stretches where it runs out); the one with the most
         money may then ask for some of it, and an admin decide at once."""
         if top_up and self.budget()["balance"] < 2 * MOST:
-            self.deposit(2 * MOST, "fresh", 0)
+            self.deposit(2 * MOST, "fresh", 0, confirm=True)
         for who, label in zip((first, (first + 1) % ANNOTATORS), labels):
             self.lease_and_answer(who, label, retry=False)
         if cash_out:
@@ -726,8 +757,7 @@ def test_a_rejection_after_a_partial_settlement_needs_nothing_from_the_budget(ap
     project = create_text_project(client, owner, visibility="public", overlap=3, rewards=RATES)["id"]
     client.post(f"/api/v1/projects/{project}/tasks", json=[{"data": {"text": "one"}}, {"data": {"text": "two"}}],
                 headers=owner)
-    assert client.post(f"/api/v1/projects/{project}/budget/deposits", json={"amount": 3 * MOST + BASE},
-                       headers=owner).status_code == 201
+    deposit(client, app, project, owner, 3 * MOST + BASE)
     answers = []
     for headers, label in zip(annotators, ["positive", "positive", "negative"]):
         lease = client.post(f"/api/v1/projects/{project}/next", headers=headers).get_json()

@@ -173,8 +173,12 @@ function fill(project) {
 
 async function showBudget() {
   const budget = await api.get(`/api/v1/projects/${projectId}/budget`);
-  $("budget-balance").textContent = formatMoney(budget.balance, currency);
+  const waiting = await api.get(`/api/v1/projects/${projectId}/budget/deposits?status=pending&per_page=100`);
+  const pending = waiting.items.reduce((sum, d) => sum + d.amount, 0);
+  $("budget-balance").textContent = formatMoney(budget.balance, currency)
+    + (pending ? ` · ${t("pf.pendingDeposits", { amount: formatMoney(pending, currency) })}` : "");
   $("budget-balance").dataset.balance = String(budget.balance);
+  $("budget-balance").dataset.pending = String(pending);
 }
 
 const deposit = once("deposit"); // a retry or a double click deposits once
@@ -186,8 +190,8 @@ $("deposit-form").addEventListener("submit", async (event) => {
   $("deposit-error").hidden = true;
   const amount = toMinor(new FormData($("deposit-form")).get("amount"), currencyDigits(currency));
   try {
-    await deposit(`/api/v1/projects/${projectId}/budget/deposits`, { amount: amount ?? -1 });
-    $("deposit-message").textContent = t("pf.deposited");
+    const asked = await deposit(`/api/v1/projects/${projectId}/budget/deposits`, { amount: amount ?? -1 });
+    $("deposit-message").textContent = t("pf.deposited", { amount: formatMoney(asked.amount, currency) });
     $("deposit-form").reset();
     await showBudget();
   } catch (error) {

@@ -13,12 +13,14 @@ from annotator.api import idempotency
 from annotator.api.core import Page, paginate, route
 from annotator.api.fields import In, Money, PageQuery, SafeString
 from annotator.errors import NotFound, PermissionDenied
+from annotator.users.models import User
 from annotator.web import db_session, request_now
 from annotator.workflows import quality
 from annotator.api.fields import Ratio, StrictInteger
 from annotator.workflows import simulations
 from incentives import budgets, checks, ledger, leaderboard, mechanisms, payouts, replay, simulate
 from tasks import projects
+from tasks.models import Project
 
 bp = Blueprint("incentives_api", __name__)
 TAG = "incentives"
@@ -32,7 +34,9 @@ class DepositIn(In):
 class DepositOut(Schema):
     id = fields.Integer()
     project_id = fields.Integer()
+    project_name = fields.Function(lambda row: _project_name(row.project_id))
     user_id = fields.Integer()
+    user = fields.Function(lambda row: _user_of(row), metadata={"description": "{id, email, display_name}"})
     amount = fields.Integer()
     fee = fields.Function(lambda row: budgets.fee_for(row), metadata={
         "description": "the platform's fee taken when it is confirmed (ANNOTATOR_PLATFORM_FEE_BPS when asked)"})
@@ -45,6 +49,11 @@ class DepositOut(Schema):
 
 class DecisionIn(In):
     note = SafeString(max_length=500, min_length=0, multiline=True, load_default="")
+
+
+def _project_name(project_id: int) -> str:
+    project = db_session().get(Project, project_id)
+    return project.name if project is not None else ""
 
 
 class DepositQuery(PageQuery):
@@ -167,9 +176,16 @@ class PayoutIn(In):
                    metadata={"description": "minor units, at most your available balance"})
 
 
+def _user_of(row) -> dict | None:
+    """Who a payout or deposit belongs to, by name (administrators decide by name, not by id)."""
+    user = db_session().get(User, row.user_id)
+    return None if user is None else {"id": user.id, "email": user.email, "display_name": user.display_name}
+
+
 class PayoutOut(Schema):
     id = fields.Integer()
     user_id = fields.Integer()
+    user = fields.Function(_user_of, metadata={"description": "{id, email, display_name}"})
     amount = fields.Integer()
     currency = fields.String()
     status = fields.String(metadata={"description": "pending, approved or rejected"})

@@ -29,6 +29,12 @@ def signup():
     return render_template("signup.html", page="signup")
 
 
+@bp.get("/admin")
+def admin():
+    """Administrators' desk: deposits to confirm, payouts to decide, the ledger check (the API refuses others)."""
+    return _page("admin.html", "admin")
+
+
 @bp.get("/wallet")
 def wallet():
     return _page("wallet.html", "wallet")

@@ -35,7 +35,12 @@ def test_no_user_string_runs_as_script_on_any_page(browser, live_server, client,
     assert client.post(f"/api/v1/assignments/{lease['assignment']['id']}/flag",
                        json={"reason": "other", "note": f"{IMG}{SCRIPT}note"},
                        headers=token_for(annotator)).status_code == 200
+    make_user("xss-admin@example.org", admin=True)
+    assert client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 5},
+                       headers=owner).status_code == 201  # the admin's desk names the project and its owner
     pages = [("xss-annotator@example.org", f"/projects/{project['id']}/label"),
+             ("xss-admin@example.org", "/admin"),
+             ("xss-owner@example.org", f"/projects/{project['id']}/incentives"),
              ("xss-annotator@example.org", "/"), ("xss-annotator@example.org", "/wallet"),
              ("xss-owner@example.org", f"/projects/{project['id']}/quality"),
              ("xss-owner@example.org", f"/projects/{project['id']}/settings"),

@@ -42,6 +42,8 @@ export async function startPage({ signedIn = true } = {}) {
   }
   const links = document.getElementById("nav-links");
   if (links) links.hidden = !me;
+  const admin = document.getElementById("nav-admin");
+  if (admin) admin.hidden = !(me && me.is_admin);
   const switcher = document.getElementById("language");
   if (switcher) {
     switcher.replaceChildren(...Object.entries(LOCALES).map(([value, name]) => {

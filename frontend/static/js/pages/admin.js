@@ -3,17 +3,11 @@
 import { api } from "../lib/api.js";
 import { formatDate, formatMoney, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
+import { cell } from "../components/table.js";
 
 await startPage();
 const $ = (id) => document.getElementById(id);
 let currency = "CNY";
-
-function cell(row, text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
-}
 
 function fail(error) {
   $("admin-error").textContent = error.message;

@@ -3,6 +3,7 @@
 import { api } from "../lib/api.js";
 import { formatMoney, formatNumber as localNumber, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
+import { cell } from "../components/table.js";
 import { costPoints, payBars, ratioRows, readParams, replayRows, usable } from "../lib/incentives.js";
 import { formatNumber } from "../lib/quality.js";
 import {
@@ -25,13 +26,6 @@ const charts = {};
 function fail(where, error) {
   $(where).textContent = error.message;
   $(where).hidden = false;
-}
-
-function cell(row, text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
 }
 
 const mechanismName = (id) => t(`inc.m.${id}`);

@@ -2,6 +2,7 @@
 import { api } from "../lib/api.js";
 import { formatDate, formatMoney, formatNumber as localNumber, formatPercent, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
+import { cell } from "../components/table.js";
 import { labelChoices } from "../annotate/workspace.js";
 import { confusionName, describeObjects, describeResult, formatInterval, formatNumber, formatShare, labelRows, objectLabelRows,
   sortAnnotators } from "../lib/quality.js";
@@ -19,13 +20,6 @@ let ownerPanels = false;
 function fail(error) {
   $("quality-error").textContent = error.message;
   $("quality-error").hidden = false;
-}
-
-function cell(row, text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
 }
 
 // An annotator's row: their name, then the given numbers right-aligned.

@@ -5,18 +5,12 @@ import { toMinor } from "../lib/project_form.js";
 import { currencyDigits, formatDate, formatMoney, formatPercent, t } from "../lib/i18n.js";
 import { explainEntries } from "../lib/ledger_words.js";
 import { showError, startPage } from "../components/chrome.js";
+import { cell } from "../components/table.js";
 import { labelChoices } from "../annotate/workspace.js";
 
 await startPage();
 const $ = (id) => document.getElementById(id);
 let currency = "CNY";
-
-function cell(row, text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  row.append(td);
-}
 
 async function load() {
   const [wallet, entries, projects] = await Promise.all([api.get("/api/v1/wallet"),

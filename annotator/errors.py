@@ -121,6 +121,11 @@ class NotYourAssignment(Conflict):
     title = "This assignment belongs to someone else"
 
 
+class TaskCompleted(Conflict):
+    code = "task_completed"
+    title = "The task is complete"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was used for a different request"

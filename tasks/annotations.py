@@ -10,11 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound, NotYourAssignment
+from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound, NotYourAssignment, TaskCompleted
 from annotator.users.models import User
 from tasks import gold as gold_scoring
 from tasks.assignment import uses_gold
-from tasks.models import Annotation, Assignment, Flag, Media, Project, Qualification, Task
+from tasks.models import (Annotation, AnnotationRevision, Assignment, Flag, Media, Project, Qualification, Review,
+                          Task)
 from tasks.projects import current_schema
 from tasks.quality.scores import answer_confidence
 from tasks.results import TaskContext, validate_result
@@ -261,3 +262,44 @@ def reinstate(session: Session, project: Project, user_id: int, now: dt.datetime
                                              Annotation.counted.is_(False)).values(counted=True)
                     .execution_options(synchronize_session=False))
     return standing
+
+
+def mine(user: User, project_id: int | None = None):
+    """The caller's answers, newest first, with their task's status (for `GET /me/annotations`)."""
+    query = (select(Annotation.id, Annotation.project_id, Annotation.task_id, Annotation.result, Annotation.lead_time_ms,
+                    Annotation.schema_version, Annotation.created_at, Task.status.label("task_status"),
+                    Task.is_gold.label("gold"))
+             .join(Task, Task.id == Annotation.task_id).where(Annotation.user_id == user.id)
+             .order_by(Annotation.id.desc()))
+    return query if project_id is None else query.where(Annotation.project_id == project_id)
+
+
+def revise(session: Session, annotation_id: int, user: User, result: Any, lead_time_ms: int | None,
+           now: dt.datetime) -> Annotation:
+    """The author replaces their answer while its task is not complete: validated as a submit is, the earlier
+    version kept (AnnotationRevision), nothing about pay changed (the credit was for the work, the settlement
+    will score this version). The task row is locked first, as a completing submit locks it, so a revision
+    and the submit that completes the task happen one after the other. Others: 404; a complete task: 409
+    task_completed; a gold task (its score decides qualification) or a reviewed answer: 409."""
+    answer = session.get(Annotation, annotation_id)
+    if answer is None or answer.user_id != user.id:
+        raise NotFound("No such annotation.")
+    task = session.get(Task, answer.task_id, with_for_update=True, populate_existing=True)
+    if task.status == "completed":
+        raise TaskCompleted("The task is complete, so its answers are final; once review exists, appeal instead.")
+    if task.status != "open":
+        raise Conflict(f"The task is {task.status}; its answers are final.")
+    if task.is_gold:
+        raise Conflict("Answers to gold tasks are final: their score decides who qualifies.")
+    if session.scalar(select(Review.id).where(Review.annotation_id == answer.id)) is not None:
+        raise Conflict("A reviewer has judged this answer; it is final.")
+    project = session.get(Project, answer.project_id)
+    schema = current_schema(project)
+    clean = validate_result(schema, result, _context(session, project, task.data, task.media_sha256))
+    session.add(AnnotationRevision(annotation_id=answer.id, result=answer.result, lead_time_ms=answer.lead_time_ms,
+                                   schema_version=answer.schema_version, created_at=now))
+    answer.result, answer.schema_version = clean, project.schema_version
+    if lead_time_ms is not None:
+        answer.lead_time_ms = lead_time_ms
+    session.flush()
+    return answer

@@ -320,3 +320,17 @@ class TaskConsensus(Base):
     agreement: Mapped[float | None] = mapped_column(Float, nullable=True)
     annotations: Mapped[int] = mapped_column(Integer, nullable=False)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class AnnotationRevision(Base):
+    """An answer as it was before its author revised it (the answer row holds the latest); newest last."""
+
+    __tablename__ = "annotation_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), index=True,
+                                               nullable=False)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    lead_time_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)  # when it was replaced

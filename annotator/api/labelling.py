@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
 
 from annotator import audit, ratelimit
 from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.web import db_session, request_now
 from annotator.workflows import labelling, moderation
-from tasks import projects, reviews
+from tasks import annotations, projects, reviews
 from tasks.models import FLAG_REASONS, FLAG_STATUSES, Flag, Task
 
 bp = Blueprint("labelling_api", __name__)
@@ -48,6 +49,28 @@ class AnnotationOut(Schema):
     lead_time_ms = fields.Integer(allow_none=True)
     schema_version = fields.Integer()
     created_at = fields.AwareDateTime()
+
+
+class ReviseIn(In):
+    result = fields.Raw(required=True, metadata={"description": "validated against the project's label schema"})
+    lead_time_ms = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=7 * 86_400_000))
+
+
+class MyAnswerOut(Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    task_id = fields.Integer()
+    result = fields.Dict()
+    lead_time_ms = fields.Integer(allow_none=True)
+    schema_version = fields.Integer()
+    created_at = fields.AwareDateTime()
+    task_status = fields.String()
+    revisable = fields.Function(lambda row: row.task_status == "open" and not row.gold, metadata={
+        "description": "whether PUT /annotations/{id} may still change it (its task is not complete)"})
+
+
+class MyAnswersQuery(PageQuery):
+    project_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class SkipIn(In):
@@ -144,6 +167,26 @@ def submit(assignment_id: int, payload: dict):
     ratelimit.limit("labelling", str(current_user.id))
     return labelling.submit(db_session(), assignment_id, current_user, payload["result"], payload["lead_time_ms"],
                             request_now())  # the route records the reply for its Idempotency-Key and commits
+
+
+@route(bp, "/me/annotations", methods=["GET"], query=MyAnswersQuery, response=MyAnswerOut, paged=True,
+       summary="Your answers, newest first (in one project with project_id)", tag=TAG)
+def my_annotations(args: dict) -> Page:
+    db, query = db_session(), annotations.mine(current_user, args["project_id"])
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = db.execute(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+    return Page(list(rows), args["page"], args["per_page"], total)
+
+
+@route(bp, "/annotations/<int:annotation_id>", methods=["PUT"], body=ReviseIn, response=AnnotationOut,
+       summary="Revise your answer while its task is not complete (the earlier version is kept; pay unchanged); "
+               "409 task_completed after", tag=TAG)
+def revise_annotation(annotation_id: int, payload: dict):
+    ratelimit.limit("labelling", str(current_user.id))
+    db, now = db_session(), request_now()
+    revised = annotations.revise(db, annotation_id, current_user, payload["result"], payload["lead_time_ms"], now)
+    db.commit()
+    return revised
 
 
 @route(bp, "/assignments/<int:assignment_id>/skip", methods=["POST"], body=SkipIn, response=AssignmentOut,

@@ -206,6 +206,11 @@ EXPECTED: dict[str, Op] = {
     "GET /api/v1/tasks/{task_id}/consensus": Op(signed_in("404", **REVIEWERS)),  # annotator: 404 (the code)
     "POST /api/v1/annotations/{annotation_id}/review": Op(signed_in("404", **REVIEWERS),  # annotator: 404 (the code)
                                                           json_body(lambda w: {"verdict": "accept"})),
+    # The annotator's answer, on a task its overlap of 1 completed: final for its author; nobody else's to touch.
+    "PUT /api/v1/annotations/{annotation_id}": Op(signed_in("404", annotator="409"),
+                                                  json_body(lambda w: {"result": {"labels": ["negative"]}}),
+                                                  refusals={409: "task_completed"}),
+    "GET /api/v1/me/annotations": Op(signed_in()),
 
     # --- the annotator's live lease ---------------------------------------------------------------------------------
     # API.md: 409 "if the assignment is not yours" for those who can see P (members, the admin); those who

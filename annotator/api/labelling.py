@@ -51,19 +51,10 @@ class AnnotationOut(Schema):
     created_at = fields.AwareDateTime()
 
 
-class ReviseIn(In):
-    result = fields.Raw(required=True, metadata={"description": "validated against the project's label schema"})
-    lead_time_ms = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=7 * 86_400_000))
+class MyAnswerOut(AnnotationOut):
+    """An answer as its author lists it (no assignment id: the lease is over)."""
 
-
-class MyAnswerOut(Schema):
-    id = fields.Integer()
     project_id = fields.Integer()
-    task_id = fields.Integer()
-    result = fields.Dict()
-    lead_time_ms = fields.Integer(allow_none=True)
-    schema_version = fields.Integer()
-    created_at = fields.AwareDateTime()
     task_status = fields.String()
     revisable = fields.Function(lambda row: row.task_status == "open" and not row.gold, metadata={
         "description": "whether PUT /annotations/{id} may still change it (its task is not complete)"})
@@ -178,7 +169,7 @@ def my_annotations(args: dict) -> Page:
     return Page(list(rows), args["page"], args["per_page"], total)
 
 
-@route(bp, "/annotations/<int:annotation_id>", methods=["PUT"], body=ReviseIn, response=AnnotationOut,
+@route(bp, "/annotations/<int:annotation_id>", methods=["PUT"], body=AnnotationIn, response=AnnotationOut,
        summary="Revise your answer while its task is not complete (the earlier version is kept; pay unchanged); "
                "409 task_completed after", tag=TAG)
 def revise_annotation(annotation_id: int, payload: dict):

@@ -31,8 +31,10 @@ def request(session: Session, user: User, amount: int, key: str, now: dt.datetim
                              [Leg(available, -amount), Leg(in_flight, amount)], now,
                              memo=f"payout of {amount} requested", details={"amount": amount})
     except InsufficientFunds as refused:
-        raise AboveBalance({"amount": [f"Your available balance is {refused.extra['balance']}; ask for at most that."]},
-                           balance=refused.extra["balance"]) from None
+        balance = int(refused.extra["balance"])
+        raise AboveBalance({"amount": [f"Your available balance is {balance / 100:.2f} {ledger.currency()} "
+                                       f"({balance} minor units); ask for at most that."]},
+                           "You asked for more than your available balance.", balance=balance) from None
     found = session.scalar(select(Payout).where(Payout.requested_by_transaction_id == posted.id))
     if found is not None:
         return found

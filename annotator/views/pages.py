@@ -19,6 +19,12 @@ def home():
     return _page("home.html", "home")
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: point them at the icon (no 404 on every page)."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/login")
 def login():
     return render_template("login.html", page="login")

@@ -57,3 +57,9 @@ test("writes started together ask for the CSRF token once and all send it", asyn
   assert.equal(asked, 1);
   assert.deepEqual(sent, ["token-1", "token-1", "token-1", "token-1", "token-1"]);
 });
+
+test("describeProblem does not repeat a field's message the detail already says", () => {
+  const text = describeProblem({ status: 422, detail: "amount: Your available balance is 2.98 CNY.",
+    errors: { amount: ["Your available balance is 2.98 CNY."] } });
+  assert.equal(text, "amount: Your available balance is 2.98 CNY.");
+});

@@ -29,3 +29,11 @@ def test_healthz_names_the_database_when_it_is_down(tmp_path, redis_url):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"database": "down", "queue": "ok"}
+
+
+def test_the_favicon_is_served_not_a_404_on_every_page(client):
+    moved = client.get("/favicon.ico")
+    assert moved.status_code == 301 and moved.headers["Location"].endswith("/static/favicon.svg")
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    assert b'rel="icon"' in client.get("/login").data

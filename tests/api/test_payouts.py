@@ -63,6 +63,8 @@ def test_a_payout_above_the_balance_is_422_and_moves_nothing(app, client, owner,
     refused = pay(client, annotators[0], 71)
     problem = assert_problem(refused, 422)
     assert problem["code"] == "above_balance" and "70" in problem["errors"]["amount"][0]
+    assert "0.70 CNY (70 minor units)" in problem["errors"]["amount"][0]  # in money first, then minor units
+    assert problem["detail"] == "You asked for more than your available balance."  # said once, not twice
     assert assert_problem(pay(client, annotators[2], 1), 422)["code"] == "above_balance"  # never earned anything
     assert wallet(client, annotators[0])["balance"] == 70
     assert client.get("/api/v1/payouts", headers=annotators[0]).get_json()["total"] == 0

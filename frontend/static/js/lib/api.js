@@ -10,11 +10,14 @@ export class ApiError extends Error {
   }
 }
 
-// Plain words for a problem+json body: the detail, then each field's messages.
+// Plain words for a problem+json body: the detail, then each field's messages (not twice when the detail
+// already says them).
 export function describeProblem(problem) {
-  const parts = [problem.detail || problem.title || `Error ${problem.status}`];
+  const head = problem.detail || problem.title || `Error ${problem.status}`;
+  const parts = [head];
   for (const [field, messages] of Object.entries(problem.errors || {})) {
-    parts.push(`${field}: ${[].concat(messages).join(" ")}`);
+    const line = `${field}: ${[].concat(messages).join(" ")}`;
+    if (!head.includes(line)) parts.push(line);
   }
   return parts.join("\n");
 }

@@ -78,6 +78,7 @@ const en = {
   "home.pays": "pays {amount} an answer",
   "home.unpaid": "unpaid",
   "home.left": "{count} tasks left",
+  "home.left_one": "1 task left",
   "home.role.owner": "owner",
   "home.role.manager": "manager",
   "home.role.reviewer": "reviewer",
@@ -261,6 +262,7 @@ const en = {
   "imp.rejected": "Refused",
   "imp.duplicates": "Near-duplicates",
   "imp.counts": "{created} tasks made, {duplicates} duplicates, {rejected} refused",
+  "imp.counts_one": "{created} task made, {duplicates} duplicates, {rejected} refused",
   "imp.status.queued": "queued",
   "imp.status.running": "running",
   "imp.status.finished": "finished",
@@ -587,8 +589,10 @@ export function setLocale(wanted) {
 export function locale() { return current; }
 
 // The message for `key` in the current locale (English if it has none), with {name} placeholders filled.
+// A message in the reader's language; with `count` 1, its singular (`key_one`) where the language has one.
 export function t(key, params = {}) {
-  const template = MESSAGES[current][key] ?? en[key] ?? key;
+  const one = Number(params.count) === 1 ? MESSAGES[current][`${key}_one`] ?? (current === "en" ? en[`${key}_one`] : undefined) : undefined;
+  const template = one ?? MESSAGES[current][key] ?? en[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 

@@ -35,7 +35,7 @@ function render() {
     if (job.status === "finished" || job.status === "failed") {
       const summary = document.createElement("p");
       summary.className = "muted small counts";
-      summary.textContent = t("imp.counts", { created: formatNumber(counts.created || 0),
+      summary.textContent = t("imp.counts", { count: counts.created || 0, created: formatNumber(counts.created || 0),
         duplicates: formatNumber(counts.duplicates || 0), rejected: formatNumber((job.rejected || []).length) });
       item.append(summary);
     }

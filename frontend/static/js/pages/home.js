@@ -1,6 +1,7 @@
 // Projects: what each pays and how much work is left; label where you may, the dashboard where you run it.
 import { api } from "../lib/api.js";
 import { formatMoney, formatNumber, t } from "../lib/i18n.js";
+import { roleKey } from "../lib/projects.js";
 import { startPage } from "../components/chrome.js";
 
 const me = await startPage();
@@ -19,7 +20,7 @@ for (const project of page.items) {
   facts.className = "muted small";
   const pay = project.rewards && project.rewards.per_annotation;
   facts.textContent = [
-    t(`home.role.${project.role || "public"}`),
+    t(roleKey(project)),
     pay ? t("home.pays", { amount: formatMoney(pay, wallet.currency) }) : t("home.unpaid"),
     t("home.left", { count: formatNumber(project.open_tasks ?? 0) }),
   ].join(" · ");

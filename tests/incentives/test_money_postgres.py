@@ -335,3 +335,38 @@ def test_history_priced_settlements_under_eight_concurrent_annotators_replay_exa
     assert all(row["by_mechanism"][mechanism] == row["actual"] for row in replayed["annotators"]), replayed
     assert len({row["actual"] for row in replayed["annotators"]}) > 1  # the three noisy ones earn less
     assert _verified(pg_app) == []
+
+
+def test_a_revision_racing_the_submit_that_completes_its_task_is_either_scored_or_refused(pg_app, owner, make_user,
+                                                                                         token_for):
+    """Both lock the task row: the revision lands before the completion (and the settlement scores the revised
+    answer) or after it (409 task_completed, the answer as it was) - never a revised answer on a settled task."""
+    from incentives.models import LedgerTransaction as Txn
+
+    client = pg_app.test_client()
+    first, second = (headers for _, headers in _users(pg_app, make_user, token_for, 2))
+    project = funded(client, owner, amount=10**5, tasks=12, overlap=2)
+    for _ in range(12):
+        mine = answer(client, nxt(client, project, first).get_json(), first, label="negative").get_json()
+        lease = nxt(client, project, second).get_json()
+        while lease["task"]["id"] != mine["task_id"]:  # the second annotator answers until it holds that task
+            answer(client, lease, second, label="negative")
+            lease = nxt(client, project, second).get_json()
+        def race(n: int, answer_id: int = mine["id"], held: dict = lease):
+            if n == 0:
+                return pg_app.test_client().put(f"/api/v1/annotations/{answer_id}",
+                                                json={"result": {"labels": ["positive"]}}, headers=first)
+            return answer(pg_app.test_client(), held, second, label="positive")
+
+        revised, completed = in_parallel(2, race)
+        assert completed.status_code == 201, completed.get_json()
+        assert revised.status_code in (200, 409), revised.get_json()
+        with runtime(pg_app).session_factory() as session:
+            row = session.get(Annotation, mine["id"])
+            settled = session.scalar(select(Txn.details).where(Txn.annotation_id == mine["id"], Txn.kind == "bonus"))
+        if revised.status_code == 200:
+            assert row.result["labels"] == ["positive"] and settled["agreement_score"] == 1.0  # scored as revised
+        else:
+            assert revised.get_json()["code"] == "task_completed"
+            assert row.result["labels"] == ["negative"] and settled["agreement_score"] < 1.0  # as it was
+    assert _verified(pg_app) == []

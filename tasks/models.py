@@ -80,6 +80,28 @@ class ProjectMember(Timestamped, Base):
     project: Mapped[Project] = relationship(back_populates="members")
 
 
+class ProjectInvitation(Base):
+    """An invitation to a project for an e-mail address without an account yet; becomes a membership when someone
+    signs up with that address (`accepted_at`, `user_id`). One per project and address: inviting again changes the
+    role."""
+
+    __tablename__ = "project_invitations"
+    __table_args__ = (UniqueConstraint("project_id", "email"), Index("ix_project_invitations_email", "email"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False)
+    invited_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @property
+    def status(self) -> str:
+        return "pending" if self.accepted_at is None else "accepted"
+
+
 class Media(Base):
     """A stored image, addressed by the SHA-256 of its (metadata-stripped) bytes; shared across projects."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from annotator.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from annotator.users.models import User
-from tasks.models import TASK_STATUSES, Project, ProjectMember, ProjectSchemaVersion, Task
+from tasks.models import TASK_STATUSES, Project, ProjectInvitation, ProjectMember, ProjectSchemaVersion, Task
 from tasks.schema import GEOMETRY_TOOLS, LabelSchema, parse_label_schema
 
 ROLE_RANK = {"annotator": 1, "reviewer": 2, "manager": 3, "owner": 4}
@@ -265,6 +265,75 @@ def set_member(session: Session, project: Project, email: str, role: str) -> tup
     member.role = role
     session.flush()
     return member, False
+
+
+def remove_member(session: Session, project: Project, user_id: int) -> None:
+    """Take `user_id` out of the project; what they already submitted stays (and stays paid)."""
+    member = session.scalar(select(ProjectMember).where(ProjectMember.project_id == project.id,
+                                                        ProjectMember.user_id == user_id))
+    if member is None:
+        raise NotFound("No such member." if user_id != project.owner_id else "The owner cannot be removed.")
+    session.delete(member)
+    session.flush()
+
+
+def invite(session: Session, project: Project, inviter: User, email: str, role: str,
+           now: dt.datetime) -> ProjectInvitation:
+    """Invite `email` with `role`. An address with an account becomes a member at once (the invitation is returned
+    already accepted); otherwise the invitation waits for a sign-up with that address. Inviting again changes the
+    role of a pending invitation."""
+    email = email.strip().lower()
+    user = session.scalar(select(User).where(User.email == email))
+    if user is not None and user.id == project.owner_id:
+        raise Conflict("The owner already has every right in the project.")
+    query = select(ProjectInvitation).where(ProjectInvitation.project_id == project.id,
+                                            ProjectInvitation.email == email)
+    invitation = session.scalar(query)
+    if invitation is None:
+        try:
+            with session.begin_nested():  # a concurrent request may invite the same address first
+                invitation = ProjectInvitation(project_id=project.id, email=email, role=role, invited_by=inviter.id,
+                                               created_at=now)
+                session.add(invitation)
+        except IntegrityError:
+            invitation = session.scalar(query)
+    invitation.role, invitation.invited_by = role, inviter.id
+    if user is not None:
+        set_member(session, project, email, role)
+        invitation.accepted_at, invitation.user_id = invitation.accepted_at or now, user.id
+    session.flush()
+    return invitation
+
+
+def pending_invitations_query(project_id: int) -> Select:
+    return (select(ProjectInvitation).where(ProjectInvitation.project_id == project_id,
+                                            ProjectInvitation.accepted_at.is_(None))
+            .order_by(ProjectInvitation.id))
+
+
+def revoke_invitation(session: Session, project: Project, invitation_id: int) -> ProjectInvitation:
+    invitation = session.get(ProjectInvitation, invitation_id, with_for_update=True)
+    if invitation is None or invitation.project_id != project.id:
+        raise NotFound("No such invitation.")
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation was already accepted; remove the member instead.")
+    session.delete(invitation)
+    session.flush()
+    return invitation
+
+
+def accept_invitations(session: Session, user: User, now: dt.datetime) -> list[ProjectInvitation]:
+    """Turn the pending invitations for `user`'s address into memberships (at sign-up)."""
+    pending = session.scalars(select(ProjectInvitation).where(
+        ProjectInvitation.email == user.email, ProjectInvitation.accepted_at.is_(None))
+        .order_by(ProjectInvitation.id).with_for_update()).all()
+    for invitation in pending:
+        project = session.get(Project, invitation.project_id)
+        if project.owner_id != user.id:
+            set_member(session, project, user.email, invitation.role)
+        invitation.accepted_at, invitation.user_id = now, user.id
+    session.flush()
+    return list(pending)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from annotator.users import service
 from annotator.users.models import LOCALES, User
 from annotator.web import csrf_token, db_session, request_now
 from annotator.runtime import runtime
+from tasks import projects
 
 bp = Blueprint("auth_api", __name__)
 TAG = "accounts"
@@ -53,13 +54,16 @@ class NewTokenOut(TokenOut):
 
 
 @route(bp, "/auth/register", methods=["POST"], auth=False, body=RegisterIn, response=UserOut, status=201,
-       summary="Create an account", tag=TAG)
+       summary="Create an account; invitations waiting for the address become memberships", tag=TAG)
 def register(payload: dict):
     if not current_app.config["ANNOTATOR_OPEN_SIGNUP"]:
         raise SignupClosed("Sign-up is closed; ask an administrator for an account.")
     ratelimit.limit("signups", request.remote_addr or "unknown")
     db = db_session()
     user = service.register(db, runtime().passwords, **payload)
+    for invitation in projects.accept_invitations(db, user, request_now()):
+        audit.record(db, user.id, "invitation_accepted", request_now(), project_id=invitation.project_id,
+                     target="invitation", target_id=invitation.id, role=invitation.role)
     db.commit()
     return user
 

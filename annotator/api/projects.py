@@ -1,4 +1,4 @@
-"""Projects: create, list with your role, read, change settings, members, stats."""
+"""Projects: create, list with your role, read, change settings, members and invitations, stats."""
 from __future__ import annotations
 
 from flask import Blueprint
@@ -6,8 +6,8 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from annotator import audit
-from annotator.api.core import Page, WithFields, paginate, route
-from annotator.api.fields import In, Money, PageQuery, Ratio, SafeString, StrictInteger
+from annotator.api.core import Page, WithFields, no_content, paginate, route
+from annotator.api.fields import EmailAddress, In, Money, PageQuery, Ratio, SafeString, StrictInteger
 from annotator.api.schemas import UserBrief
 from annotator.users.models import User
 from annotator.web import db_session, request_now
@@ -122,6 +122,21 @@ class MemberOut(Schema):
     created_at = fields.AwareDateTime()
 
 
+class InvitationIn(In):
+    email = EmailAddress(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(MEMBER_ROLES))
+
+
+class InvitationOut(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    role = fields.String()
+    status = fields.String(metadata={"description": "pending until someone signs up with the address; accepted "
+                                                    "at once when the address already has an account"})
+    created_at = fields.AwareDateTime()
+    accepted_at = fields.AwareDateTime(allow_none=True)
+
+
 class StatsOut(Schema):
     tasks = fields.Dict(keys=fields.String(), values=fields.Integer())
     total = fields.Integer()
@@ -196,6 +211,51 @@ def list_members(project_id: int, args: dict) -> Page:
     page = paginate(db, projects.members_query(project_id), args["page"], args["per_page"])
     return Page([WithFields(m, user=db.get(User, m.user_id)) for m in page.items], page.page,
                 page.per_page, page.total)
+
+
+@route(bp, "/projects/<int:project_id>/members/<int:user_id>", methods=["DELETE"], status=204,
+       summary="Remove a member (owner); their submitted answers and earnings stay", tag=TAG)
+def remove_member(project_id: int, user_id: int):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="owner")
+    projects.remove_member(db, seen.project, user_id)
+    audit.record(db, current_user.id, "member_removed", request_now(), project_id=project_id, target="user",
+                 target_id=user_id)
+    db.commit()
+    return no_content()
+
+
+@route(bp, "/projects/<int:project_id>/invitations", methods=["POST"], body=InvitationIn, response=InvitationOut,
+       status=201, summary="Invite an e-mail address with a role (owner): a member at once if the address has an "
+                           "account, else when someone signs up with it", tag=TAG)
+def invite(project_id: int, payload: dict):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="owner")
+    invitation = projects.invite(db, seen.project, current_user, payload["email"], payload["role"], request_now())
+    audit.record(db, current_user.id, "member_invited", request_now(), project_id=project_id, target="invitation",
+                 target_id=invitation.id, role=payload["role"], status=invitation.status)
+    db.commit()
+    return invitation
+
+
+@route(bp, "/projects/<int:project_id>/invitations", methods=["GET"], query=PageQuery, response=InvitationOut,
+       paged=True, summary="Invitations waiting for a sign-up (owner or manager)", tag=TAG)
+def list_invitations(project_id: int, args: dict) -> Page:
+    db = db_session()
+    projects.access(db, project_id, current_user, need="manager")
+    return paginate(db, projects.pending_invitations_query(project_id), args["page"], args["per_page"])
+
+
+@route(bp, "/projects/<int:project_id>/invitations/<int:invitation_id>", methods=["DELETE"], status=204,
+       summary="Withdraw a pending invitation (owner)", tag=TAG)
+def revoke_invitation(project_id: int, invitation_id: int):
+    db = db_session()
+    seen = projects.access(db, project_id, current_user, need="owner")
+    projects.revoke_invitation(db, seen.project, invitation_id)
+    audit.record(db, current_user.id, "invitation_withdrawn", request_now(), project_id=project_id,
+                 target="invitation", target_id=invitation_id)
+    db.commit()
+    return no_content()
 
 
 @route(bp, "/projects/<int:project_id>/stats", methods=["GET"], response=StatsOut,

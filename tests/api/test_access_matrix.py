@@ -85,7 +85,8 @@ def image_upload(world: SimpleNamespace) -> dict:
 # Path parameters filled from the world unless an operation says otherwise.
 PARAMS = {"project_id": "project_id", "assignment_id": "lease_id", "annotation_id": "annotation_id",
           "export_id": "export_id", "import_id": "import_id", "flag_id": "flag_id", "token_id": "spare_token_id",
-          "user_id": "benched_id", "task_id": "answered_task_id", "simulation_id": "simulation_id"}
+          "user_id": "benched_id", "task_id": "answered_task_id", "simulation_id": "simulation_id",
+          "invitation_id": "invitation_id"}
 
 # Owner or manager; members below 403; the admin (no member) 403; strangers must not learn P exists.
 MANAGERS = dict(owner="ok", manager="ok", reviewer="403", annotator="403", admin="403",
@@ -165,6 +166,14 @@ EXPECTED: dict[str, Op] = {
     "POST /api/v1/projects/{project_id}/members": Op(
         signed_in("404", owner="ok", manager="403", reviewer="403", annotator="403", admin="403"),
         json_body(lambda w: {"email": w.spare_email, "role": "annotator"})),
+    "DELETE /api/v1/projects/{project_id}/members/{user_id}": Op(
+        signed_in("404", owner="ok", manager="403", reviewer="403", annotator="403", admin="403"), fresh_world=True),
+    "POST /api/v1/projects/{project_id}/invitations": Op(
+        signed_in("404", owner="ok", manager="403", reviewer="403", annotator="403", admin="403"),
+        json_body(lambda w: {"email": f"{unique('invited')}@example.org", "role": "annotator"})),
+    "GET /api/v1/projects/{project_id}/invitations": Op(signed_in(**MANAGERS)),
+    "DELETE /api/v1/projects/{project_id}/invitations/{invitation_id}": Op(
+        signed_in("404", owner="ok", manager="403", reviewer="403", annotator="403", admin="403")),
     "GET /api/v1/projects/{project_id}/tasks": Op(signed_in(**MANAGERS)),
     "POST /api/v1/projects/{project_id}/tasks": Op(signed_in(**MANAGERS), json_body(
         lambda w: [{"data": {"text": unique("added by the matrix")}}])),
@@ -314,6 +323,8 @@ def build_world(app, number: int) -> SimpleNamespace:
     waiting = [ok(client.post(f"{API}/projects/{pid}/budget/deposits", json={"amount": 1}, headers=owner), 201)
                for _ in range(2)]  # left pending, for the decisions
 
+    invitation = ok(client.post(f"{API}/projects/{pid}/invitations", json={"email": f"w{number}-invited@example.org",
+                                                                            "role": "annotator"}, headers=owner), 201)
     other = create_text_project(client, headers["other_owner"], name=f"Q{number}", visibility="private")
     ok(client.post(f"{API}/projects/{other['id']}/members", json={"email": people["outsider"].email,
                                                                   "role": "annotator"},
@@ -351,7 +362,7 @@ def build_world(app, number: int) -> SimpleNamespace:
         flag_id=flagged["id"], payout_to_approve_id=payouts[0]["id"], payout_to_reject_id=payouts[1]["id"],
         deposit_to_confirm_id=waiting[0]["id"], deposit_to_reject_id=waiting[1]["id"],
         spare_token_id=spare_token["id"], export_id=export["id"], import_id=imported["id"],
-        simulation_id=simulation["id"],
+        simulation_id=simulation["id"], invitation_id=invitation["id"],
         benched_id=people["benched"].id, deactivate_target_id=people["active"].id,
         activate_target_id=people["inactive"].id, spare_email=people["spare"].email, login_email=people["login"].email)
 

@@ -79,3 +79,10 @@ def project_settings(project_id: int):
 def project_import(project_id: int):
     """Drag-and-drop imports with a progress bar per job, the refused files with reasons, near-duplicates."""
     return _page("import.html", "import", project_id=project_id)
+
+
+@bp.get("/projects/<int:project_id>/members")
+def project_members(project_id: int):
+    """Who is in a project: invite by e-mail with a role, change roles, remove, pending invitations, public or
+    private."""
+    return _page("members.html", "members", project_id=project_id)

@@ -29,7 +29,7 @@ for (const project of page.items) {
   item.append(name);
   if (["owner", "manager"].includes(project.role)) {
     for (const [key, path] of [["home.import", "import"], ["home.settings", "settings"],
-      ["home.incentives", "incentives"]]) {
+      ["home.members", "members"], ["home.incentives", "incentives"]]) {
       const link = document.createElement("a");
       link.href = `/projects/${project.id}/${path}`;
       link.textContent = t(key);

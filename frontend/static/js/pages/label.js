@@ -6,6 +6,7 @@
 // The page's state is one object (label/state.js) passed to the modules in label/: the picker, the toolbar,
 // the panels (objects and attributes, text and spans), the stage, the lease, answering, keys and help.
 import { api } from "../lib/api.js";
+import { t } from "../lib/i18n.js";
 import { renderMarkdown } from "../lib/markdown.js";
 import { startPage } from "../components/chrome.js";
 import { bindFlag } from "./label/answer.js";
@@ -20,8 +21,12 @@ import { bindTextSelection } from "./label/text.js";
 
 const me = await startPage();
 const projectId = Number($("workspace").dataset.projectId);
-// An unknown project, or one you may not see, shows the API's words and nothing else.
-const project = await api.get(`/api/v1/projects/${projectId}`).catch((error) => { fail(error); return null; });
+// An unknown project, or a private one you are not in (the API says 404 to both, so nobody learns which),
+// says how to get in: ask the owner for an invitation to your address.
+const project = await api.get(`/api/v1/projects/${projectId}`).catch((error) => {
+  fail(error.status === 404 ? new Error(t("label.noAccess", { email: me.email })) : error);
+  return null;
+});
 
 const ws = createState({ me, projectId, project });
 ws.render = () => renderPanels(ws);

@@ -219,6 +219,8 @@ if (projectId) {
     // The bonus is priced by the project's reward mechanism, chosen on the Incentives page.
     $("mechanism-name").textContent = t("pf.mechanism", { name: t(`inc.m.${project.rewards.mechanism}`) });
     $("incentives-link").href = `/projects/${projectId}/incentives`;
+    $("members-link").href = `/projects/${projectId}/members`;
+    $("members-link").hidden = false;
     $("mechanism-line").hidden = false;
     if (project.role === "owner") {
       $("deposit-form").hidden = false;

@@ -168,3 +168,22 @@ def earned_by_annotation(session: Session, project_id: int, after: int, last: in
     return {annotation_id: int(total) for annotation_id, total in session.execute(ledger.entry_sums(
         LedgerTransaction.annotation_id, kinds=ledger.EARNED_INTO,
         where=(LedgerTransaction.annotation_id.in_(answers),)))}
+
+
+def task_ledger(session: Session, project_id: int, task_id: int) -> list[dict[str, Any]]:
+    """Every ledger transaction a task caused (reservations, credits, settlements, reversals), oldest first, each
+    with its legs: the account's kind and holder and the signed amount. Two statements whatever the count."""
+    transactions = session.execute(
+        select(LedgerTransaction.id, LedgerTransaction.kind, LedgerTransaction.memo, LedgerTransaction.annotation_id,
+               LedgerTransaction.details, LedgerTransaction.reverses_id, LedgerTransaction.created_at)
+        .where(LedgerTransaction.project_id == project_id, LedgerTransaction.task_id == task_id)
+        .order_by(LedgerTransaction.id)).mappings().all()
+    found = {row["id"]: {**row, "lines": []} for row in transactions}
+    if found:
+        for row in session.execute(
+                select(Entry.transaction_id, Entry.amount, Account.kind, Account.user_id)
+                .join(Account, Account.id == Entry.account_id)
+                .where(Entry.transaction_id.in_(list(found))).order_by(Entry.id)).mappings():
+            found[row["transaction_id"]]["lines"].append(
+                {"account": row["kind"], "user_id": row["user_id"], "amount": row["amount"]})
+    return list(found.values())

@@ -47,6 +47,8 @@ class LedgerTransaction(Base):
     """A balanced set of entries, posted once: its idempotency key makes a retry return the first posting."""
 
     __tablename__ = "ledger_transactions"
+    # The task viewer lists the lines a task caused.
+    __table_args__ = (Index("ix_ledger_transactions_task", "project_id", "task_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)

@@ -162,11 +162,13 @@ def paginate(session: Session, statement: Select, page: int, per_page: int) -> P
 
 def project_rows(session: Session, model: Any, project_id: int, args: dict, *, newest_first: bool = False) -> Page:
     """A page of a project's rows (tasks, flags, exports, ...) in id order (or newest first), filtered by `status`
-    when asked."""
+    and `task_id` when asked."""
     statement = select(model).where(model.project_id == project_id).order_by(
         model.id.desc() if newest_first else model.id)
     if "status" in args:
         statement = statement.where(model.status == args["status"])
+    if "task_id" in args:
+        statement = statement.where(model.task_id == args["task_id"])
     return paginate(session, statement, args["page"], args["per_page"])
 
 

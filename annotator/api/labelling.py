@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from annotator import audit, ratelimit
 from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
+from annotator.api.schemas import UserBrief
+from annotator.users import service
 from annotator.web import db_session, request_now
 from annotator.workflows import labelling, moderation
 from tasks import annotations, projects, reviews
@@ -99,6 +101,7 @@ class TaskAnswerOut(Schema):
     gold_score = fields.Float(allow_none=True)
     verdict = fields.String(allow_none=True, metadata={"description": "accepted, rejected, or null before review"})
     created_at = fields.AwareDateTime()
+    user = fields.Nested(UserBrief, metadata={"description": "who answered"})
 
 
 class FlagOut(Schema):
@@ -116,6 +119,7 @@ class FlagOut(Schema):
 
 class FlagQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(FLAG_STATUSES))
+    task_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "the flags of one task"})
 
 
 class ResolveIn(In):
@@ -205,8 +209,9 @@ def task_answers(task_id: int, args: dict) -> Page:
     db = db_session()
     task, _seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
     rows, total = reviews.answers_page(db, task, args["page"], args["per_page"])
-    return Page([WithFields(answer, verdict=verdict) for answer, verdict in rows], args["page"], args["per_page"],
-                total)
+    people = service.users_by_id(db, {answer.user_id for answer, _verdict in rows})
+    return Page([WithFields(answer, verdict=verdict, user=people.get(answer.user_id)) for answer, verdict in rows],
+                args["page"], args["per_page"], total)
 
 
 @route(bp, "/annotations/<int:annotation_id>/review", methods=["POST"], body=ReviewIn, response=ReviewOut,

@@ -1,4 +1,5 @@
-"""Tasks: bulk import (JSON array, NDJSON or CSV), listing, one task."""
+"""Tasks: bulk import (JSON array, NDJSON or CSV), the browser's filtered listing, one task, the ledger lines it
+caused."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request
@@ -6,14 +7,17 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from annotator import audit
-from annotator.api.core import Page, WithFields, project_rows, read_body, route
+from annotator.api.core import Page, WithFields, paginate, read_body, route
 from annotator.api.fields import PageQuery
+from annotator.api.schemas import UserBrief
+from annotator.users import service
 from annotator.db import refresh_statistics
 from annotator.errors import NotFound, UnsupportedMediaType
 from annotator.web import db_session, request_now
-from tasks import assignment, importing, projects
+from tasks import assignment, browse, importing, projects
 from tasks.models import TASK_STATUSES, Task
 from tasks.quality.consensus import consensus_for
+from incentives import budgets
 
 bp = Blueprint("tasks_api", __name__)
 TAG = "tasks"
@@ -22,8 +26,20 @@ ROW_DOC = {"type": "object", "required": ["data"], "additionalProperties": False
     "data": {"type": "object"}, "external_id": {"type": "string"}, "gold": {"type": "object"}}}
 
 
+def _share(description: str) -> fields.Float:
+    return fields.Float(allow_nan=False, validate=validate.Range(min=0.0, max=1.0), metadata={"description": description})
+
+
 class TaskListQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(TASK_STATUSES))
+    gold = fields.Boolean(metadata={"description": "true: gold tasks only; false: the rest"})
+    annotator_id = fields.Integer(validate=validate.Range(min=1), metadata={"description": "tasks this user answered"})
+    flagged = fields.String(validate=validate.OneOf(browse.FLAGGED), metadata={
+        "description": "open: with an open flag; any: ever flagged; none: never flagged"})
+    min_confidence = _share("consensus confidence at least this (a task without a consensus never matches a range)")
+    max_confidence = _share("consensus confidence at most this")
+    min_agreement = _share("agreement among the task's answers at least this")
+    max_agreement = _share("agreement among the task's answers at most this")
 
 
 class ImportedOut(Schema):
@@ -72,12 +88,15 @@ def import_tasks(project_id: int):
 
 
 @route(bp, "/projects/<int:project_id>/tasks", methods=["GET"], query=TaskListQuery, response=TaskListed, paged=True,
-       summary="The project's tasks with their answer counts and consensus (owner or manager)", tag=TAG)
+       summary="The project's tasks with their answer counts and consensus, filtered (owner, manager or reviewer)",
+       tag=TAG)
 def list_tasks(project_id: int, args: dict) -> Page:
     db = db_session()
-    project = projects.access(db, project_id, current_user, need="manager").project
-    page = project_rows(db, Task, project_id, args)
-    found = consensus_for(db, project, page.items, current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"])
+    project = projects.access(db, project_id, current_user, need="reviewer").project
+    limit = current_app.config["ANNOTATOR_QUALITY_ON_REQUEST"]
+    page = paginate(db, browse.tasks_query(db, project, browse.Filters.of(args), limit), args["page"],
+                    args["per_page"])
+    found = consensus_for(db, project, page.items, limit)
     return Page([WithFields(task, consensus=found[task.id].as_dict(with_task_id=False) if task.id in found else None)
                  for task in page.items], page.page, page.per_page, page.total)
 
@@ -91,13 +110,46 @@ class TaskForHolder(Schema):
 
 
 @route(bp, "/tasks/<int:task_id>", methods=["GET"], response=TaskOut,
-       summary="One task (owner or manager; the annotator holding its lease sees id and data)", tag=TAG)
+       summary="One task (owner, manager or reviewer; the annotator holding its lease sees id and data)", tag=TAG)
 def get_task(task_id: int):
     db = db_session()
     try:
-        return projects.staff_row(db, Task, task_id, current_user, "task")[0]
+        return projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")[0]
     except NotFound:
         task = assignment.leased_task(db, task_id, current_user.id)
         if task is None:  # nobody else may learn the task exists
             raise
         return TaskForHolder().dump(task)
+
+
+class LedgerLineOut(Schema):
+    account = fields.String(metadata={"description": "the account's kind: project_budget, wallet_pending, ..."})
+    user = fields.Nested(UserBrief, allow_none=True, metadata={"description": "the holder of a wallet; null for "
+                                                                             "the project's and platform's accounts"})
+    amount = fields.Integer(metadata={"description": "signed, in minor units"})
+
+
+class TaskLedgerOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    memo = fields.String()
+    annotation_id = fields.Integer(allow_none=True)
+    reverses_id = fields.Integer(allow_none=True)
+    details = fields.Dict()
+    created_at = fields.AwareDateTime()
+    lines = fields.List(fields.Nested(LedgerLineOut))
+
+
+@route(bp, "/tasks/<int:task_id>/ledger", methods=["GET"], query=PageQuery, response=TaskLedgerOut, paged=True,
+       summary="The ledger transactions the task caused, oldest first, with their legs (owner or manager)", tag=TAG)
+def task_ledger(task_id: int, args: dict) -> Page:
+    db = db_session()
+    task, _seen = projects.staff_row(db, Task, task_id, current_user, "task")
+    found = budgets.task_ledger(db, task.project_id, task.id)
+    start = (args["page"] - 1) * args["per_page"]
+    shown = found[start:start + args["per_page"]]
+    people = service.users_by_id(db, {line["user_id"] for row in shown for line in row["lines"]})
+    for row in shown:
+        for line in row["lines"]:
+            line["user"] = people.get(line.pop("user_id"))
+    return Page(shown, args["page"], args["per_page"], len(found))

@@ -127,6 +127,9 @@ EXPECTED: dict[str, Op] = {
     "POST /api/v1/simulations": Op(signed_in(), json_body(lambda w: {"crowd": {"expert": 2}, "tasks": 5,
                                                                     "overlap": 1})),
     "GET /api/v1/wallet/entries": Op(signed_in()),
+    "GET /api/v1/wallet/tasks": Op(signed_in()),
+    # The projects each persona owns (none for most: an empty list).
+    "GET /api/v1/wallet/spending": Op(signed_in()),
     "GET /api/v1/payouts": Op(signed_in()),
     # Only the annotator has money: for the others a 422 above_balance is the business answer.
     "POST /api/v1/payouts": Op(signed_in("ok/422", annotator="ok"), json_body(lambda w: {"amount": 1}),
@@ -174,7 +177,8 @@ EXPECTED: dict[str, Op] = {
     "GET /api/v1/projects/{project_id}/invitations": Op(signed_in(**MANAGERS)),
     "DELETE /api/v1/projects/{project_id}/invitations/{invitation_id}": Op(
         signed_in("404", owner="ok", manager="403", reviewer="403", annotator="403", admin="403")),
-    "GET /api/v1/projects/{project_id}/tasks": Op(signed_in(**MANAGERS)),
+    # The task browser: reviewers too (they review the answers).
+    "GET /api/v1/projects/{project_id}/tasks": Op(signed_in(**{**MANAGERS, "reviewer": "ok"})),
     "POST /api/v1/projects/{project_id}/tasks": Op(signed_in(**MANAGERS), json_body(
         lambda w: [{"data": {"text": unique("added by the matrix")}}])),
     "POST /api/v1/projects/{project_id}/imports": Op(signed_in(**MANAGERS), image_upload),
@@ -203,7 +207,7 @@ EXPECTED: dict[str, Op] = {
 
     # --- rows of P by id --------------------------------------------------------------------------------------------
     # The task the annotator holds a lease on: its holder sees it too.
-    "GET /api/v1/tasks/{task_id}": Op(signed_in("404", **STAFF_ROW, annotator="ok"),
+    "GET /api/v1/tasks/{task_id}": Op(signed_in("404", **REVIEWERS, annotator="ok"),
                                       params={"task_id": "leased_task_id"}),
     "GET /api/v1/exports/{export_id}": Op(signed_in("404", **STAFF_ROW)),
     "GET /api/v1/exports/{export_id}/card": Op(signed_in("404", **STAFF_ROW)),
@@ -232,6 +236,7 @@ EXPECTED: dict[str, Op] = {
                                                         json_body(lambda w: {"reason": "unsure"}), fresh_world=True,
                                                         refusals=NOT_YOURS),
     "POST /api/v1/assignments/{assignment_id}/flag": Op(signed_in("409", **LEASE), json_body(
+    "GET /api/v1/tasks/{task_id}/ledger": Op(signed_in("404", **STAFF_ROW)),  # money: owner and managers
         lambda w: {"reason": "other", "note": "flagged by the matrix"}), fresh_world=True, refusals=NOT_YOURS),
 }
 

@@ -415,3 +415,32 @@ def vehicle_project(app, client, owner, annotators):
                                    json={"result": {"objects": objects}}, headers=headers)
             assert answered.status_code == 201, answered.get_json()
     return project, misnamed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Counting statements (no N+1)
+# ---------------------------------------------------------------------------------------------------------
+
+class StatementCount:
+    """The SQL statements the app's engine runs inside a `with` block (`statements`: their text)."""
+
+    def __init__(self, app) -> None:
+        self.engine = runtime(app).engine
+        self.statements: list[str] = []
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCount:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def __len__(self) -> int:
+        return len(self.statements)

@@ -1,4 +1,4 @@
-"""Money: project budgets (deposits), contributors' wallets and payouts, leaderboards, the ledger's check."""
+"""Money: project budgets (deposits), contributors' payouts, leaderboards, the ledger's check (wallets: wallet.py)."""
 from __future__ import annotations
 
 import uuid
@@ -65,27 +65,6 @@ class BudgetOut(Schema):
     balance = fields.Integer()
     reserved = fields.Integer()
     spent = fields.Integer()
-
-
-class WalletOut(Schema):
-    currency = fields.String()
-    balance = fields.Integer(metadata={"description": "available: settled and payable"})
-    pending = fields.Integer(metadata={"description": "credited, waiting for the task's consensus"})
-    in_flight = fields.Integer(metadata={"description": "requested payouts awaiting approval"})
-    lifetime_earned = fields.Integer()
-
-
-class WalletEntryOut(Schema):
-    id = fields.Integer()
-    transaction_id = fields.Integer(metadata={"description": "lines of one transaction (a settlement's legs) share it"})
-    amount = fields.Integer()
-    account = fields.String(metadata={"description": "wallet_pending, wallet_available or payouts_in_flight"})
-    kind = fields.String()
-    memo = fields.String()
-    project_id = fields.Integer(allow_none=True)
-    task_id = fields.Integer(allow_none=True)
-    details = fields.Dict(metadata={"description": "the rule version and the numbers behind the amount"})
-    created_at = fields.AwareDateTime()
 
 
 @route(bp, "/projects/<int:project_id>/budget/deposits", methods=["POST"], body=DepositIn, response=DepositOut,
@@ -157,18 +136,6 @@ def get_budget(project_id: int):
     db = db_session()
     project = projects.access(db, project_id, current_user, need="manager").project
     return budgets.budget(db, project)
-
-
-@route(bp, "/wallet", methods=["GET"], response=WalletOut, summary="Your balances", tag=TAG)
-def get_wallet():
-    return budgets.wallet(db_session(), current_user)
-
-
-@route(bp, "/wallet/entries", methods=["GET"], query=PageQuery, response=WalletEntryOut, paged=True,
-       summary="Your ledger lines, newest first, each with why", tag=TAG)
-def wallet_entries(args: dict) -> Page:
-    rows, total = budgets.wallet_entries_page(db_session(), current_user, args["page"], args["per_page"])
-    return Page(rows, args["page"], args["per_page"], total)
 
 
 class PayoutIn(In):

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import {
   boxHandles, clampBox, clampPoint, closesPolygon, distanceToSegment, fit, hitBoxHandle, hitTest, insertVertex,
   moveBox, moveVertex, nearestEdge, nearestVertex, normalizeBox, pan, pointInBox, pointInPolygon, polygonArea,
-  polygonBounds, removeVertex, resizeBox, roundCoord, toImage, toScreen, visibleObjects, zoomAt,
+  polygonBounds, recentre, removeVertex, resizeBox, roundCoord, toImage, toScreen, visibleObjects, zoomAt,
 } from "../static/js/annotate/geometry.js";
 
 const close = (actual, expected, eps = 1e-9) =>
@@ -397,4 +397,15 @@ test("hit-testing 300 boxes on a 6000x4000 image 10,000 times (prints the time p
   const micros = Number(process.hrtime.bigint() - start) / 1000 / points.length;
   console.log(`hitTest over 300 boxes: ${micros.toFixed(2)} µs per hit test (${hits} of ${points.length} hit something)`);
   assert.ok(hits > 0);
+});
+
+test("recentre keeps the image point at the centre of the screen when the screen changes size", () => {
+  const view = { scale: 2, x: -100, y: 40 };
+  const before = { width: 800, height: 600 };
+  const after = { width: 800, height: 400 }; // a panel opened above the canvas
+  const moved = recentre(view, before, after);
+  const centre = (v, size) => toImage(v, [size.width / 2, size.height / 2]);
+  assert.deepEqual(centre(moved, after), centre(view, before));
+  assert.equal(moved.scale, 2);
+  assert.deepEqual(recentre(view, before, before), view);
 });

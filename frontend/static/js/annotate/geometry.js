@@ -49,6 +49,12 @@ export function zoomAt(view, factor, [sx, sy], { min = 0.02, max = 40 } = {}) {
   return { ...view, scale, x: sx - ix * scale, y: sy - iy * scale };
 }
 
+/** The view after the screen changed from `before` to `after` ({width, height}): what was at the centre of the
+ * screen stays at its centre, at the same scale. */
+export function recentre(view, before, after) {
+  return pan(view, (after.width - before.width) / 2, (after.height - before.height) / 2);
+}
+
 /** The view moved by dx, dy screen pixels (a drag of the canvas). */
 export function pan(view, dx, dy) {
   return { ...view, x: view.x + dx, y: view.y + dy };

@@ -6,7 +6,7 @@
 // change per mouse move. Painting is coalesced to one frame and culls objects outside the view.
 // The stage's state is one object passed to the functions of stage/paint.js (painting), stage/pointer.js
 // (the pointer and the wheel) and stage/drag.js (what a drag does to the document, DOM-free).
-import { fit, toScreen, zoomAt } from "./geometry.js";
+import { fit, recentre, toScreen, zoomAt } from "./geometry.js";
 import { paint, resize } from "./stage/paint.js";
 import { finishPolygon, onPointerDown, onPointerMove, onPointerUp, onWheel } from "./stage/pointer.js";
 
@@ -25,6 +25,7 @@ export function createStage(canvas, host) {
     context: canvas.getContext("2d"),
     host,
     view: { scale: 1, x: 0, y: 0 }, // image -> screen (see geometry.js)
+    fitted: null, // the view the last fit made: while it is still the view, a new canvas size fits again
     image: null,
     size: { width: 0, height: 0 }, // CSS pixels of the canvas
     frame: 0, // the requested animation frame, 0 when none
@@ -48,7 +49,8 @@ function listen(stage) {
   canvas.addEventListener("contextmenu", (event) => event.preventDefault());
   window.addEventListener("keydown", (event) => { if (event.code === "Space") stage.spaceDown = true; });
   window.addEventListener("keyup", (event) => { if (event.code === "Space") stage.spaceDown = false; });
-  new ResizeObserver(() => resize(stage)).observe(canvas.parentElement);
+  // The layout moves the canvas's box (the Instructions panel opens, the window narrows): follow it.
+  new ResizeObserver(() => relayout(stage)).observe(canvas.parentElement);
 }
 
 /** What the page may ask of the stage. */
@@ -81,7 +83,17 @@ function fitImage(stage) {
   if (!stage.image) return;
   const { width, height } = stage.host.imageSize();
   stage.view = fit(width, height, stage.size.width, stage.size.height);
+  stage.fitted = stage.view;
   paint(stage);
+}
+
+/** The canvas's box changed size: an image still as fitted fits the new size (no clipping until `0` is
+ * pressed); one the user zoomed or panned keeps the point at the centre of the view at the centre. */
+function relayout(stage) {
+  const before = stage.size;
+  resize(stage);
+  if (stage.view === stage.fitted) fitImage(stage);
+  else stage.view = recentre(stage.view, before, stage.size);
 }
 
 function zoomCentre(stage, factor) {

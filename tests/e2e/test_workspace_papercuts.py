@@ -1,0 +1,72 @@
+"""Papercuts of the workspace a new user found (issue 19): the image follows the layout when the Instructions
+open, the "work restored" note goes with its task, the shortcut list names the project's tools only, and the
+recent labels are the ones the user chose."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.browser import screenshot, sign_in, watched_page
+from tests.factories import BIRDS, create_project, jpeg, run_jobs, upload
+
+pytestmark = pytest.mark.e2e
+BOXES = {**BIRDS, "tools": ["bbox"]}  # a boxes-only project: no polygon, keypoint, span or classify
+INSTRUCTIONS = "\n\n".join(f"Step {n}: draw a **tight** box around every bird you can see." for n in range(1, 13))
+IMAGE_IN_VIEW = """() => {
+    const stage = window.annotatorStage;
+    const box = document.getElementById('stage').getBoundingClientRect();
+    const [left, top] = stage.clientPoint([0, 0]);
+    const [right, bottom] = stage.clientPoint([640, 480]);
+    return left >= box.left - 1 && top >= box.top - 1 && right <= box.right + 1 && bottom <= box.bottom + 1;
+}"""
+
+
+@pytest.fixture
+def boxes_project(client, make_user, token_for, app):
+    owner = token_for(make_user("owner@example.org"))
+    project = create_project(client, owner, label_schema=BOXES, overlap=1, visibility="public",
+                             instructions=INSTRUCTIONS)
+    files = {f"bird{n}.jpg": jpeg(640, 480, color=(40 * n, 120, 200 - 30 * n), pattern=n) for n in range(2)}
+    assert upload(client, project["id"], owner, files).status_code == 202
+    run_jobs(app)
+    return project
+
+
+@pytest.fixture
+def workspace(browser, live_server, boxes_project, make_user):
+    """An annotator's watched page on the project's workspace; no JavaScript error may happen on it."""
+    make_user("annotator@example.org")
+    context, page, errors = watched_page(browser)
+    sign_in(page, live_server, "annotator@example.org")
+    page.goto(f"{live_server}/projects/{boxes_project['id']}/label")
+    yield page
+    context.close()
+    assert errors == []
+
+
+def ready_task(page) -> int:
+    page.wait_for_function("() => document.getElementById('workspace').dataset.state === 'ready'")
+    return int(page.get_attribute("#task-content", "data-task-id"))
+
+
+def scale(page) -> float:
+    return page.evaluate("window.annotatorStage.view().scale")
+
+
+def test_the_image_refits_when_the_instructions_open_and_close_unless_the_user_zoomed(workspace):
+    page = workspace
+    ready_task(page)
+    assert page.evaluate(IMAGE_IN_VIEW)
+    fitted = scale(page)
+    page.click("details.instructions summary")
+    page.wait_for_function(IMAGE_IN_VIEW, timeout=3000)  # without pressing 0
+    assert scale(page) < fitted  # the stage is lower now: the whole image, smaller
+    screenshot(page, "workspace-instructions-open")
+    page.click("details.instructions summary")
+    page.wait_for_function(f"() => Math.abs(window.annotatorStage.view().scale - {fitted}) < 1e-6", timeout=3000)
+
+    page.locator("#stage").focus()
+    page.keyboard.press("+")  # a zoom the user chose is kept as the layout changes
+    zoomed = scale(page)
+    page.click("details.instructions summary")
+    page.wait_for_timeout(300)
+    assert scale(page) == pytest.approx(zoomed)

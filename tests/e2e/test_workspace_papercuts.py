@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.browser import screenshot, sign_in, watched_page
+from tests.e2e.browser import drag_box, screenshot, sign_in, watched_page
 from tests.factories import BIRDS, create_project, jpeg, run_jobs, upload
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +48,13 @@ def ready_task(page) -> int:
     return int(page.get_attribute("#task-content", "data-task-id"))
 
 
+def choose(page, query):
+    page.keyboard.press("/")
+    page.keyboard.type(query)
+    page.locator("#label-results li").first.wait_for()
+    page.keyboard.press("Enter")
+
+
 def scale(page) -> float:
     return page.evaluate("window.annotatorStage.view().scale")
 
@@ -70,3 +77,29 @@ def test_the_image_refits_when_the_instructions_open_and_close_unless_the_user_z
     page.click("details.instructions summary")
     page.wait_for_timeout(300)
     assert scale(page) == pytest.approx(zoomed)
+
+
+def restore_a_draft(page):
+    """Draw a box, let the draft be kept, reload: the same task says its unsent work was restored."""
+    task = ready_task(page)
+    choose(page, "sparrow")
+    drag_box(page, (40, 40), (200, 160))
+    page.wait_for_timeout(400)
+    page.reload()
+    assert ready_task(page) == task
+    assert page.is_visible("#workspace-note")
+    return task
+
+
+def test_the_restored_work_note_goes_when_the_task_is_skipped_or_submitted(workspace):
+    page = workspace
+    skipped = restore_a_draft(page)
+    page.keyboard.press("Shift+S")
+    page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{skipped}'")
+    assert page.is_hidden("#workspace-note")
+
+    restore_a_draft(page)
+    page.keyboard.press("Control+Enter")  # the last task: nothing follows it
+    page.locator("#done-panel").wait_for(state="visible")
+    assert page.is_hidden("#workspace-note")
+    screenshot(page, "workspace-done-no-restored-note")

@@ -19,7 +19,9 @@ export function setReady(ready) {
 
 /** Lease the next task and show it, or say that none is left. */
 export async function loadNext(ws) {
+  // The last task's words (its restored draft, a shape to finish) go with it, even when no task follows.
   $("workspace-error").hidden = true;
+  $("workspace-note").hidden = true;
   clearInterval(ws.beat);
   ws.lease = null; // the last task is done with, whatever /next answers
   ws.lease = await api.post(`/api/v1/projects/${ws.projectId}/next`);

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   comboOf, createKeymap, DEFAULT_BINDINGS, GROUPS, helpRows, isTypingTarget, match, parseCombo, prettyCombo,
+  projectBindings,
 } from "../static/js/annotate/shortcuts.js";
 
 const key = (k, mods = {}) => ({ key: k, code: "", ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });
@@ -182,4 +183,26 @@ test("isTypingTarget is true for text fields and contenteditable, false otherwis
   assert.equal(isTypingTarget({ tagName: "CANVAS" }), false);
   assert.equal(isTypingTarget(null), false);
   assert.equal(isTypingTarget(undefined), false);
+});
+
+test("projectBindings keeps only the keys a project's tools and media use", () => {
+  const actions = (project) => projectBindings(DEFAULT_BINDINGS, project).map((b) => b.action);
+  const boxes = actions({ tools: ["bbox"], mediaType: "image" });
+  for (const used of ["select", "bbox", "delete", "nextObject", "hide", "zoomIn", "fit", "undo", "submit", "search", "recent1", "help"]) {
+    assert.ok(boxes.includes(used), used);
+  }
+  for (const unused of ["polygon", "keypoint", "span"]) assert.ok(!boxes.includes(unused), unused);
+
+  const spans = actions({ tools: ["classify", "span"], mediaType: "text" });
+  assert.ok(spans.includes("span") && spans.includes("delete") && spans.includes("cancel"));
+  for (const unused of ["select", "bbox", "polygon", "keypoint", "hide", "hideAll", "nextObject", "zoomIn", "zoomOut", "fit"]) {
+    assert.ok(!spans.includes(unused), unused);
+  }
+
+  const classify = actions({ tools: ["classify"], mediaType: "image" }); // labels on a picture: zoom, nothing to draw
+  assert.deepEqual(classify.filter((a) => !a.startsWith("recent")),
+    ["undo", "redo", "zoomIn", "zoomOut", "fit", "submit", "skip", "flag", "help", "search"]);
+  const rows = helpRows(createKeymap(projectBindings(DEFAULT_BINDINGS, { tools: ["classify"], mediaType: "text" })), "en");
+  assert.ok(!rows.some((row) => row.group === "tools" || row.group === "view")); // no empty groups either
+  assert.equal(actions({}).includes("bbox"), false); // a project not loaded: no tools
 });

@@ -103,3 +103,18 @@ def test_the_restored_work_note_goes_when_the_task_is_skipped_or_submitted(works
     page.locator("#done-panel").wait_for(state="visible")
     assert page.is_hidden("#workspace-note")
     screenshot(page, "workspace-done-no-restored-note")
+
+
+def test_the_shortcut_list_names_only_the_projects_tools(workspace):
+    page = workspace
+    ready_task(page)
+    page.keyboard.press("?")
+    page.locator("#help-dialog").wait_for(state="visible")
+    listed = page.text_content("#help-rows")
+    assert "Bounding box" in listed and "Zoom in" in listed
+    for unused in ("Polygon", "Keypoint", "Text span"):
+        assert unused not in listed
+    screenshot(page, "workspace-shortcuts-boxes-only")
+    page.keyboard.press("Escape")
+    page.keyboard.press("p")  # no polygon tool here, and no key for one
+    assert page.get_attribute("#tools [data-tool=bbox]", "aria-pressed") == "true"

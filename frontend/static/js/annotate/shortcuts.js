@@ -181,6 +181,38 @@ export const DEFAULT_BINDINGS = Object.freeze([
     bind(`recent${n}`, [String(n)], "labels", `${ORDINALS_EN[n]} most recent label`, `最近使用的第 ${n} 个标签`)),
 ]);
 
+const GEOMETRY = ["bbox", "polygon", "keypoint"];
+// What a binding needs of the project to be of any use; bindings not named here serve every project.
+const NEEDS = {
+  select: (p) => p.geometry,
+  bbox: (p) => p.tools.includes("bbox"),
+  polygon: (p) => p.tools.includes("polygon"),
+  keypoint: (p) => p.tools.includes("keypoint"),
+  span: (p) => p.tools.includes("span"),
+  delete: (p) => p.geometry || p.tools.includes("span"),
+  cancel: (p) => p.geometry || p.tools.includes("span"),
+  nextObject: (p) => p.geometry,
+  previousObject: (p) => p.geometry,
+  hide: (p) => p.geometry,
+  hideAll: (p) => p.geometry,
+  zoomIn: (p) => p.image,
+  zoomOut: (p) => p.image,
+  fit: (p) => p.image,
+};
+
+/**
+ * The bindings a project uses: its own tools' keys, the object keys only when it draws, zoom only on images;
+ * undo, answering, search and the recent labels always. The keymap and the help are made from these, so
+ * neither mentions a tool the project does not have.
+ * @param {object[]} bindings e.g. DEFAULT_BINDINGS
+ * @param {{tools?: string[], mediaType?: string}} project the label schema's tools, the project's media type
+ * @returns {object[]}
+ */
+export function projectBindings(bindings, { tools = [], mediaType = "" } = {}) {
+  const project = { tools, geometry: tools.some((tool) => GEOMETRY.includes(tool)), image: mediaType === "image" };
+  return bindings.filter((binding) => !NEEDS[binding.action] || NEEDS[binding.action](project));
+}
+
 const PRETTY_KEYS = new Map([
   ["escape", "Esc"], ["arrowup", "↑"], ["arrowdown", "↓"], ["arrowleft", "←"], ["arrowright", "→"],
   ["pageup", "PageUp"], ["pagedown", "PageDown"],

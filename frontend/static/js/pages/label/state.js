@@ -3,7 +3,7 @@
 // what changes per task; ws.render and ws.stage are set by the page once it has made them.
 import { buildIndex, pushRecent } from "../../annotate/taxonomy.js";
 import { createHistory } from "../../annotate/undo.js";
-import { DEFAULT_BINDINGS, createKeymap } from "../../annotate/shortcuts.js";
+import { DEFAULT_BINDINGS, createKeymap, projectBindings } from "../../annotate/shortcuts.js";
 import { emptyDocument, errorsByPart, resultParts } from "../../annotate/document.js";
 import { mediaUrl } from "../../annotate/workspace.js";
 
@@ -25,7 +25,7 @@ export function createState({ me, projectId, project }) {
     parts: resultParts(schema), // which parts of an answer the tools allow
     index, // the taxonomy, searchable
     labelOrder: new Map(index.entries.map((entry, i) => [entry.id, i])), // for colours
-    keymap: createKeymap(DEFAULT_BINDINGS),
+    keymap: createKeymap(projectBindings(DEFAULT_BINDINGS, { tools: schema.tools, mediaType: project?.media_type })),
     recentKey: `annotator.recent.${projectId}.${me.id}`,
     // The task and its answer.
     lease: null, // {assignment, task}

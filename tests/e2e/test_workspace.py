@@ -134,7 +134,10 @@ def test_spans_are_made_by_selecting_text_and_sent_in_code_points(browser, live_
         page.keyboard.press("Enter")
         assert page.locator("#task-text mark").text_content() == "Yellow Warbler"
         page.keyboard.press("Escape")  # the new span is no longer selected
-        page.keyboard.press("2")  # the second recent label (after "species"): the whole text's class
+        assert page.locator("#recent .chip").all_text_contents() == ["1 Species mention"]  # only what was chosen
+        choose_by_search(page, "positive")  # no span selected: the whole text's class
+        page.keyboard.press("2")  # the second most recent label, "species", for the whole text: one class only
+        page.keyboard.press("2")  # and back to "positive"
         screenshot(page, "workspace-text-spans")
         page.keyboard.press("Control+Enter")
         page.locator("#done-panel").wait_for(state="visible")

@@ -118,3 +118,18 @@ def test_the_shortcut_list_names_only_the_projects_tools(workspace):
     page.keyboard.press("Escape")
     page.keyboard.press("p")  # no polygon tool here, and no key for one
     assert page.get_attribute("#tools [data-tool=bbox]", "aria-pressed") == "true"
+
+
+def test_recent_labels_are_empty_until_the_user_chooses_then_most_recent_first(workspace):
+    page = workspace
+    ready_task(page)
+    assert page.is_hidden("#recent") and page.locator("#recent .chip").count() == 0  # not the taxonomy's roots
+    choose(page, "sparrow")
+    choose(page, "yellow_warbler")
+    assert page.locator("#recent .chip").all_text_contents() == ["1 黄林莺", "2 麻雀"]
+    page.keyboard.press("2")
+    assert page.get_attribute("#recent .chip.current", "data-label-id") == "sparrow"
+    page.reload()
+    ready_task(page)
+    assert page.locator("#recent .chip").all_text_contents() == ["1 麻雀", "2 黄林莺"]  # kept for the project
+    screenshot(page, "workspace-recent-labels")

@@ -92,6 +92,7 @@ function renderParentChoice(ws, focused) {
 }
 
 export function renderRecent(ws) {
+  $("recent").hidden = ws.recent.length === 0; // until a label is chosen, nothing is "recent"
   $("recent").replaceChildren(...ws.recent.map((id, i) => {
     const button = document.createElement("button");
     button.type = "button";

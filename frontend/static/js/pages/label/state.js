@@ -69,16 +69,16 @@ export function labelPath(ws, id) {
   return entry ? entry.pathText : id;
 }
 
-/** The recent labels this browser kept for the project; until nine have been used, the top of the taxonomy. */
+/** The labels this browser saw the user choose in the project, most recent first (none until one is chosen). */
 function loadRecent(ws) {
   let saved = [];
   try { saved = JSON.parse(localStorage.getItem(ws.recentKey) || "[]"); } catch { saved = []; }
-  const known = saved.filter((id) => ws.index.byId.has(id));
-  for (const entry of ws.index.entries) {
-    if (known.length >= RECENT_COUNT) break;
-    if (!known.includes(entry.id)) known.push(entry.id);
-  }
-  return known.slice(0, RECENT_COUNT);
+  return knownRecent(saved, ws.index, RECENT_COUNT);
+}
+
+/** The saved recent ids still in the taxonomy, in their order, at most `count`; nothing else fills the list. */
+export function knownRecent(saved, index, count = RECENT_COUNT) {
+  return (Array.isArray(saved) ? saved : []).filter((id) => index.byId.has(id)).slice(0, count);
 }
 
 export function remember(ws, id) {

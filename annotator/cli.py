@@ -211,6 +211,7 @@ def run(host: str, port: int, web_workers: int, job_workers: int, with_demo: boo
                  for n in range(job_workers)]
     children.append(Child("scheduler", [sys.executable, "-m", "annotator.cli", "cron"]))
     click.echo(f"\n  Annotator is running at http://{host}:{port}/  (Ctrl+C stops it)")
+    click.echo(f"  API documentation: http://{host}:{port}/api/docs")
     if seeded:
         click.echo("  Demo logins:\n" + demo.logins())
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [supervisor] %(message)s")

@@ -18,4 +18,5 @@ def init_api(app: Flask) -> None:
     for resource in RESOURCES:
         api.register_blueprint(resource)
     app.register_blueprint(api)
+    app.register_blueprint(openapi.docs)  # GET /api/docs, the browsable page, beside /api/v1
     init_errors(app)

@@ -1,4 +1,4 @@
-"""DomainError -> HTTP status in ONE table, and the one problem+json body of API.md."""
+"""DomainError -> HTTP status in ONE table, and the one problem+json body (the OpenAPI document's Problem)."""
 from __future__ import annotations
 
 import logging

@@ -1,16 +1,27 @@
-"""The OpenAPI 3.1 document, generated from the routes and their marshmallow schemas."""
+"""The OpenAPI 3.1 document, generated from the routes and their marshmallow schemas, and /api/docs, the page
+that draws it (the vendored Swagger UI)."""
 from __future__ import annotations
 
 import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, Response, current_app, render_template
+from flask_login import current_user
 
-from annotator.api.core import ApiDoc
+from annotator.api.core import ApiDoc, route
+from annotator.users.login import require_valid_credentials
 
 bp = Blueprint("openapi", __name__)
+# /api/docs sits beside /api/v1, so it is registered on the app; like the API, a dead bearer token is refused.
+docs = Blueprint("docs", __name__)
+docs.before_request(require_valid_credentials)
+TAG = "docs"
 
+DESCRIPTION = (
+    "The Annotator JSON API, browsable at [/api/docs](/api/docs). Sign in for a session cookie (writes then send "
+    "the `X-CSRF-Token` from `GET /api/v1/auth/csrf`) or send an API token as `Authorization: Bearer <token>`. "
+    "Every error is `application/problem+json` with a stable `code` and, for bad input, `errors` by field.")
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _PARAM_TYPES = {"int": "integer", "float": "number"}
 _PROBLEM = {"description": "An error", "content": {"application/problem+json": {
@@ -19,7 +30,7 @@ _PROBLEM = {"description": "An error", "content": {"application/problem+json": {
 
 def build_spec(app: Flask) -> dict:
     spec = APISpec(title="Annotator API", version="1", openapi_version="3.1.0",
-                   plugins=[MarshmallowPlugin()], info={"description": "See API.md for the contract."})
+                   plugins=[MarshmallowPlugin()], info={"description": DESCRIPTION})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie",
                                                 "name": app.config["SESSION_COOKIE_NAME"]})
@@ -76,3 +87,12 @@ def _success(doc: ApiDoc) -> dict:
 @bp.get("/openapi.json")
 def openapi():
     return build_spec(current_app)
+
+
+@route(docs, "/api/docs", methods=["GET"], auth=False, tag=TAG,
+       summary="This document as a browsable HTML page (Swagger UI); open to anyone, as the document is")
+def api_docs():
+    signed_in = current_user.is_authenticated
+    html = render_template("api_docs.html", page="api_docs", signed_in=signed_in,
+                           lang=current_user.locale if signed_in else None)
+    return Response(html, mimetype="text/html")

@@ -104,6 +104,7 @@ NOT_YOURS = {409: "not_your_assignment"}
 EXPECTED: dict[str, Op] = {
     # --- open to anyone -----------------------------------------------------------------------------------------
     "GET /api/v1/openapi.json": Op(anyone()),
+    "GET /api/docs": Op(anyone()),  # the browsable page of the document above (HTML)
     "GET /api/v1/auth/csrf": Op(anyone()),
     "POST /api/v1/auth/login": Op(anyone(), json_body(lambda w: {"email": w.login_email, "password": PASSWORD})),
     "POST /api/v1/auth/register": Op(anyone(), json_body(lambda w: {

@@ -36,6 +36,12 @@ function token() {
 
 export function forgetCsrf() { csrfToken = null; }
 
+// The header a cookie-authenticated request of `method` needs (none for reads): for requests this module does
+// not send itself (the API docs page's "Try it out").
+export async function csrfHeader(method) {
+  return UNSAFE.has(method) ? { "X-CSRF-Token": await token() } : {};
+}
+
 export async function request(method, path, body, extraHeaders = {}) {
   const headers = { Accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -292,11 +292,6 @@ const en = {
   "ledger.payout": "Payout sent",
   "ledger.reversal": "Payout rejected: the money is back",
   "error.generic": "Something went wrong: {detail}",
-};
-
-const zh = {
-  "app.name": "Annotator 标注平台",
-  "nav.projects": "项目",
   "mem.title": "Members",
   "mem.who": "Who may label",
   "mem.nowPrivate": "Members only (private).",
@@ -313,7 +308,6 @@ const zh = {
   "mem.people": "People",
   "mem.name": "Name",
   "mem.since": "Since",
-  "mem.invitedAt": "Invited",
   "mem.invited": "{email} has no account yet: they become a member when they sign up with this address. Send them the sign-up page: {link}",
   "mem.none": "Nobody but the owner yet: invite people above.",
   "mem.pending": "Invitations waiting for a sign-up",
@@ -325,6 +319,12 @@ const zh = {
   "home.members": "Members",
   "pf.visibilityHelp": "Members only: nobody else sees the project; add people on its Members page or invite them by e-mail. Everyone signed in: any user may find and label it.",
   "label.noAccess": "This project does not exist, or it is private and you are not a member. Ask its owner to invite you with your e-mail address, {email}.",
+  "mem.invitedAt": "Invited",
+};
+
+const zh = {
+  "app.name": "Annotator 标注平台",
+  "nav.projects": "项目",
   "nav.wallet": "钱包",
   "nav.signOut": "退出",
   "nav.language": "语言",
@@ -609,16 +609,6 @@ const zh = {
   "ledger.payout": "提现已发放",
   "ledger.reversal": "提现被拒绝：款项已退回",
   "error.generic": "出错了：{detail}",
-};
-
-export const MESSAGES = { en, "zh-CN": zh };
-let current = "en";
-
-// The locale to use: a supported one, else its language's, else English ("zh" and "zh-Hans-CN" are zh-CN).
-export function pickLocale(wanted) {
-  if (typeof wanted !== "string") return "en";
-  if (MESSAGES[wanted]) return wanted;
-  return wanted.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
   "mem.title": "成员",
   "mem.who": "谁可以标注",
   "mem.nowPrivate": "仅成员（私有）。",
@@ -635,7 +625,6 @@ export function pickLocale(wanted) {
   "mem.people": "成员列表",
   "mem.name": "姓名",
   "mem.since": "加入时间",
-  "mem.invitedAt": "邀请时间",
   "mem.invited": "{email} 尚无账号：用该地址注册后即成为成员。请把注册页面发给对方：{link}",
   "mem.none": "除所有者外还没有成员：请在上方邀请。",
   "mem.pending": "等待注册的邀请",
@@ -647,6 +636,17 @@ export function pickLocale(wanted) {
   "home.members": "成员",
   "pf.visibilityHelp": "仅成员：其他人看不到该项目；在其成员页面添加或通过电子邮件邀请。所有已登录用户：任何用户都能找到并标注。",
   "label.noAccess": "该项目不存在，或它是私有项目而您不是成员。请让项目所有者用您的电子邮件地址 {email} 邀请您。",
+  "mem.invitedAt": "邀请时间",
+};
+
+export const MESSAGES = { en, "zh-CN": zh };
+let current = "en";
+
+// The locale to use: a supported one, else its language's, else English ("zh" and "zh-Hans-CN" are zh-CN).
+export function pickLocale(wanted) {
+  if (typeof wanted !== "string") return "en";
+  if (MESSAGES[wanted]) return wanted;
+  return wanted.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
 }
 
 export function setLocale(wanted) {

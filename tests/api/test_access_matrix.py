@@ -218,6 +218,7 @@ EXPECTED: dict[str, Op] = {
     # The task the annotator answered, and that answer.
     "GET /api/v1/tasks/{task_id}/annotations": Op(signed_in("404", **REVIEWERS)),  # annotator: 404 (the code)
     "GET /api/v1/tasks/{task_id}/consensus": Op(signed_in("404", **REVIEWERS)),  # annotator: 404 (the code)
+    "GET /api/v1/tasks/{task_id}/ledger": Op(signed_in("404", **STAFF_ROW)),  # money: owner and managers
     "POST /api/v1/annotations/{annotation_id}/review": Op(signed_in("404", **REVIEWERS),  # annotator: 404 (the code)
                                                           json_body(lambda w: {"verdict": "accept"})),
     # The annotator's answer, on a task its overlap of 1 completed: final for its author; nobody else's to touch.
@@ -237,7 +238,6 @@ EXPECTED: dict[str, Op] = {
                                                         json_body(lambda w: {"reason": "unsure"}), fresh_world=True,
                                                         refusals=NOT_YOURS),
     "POST /api/v1/assignments/{assignment_id}/flag": Op(signed_in("409", **LEASE), json_body(
-    "GET /api/v1/tasks/{task_id}/ledger": Op(signed_in("404", **STAFF_ROW)),  # money: owner and managers
         lambda w: {"reason": "other", "note": "flagged by the matrix"}), fresh_world=True, refusals=NOT_YOURS),
 }
 

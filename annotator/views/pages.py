@@ -86,3 +86,16 @@ def project_members(project_id: int):
     """Who is in a project: invite by e-mail with a role, change roles, remove, pending invitations, public or
     private."""
     return _page("members.html", "members", project_id=project_id)
+
+
+@bp.get("/projects/<int:project_id>/tasks")
+def project_tasks(project_id: int):
+    """The task browser: filter a project's tasks and open one."""
+    return _page("tasks.html", "tasks", project_id=project_id)
+
+
+@bp.get("/projects/<int:project_id>/tasks/<int:task_id>")
+def project_task(project_id: int, task_id: int):
+    """One task: the item with every answer overlaid in its annotator's colour, the consensus, reviews, flags and
+    the ledger lines it caused."""
+    return _page("task.html", "task", project_id=project_id, task_id=task_id)

@@ -38,6 +38,11 @@ for (const project of page.items) {
     }
   }
   if (["owner", "manager", "reviewer"].includes(project.role)) {
+    const tasks = document.createElement("a");
+    tasks.href = `/projects/${project.id}/tasks`;
+    tasks.textContent = t("home.tasks");
+    tasks.dataset.tasksFor = String(project.id);
+    item.append(tasks);
     const dashboard = document.createElement("a");
     dashboard.href = `/projects/${project.id}/quality`;
     dashboard.textContent = t("home.dashboard");

@@ -10,6 +10,7 @@ import { confusionName, describeObjects, describeResult, formatInterval, formatN
 await startPage();
 const root = document.getElementById("quality");
 const projectId = Number(root.dataset.projectId);
+document.getElementById("browse-tasks").href = `/projects/${projectId}/tasks`;
 const $ = (id) => document.getElementById(id);
 let annotators = [];
 let names = new Map();
@@ -112,7 +113,12 @@ async function load() {
   for (const task of page.items) {
     const tr = document.createElement("tr");
     tr.dataset.taskId = String(task.id);
-    cell(tr, task.data.text || task.data.name || `#${task.id}`);
+    const open = document.createElement("a");
+    open.href = `/projects/${projectId}/tasks/${task.id}`;
+    open.textContent = task.data.text || task.data.name || `#${task.id}`;
+    const first = document.createElement("td");
+    first.append(open);
+    tr.append(first);
     cell(tr, String(task.annotations), "num");
     const result = task.consensus && task.consensus.result;
     cell(tr, result && Array.isArray(result.objects) && !(result.labels || []).length
@@ -223,7 +229,12 @@ async function loadFlags() {
   $("flags").replaceChildren(...page.items.map((flag) => {
     const row = document.createElement("tr");
     row.dataset.flagId = String(flag.id);
-    cell(row, `#${flag.task_id}`);
+    const open = document.createElement("a");
+    open.href = `/projects/${projectId}/tasks/${flag.task_id}`;
+    open.textContent = t("tv.title", { id: flag.task_id });
+    const first = document.createElement("td");
+    first.append(open);
+    row.append(first);
     cell(row, t(`ws.flag.${flag.reason}`));
     cell(row, flag.note || "");
     cell(row, formatDate(flag.created_at));

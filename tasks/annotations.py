@@ -265,10 +265,10 @@ def reinstate(session: Session, project: Project, user_id: int, now: dt.datetime
 
 
 def mine(user: User, project_id: int | None = None):
-    """The caller's answers, newest first, with their task's status (for `GET /me/annotations`)."""
+    """The caller's answers, newest first, with their task's status and data (for `GET /me/annotations`)."""
     query = (select(Annotation.id, Annotation.project_id, Annotation.task_id, Annotation.result, Annotation.lead_time_ms,
                     Annotation.schema_version, Annotation.created_at, Task.status.label("task_status"),
-                    Task.is_gold.label("gold"))
+                    Task.is_gold.label("gold"), Task.data.label("task_data"))
              .join(Task, Task.id == Annotation.task_id).where(Annotation.user_id == user.id)
              .order_by(Annotation.id.desc()))
     return query if project_id is None else query.where(Annotation.project_id == project_id)

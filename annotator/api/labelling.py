@@ -11,10 +11,11 @@ from annotator.api.core import Page, WithFields, no_content, project_rows, route
 from annotator.api.fields import In, PageQuery, SafeString, StrictInteger
 from annotator.api.schemas import UserBrief
 from annotator.users import service
+from annotator.errors import NotFound
 from annotator.web import db_session, request_now
 from annotator.workflows import labelling, moderation
 from tasks import annotations, projects, reviews
-from tasks.models import FLAG_REASONS, FLAG_STATUSES, Flag, Task
+from tasks.models import FLAG_REASONS, FLAG_STATUSES, Annotation, Flag, Task
 
 bp = Blueprint("labelling_api", __name__)
 TAG = "labelling"
@@ -60,6 +61,7 @@ class MyAnswerOut(AnnotationOut):
     task_status = fields.String()
     revisable = fields.Function(lambda row: row.task_status == "open" and not row.gold, metadata={
         "description": "whether PUT /annotations/{id} may still change it (its task is not complete)"})
+    task_data = fields.Dict(metadata={"description": "the task's data (its text, or its image's URL)"})
 
 
 class MyAnswersQuery(PageQuery):
@@ -171,6 +173,15 @@ def my_annotations(args: dict) -> Page:
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.execute(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
     return Page(list(rows), args["page"], args["per_page"], total)
+
+
+@route(bp, "/annotations/<int:annotation_id>", methods=["GET"], response=MyAnswerOut,
+       summary="One of your answers with its task's data, to revise it (the author; others 404)", tag=TAG)
+def my_annotation(annotation_id: int):
+    row = db_session().execute(annotations.mine(current_user).where(Annotation.id == annotation_id)).first()
+    if row is None:
+        raise NotFound("No such annotation.")
+    return row
 
 
 @route(bp, "/annotations/<int:annotation_id>", methods=["PUT"], body=AnnotationIn, response=AnnotationOut,

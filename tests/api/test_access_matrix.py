@@ -226,6 +226,8 @@ EXPECTED: dict[str, Op] = {
                                                   json_body(lambda w: {"result": {"labels": ["negative"]}}),
                                                   refusals={409: "task_completed"}),
     "GET /api/v1/me/annotations": Op(signed_in()),
+    # One answer by id: its author (the annotator answered the world's task); everyone else 404.
+    "GET /api/v1/annotations/{annotation_id}": Op(signed_in("404", annotator="ok")),
 
     # --- the annotator's live lease ---------------------------------------------------------------------------------
     # API.md: 409 "if the assignment is not yours" for those who can see P (members, the admin); those who

@@ -66,3 +66,18 @@ def test_only_the_author_may_revise_and_pay_does_not_change(app, client, owner, 
     assert wallet(client, annotators[0]) == before  # the credit was for the work, not the label
     assert_problem(client.put(f"/api/v1/annotations/{made['id']}", json={"result": {"labels": ["positive"]}}), 401)
     assert deposit  # the helper funds paid projects through an administrator
+
+
+def test_the_author_opens_one_answer_with_its_task_to_revise_it_and_nobody_else_does(client, owner, annotators):
+    project = text_tasks(client, owner, count=1, overlap=2)
+    made = answer(client, nxt(client, project, annotators[0]).get_json(), annotators[0], label="negative").get_json()
+    one = client.get(f"/api/v1/annotations/{made['id']}", headers=annotators[0])
+    assert one.status_code == 200
+    body = one.get_json()
+    assert (body["id"], body["task_id"], body["revisable"]) == (made["id"], made["task_id"], True)
+    assert body["task_data"] == {"text": "task number 0"} and body["result"] == {"labels": ["negative"]}
+    listed = client.get("/api/v1/me/annotations", headers=annotators[0]).get_json()["items"]
+    assert listed[0]["task_data"] == {"text": "task number 0"}
+    for stranger in (annotators[1], owner):
+        assert_problem(client.get(f"/api/v1/annotations/{made['id']}", headers=stranger), 404)
+    assert_problem(client.get("/api/v1/annotations/999999", headers=annotators[0]), 404)

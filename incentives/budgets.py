@@ -141,25 +141,6 @@ def wallet(session: Session, user: User) -> dict[str, Any]:
             "lifetime_earned": int(earned or 0)}
 
 
-def wallet_entries_page(session: Session, user: User, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
-    """One page of the user's wallet lines (see `_wallet_lines`) and how many there are in all."""
-    statement = _wallet_lines(user)
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).mappings()
-    return [dict(row) for row in rows], total
-
-
-def _wallet_lines(user: User) -> Select:
-    """The user's wallet lines, newest first: each entry with its transaction's memo, project, task and reasons."""
-    return (select(Entry.id, Entry.transaction_id, Entry.amount, Account.kind.label("account"), LedgerTransaction.kind,
-                   LedgerTransaction.memo, LedgerTransaction.project_id, LedgerTransaction.task_id,
-                   LedgerTransaction.details, LedgerTransaction.created_at)
-            .join(Account, Account.id == Entry.account_id)
-            .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-            .where(Account.user_id == user.id, Account.kind.in_(WALLET_KINDS))
-            .order_by(Entry.id.desc()))
-
-
 def earned_by_annotation(session: Session, project_id: int, after: int, last: int) -> dict[int, int]:
     """What each answer to the project's tasks with ids in (after, last] earned, net, in minor units: its credit,
     settlement and any clawback, as the wallets saw them (the exports' `credits`)."""

@@ -99,3 +99,9 @@ def project_task(project_id: int, task_id: int):
     """One task: the item with every answer overlaid in its annotator's colour, the consensus, reviews, flags and
     the ledger lines it caused."""
     return _page("task.html", "task", project_id=project_id, task_id=task_id)
+
+
+@bp.get("/projects/<int:project_id>/answers")
+def my_answers(project_id: int):
+    """Your answers in a project, newest first, each revisable while its task is open."""
+    return _page("answers.html", "answers", project_id=project_id)

@@ -155,6 +155,16 @@ export function errorsByPart(errors) {
 }
 
 // Drafts: saved per assignment, restored only for the same assignment (another task's draft is never shown).
+// An answer the API holds (a result) as a document to edit again: the inverse of toResult.
+export function fromResult(result) {
+  const given = result || {};
+  return {
+    labels: Array.isArray(given.labels) ? [...given.labels] : [],
+    objects: Array.isArray(given.objects) ? given.objects.map((object) => ({ attributes: {}, ...object })) : [],
+    spans: Array.isArray(given.spans) ? given.spans.map(({ start, end, label }) => ({ start, end, label })) : [],
+  };
+}
+
 export function draftKey(assignmentId) {
   return `annotator.draft.${assignmentId}`;
 }

@@ -87,6 +87,7 @@ export const api = {
   get: (path) => request("GET", path),
   post: (path, body, headers) => request("POST", path, body, headers),
   patch: (path, body) => request("PATCH", path, body),
+  put: (path, body) => request("PUT", path, body),
   del: (path) => request("DELETE", path),
   upload,
 };

@@ -384,6 +384,18 @@ const en = {
   "tv.a.payouts_in_flight": "payouts in flight",
   "tv.a.outside_world": "outside",
   "tv.a.platform_fees": "platform fees",
+  "ma.title": "Your answers",
+  "ma.help": "Newest first. You may revise an answer while its task is still open; once the task is complete, answers are final (your pay never changes by revising).",
+  "ma.none": "You have not answered anything here yet.",
+  "ma.start": "Start labelling",
+  "ma.revise": "Revise",
+  "ma.revisable": "open: you may revise it",
+  "ma.final": "final (task complete)",
+  "ma.closed": "final",
+  "ma.link": "Your answers",
+  "ws.revising": "Revising your answer to task {task}: change it, then send it again (Ctrl+Enter). Your pay stays as it is.",
+  "ws.revised": "Your answer is revised.",
+  "ws.backToAnswers": "Back to your answers",
 };
 
 const zh = {
@@ -765,6 +777,18 @@ const zh = {
   "tv.a.payouts_in_flight": "提现处理中",
   "tv.a.outside_world": "外部",
   "tv.a.platform_fees": "平台费用",
+  "ma.title": "我的答案",
+  "ma.help": "最新的在前。任务仍在进行时可以修改答案；任务完成后答案即为最终结果（修改不会改变报酬）。",
+  "ma.none": "你还没有在这里回答过任务。",
+  "ma.start": "开始标注",
+  "ma.revise": "修改",
+  "ma.revisable": "进行中：可以修改",
+  "ma.final": "最终（任务已完成）",
+  "ma.closed": "最终",
+  "ma.link": "我的答案",
+  "ws.revising": "正在修改你对任务 {task} 的答案：修改后再次提交（Ctrl+Enter）。报酬保持不变。",
+  "ws.revised": "答案已修改。",
+  "ws.backToAnswers": "返回我的答案",
 };
 
 export const MESSAGES = { en, "zh-CN": zh };

@@ -13,7 +13,7 @@ import { bindFlag } from "./label/answer.js";
 import { attachStage } from "./label/canvas.js";
 import { $, fail } from "./label/dom.js";
 import { bindKeys } from "./label/keys.js";
-import { loadNext, refreshWallet, setReady, tick } from "./label/lease.js";
+import { loadNext, loadRevision, refreshWallet, setReady, tick } from "./label/lease.js";
 import { renderPanels } from "./label/panels.js";
 import { bindPicker } from "./label/picker.js";
 import { createState } from "./label/state.js";
@@ -44,9 +44,12 @@ if (project) {
     renderMarkdown($("instructions"), project.instructions);
     $("instructions").closest("details").hidden = false;
   }
+  const revising = Number(new URLSearchParams(window.location.search).get("revise")) || null;
+  $("my-answers-link").href = `/projects/${projectId}/answers`;
   try {
     refreshWallet(ws);
-    await loadNext(ws);
+    if (revising) await loadRevision(ws, revising);
+    else await loadNext(ws);
   } catch (error) {
     fail(error);
   }

@@ -64,19 +64,41 @@ export function submit(ws) {
   const { id } = ws.lease.assignment;
   if (ws.leadTime === null) ws.leadTime = Math.round(performance.now() - ws.shownAt);
   const body = { result: toResult(doc(ws), ws.schema), lead_time_ms: ws.leadTime };
+  if (ws.lease.revision) return revise(ws, body);
   // A retried submit (a dropped connection) must not answer twice: one key per assignment.
   return act(ws, () => api.post(`/api/v1/assignments/${id}/annotation`, body, { "Idempotency-Key": `assignment-${id}` }),
     { after: () => { dropDraft(ws, id); refreshWallet(ws); } });
 }
 
+// A revision replaces the answer in place (PUT); then back to the list of your answers. A task completed in
+// the meantime (409 task_completed) says so and keeps the answer on screen.
+async function revise(ws, body) {
+  ws.busy = true;
+  setReady(false);
+  $("submit").disabled = true;
+  try {
+    await api.put(`/api/v1/annotations/${ws.lease.revision.id}`, body);
+    dropDraft(ws, ws.lease.assignment.id);
+    note("ws.revised");
+    window.location.assign(`/projects/${ws.projectId}/answers?revised=${ws.lease.revision.id}`);
+  } catch (error) {
+    if (error.problem && error.problem.errors) ws.errors = errorsByPart(error.problem.errors);
+    fail(error);
+    $("submit").disabled = false;
+    setReady(true);
+  } finally {
+    ws.busy = false;
+  }
+}
+
 export function skip(ws) {
-  if (!ws.lease) return;
+  if (!ws.lease || ws.lease.revision) return;
   const { id } = ws.lease.assignment;
   return act(ws, () => api.post(`/api/v1/assignments/${id}/skip`, {}), { after: () => dropDraft(ws, id) });
 }
 
 export function openFlag(ws) {
-  if (!ws.lease) return;
+  if (!ws.lease || ws.lease.revision) return;
   $("flag-dialog").returnValue = ""; // Escape closes without setting it: never the last dialog's "flag"
   $("flag-error").hidden = true;
   $("flag-dialog").showModal();

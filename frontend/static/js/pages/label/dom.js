@@ -9,8 +9,8 @@ export function fail(error) {
   showError($("workspace-error"), error);
 }
 
-export function note(key) {
-  $("workspace-note").textContent = t(key);
+export function note(key, params = {}) {
+  $("workspace-note").textContent = t(key, params);
   $("workspace-note").hidden = false;
 }
 

@@ -4,7 +4,7 @@ import { api } from "../../lib/api.js";
 import { formatMoney, t } from "../../lib/i18n.js";
 import { countdown, heartbeatEvery, mediaUrl } from "../../annotate/workspace.js";
 import { createHistory } from "../../annotate/undo.js";
-import { draftKey, emptyDocument, errorsByPart, readDraft } from "../../annotate/document.js";
+import { draftKey, emptyDocument, errorsByPart, fromResult, readDraft } from "../../annotate/document.js";
 import { $, fail, focusWork, note } from "./dom.js";
 import { setTool } from "./toolbar.js";
 import { doc, imageTools } from "./state.js";
@@ -35,11 +35,25 @@ export async function loadNext(ws) {
   ws.beat = setInterval(() => heartbeat(ws), heartbeatEvery(ws.project.lease_seconds));
 }
 
+/** Open one of your answers to revise it (its task still open): the task as it was, your answer loaded; sending
+ * it again replaces the answer (PUT /annotations/{id}), no lease involved. */
+export async function loadRevision(ws, annotationId) {
+  const answer = await api.get(`/api/v1/annotations/${annotationId}`);
+  if (!answer.revisable) throw new Error(t(answer.task_status === "completed" ? "ma.final" : "ma.closed"));
+  ws.lease = { assignment: { id: `revise-${answer.id}`, expires_at: null },
+    task: { id: answer.task_id, data: answer.task_data }, revision: answer };
+  show("task-panel");
+  for (const id of ["skip", "flag"]) if ($(id)) $(id).hidden = true;
+  await renderTask(ws);
+  note("ws.revising", { task: answer.task_id });
+}
+
 async function renderTask(ws) {
   const { task, assignment } = ws.lease;
   $("task-content").dataset.taskId = String(task.id);
   const restored = readDraft(localStorage.getItem(draftKey(assignment.id)) || "null");
-  ws.history = createHistory(restored || emptyDocument());
+  const start = ws.lease.revision ? fromResult(ws.lease.revision.result) : emptyDocument();
+  ws.history = createHistory(restored || start);
   ws.selected = -1;
   ws.selectedSpan = -1;
   ws.errors = errorsByPart({});
@@ -77,7 +91,7 @@ async function showImage(ws, src) {
 /** The lease's countdown, red once it has run out. */
 export function tick(ws) {
   const countdownText = $("countdown");
-  if (!ws.lease) {
+  if (!ws.lease || ws.lease.revision) {
     countdownText.textContent = "";
     return;
   }

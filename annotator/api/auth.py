@@ -61,11 +61,16 @@ def register(payload: dict):
     ratelimit.limit("signups", request.remote_addr or "unknown")
     db = db_session()
     user = service.register(db, runtime().passwords, **payload)
+    _accept_invitations(db, user)
+    db.commit()
+    return user
+
+
+def _accept_invitations(db, user: User) -> None:
+    """Invitations waiting for the user's address become memberships (audit-logged)."""
     for invitation in projects.accept_invitations(db, user, request_now()):
         audit.record(db, user.id, "invitation_accepted", request_now(), project_id=invitation.project_id,
                      target="invitation", target_id=invitation.id, role=invitation.role)
-    db.commit()
-    return user
 
 
 def _login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
@@ -76,7 +81,7 @@ def _login_limiters() -> tuple[FailureLimiter, FailureLimiter]:
 
 
 @route(bp, "/auth/login", methods=["POST"], auth=False, body=LoginIn, response=UserOut,
-       summary="Sign in; sets the session cookie", tag=TAG)
+       summary="Sign in; sets the session cookie (invitations waiting for your address become memberships)", tag=TAG)
 def login(payload: dict):
     per_account, per_address = _login_limiters()
     account, address = service.normalise_email(payload["email"]), request.remote_addr or "unknown"
@@ -84,7 +89,8 @@ def login(payload: dict):
     per_address.attempt(address)
     db = db_session()
     user = service.authenticate(db, runtime().passwords, **payload)  # InvalidCredentials: the attempts stay counted
-    db.commit()  # a rehashed password
+    _accept_invitations(db, user)  # one made while the account was being created is not lost
+    db.commit()  # a rehashed password, accepted invitations
     per_account.succeeded(account, forget_all=True)
     per_address.succeeded(address)
     session.clear()  # a fresh session (and CSRF token) for the signed-in user

@@ -1,6 +1,8 @@
 """Members managed by the owner: invitations for addresses without an account (accepted at sign-up), removal."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.factories import PASSWORD, assert_problem, create_project, sign_in
@@ -136,3 +138,21 @@ def test_a_removed_member_loses_the_project_but_keeps_what_they_did(client, owne
     owner_id = client.get("/api/v1/me", headers=owner).get_json()["id"]
     assert "owner" in assert_problem(client.delete(f"/api/v1/projects/{pid}/members/{owner_id}", headers=owner),
                                      404)["detail"]
+
+
+def test_an_invitation_that_missed_the_sign_up_is_accepted_at_the_next_sign_in(app, client, owner, make_user):
+    """An owner may invite an address while its account is being made (the sign-up did not see the invitation):
+    signing in accepts it."""
+    from annotator.runtime import runtime
+    from tasks.models import ProjectInvitation
+
+    make_user("racing@example.org")
+    pid = create_project(client, owner)["id"]
+    owner_id = client.get("/api/v1/me", headers=owner).get_json()["id"]
+    with runtime(app).session_factory() as session:  # as if written just after the sign-up looked
+        session.add(ProjectInvitation(project_id=pid, email="racing@example.org", role="annotator",
+                                      invited_by=owner_id, created_at=dt.datetime.now(dt.timezone.utc)))
+        session.commit()
+    sign_in(client, "racing@example.org")
+    assert client.get(f"/api/v1/projects/{pid}").get_json()["role"] == "annotator"
+    assert client.get(f"/api/v1/projects/{pid}/invitations", headers=owner).get_json()["total"] == 0

@@ -51,6 +51,13 @@ DEFAULTS: dict[str, object] = {
     "ANNOTATOR_QUALITY_ON_REQUEST": 20_000,
     # The platform's fee on each budget deposit, in basis points (250 = 2.5%); 0 takes none.
     "ANNOTATOR_PLATFORM_FEE_BPS": 0,
+    # A payment provider whose signed notifications confirm or reject deposits (incentives/providers.py): its
+    # name in POST /api/v1/payments/<name>/notifications (empty: none, 404), the HMAC secrets it may sign with
+    # (comma-separated: several during a rotation) and how far its timestamps may be from our clock.
+    "ANNOTATOR_PAYMENT_PROVIDER": "",
+    "ANNOTATOR_PAYMENT_WEBHOOK_SECRETS": "",
+    "ANNOTATOR_PAYMENT_WEBHOOK_TOLERANCE": 300,
+    "ANNOTATOR_PAYMENT_NOTIFICATIONS_PER_MINUTE": 600,  # per client address
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_NAME": "annotator_session",
@@ -116,6 +123,7 @@ def finalise(config: dict, instance: str, *, debug: bool) -> None:
             "set ANNOTATOR_SECRET_KEY to a long random string (`annotator run` makes one under instance/)."
         )
     # Imported here, not at the top: the ledger imports annotator.db, whose package imports this module.
+    from incentives import providers
     from incentives.ledger import is_currency_code
 
     code = config["ANNOTATOR_CURRENCY"]
@@ -123,6 +131,10 @@ def finalise(config: dict, instance: str, *, debug: bool) -> None:
         raise ConfigError(f"ANNOTATOR_CURRENCY is three capital letters (ISO 4217, e.g. CNY, EUR), not {code!r}.")
     if not 0 <= int(config["ANNOTATOR_PLATFORM_FEE_BPS"]) < 10_000:
         raise ConfigError(f"ANNOTATOR_PLATFORM_FEE_BPS is 0 to 9999 basis points, not {config['ANNOTATOR_PLATFORM_FEE_BPS']}.")
+    try:
+        providers.configured(config)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     Path(instance).mkdir(parents=True, exist_ok=True)
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = default_database_url(instance)

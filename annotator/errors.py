@@ -154,3 +154,18 @@ class AboveBalance(InvalidInput):
 class AlreadyDecided(Conflict):
     code = "already_decided"
     title = "This has already been decided"
+
+
+class InvalidSignature(NotAuthenticated):
+    code = "invalid_signature"
+    title = "The notification's signature does not check out"
+
+
+class StaleSignature(InvalidSignature):
+    code = "stale_signature"
+    title = "The notification's signature is too old or from the future"
+
+
+class AmountMismatch(Conflict):
+    code = "amount_mismatch"
+    title = "The amount paid is not the amount asked for"

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from annotator.errors import IdempotencyKeyReused, InvalidInput
+from annotator.errors import AlreadyDecided, AmountMismatch, IdempotencyKeyReused, InvalidInput, NotFound
 from annotator.users.models import User
 from incentives import ledger
 from incentives.ledger import Leg
@@ -70,9 +70,35 @@ def decide_deposit(session: Session, deposit_id: int, admin: User, confirm: bool
 
     row = session.get(Deposit, deposit_id, with_for_update=True)
     may_decide(row, admin, "deposit")
+    return _decide(session, row, confirm, now, admin.id, note)
+
+
+def settle_deposit(session: Session, deposit_id: int, amount: int, paid: bool, now: dt.datetime,
+                   note: str) -> tuple[Deposit, bool]:
+    """A payment provider's word on a deposit (incentives/providers.py): paid confirms it, failed rejects it,
+    exactly as an administrator's decision would (`decided_by` None: nobody). The amount paid must be the amount
+    asked for (409 `amount_mismatch`). A deposit that already has this outcome is left as it is (a provider's
+    retry, or an administrator who decided first): the second value says whether this call decided it; the other
+    outcome is 409 `already_decided`. Locked as `decide_deposit` locks it, so of the two at once one decides."""
+    row = session.get(Deposit, deposit_id, with_for_update=True)
+    if row is None:
+        raise NotFound("No such deposit.")
+    if amount != row.amount:
+        raise AmountMismatch(f"Deposit {row.id} asked for {row.amount} minor units; the notification says "
+                             f"{amount} were paid. Nothing was changed.", expected=row.amount, notified=amount)
+    if row.status == ("confirmed" if paid else "rejected"):
+        return row, False
+    if row.status != "pending":
+        raise AlreadyDecided(f"This deposit was already {row.status}.")
+    return _decide(session, row, paid, now, None, note), True
+
+
+def _decide(session: Session, row: Deposit, confirm: bool, now: dt.datetime, decided_by: int | None,
+            note: str) -> Deposit:
+    """The one way a pending deposit is decided: confirmed, posted to the budget; rejected, nothing posted."""
     if confirm:
         row.transaction_id = _post_deposit(session, row, now).id
-    row.status, row.decided_by, row.decided_at, row.note = ("confirmed" if confirm else "rejected"), admin.id, now, note
+    row.status, row.decided_by, row.decided_at, row.note = ("confirmed" if confirm else "rejected"), decided_by, now, note
     session.flush()
     return row
 

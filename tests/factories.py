@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
+import hmac
 import io
+import json
 import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
 from PIL import Image
 from rq import SimpleWorker
 from sqlalchemy import select, text, update
+from werkzeug.serving import make_server
 
 from annotator import cli, queue
 from annotator.app import create_app
@@ -49,6 +56,20 @@ def fresh_app(folder, redis_url, shared_database):
     if shared_database is None:
         Base.metadata.create_all(runtime(application).engine)
     return application
+
+
+@contextmanager
+def on_loopback(app) -> Iterator[str]:
+    """The app served on a free loopback port by werkzeug's threaded server, for as long as the block runs: its
+    base URL (browsers and real HTTP clients talk to it)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def repo_root() -> Path:
@@ -415,6 +436,35 @@ def vehicle_project(app, client, owner, annotators):
                                    json={"result": {"objects": objects}}, headers=headers)
             assert answered.status_code == 201, answered.get_json()
     return project, misnamed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Payment providers' notifications, signed as a provider signs them (the README's recipe, written out here
+# rather than taken from incentives/providers.py, so a test checks the server against the recipe)
+# ---------------------------------------------------------------------------------------------------------
+
+PAYMENT_PROVIDER = "testbank"
+PAYMENT_SECRET = "whsec-current-0123456789abcdef"
+
+
+def payment_settings(*secrets: str) -> dict:
+    """Settings that configure the test provider with these secrets (by default PAYMENT_SECRET)."""
+    return {"ANNOTATOR_PAYMENT_PROVIDER": PAYMENT_PROVIDER,
+            "ANNOTATOR_PAYMENT_WEBHOOK_SECRETS": ",".join(secrets or (PAYMENT_SECRET,))}
+
+
+def signed_notification(body, secret: str = PAYMENT_SECRET, timestamp: int | None = None) -> tuple[bytes, dict]:
+    """(the raw body, its headers): HMAC-SHA256 of '<unix seconds>.<raw body>' as X-Payment-Signature."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    moment = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{moment}.".encode() + raw, hashlib.sha256).hexdigest()
+    return raw, {"X-Payment-Signature": f"t={moment},v1={digest}", "Content-Type": "application/json"}
+
+
+def payment_notification(deposit: dict, outcome: str = "paid", **changes) -> dict:
+    """The generic notification body for a deposit as POST /budget/deposits answered it."""
+    return {"deposit_id": deposit["id"], "amount": deposit["amount"], "outcome": outcome,
+            "reference": f"pay-{deposit['id']}-{outcome}", **changes}
 
 
 # ---------------------------------------------------------------------------------------------------------

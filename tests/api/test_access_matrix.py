@@ -36,8 +36,8 @@ from annotator.api.openapi import build_spec
 from annotator.users import service
 from annotator.runtime import runtime
 from tasks.models import Qualification
-from tests.factories import (PASSWORD, RATES, answer, confirm_deposits, create_text_project, fresh_app, jpeg, nxt, run_exports,
-                             text_project_body, upload)
+from tests.factories import (PASSWORD, PAYMENT_PROVIDER, RATES, answer, confirm_deposits, create_text_project, fresh_app,
+                             jpeg, nxt, payment_settings, run_exports, signed_notification, text_project_body, upload)
 
 API = "/api/v1"
 PERSONAS = ("anonymous", "outsider", "annotator", "reviewer", "manager", "owner", "other_owner", "admin")
@@ -72,6 +72,14 @@ def signed_in(default: str = "ok", **cells: str) -> dict[str, str]:
 
 def json_body(make: Callable[[SimpleNamespace], object]) -> Callable[[SimpleNamespace], dict]:
     return lambda world: {"json": make(world)}
+
+
+def provider_notification(world: SimpleNamespace) -> dict:
+    """The world's deposit kept for it, paid, signed by the provider the matrix app is configured with."""
+    raw, headers = signed_notification({"deposit_id": world.deposit_to_notify_id, "amount": 1, "outcome": "paid",
+                                        "reference": "access matrix"})
+    return {"data": raw, "content_type": "application/json",
+            "environ_overrides": {"HTTP_X_PAYMENT_SIGNATURE": headers["X-Payment-Signature"]}}
 
 
 def unique(prefix: str) -> str:
@@ -145,6 +153,10 @@ EXPECTED: dict[str, Op] = {
                                                     params={"deposit_id": "deposit_to_confirm_id"}),
     "POST /api/v1/deposits/{deposit_id}/reject": Op(signed_in("404", admin="ok", owner="403"),
                                                    params={"deposit_id": "deposit_to_reject_id"}),
+    # A payment provider's notification: its signature is the credential, whoever sends it (each persona's world
+    # has a pending deposit of its own for it); unsigned, it is 401 for everyone (test_payment_notifications).
+    "POST /api/v1/payments/{provider}/notifications": Op(anyone(), provider_notification,
+                                                        params={"provider": "payment_provider"}),
     "GET /api/v1/admin/ledger/verify": Op(signed_in("403", admin="ok")),
     "GET /api/v1/admin/audit": Op(signed_in("403", admin="ok")),
     "GET /api/v1/admin/audit.csv": Op(signed_in("403", admin="ok")),
@@ -281,6 +293,7 @@ def matrix_app(tmp_path_factory, redis_url, shared_database):
     """One app for the module (the worlds share its database): conftest's `app`, built once."""
     application = fresh_app(tmp_path_factory.mktemp("access-matrix"), redis_url, shared_database)
     runtime(application).redis.flushdb()
+    application.config.update(payment_settings())
     yield application
     close_all_sessions()
     runtime(application).engine.dispose()
@@ -329,7 +342,7 @@ def build_world(app, number: int) -> SimpleNamespace:
     funds = ok(client.post(f"{API}/projects/{pid}/budget/deposits", json={"amount": 10_000}, headers=owner), 201)
     confirm_deposits(app, [funds["id"]])
     waiting = [ok(client.post(f"{API}/projects/{pid}/budget/deposits", json={"amount": 1}, headers=owner), 201)
-               for _ in range(2)]  # left pending, for the decisions
+               for _ in range(3)]  # left pending, for the decisions and the provider's notification
 
     invitation = ok(client.post(f"{API}/projects/{pid}/invitations", json={"email": f"w{number}-invited@example.org",
                                                                             "role": "annotator"}, headers=owner), 201)
@@ -369,6 +382,7 @@ def build_world(app, number: int) -> SimpleNamespace:
         leased_task_id=live["task"]["id"], annotation_id=answered["id"], answered_task_id=answered["task_id"],
         flag_id=flagged["id"], payout_to_approve_id=payouts[0]["id"], payout_to_reject_id=payouts[1]["id"],
         deposit_to_confirm_id=waiting[0]["id"], deposit_to_reject_id=waiting[1]["id"],
+        deposit_to_notify_id=waiting[2]["id"], payment_provider=PAYMENT_PROVIDER,
         spare_token_id=spare_token["id"], export_id=export["id"], import_id=imported["id"],
         simulation_id=simulation["id"], invitation_id=invitation["id"],
         benched_id=people["benched"].id, deactivate_target_id=people["active"].id,

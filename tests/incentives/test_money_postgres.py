@@ -11,15 +11,16 @@ import textwrap
 import pytest
 from sqlalchemy import func, select
 
+from annotator.audit import AuditEvent
 from annotator.db import utcnow
 from annotator.users import service
 from annotator.runtime import runtime
 from incentives import checks, ledger, payments
 from incentives.ledger import Leg
-from incentives.models import Account, LedgerTransaction, Payout
+from incentives.models import Account, Deposit, LedgerTransaction, Payout
 from tasks.models import Annotation, Project, Task
-from tests.factories import (PASSWORD, answer, confirm_deposits, create_text_project, funded, in_parallel, nxt,
-                             repo_root)
+from tests.factories import (PASSWORD, PAYMENT_PROVIDER, answer, confirm_deposits, create_text_project, funded,
+                             in_parallel, nxt, payment_notification, payment_settings, repo_root, signed_notification)
 
 pytestmark = pytest.mark.postgres
 
@@ -370,3 +371,46 @@ def test_a_revision_racing_the_submit_that_completes_its_task_is_either_scored_o
             assert revised.get_json()["code"] == "task_completed"
             assert row.result["labels"] == ["negative"] and settled["agreement_score"] < 1.0  # as it was
     assert _verified(pg_app) == []
+
+
+def test_an_administrator_and_the_payment_provider_deciding_one_deposit_at_once_decide_it_once(
+        pg_app, owner, make_user, token_for):
+    """The provider says paid while an administrator confirms or rejects the same deposit: one of them decides
+    (the deposit row's lock orders them); the other sees that decision: the same outcome, 200 changing nothing,
+    or the other, 409 already_decided. One posting per confirmed deposit, one audit line per decision."""
+    pg_app.config.update(payment_settings())
+    client = pg_app.test_client()
+    project = create_text_project(client, owner, visibility="public")
+    admin = token_for(make_user("admin@example.org", admin=True))
+    url = f"/api/v1/payments/{PAYMENT_PROVIDER}/notifications"
+    firsts = set()
+    for round_ in range(12):
+        made = client.post(f"/api/v1/projects/{project['id']}/budget/deposits", json={"amount": 100}, headers=owner)
+        deposit = made.get_json()
+        verb = ("confirm", "reject")[round_ % 2]
+        raw, headers = signed_notification(payment_notification(deposit, "paid"))
+        calls = [(f"/api/v1/deposits/{deposit['id']}/{verb}", {"headers": admin}),
+                 (url, {"data": raw, "headers": headers})]
+        by_admin, by_provider = in_parallel(2, lambda n, calls=calls: pg_app.test_client().post(calls[n][0],
+                                                                                             **calls[n][1]))
+        replies = [(r.status_code, (r.get_json() or {}).get("code")) for r in (by_admin, by_provider)]
+        provider_decided = by_provider.status_code == 200 and by_provider.get_json()["applied"]
+        firsts.add("provider" if provider_decided else "admin")
+        if provider_decided:  # the administrator came second
+            assert replies[0] == (409, "already_decided"), replies
+        elif verb == "confirm":  # the provider came second and agreed
+            assert replies == [(200, None), (200, None)] and by_provider.get_json()["status"] == "confirmed"
+        else:
+            assert replies == [(200, None), (409, "already_decided")], replies
+    with runtime(pg_app).session_factory() as session:
+        decided = session.scalars(select(Deposit)).all()
+        posted = session.scalar(select(func.count()).select_from(LedgerTransaction).where(
+            LedgerTransaction.kind == "deposit"))
+        decisions = session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.in_(("deposit_confirmed", "deposit_rejected"))))
+    assert len(decided) == 12 and all(d.status in ("confirmed", "rejected") for d in decided)
+    assert posted == sum(d.status == "confirmed" for d in decided) and decisions == 12
+    balance = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()["balance"]
+    assert balance == 100 * posted
+    assert _verified(pg_app) == []
+    print(f"who decided first over 12 rounds: {sorted(firsts)}")

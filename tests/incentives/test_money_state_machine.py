@@ -3,8 +3,9 @@
 A `RuleBasedStateMachine` drives the real API through the Flask test client: deposits (retried, with a reused
 key, refused), leases, submits (retried, late, twice, on someone else's lease), skips, flags and their
 resolution, expiries and the minutely jobs, reviewers' verdicts (before and after settlement), payout requests
-(retried, above the balance, with a reused key) and admins' decisions (and annotators trying to decide their
-own). After every step it checks the ledger's own verification (`checks.verify_all`) and a model of where every
+(retried, above the balance, with a reused key), admins' decisions (and annotators trying to decide their
+own) and a payment provider's signed notifications (retried, for the wrong amount, badly signed, stale). After
+every step it checks the ledger's own verification (`checks.verify_all`) and a model of where every
 minor unit must be: conservation, the budget's identity (deposits less fees = balance + reserved + spent), the
 outside world against approved payouts, each wallet against what its answers earned less what was paid out,
 each answer credited once and settled at most once (exactly when its task completed), a rejected answer's pay
@@ -22,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
+import time
 from collections import Counter, defaultdict
 
 from hypothesis import HealthCheck, settings
@@ -35,7 +37,8 @@ from annotator.runtime import runtime
 from incentives import budgets, checks
 from incentives.models import Account, Entry, LedgerTransaction, Payout
 from tasks.models import Annotation, Assignment, Project, Review, Task
-from tests.factories import create_text_project, deposit
+from tests.factories import (PAYMENT_SECRET, PAYMENT_PROVIDER, create_text_project, deposit, payment_notification,
+                             payment_settings, signed_notification)
 
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 BASE, MOST = RATES["per_annotation"], RATES["per_annotation"] + RATES["agreement_bonus"]
@@ -45,6 +48,7 @@ ANNOTATORS = 3
 # histories reach them, the first at exactly the cap and one past it, the second after a few deposits.
 DEPOSIT_CAP, DAY_CAP = 1400, 3000
 WALLET_KINDS = ("wallet_pending", "wallet_available")
+NOTIFICATIONS = f"/api/v1/payments/{PAYMENT_PROVIDER}/notifications"
 SOMETIMES = st.sampled_from([False, False, False, True])
 
 # About 40 s on two cores (SQLite). derandomize: the same histories on every run, so CI is stable; database=None
@@ -170,8 +174,8 @@ class MoneyMachine(RuleBasedStateMachine):
     # ---- setting up an example -----------------------------------------------------------------------------
 
     @initialize(overlap=st.sampled_from([2, 3]), tasks=st.integers(2, 6), initial=st.sampled_from([1400, 69, 140, 350]),
-                fee_bps=st.sampled_from([0, 0, 250]))
-    def setup(self, overlap: int, tasks: int, initial: int, fee_bps: int) -> None:
+                fee_bps=st.sampled_from([0, 0, 250]), confirmer=st.sampled_from(["admin", "provider"]))
+    def setup(self, overlap: int, tasks: int, initial: int, fee_bps: int, confirmer: str) -> None:
         self.app.config["ANNOTATOR_PLATFORM_FEE_BPS"] = fee_bps  # the test puts it back
         self.fee_bps = fee_bps
         self.owner, _ = self.user("owner")
@@ -206,13 +210,13 @@ class MoneyMachine(RuleBasedStateMachine):
         self.mechanisms = {"agreement"}  # every reward mechanism the project has had
         self.ready = True
         if initial:
-            self.deposit(initial, "fresh", 0, confirm=True)
+            self.deposit(initial, "fresh", 0, confirm=confirmer)
 
     # ---- deposits ------------------------------------------------------------------------------------------
 
     @rule(amount=st.sampled_from([300, 1, 19, 70, 71, 140, DEPOSIT_CAP, DEPOSIT_CAP + 1]),
           mode=st.sampled_from(["fresh", "fresh", "retry", "reuse", "bad", "stranger"]), index=st.integers(0, 50))
-    def deposit(self, amount: int, mode: str, index: int, confirm: bool = False) -> None:
+    def deposit(self, amount: int, mode: str, index: int, confirm: str | None = None) -> None:
         url = f"/api/v1/projects/{self.project}/budget/deposits"
         before = self.footprint()
         if mode == "reuse" and self.deposits:  # an earlier key with another amount: refused, nothing moves
@@ -254,8 +258,10 @@ class MoneyMachine(RuleBasedStateMachine):
             event(f"deposit retried: {outcome(again)}")
             assert again.status_code == 201 and again.get_json() == made.get_json()
             assert self.footprint() == after
-        if confirm:
-            self.decide_deposit(len(self.deposits) - 1, "confirm", "admin")
+        if confirm == "admin":  # the newest deposit, this one (index 0), confirmed at once
+            self.decide_deposit(0, "confirm", "admin")
+        elif confirm == "provider":
+            self.provider_notification(0, "paid", "good")
 
     @rule(index=st.integers(0, 50), verb=st.sampled_from(["confirm", "confirm", "reject"]),
           actor=st.sampled_from(["admin", "admin", "owner", "annotator"]))
@@ -275,14 +281,58 @@ class MoneyMachine(RuleBasedStateMachine):
             assert self.footprint() == before
             return
         assert decided.status_code == 200, decided.get_json()
-        chosen["status"] = decided.get_json()["status"]
-        assert chosen["status"] == ("confirmed" if verb == "confirm" else "rejected")
-        if verb == "confirm":
+        assert decided.get_json()["status"] == ("confirmed" if verb == "confirm" else "rejected")
+        self.decided(chosen, decided.get_json()["status"])
+        if verb == "reject":
+            assert self.footprint() == before
+
+    def decided(self, chosen: dict, status: str) -> None:
+        """A pending deposit was confirmed (its money, less the fee, is in the budget) or rejected."""
+        chosen["status"] = status
+        if status == "confirmed":
             self.gross += chosen["amount"]
             self.net += chosen["amount"] - chosen["fee"]
         else:
             self.asked -= chosen["amount"]
+
+    @rule(index=st.integers(0, 50), said=st.sampled_from(["paid", "paid", "failed"]),
+          mode=st.sampled_from(["good", "good", "retry", "wrong_amount", "bad_signature", "stale"]))
+    def provider_notification(self, index: int, said: str, mode: str) -> None:
+        """The payment provider's signed word on a deposit: paid confirms it, failed rejects it, as an
+        administrator's decision would, once; the same outcome again is 200 and moves nothing, the other outcome
+        after a decision 409; a wrong amount (409), a wrong secret or a stale timestamp (401) move nothing."""
+        if not self.deposits:
+            return
+        chosen = self.pick(self.deposits, index)
+        body = payment_notification(chosen, said, amount=chosen["amount"] + (mode == "wrong_amount"))
+        raw, headers = signed_notification(body, "whsec-not-the-providers-secret" if mode == "bad_signature"
+                                           else PAYMENT_SECRET, int(time.time()) - 3600 if mode == "stale" else None)
+        before = self.footprint()
+        told = self.client.post(NOTIFICATIONS, data=raw, headers=headers)
+        event(f"provider says {said} ({mode}) on a {chosen['status']} deposit: {outcome(told)}")
+        status = "confirmed" if said == "paid" else "rejected"
+        refusal = {"bad_signature": (401, "invalid_signature"), "stale": (401, "stale_signature"),
+                   "wrong_amount": (409, "amount_mismatch")}.get(mode)
+        if refusal is None and chosen["status"] not in ("pending", status):
+            refusal = (409, "already_decided")
+        if refusal is not None:
+            assert (told.status_code, code_of(told)) == refusal, told.get_json()
             assert self.footprint() == before
+            return
+        assert told.status_code == 200 and told.get_json()["status"] == status, told.get_json()
+        applied = chosen["status"] == "pending"
+        assert told.get_json()["applied"] == applied
+        if applied:
+            self.decided(chosen, status)
+        after = self.footprint()
+        if mode == "retry":  # the provider never saw our answer and sends it again: nothing more moves
+            raw, headers = signed_notification(body)
+            again = self.client.post(NOTIFICATIONS, data=raw, headers=headers)
+            event(f"provider retried: {outcome(again)}")
+            assert again.status_code == 200 and again.get_json() == {**told.get_json(), "applied": False}
+        assert self.footprint() == after
+        if status == "rejected" or not applied:
+            assert after == before
 
     # ---- the work ------------------------------------------------------------------------------------------
 
@@ -332,13 +382,15 @@ class MoneyMachine(RuleBasedStateMachine):
             self.answer(lease, label, retry)
 
     @rule(first=st.integers(0, ANNOTATORS - 1), labels=st.tuples(st.sampled_from(LABELS), st.sampled_from(LABELS)),
-          top_up=st.booleans(), cash_out=st.sampled_from([None, None, "approve", "reject"]))
-    def two_annotators_answer(self, first: int, labels: tuple[str, str], top_up: bool, cash_out: str | None) -> None:
+          top_up=st.sampled_from([None, "admin", "provider"]), cash_out=st.sampled_from([None, None, "approve", "reject"]))
+    def two_annotators_answer(self, first: int, labels: tuple[str, str], top_up: str | None,
+                              cash_out: str | None) -> None:
         """Two annotators lease and answer one after the other: tasks complete and settle. The owner may first
-        top the budget up for both (work goes on between the stretches where it runs out); the one with the most
-        money may then ask for some of it, and an admin decide at once."""
+        top the budget up for both, confirmed by an admin or the payment provider (work goes on between the
+        stretches where it runs out); the one with the most money may then ask for some of it, and an admin decide
+        at once."""
         if top_up and self.budget()["balance"] < 2 * MOST:
-            self.deposit(2 * MOST, "fresh", 0, confirm=True)
+            self.deposit(2 * MOST, "fresh", 0, confirm=top_up)
         for who, label in zip((first, (first + 1) % ANNOTATORS), labels):
             self.lease_and_answer(who, label, retry=False)
         if cash_out:
@@ -736,7 +788,8 @@ def test_random_histories_of_deposits_work_reviews_and_payouts_keep_every_invari
     # would stop them, not the money.
     app.config.update(ANNOTATOR_PAYOUTS_PER_HOUR=10**9, ANNOTATOR_LABELLING_PER_MINUTE=10**9, ANNOTATOR_DEPOSITS_PER_HOUR=10**9,
                       ANNOTATOR_TOKENS_PER_HOUR=10**9, ANNOTATOR_MAX_DEPOSIT=DEPOSIT_CAP,
-                      ANNOTATOR_MAX_DEPOSITS_PER_DAY=DAY_CAP)
+                      ANNOTATOR_MAX_DEPOSITS_PER_DAY=DAY_CAP, ANNOTATOR_PAYMENT_NOTIFICATIONS_PER_MINUTE=10**9,
+                      **payment_settings())
     try:
         run_state_machine_as_test(Machine, settings=SETTINGS)
         with runtime(app).session_factory() as session:  # every example's money, together

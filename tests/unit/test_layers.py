@@ -15,7 +15,7 @@ FRAMEWORKS = ("flask", "werkzeug", "flask_login", "marshmallow")
 
 
 @pytest.mark.parametrize("modules", [
-    "tasks.models, incentives.ledger",
+    "tasks.models, incentives.ledger, incentives.providers",
     "tasks.jobs, incentives.jobs, annotator.jobs",
     "annotator.workflows.labelling, annotator.workflows.moderation, annotator.workflows.quality, "
     "annotator.workflows.datasets",

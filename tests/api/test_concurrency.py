@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from annotator.users import service
 from annotator.runtime import runtime
-from tasks.models import ProjectMember, Task
+from tasks.models import ProjectInvitation, ProjectMember, Task
 from tests.factories import in_parallel, text_project_body
 
 pytestmark = pytest.mark.postgres
@@ -68,3 +68,41 @@ def test_concurrent_member_additions_make_one_membership(pg_app):
     members = session.scalars(select(ProjectMember).where(ProjectMember.project_id == project["id"])).all()
     session.close()
     assert len(members) == 1 and members[0].role in roles
+
+
+def test_concurrent_invitations_of_one_address_make_one_invitation_and_the_sign_up_one_membership(pg_app):
+    headers = owner_token(pg_app)
+    project = pg_app.test_client().post("/api/v1/projects", json=text_project_body(), headers=headers).get_json()
+    roles = ["annotator", "reviewer", "manager"]
+
+    def invite(index: int):
+        return pg_app.test_client().post(f"/api/v1/projects/{project['id']}/invitations", headers=headers,
+                                         json={"email": "new@example.org", "role": roles[index % 3]}).status_code
+
+    statuses = in_parallel(CLIENTS, invite)
+    assert set(statuses) == {201}, statuses  # a lost race finds the winner's invitation and sets its role
+    session = runtime(pg_app).session_factory()
+    invitations = session.scalars(select(ProjectInvitation).where(ProjectInvitation.project_id == project["id"])).all()
+    session.close()
+    assert len(invitations) == 1 and invitations[0].role in roles
+
+    def sign_up_or_in(index: int):
+        client = pg_app.test_client()
+        if index == 0:
+            return client.post("/api/v1/auth/register", json={"email": "new@example.org", "password": "z" * 12,
+                                                              "display_name": "New"}).status_code
+        return client.post(f"/api/v1/projects/{project['id']}/invitations", headers=headers,
+                           json={"email": "new@example.org", "role": "annotator"}).status_code
+
+    assert set(in_parallel(4, sign_up_or_in)) == {201}
+    session = runtime(pg_app).session_factory()
+    members = session.scalars(select(ProjectMember).where(ProjectMember.project_id == project["id"])).all()
+    session.close()
+    assert len(members) <= 1  # whichever order: at most one membership, never a 500
+    # An invitation the sign-up did not see is accepted when they sign in: then they are a member, once.
+    client = pg_app.test_client()
+    assert client.post("/api/v1/auth/login", json={"email": "new@example.org", "password": "z" * 12}).status_code == 200
+    session = runtime(pg_app).session_factory()
+    members = session.scalars(select(ProjectMember).where(ProjectMember.project_id == project["id"])).all()
+    session.close()
+    assert len(members) == 1

@@ -6,7 +6,8 @@ from flask_login import current_user
 from marshmallow import Schema, fields
 
 from annotator import audit
-from annotator.api.core import WithFields, route
+from annotator.api.core import Page, WithFields, project_rows, route
+from annotator.api.fields import PageQuery
 from annotator.errors import InvalidInput, UnsupportedMediaType
 from annotator.runtime import runtime
 from annotator.web import db_session, request_now
@@ -56,6 +57,15 @@ def create_import(project_id: int):
                  target_id=job.id, files=[f["name"] for f in job.files][:50])
     db.commit()
     return shown(job)
+
+
+@route(bp, "/projects/<int:project_id>/imports", methods=["GET"], query=PageQuery, response=ImportOut, paged=True,
+       summary="The project's imports, newest first, with status and progress (owner or manager)", tag=TAG)
+def list_imports(project_id: int, args: dict) -> Page:
+    db = db_session()
+    projects.access(db, project_id, current_user, need="manager")
+    page = project_rows(db, Import, project_id, args, newest_first=True)
+    return Page([shown(job) for job in page.items], page.page, page.per_page, page.total)
 
 
 def shown(job: Import) -> WithFields:

@@ -195,6 +195,7 @@ EXPECTED: dict[str, Op] = {
     "POST /api/v1/projects/{project_id}/tasks": Op(signed_in(**MANAGERS), json_body(
         lambda w: [{"data": {"text": unique("added by the matrix")}}])),
     "POST /api/v1/projects/{project_id}/imports": Op(signed_in(**MANAGERS), image_upload),
+    "GET /api/v1/projects/{project_id}/imports": Op(signed_in(**MANAGERS)),
     "POST /api/v1/projects/{project_id}/exports": Op(signed_in(**MANAGERS), json_body(lambda w: {"format": "jsonl"})),
     "GET /api/v1/projects/{project_id}/exports": Op(signed_in(**MANAGERS)),
     "GET /api/v1/projects/{project_id}/flags": Op(signed_in(**MANAGERS)),

@@ -212,6 +212,34 @@ def test_imports_need_multipart_and_the_right_project(client, owner, make_user, 
     assert_problem(client.get("/api/v1/imports/99999", headers=owner), 404)
 
 
+def test_the_projects_imports_are_listed_newest_first_with_status_for_its_owner_and_managers(
+        client, app, owner, make_user, token_for):
+    pid = create_project(client, owner)["id"]
+    first = imported(client, app, pid, owner, {"a.jpg": jpeg(pattern=1)})
+    waiting = upload(client, pid, owner, {"b.jpg": jpeg(pattern=2), "c.jpg": jpeg(pattern=0)}).get_json()
+    listed = client.get(f"/api/v1/projects/{pid}/imports", headers=owner).get_json()
+    assert [job["id"] for job in listed["items"]] == [waiting["id"], first["id"]] and listed["total"] == 2
+    assert [job["status"] for job in listed["items"]] == ["queued", "finished"]
+    assert listed["items"][0]["files"] == [{"name": "b.jpg", "size": len(jpeg(pattern=2))},
+                                           {"name": "c.jpg", "size": len(jpeg(pattern=0))}]  # no storage keys
+    assert listed["items"][1]["counts"]["created"] == 1 and listed["items"][1]["progress"] == 1.0
+    second_page = client.get(f"/api/v1/projects/{pid}/imports?per_page=1&page=2", headers=owner).get_json()
+    assert [job["id"] for job in second_page["items"]] == [first["id"]]
+
+    manager, annotator = make_user("manager@example.org"), make_user("annotator@example.org")
+    for user, role in ((manager, "manager"), (annotator, "annotator")):
+        assert client.post(f"/api/v1/projects/{pid}/members", json={"email": user.email, "role": role},
+                           headers=owner).status_code == 201
+    assert client.get(f"/api/v1/projects/{pid}/imports", headers=token_for(manager)).get_json()["total"] == 2
+    assert_problem(client.get(f"/api/v1/projects/{pid}/imports", headers=token_for(annotator)), 403)
+    assert_problem(client.get(f"/api/v1/projects/{pid}/imports", headers=token_for(make_user())), 404)
+    assert_problem(client.get("/api/v1/projects/99999/imports", headers=owner), 404)
+    for query, field in (("per_page=0", "per_page"), ("per_page=501", "per_page"), ("page=0", "page"),
+                         ("page=two", "page")):
+        assert field in assert_problem(client.get(f"/api/v1/projects/{pid}/imports?{query}", headers=owner),
+                                       422)["errors"]
+
+
 def test_an_upload_over_the_limit_is_413(client, app, owner):
     app.config["MAX_CONTENT_LENGTH"] = 10_000
     pid = create_project(client, owner)["id"]

@@ -1,13 +1,14 @@
 // Import: drop files (images, zip archives, a Label Studio export); each upload becomes an import job with
 // its own progress bar, then the files refused with their reasons and the near-duplicates found.
 import { api } from "../lib/api.js";
-import { formatNumber, t } from "../lib/i18n.js";
+import { formatDate, formatNumber, t } from "../lib/i18n.js";
 import { showError, startPage } from "../components/chrome.js";
 
 await startPage();
 const $ = (id) => document.getElementById(id);
 const projectId = Number($("import-page").dataset.projectId);
 const jobs = new Map(); // id -> last report
+const RECENT = 20; // imports listed on arrival
 let polling = null;
 
 function line(text, className) {
@@ -18,13 +19,15 @@ function line(text, className) {
 }
 
 function render() {
+  $("no-imports").hidden = jobs.size > 0;
   $("import-jobs").replaceChildren(...[...jobs.values()].sort((a, b) => b.id - a.id).map((job) => {
     const item = document.createElement("li");
     item.dataset.importId = String(job.id);
     item.dataset.status = job.status;
     const head = document.createElement("div");
     const names = (job.files || []).map((f) => f.name).join(", ");
-    head.textContent = `#${job.id} · ${names} · ${t(`imp.status.${job.status}`)}`;
+    const when = job.created_at ? ` · ${formatDate(job.created_at)}` : "";
+    head.textContent = `#${job.id}${when} · ${names} · ${t(`imp.status.${job.status}`)}`;
     const bar = document.createElement("div");
     bar.className = "bar";
     const fill = document.createElement("span");
@@ -102,9 +105,18 @@ $("files").addEventListener("change", () => { send($("files").files); $("files")
 $("to-dashboard").href = `/projects/${projectId}/quality`;
 $("to-settings").href = `/projects/${projectId}/settings`;
 
+/** The project's recent imports, as the server has them: a reload forgets nothing and still follows the running. */
+async function loadRecent() {
+  const page = await api.get(`/api/v1/projects/${projectId}/imports?per_page=${RECENT}`);
+  for (const job of page.items) if (!jobs.has(job.id)) jobs.set(job.id, job);
+  render();
+  await poll();
+}
+
 try {
   const project = await api.get(`/api/v1/projects/${projectId}`);
   $("import-title").textContent = t("imp.title", { name: project.name });
+  await loadRecent();
 } catch (error) {
   showError($("import-error"), error);
   zone.hidden = true;

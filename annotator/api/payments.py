@@ -10,9 +10,10 @@ from marshmallow import Schema, fields
 
 from annotator import audit, ratelimit
 from annotator.api.core import WithFields, read_body, route
-from annotator.errors import NotFound
+from annotator.errors import AlreadyDecided, AmountMismatch, NotFound
 from annotator.web import db_session, request_now
 from incentives import ledger, providers
+from incentives.models import Deposit
 
 bp = Blueprint("payments_api", __name__)
 
@@ -50,7 +51,20 @@ def notification(provider: str):
         raise NotFound("No such payment provider on this server.")
     db, now = db_session(), request_now()
     told = adapter.parse_notification(request.headers, read_body(), now)
-    row, applied = providers.apply(db, adapter.name, told, now)
+    try:
+        row, applied = providers.apply(db, adapter.name, told, now)
+    except (AlreadyDecided, AmountMismatch) as refused:
+        # Money may really have moved (paid after an administrator rejected, or a different amount): nothing
+        # changes, but administrators must see it, so it is logged and kept in the audit log.
+        db.rollback()
+        deposit = db.get(Deposit, told.deposit_id)
+        audit.record(db, None, "payment_notification_refused", now, project_id=deposit.project_id if deposit else None,
+                     target="deposit", target_id=told.deposit_id, code=refused.code, outcome=told.outcome,
+                     amount=told.amount, provider=adapter.name, reference=told.reference)
+        db.commit()
+        current_app.logger.warning("payment notification refused (%s): deposit %s, %s %s, reference %s", refused.code,
+                                   told.deposit_id, told.outcome, told.amount, told.reference)
+        raise
     if applied:
         audit.record(db, None, f"deposit_{row.status}", now, project_id=row.project_id, target="deposit",
                      target_id=row.id, amount=row.amount, provider=adapter.name, reference=told.reference)

@@ -85,9 +85,18 @@ def state(app, deposit: dict) -> tuple:
     with runtime(app).session_factory() as session:
         row = session.get(Deposit, deposit["id"])
         postings = session.scalars(select(LedgerTransaction.id).where(LedgerTransaction.kind == "deposit")).all()
-        events = session.scalars(select(AuditEvent.action).where(AuditEvent.target == "deposit",
-                                                                 AuditEvent.target_id == deposit["id"])).all()
+        events = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.target == "deposit", AuditEvent.target_id == deposit["id"],
+            AuditEvent.action != "payment_notification_refused")).all()
         return row.status, row.note, row.decided_by, row.transaction_id, tuple(postings), tuple(events)
+
+
+def refusals(app, deposit: dict) -> list:
+    """The refused notifications the audit log keeps for administrators: (code, outcome, reference)."""
+    with runtime(app).session_factory() as session:
+        return [(e.details["code"], e.details["outcome"], e.details["reference"]) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "payment_notification_refused",
+                                     AuditEvent.target_id == deposit["id"]).order_by(AuditEvent.id))]
 
 
 def assert_refused(reply, status: int, code: str) -> dict:
@@ -138,9 +147,12 @@ def test_a_failed_notification_rejects_the_deposit_and_a_later_paid_one_is_a_con
     assert decided[:3] == ("rejected", f"Failed at {PAYMENT_PROVIDER}: ch_declined", None)
     assert decided[5] == ("budget_deposit", "deposit_rejected")
     assert provider(payment_notification(deposit, "failed"))[2]["applied"] is False  # a retry
-    body = assert_refused(provider(payment_notification(deposit, "paid")), 409, "already_decided")
+    body = assert_refused(provider(payment_notification(deposit, "paid", reference="ch_late")), 409,
+                          "already_decided")
     assert "rejected" in body["detail"]
     assert state(app, deposit) == decided and balance(client, owner, deposit) == 0
+    # Money may have arrived after all: administrators find the refused notification in the audit log.
+    assert refusals(app, deposit) == [("already_decided", "paid", "ch_late")]
     ledger_is_clean(client, admin)
 
 

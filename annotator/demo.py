@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from annotator import audit
 from annotator.db import utcnow
 from annotator.users import service
 from annotator.users.models import User
@@ -89,7 +90,8 @@ def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]
     if not _owned(session, owner, TEXT_PROJECT):
         _text_project(session, owner, annotators)
         text = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == TEXT_PROJECT))
-        budgets.request_deposit(session, text, owner, PENDING_DEPOSIT, "demo-pending", utcnow())
+        waiting = budgets.request_deposit(session, text, owner, PENDING_DEPOSIT, "demo-pending", utcnow())
+        _audited(session, owner, "budget_deposit", waiting)
     session.flush()
     return users
 
@@ -126,6 +128,7 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
     project = projects.create_project(session, owner, _settings(IMAGE_PROJECT, "image", ["bbox", "classify"],
                                                                 attributes=attributes, overlap=IMAGE_OVERLAP),
                                       utcnow())
+    _created(session, owner, project)
     _members(session, project, annotators)
     shas, birds = _store_demo_images(session, storage, count=IMAGES)
     rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}} for n, sha in enumerate(shas)]
@@ -154,6 +157,7 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
 
 def _text_project(session: Session, owner: User, annotators: list[User]) -> None:
     project = projects.create_project(session, owner, _settings(TEXT_PROJECT, "text", ["classify", "span"]), utcnow())
+    _created(session, owner, project)
     _members(session, project, annotators)
     rows = [{"data": {"text": note}} for note in NOTES]
     importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
@@ -169,6 +173,8 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
     asked = budgets.request_deposit(session, project, owner, DEMO_BUDGET, f"demo-seed-{project.id}", utcnow())
     admin = session.scalar(select(User).where(User.email == ADMIN.email))
     budgets.decide_deposit(session, asked.id, admin, True, utcnow(), "the demo's opening budget")
+    _audited(session, owner, "budget_deposit", asked)
+    _audited(session, admin, "deposit_confirmed", asked)
     for user in annotators:
         for _ in range(answers):
             lease = assignment.next_task(session, project, user, utcnow())
@@ -183,6 +189,18 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
             saved = annotations.submit(session, project, held, user, result, 4000, utcnow())
             payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),
                                     counted=saved.counted, completes=saved.completed or saved.gold)
+
+
+def _created(session: Session, owner: User, project: Project) -> None:
+    session.flush()
+    audit.record(session, owner.id, "project_created", utcnow(), project_id=project.id, target="project",
+                 target_id=project.id, name=project.name)
+
+
+def _audited(session: Session, actor: User, action: str, deposit) -> None:
+    """The audit line the API writes for a deposit asked or confirmed, so the Admin page's log starts with them."""
+    audit.record(session, actor.id, action, utcnow(), project_id=deposit.project_id, target="deposit",
+                 target_id=deposit.id, amount=deposit.amount)
 
 
 def _members(session: Session, project: Project, annotators: list[User]) -> None:

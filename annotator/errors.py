@@ -169,3 +169,13 @@ class StaleSignature(InvalidSignature):
 class AmountMismatch(Conflict):
     code = "amount_mismatch"
     title = "The amount paid is not the amount asked for"
+
+
+class OwnAccount(Conflict):
+    code = "own_account"
+    title = "Not on your own account"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    title = "The platform must keep an administrator"

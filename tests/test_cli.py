@@ -62,6 +62,8 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     admin.post("/api/v1/auth/login", json={"email": demo.ADMIN.email, "password": demo.PASSWORD})
     waiting = admin.get("/api/v1/admin/deposits?status=pending").get_json()["items"]
     assert [(d["amount"], d["status"]) for d in waiting] == [(demo.PENDING_DEPOSIT, "pending")]  # for the admin
+    log = [e["action"] for e in admin.get("/api/v1/admin/audit").get_json()["items"]]  # seeded once, not twice
+    assert sorted(log) == sorted(["project_created"] * 2 + ["budget_deposit"] * 3 + ["deposit_confirmed"] * 2)
     for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
         budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
         assert budget["spent"] > 0 and budget["balance"] + budget["reserved"] + budget["spent"] == demo.DEMO_BUDGET

@@ -165,6 +165,12 @@ EXPECTED: dict[str, Op] = {
                                                         params={"user_id": "deactivate_target_id"}),
     "POST /api/v1/admin/users/{user_id}/activate": Op(signed_in("403", admin="ok"),
                                                       params={"user_id": "activate_target_id"}),
+    "GET /api/v1/admin/users": Op(signed_in("403", admin="ok")),
+    # Two more accounts of the world: one to make an administrator, one administrator to make ordinary again.
+    "POST /api/v1/admin/users/{user_id}/admin": Op(signed_in("403", admin="ok"),
+                                                   params={"user_id": "promote_target_id"}),
+    "DELETE /api/v1/admin/users/{user_id}/admin": Op(signed_in("403", admin="ok"),
+                                                     params={"user_id": "demote_target_id"}),
     # The annotator's own payouts (one for each decision): the admin decides; the annotator is told no.
     "POST /api/v1/payouts/{payout_id}/approve": Op(signed_in("404", admin="ok", annotator="403"),
                                                    json_body(lambda w: {"note": "approved by the matrix"}),
@@ -327,8 +333,8 @@ def ok(response, status: int):
 def build_world(app, number: int) -> SimpleNamespace:
     """P, private and paid, with its members and one of each row the table asks about."""
     client = app.test_client(use_cookies=False)
-    people = {name: new_user(app, f"w{number}-{name}@example.org", admin=name == "admin")
-              for name in (*SIGNED_IN, "spare", "benched", "login", "active", "inactive")}
+    people = {name: new_user(app, f"w{number}-{name}@example.org", admin=name in ("admin", "demote"))
+              for name in (*SIGNED_IN, "spare", "benched", "login", "active", "inactive", "promote", "demote")}
     headers = {"anonymous": {}, **{name: people[name].headers for name in SIGNED_IN}}
     owner = headers["owner"]
 
@@ -387,7 +393,8 @@ def build_world(app, number: int) -> SimpleNamespace:
         spare_token_id=spare_token["id"], export_id=export["id"], import_id=imported["id"],
         simulation_id=simulation["id"], invitation_id=invitation["id"],
         benched_id=people["benched"].id, deactivate_target_id=people["active"].id,
-        activate_target_id=people["inactive"].id, spare_email=people["spare"].email, login_email=people["login"].email)
+        activate_target_id=people["inactive"].id, spare_email=people["spare"].email, login_email=people["login"].email,
+        promote_target_id=people["promote"].id, demote_target_id=people["demote"].id)
 
 
 class Worlds:

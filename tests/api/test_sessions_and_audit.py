@@ -89,7 +89,7 @@ def test_only_admins_deactivate_and_never_themselves(client, make_user, token_fo
     root = make_user("root2@example.org", admin=True)
     admin = token_for(root)
     assert_problem(client.post(f"/api/v1/admin/users/{someone.id}/deactivate", headers=plain), 403)
-    assert_problem(client.post(f"/api/v1/admin/users/{root.id}/deactivate", headers=admin), 403)
+    assert_problem(client.post(f"/api/v1/admin/users/{root.id}/deactivate", headers=admin), 409, "own_account")
     assert_problem(client.post("/api/v1/admin/users/999999/deactivate", headers=admin), 404)
     assert_problem(client.post(f"/api/v1/admin/users/{someone.id}/deactivate"), 401)
 

@@ -43,3 +43,83 @@ def test_the_admin_link_is_for_administrators_only(live_server, page, seeded):
     sign_in(page, live_server, demo.OWNER.email, demo.PASSWORD)
     page.locator("#nav-links").wait_for(state="visible")
     assert page.is_hidden("#nav-admin")
+
+
+def test_the_demo_admin_manages_accounts_and_reads_the_audit_log(live_server, page, seeded, app):
+    carmen, bo = demo.ANNOTATORS[2], demo.ANNOTATORS[1]
+    sign_in(page, live_server, demo.ADMIN.email, demo.PASSWORD)
+    page.goto(f"{live_server}/admin")
+    page.locator("#deposits tr").first.wait_for()
+    page.click("#tab-users")
+    assert page.url.endswith("/admin#users") and page.is_hidden("#panel-money")
+    page.locator(f"#users tr[data-email='{demo.OWNER.email}']").wait_for()
+    assert page.locator("#users tr").count() == len(demo.EVERYONE)
+    mine = page.locator(f"#users tr[data-email='{demo.ADMIN.email}']")
+    assert "you" in mine.text_content() and mine.locator("button").count() == 0  # nothing to do to yourself
+    screenshot(page, "admin-users")
+
+    page.fill("#user-q", "CARMEN")  # any case, a piece of the e-mail or name
+    page.wait_for_function("() => document.querySelectorAll('#users tr').length === 1")
+    row = page.locator(f"#users tr[data-email='{carmen.email}']")
+    assert "Carmen (annotator)" in row.text_content() and "Active" in row.text_content()
+    page.once("dialog", lambda dialog: dialog.accept())  # "Deactivate ...? Their sessions end at once ..."
+    row.locator("button[data-action=deactivate]").click()
+    row.locator("button[data-action=activate]").wait_for()
+    assert "Deactivated" in row.text_content()
+    assert page.text_content("#users-result") == f"{carmen.email} is deactivated."
+    stranger = page.context.browser.new_context()  # Carmen, meanwhile, cannot sign in
+    refused = stranger.request.post(f"{live_server}/api/v1/auth/login",
+                                    data={"email": carmen.email, "password": demo.PASSWORD})
+    assert refused.status == 401
+    page.select_option("#user-status", "deactivated")
+    page.wait_for_function("() => document.getElementById('users-result').textContent !== ''")
+    screenshot(page, "admin-users-deactivated")
+    row.locator("button[data-action=activate]").click()
+    page.locator("#no-users").wait_for(state="visible")  # no longer deactivated: gone from this list
+    assert stranger.request.post(f"{live_server}/api/v1/auth/login",
+                                 data={"email": carmen.email, "password": demo.PASSWORD}).status == 200
+    stranger.close()
+
+    page.select_option("#user-status", "")
+    page.fill("#user-q", "王博")
+    bo_row = page.locator(f"#users tr[data-email='{bo.email}']")
+    bo_row.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    bo_row.locator("button[data-action=makeAdmin]").click()
+    bo_row.locator("button[data-action=removeAdmin]").wait_for()
+    assert "Administrator" in bo_row.text_content()
+    page.select_option("#user-status", "admins")
+    page.fill("#user-q", "")
+    page.wait_for_function("() => document.querySelectorAll('#users tr').length === 2")
+
+    page.focus("#tab-users")  # the keyboard moves between tabs
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.id") == "tab-audit"
+    page.locator("#audit tr").first.wait_for()
+    actions = page.locator("#audit tr").evaluate_all("rows => rows.map(r => r.dataset.action)")
+    assert actions[:3] == ["admin_granted", "account_activated", "account_deactivated"]
+    first = page.locator("#audit tr").first.text_content()
+    assert demo.ADMIN.email in first and bo.email in first and "Made an administrator" in first
+    assert page.get_attribute("#audit-csv", "href") == "/api/v1/admin/audit.csv"
+    with page.expect_download() as download:
+        page.click("#audit-csv")
+    assert "admin_granted" in open(download.value.path(), encoding="utf-8-sig").read()
+    screenshot(page, "admin-audit")
+
+
+def test_the_admin_page_speaks_chinese(live_server, page, seeded, app):
+    with app.app_context():
+        from annotator.runtime import runtime
+        from annotator.users.models import User
+        from sqlalchemy import update
+
+        session = runtime().session_factory()
+        session.execute(update(User).where(User.email == demo.ADMIN.email).values(locale="zh-CN"))
+        session.commit()
+        session.close()
+    sign_in(page, live_server, demo.ADMIN.email, demo.PASSWORD)
+    page.goto(f"{live_server}/admin#users")
+    page.locator(f"#users tr[data-email='{demo.OWNER.email}']").wait_for()
+    assert page.text_content("#tab-users") == "用户" and page.is_hidden("#panel-money")
+    assert "已启用" in page.locator(f"#users tr[data-email='{demo.OWNER.email}']").text_content()
+    screenshot(page, "admin-users-zh")

@@ -40,6 +40,7 @@ def test_no_user_string_runs_as_script_on_any_page(browser, live_server, client,
                        headers=owner).status_code == 201  # the admin's desk names the project and its owner
     pages = [("xss-annotator@example.org", f"/projects/{project['id']}/label"),
              ("xss-admin@example.org", "/admin"),
+             ("xss-admin@example.org", "/admin#users"), ("xss-admin@example.org", "/admin#audit"),
              ("xss-owner@example.org", f"/projects/{project['id']}/incentives"),
              ("xss-annotator@example.org", "/"), ("xss-annotator@example.org", "/wallet"),
              ("xss-owner@example.org", f"/projects/{project['id']}/quality"),
@@ -57,12 +58,16 @@ def test_no_user_string_runs_as_script_on_any_page(browser, live_server, client,
                 page.keyboard.type("label")  # the payload label in the search results, as text
                 page.wait_for_timeout(200)
             found = page.evaluate(CHECK)
-            name = path.strip("/").replace("/", "-") or "home"
+            name = path.strip("/").replace("/", "-").replace("#", "-") or "home"
             screenshot(page, f"payloads-{name}")
             assert found["injected"] == 0, (path, found)
             assert errors == [], (path, errors)
             if path.endswith("/label"):
                 assert "task one" in found["text"] and "<img src=x onerror=alert(1)>" in found["text"]
+            if path.endswith("#users"):
+                assert f"{IMG}owner" in found["text"] and f"{SCRIPT}annotator" in found["text"]
+            if path.endswith("#audit"):
+                assert f"{IMG}{SCRIPT}project" in found["text"]  # the project's name, as text
             if path.endswith("/quality"):
                 assert f"{IMG}{SCRIPT}note" in found["text"]  # the flag note, in the moderation queue, as text
         finally:

@@ -1,11 +1,15 @@
-// The administrators' desk: deposits to confirm (money that arrived funds a budget), payouts to approve or
-// reject, by name and amount, and the ledger's check.
+// The administrators' desk, in three tabs: Money (deposits to confirm: money that arrived funds a budget; payouts
+// to approve or reject, by name and amount; the ledger's check), Users (admin/users.js) and the Audit log
+// (admin/audit.js). A tab's list is loaded each time it is shown.
 import { api } from "../lib/api.js";
 import { formatDate, formatMoney, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
 import { cell } from "../components/table.js";
+import { startTabs } from "../components/tabs.js";
+import * as users from "./admin/users.js";
+import * as audit from "./admin/audit.js";
 
-await startPage();
+const me = await startPage();
 const $ = (id) => document.getElementById(id);
 let currency = "CNY";
 
@@ -69,4 +73,10 @@ $("verify").addEventListener("click", async () => {
 try {
   currency = (await api.get("/api/v1/wallet")).currency;
 } catch { /* the default */ }
-load().catch(fail);
+users.startUsers(me, fail);
+audit.startAudit(fail);
+const loaders = { money: load, users: users.load, audit: audit.load };
+startTabs(document.querySelector("[role=tablist]"), (name) => {
+  $("admin-error").hidden = true;
+  loaders[name]().catch(fail);
+});

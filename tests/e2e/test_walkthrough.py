@@ -94,7 +94,7 @@ def test_the_demo_owner_sets_up_a_project_three_annotators_label_it_and_everyone
         counts = [label_everything(page, query) for (_, page, _), query in zip(contexts, queries)]
         assert counts == [IMAGES] * 3
         bo = contexts[1][1]
-        assert bo.text_content("#done-panel") == "这个项目里已经没有你可做的任务了，谢谢！"
+        assert bo.text_content("#done-text") == "这个项目里已经没有你可做的任务了，谢谢！"
         screenshot(bo, "walkthrough-annotator-zh-done")
 
         owner.goto(f"{live_server}/projects/{project_id}/quality")

@@ -220,6 +220,7 @@ async function loadReplay() {
     return tr;
   }));
   $("no-replay").hidden = replay.annotators.length > 0;
+  $("replay-table").hidden = replay.annotators.length === 0; // no header row over nothing: the next step instead
   $("replay-panel").hidden = false;
 }
 

@@ -2,6 +2,7 @@
 import { api } from "../lib/api.js";
 import { formatDate, formatMoney, formatNumber as localNumber, formatPercent, t } from "../lib/i18n.js";
 import { startPage } from "../components/chrome.js";
+import { nextSteps } from "../components/next_steps.js";
 import { cell } from "../components/table.js";
 import { labelChoices } from "../annotate/workspace.js";
 import { confusionName, describeObjects, describeResult, formatInterval, formatNumber, formatShare, labelRows, objectLabelRows,
@@ -73,6 +74,11 @@ async function load() {
     return;
   }
   $("quality-waiting").hidden = true;
+  $("quality-empty").hidden = report.annotations > 0;
+  if (!report.annotations) {
+    await sayWhatNext(project);
+    return;
+  }
   $("alpha").textContent = formatNumber(report.krippendorff_alpha);
   $("alpha-distance").textContent = report.alpha_distance ? `(${report.alpha_distance})` : "";
   $("alpha-interval").textContent = formatInterval(report.alpha_interval);
@@ -128,6 +134,21 @@ async function load() {
     tasks.append(tr);
   }
   $("quality-body").hidden = false;
+}
+
+// No answers to measure yet: what would bring some (import tasks; invite annotators, or label a few).
+async function sayWhatNext(project) {
+  const runs = ["owner", "manager"].includes(project.role);
+  const stats = runs ? await api.get(`/api/v1/projects/${projectId}/stats`).catch(() => null) : null;
+  const noTasks = Boolean(stats) && stats.total === 0;
+  $("quality-empty-text").textContent = t(noTasks ? "q.noTasks" : "q.noAnswers");
+  const steps = [];
+  if (noTasks) steps.push(["ws.importData", `/projects/${projectId}/import`]);
+  else {
+    if (project.role === "owner") steps.push(["q.invite", `/projects/${projectId}/members`]);
+    if (project.status === "active") steps.push(["q.labelYourself", `/projects/${projectId}/label`]);
+  }
+  nextSteps($("quality-empty-steps"), steps);
 }
 
 // Per label: its alpha as a bar (red when below zero) and how many answers gave it.

@@ -6,6 +6,7 @@ import { countdown, heartbeatEvery, mediaUrl } from "../../annotate/workspace.js
 import { createHistory } from "../../annotate/undo.js";
 import { draftKey, emptyDocument, errorsByPart, fromResult, readDraft } from "../../annotate/document.js";
 import { $, fail, focusWork, note } from "./dom.js";
+import { renderDone } from "./done.js";
 import { setTool } from "./toolbar.js";
 import { doc, imageTools } from "./state.js";
 
@@ -27,6 +28,7 @@ export async function loadNext(ws) {
   ws.lease = await api.post(`/api/v1/projects/${ws.projectId}/next`);
   if (ws.lease === null) {
     tick(ws);
+    await renderDone(ws);
     show("done-panel");
     return;
   }

@@ -63,3 +63,51 @@ test("a settlement names the mechanism that priced it", () => {
     "任务 8 按同伴预测结算：奖金的 64%（你最近 31 条答案的滚动得分 0.36）");
   setLocale("en");
 });
+
+test("a wallet row says what happened last to its task's answer, or what its payout did", async () => {
+  const { explainGroup } = await import("../static/js/lib/ledger_words.js");
+  setLocale("en");
+  const credit = { kind: "credit", task_id: 28, account: "wallet_pending", amount: 50 };
+  const settled = { kind: "bonus", task_id: 28, account: "wallet_available", amount: 20, details: { score: 0.7 } };
+  const taken = { kind: "clawback", task_id: 28, account: "wallet_available", amount: -70 };
+  assert.equal(explainGroup({ lines: [credit] }),
+    "Base pay for your answer to task 28; the bonus comes when the task settles");
+  assert.equal(explainGroup({ lines: [settled, { ...settled, amount: 50 }, credit] }),
+    "Task 28 settled: your answer agreed 70%");
+  assert.equal(explainGroup({ lines: [taken, settled, credit] }), "Taken back: your answer to task 28 was rejected");
+  const asked = [{ kind: "payout_request", account: "payouts_in_flight", amount: 30 },
+    { kind: "payout_request", account: "wallet_available", amount: -30 }];
+  assert.match(explainGroup({ lines: asked }, "CNY"), /^Payout of .*0\.30 requested$/);
+  assert.equal(explainGroup({ lines: [] }), "");
+  setLocale("zh-CN");
+  assert.equal(explainGroup({ lines: [credit] }), "任务 28 答案的基础报酬；任务结算时发放奖金");
+  setLocale("en");
+});
+
+test("a wallet row names its item by preview, with the task's number and external id beside it", async () => {
+  const { groupItem } = await import("../static/js/lib/ledger_words.js");
+  setLocale("en");
+  assert.deepEqual(groupItem({ task: { id: 28, external_id: "cam-7", preview: "street-3.jpg" } }),
+    { name: "street-3.jpg", about: "Task 28 · cam-7" });
+  assert.deepEqual(groupItem({ task: { id: 28, external_id: null, preview: "" } }), { name: "Task 28", about: "Task 28" });
+  assert.deepEqual(groupItem({ task: null }), { name: "", about: "" });
+  setLocale("zh-CN");
+  assert.equal(groupItem({ task: { id: 5, external_id: null, preview: "一只黄林莺" } }).about, "任务 5");
+  setLocale("en");
+});
+
+test("a row's moves name each account it changed, with signs", async () => {
+  const { accountMoves, signedMoney } = await import("../static/js/lib/ledger_words.js");
+  setLocale("en");
+  assert.equal(signedMoney(70), "+CN¥0.70");
+  assert.equal(signedMoney(-1250), "−CN¥12.50");
+  assert.equal(signedMoney(0), "CN¥0.00");
+  assert.deepEqual(accountMoves({ wallet_pending: -100, wallet_available: 140, payouts_in_flight: 0 }),
+    ["available +CN¥1.40", "pending −CN¥1.00"]);
+  assert.deepEqual(accountMoves({ wallet_pending: 0, wallet_available: -30, payouts_in_flight: 30 }),
+    ["available −CN¥0.30", "payout in flight +CN¥0.30"]);
+  assert.deepEqual(accountMoves({ wallet_pending: 0, wallet_available: 0, payouts_in_flight: 0 }), []);
+  setLocale("zh-CN");
+  assert.deepEqual(accountMoves({ wallet_available: 70 }), ["可提现 +¥0.70"]);
+  setLocale("en");
+});

@@ -71,3 +71,37 @@ function objectsInWords(objects, paths) {
     return t("ledger.separator") + words;
   }).join("");
 }
+
+// A wallet row (GET /wallet/tasks: one task's lines, or one payout's) in one sentence: a task by what happened
+// last to its answer (taken back, settled, else its base pay waiting for the task), a payout as it says.
+// `paths`: the row's project's label paths.
+export function explainGroup(group, currency = "CNY", paths = new Map()) {
+  const lines = group.lines || [];
+  const find = (kind) => lines.find((line) => line.kind === kind);
+  const lead = find("clawback") || find("bonus") || find("credit")
+    || lines.find((line) => line.account === "wallet_available") || lines[0];
+  if (!lead) return "";
+  if (lead.kind === "credit") return t("ledger.creditWaiting", { task: lead.task_id ?? "?" });
+  return explainEntry(lead, currency, paths);
+}
+
+// A row's item: its preview (an image's file name, a text's first words) as the name, the task's number and
+// external id beside it; for a payout, nothing.
+export function groupItem(group) {
+  const task = group.task;
+  if (!task) return { name: "", about: "" };
+  const number = t("wallet.taskNumber", { id: task.id });
+  return { name: task.preview || number, about: [number, task.external_id].filter(Boolean).join(" · ") };
+}
+
+// What a row moved on each of your accounts, the ones it changed: ["available +¥0.70", "pending −¥0.50"].
+export function accountMoves(amounts, currency = "CNY") {
+  return ["wallet_available", "wallet_pending", "payouts_in_flight"]
+    .filter((account) => amounts && amounts[account])
+    .map((account) => `${t(`wallet.account.${account}`)} ${signedMoney(amounts[account], currency)}`);
+}
+
+// Money with its sign always shown: +¥0.70, −¥0.50.
+export function signedMoney(minor, currency = "CNY") {
+  return `${minor > 0 ? "+" : minor < 0 ? "−" : ""}${formatMoney(Math.abs(minor), currency)}`;
+}

@@ -29,14 +29,20 @@ PASSWORD = "demo-password"
 IMAGE_PROJECT = "云南鸟类 Birds of Yunnan (demo)"
 TEXT_PROJECT = "观鸟记录 Birding notes (demo)"
 
+# English names with Chinese ones beside them (the Chinese UI shows those) and scientific names as aliases:
+# search finds a bird by any of them in either language, e.g. 黄林莺 or "Setophaga" in the English UI.
 TAXONOMY = [
-    {"id": "bird", "name": "鸟类 Bird", "children": [
-        {"id": "warbler", "name": "莺 Warbler", "children": [
-            {"id": "yellow_warbler", "name": "黄林莺 Yellow Warbler"},
-            {"id": "willow_warbler", "name": "欧柳莺 Willow Warbler"}]},
-        {"id": "sparrow", "name": "麻雀 Sparrow", "children": [
-            {"id": "tree_sparrow", "name": "树麻雀 Tree Sparrow"}]},
-        {"id": "kingfisher", "name": "翠鸟 Kingfisher"}]}]
+    {"id": "bird", "name": "Bird", "names": {"zh": "鸟类"}, "aliases": ["Aves"], "children": [
+        {"id": "warbler", "name": "Warbler", "names": {"zh": "莺"}, "aliases": ["songbird"], "children": [
+            {"id": "yellow_warbler", "name": "Yellow Warbler", "names": {"zh": "黄林莺"},
+             "aliases": ["Setophaga petechia"]},
+            {"id": "willow_warbler", "name": "Willow Warbler", "names": {"zh": "欧柳莺"},
+             "aliases": ["Phylloscopus trochilus"]}]},
+        {"id": "sparrow", "name": "Sparrow", "names": {"zh": "麻雀"}, "aliases": ["Passer"], "children": [
+            {"id": "tree_sparrow", "name": "Tree Sparrow", "names": {"zh": "树麻雀"},
+             "aliases": ["Passer montanus", "Eurasian tree sparrow"]}]},
+        {"id": "kingfisher", "name": "Kingfisher", "names": {"zh": "翠鸟"},
+         "aliases": ["Alcedo atthis", "Common kingfisher"]}]}]
 
 # What the demo annotators answered, so the owner sees agreement and consensus from the start: Alice
 # names species, 王博 prefers the genus when unsure and once disagrees. In the text project Carmen has

@@ -97,7 +97,7 @@ def request(session: Session, project: Project, user: User, format_name: str, in
 def _context(session: Session, project: Project, include: str, storage: Storage) -> ExportContext:
     schema = current_schema(project)
     labels = tuple(base.Label(label.id, label.name, label.parent_id,
-                              tuple(schema.labels[step].name for step in label.path))
+                              tuple(schema.labels[step].name for step in label.path), label.names, label.aliases)
                    for label in schema.labels.values())
     return ExportContext(project_id=project.id, project_name=project.name, media_type=project.media_type,
                          tools=tuple(schema.tools), labels=labels, schema_version=project.schema_version,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from tasks.label_names import MAX_NAME_LENGTH, parse_aliases, parse_names
 from tasks.validation import MISSING, Problems, check_bool, check_string, is_int, is_number, required_field, show
 
 TOOLS = ("classify", "bbox", "polygon", "keypoint", "span")
@@ -22,7 +23,6 @@ MEDIA_TYPES = ("image", "text")  # what a project's tasks show: Project.media_ty
 MAX_DEPTH = 10
 MAX_LABELS = 20_000
 MAX_ID_LENGTH = 100
-MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_ATTRIBUTE_NAME_LENGTH = 64
 MAX_OPTIONS = 1000
@@ -32,7 +32,7 @@ MAX_TEXT_MAX_LENGTH = 10_000
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _ATTRIBUTE_NAME = re.compile(r"[^\W\d][\w-]*")
 _SCHEMA_KEYS = ("tools", "multi_label", "labels", "attributes")
-_NODE_KEYS = frozenset({"id", "name", "children", "description", "color"})
+_NODE_KEYS = frozenset({"id", "name", "names", "aliases", "children", "description", "color"})
 _ATTRIBUTE_COMMON_KEYS = frozenset({"name", "type", "required"})
 _ATTRIBUTE_TYPE_KEYS = {"boolean": frozenset(), "choice": frozenset({"options"}),
                         "text": frozenset({"max_length"}), "number": frozenset({"min", "max"})}
@@ -45,7 +45,10 @@ class Label:
 
     id: unique across the whole tree; name: display name (stripped); parent_id: None at the top level;
     depth: 1 for a top-level label; path: ids from the root down to and including this label;
-    description, color: optional display hints (color is "#rrggbb", lower case).
+    description, color: optional display hints (color is "#rrggbb", lower case);
+    names: (language tag, name) pairs in the order given, tags in canonical case ("zh-Hant", "pt-BR"): what
+    readers of that language see instead of `name`; aliases: other names search finds it by (synonyms,
+    scientific names, codes). Tuples rather than a dict so a Label stays hashable and picklable.
     """
 
     id: str
@@ -55,6 +58,8 @@ class Label:
     path: tuple[str, ...]
     description: str | None = None
     color: str | None = None
+    names: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,10 @@ class LabelSchema:
                 node["description"] = label.description
             if label.color is not None:
                 node["color"] = label.color
+            if label.names:
+                node["names"] = dict(label.names)
+            if label.aliases:
+                node["aliases"] = list(label.aliases)
             nodes[label.id] = node
             siblings = roots if label.parent_id is None else nodes[label.parent_id].setdefault("children", [])
             siblings.append(node)
@@ -221,7 +230,8 @@ def _parse_label_node(node: object, path: str, ancestors: tuple[str, ...],
         return None, None
     for key in node:
         if key not in _NODE_KEYS:
-            problems.add(f"{path}.{key}", "Unknown field; a label has id, name, children, description, color.")
+            problems.add(f"{path}.{key}", "Unknown field; a label has id, name, names, aliases, children, "
+                                          "description, color.")
     label_id = required_field(node, "id", path, problems,
                               lambda v, p: check_string(v, p, problems, max_length=MAX_ID_LENGTH))
     name = required_field(node, "name", path, problems,
@@ -231,11 +241,13 @@ def _parse_label_node(node: object, path: str, ancestors: tuple[str, ...],
     if color is not None and not (isinstance(color, str) and _COLOR.fullmatch(color)):
         problems.add(f"{path}.color", 'Must be a colour written "#rrggbb".')
         color = None
-    if label_id is None or name is None:
+    names = parse_names(node.get("names"), f"{path}.names", problems)
+    aliases = parse_aliases(node.get("aliases"), f"{path}.aliases", problems)
+    if label_id is None or name is None or names is None or aliases is None:
         return label_id, None
     return label_id, Label(id=label_id, name=name, parent_id=ancestors[-1] if ancestors else None,
                            depth=len(ancestors) + 1, path=ancestors + (label_id,), description=description,
-                           color=color.lower() if color else None)
+                           color=color.lower() if color else None, names=names, aliases=aliases)
 
 
 def _optional_description(node: Mapping[str, Any], path: str, problems: Problems) -> str | None:

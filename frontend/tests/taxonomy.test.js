@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ancestors, buildIndex, pushRecent, recentByKey, search } from "../static/js/annotate/taxonomy.js";
+import {
+  ancestors, buildIndex, labelName, labelTerms, matchedName, pushRecent, recentByKey, search,
+} from "../static/js/annotate/taxonomy.js";
 
 const LABELS = [
   { id: "bird", name: "鸟类", children: [
@@ -147,7 +149,8 @@ test("recentByKey maps number keys 1..9 to the recent labels, else null", () => 
 });
 
 // A generated taxonomy: 20 top-level labels, 50 children each, 20 grandchildren each (21,020 labels).
-function generateTaxonomy() {
+// Every third leaf gets a Chinese name and aliases (a scientific-style name and a code) when multilingual.
+function generateTaxonomy(multilingual = false) {
   const syllables = ["ka", "lo", "mi", "ner", "sa", "to", "vu", "rel", "bin", "dor", "fa", "gem", "hu", "jo"];
   const han = ["鸟", "莺", "雀", "鹰", "鸭", "鹤", "燕", "鸽", "鹭", "雁"];
   const word = (n) => syllables[n % 14] + syllables[Math.floor(n / 14) % 14] + syllables[Math.floor(n / 196) % 14];
@@ -158,7 +161,12 @@ function generateTaxonomy() {
     for (let b = 0; b < 50; b++) {
       const mid = { id: `m${a}_${b}_${word(n)}`, name: `${word(n++)} ${han[b % 10]}`, children: [] };
       for (let c = 0; c < 20; c++) {
-        mid.children.push({ id: `l${a}_${b}_${c}`, name: `${han[c % 10]}${word(n)} ${word(n * 7 + 3)}-${c}` });
+        const leaf = { id: `l${a}_${b}_${c}`, name: `${han[c % 10]}${word(n)} ${word(n * 7 + 3)}-${c}` };
+        if (multilingual && c % 3 === 0) {
+          leaf.names = { zh: `${han[(c + 3) % 10]}${word(n + 5)}`, en: `${word(n + 2)} ${word(n * 3 + 1)}` };
+          leaf.aliases = [`${word(n * 5 + 1)} ${word(n + 11)}`, `code-${a}-${b}-${c}`];
+        }
+        mid.children.push(leaf);
         n++;
       }
       top.children.push(mid);
@@ -169,24 +177,30 @@ function generateTaxonomy() {
 }
 
 // The ranking spelled out the slow way (score every label, sort), to check the fast search against.
-function referenceSearch(labels) {
+// With names by language and aliases: the shown name is names[lang] or names[base language] (the tests'
+// taxonomies have no other tags), else name; every other name and alias matches as a name would, except
+// that only the shown name ranks as a name prefix (another name's start is a word prefix).
+function referenceSearch(labels, lang = "en") {
   const norm = (text) => String(text).normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
+  const shown = (node) => node.names?.[lang] ?? node.names?.[lang.split("-")[0]] ?? node.name;
   const all = [];
   const walk = (nodes, trail) => {
     for (const node of nodes || []) {
-      const path = [...trail, node.name];
-      all.push({ id: node.id, depth: trail.length, order: all.length, name: norm(node.name), idKey: norm(node.id),
-        path: norm(path.join(" › ")), words: norm(node.name).split(/[\s_-]+/).filter(Boolean) });
+      const path = [...trail, shown(node)];
+      const name = norm(shown(node));
+      const others = [node.name, ...Object.values(node.names || {}), ...(node.aliases || [])].map(norm).filter((x) => x !== name);
+      all.push({ id: node.id, depth: trail.length, order: all.length, name, idKey: norm(node.id), others,
+        path: norm(path.join(" › ")), words: [name, ...others].flatMap((x) => x.split(/[\s_-]+/)).filter(Boolean) });
       walk(node.children, path);
     }
   };
   walk(labels, []);
   const rank = (e, w) => {
-    if (e.name === w || e.idKey === w) return 0;
+    if (e.name === w || e.idKey === w || e.others.includes(w)) return 0;
     if (e.name.startsWith(w)) return 1;
     if (e.idKey.startsWith(w)) return 2;
     if (e.words.some((x) => x.startsWith(w))) return 3;
-    if (e.name.includes(w)) return 4;
+    if (e.name.includes(w) || e.others.some((x) => x.includes(w))) return 4;
     if (e.idKey.includes(w)) return 5;
     if (e.path.includes(w)) return 6;
     return 7;
@@ -220,6 +234,20 @@ test("search ranks exactly like scoring and sorting every label, on small and ge
   for (const q of ["k", "ka", "kar", "kare", "karel", "鸟", "鸟类", "莺", "rel", "l1", "l1_2", "m19_", "t3", "-1", "-19",
     "zzz", "ka mi", "lo k", "karel a", "a karel", "鸟 lo", "鸟类 雀类", "l1_ l2_", "m1_ 雀", "ka ka", "sa to vu", "zz a"]) {
     for (const limit of [50, 7]) assert.deepEqual(ids(search(big, q, limit)), slow(q, limit), `query "${q}" limit ${limit}`);
+  }
+});
+
+test("with names by language and aliases, search ranks like the reference in either language", () => {
+  const labels = generateTaxonomy(true);
+  for (const lang of ["en", "zh-CN"]) {
+    const big = buildIndex(labels, lang);
+    const slow = referenceSearch(labels, lang);
+    for (const q of ["k", "ka", "kar", "karel", "鸟", "莺ka", "code", "code-1", "code-1-2-3", "rel", "l1_2", "ka mi",
+      "lo k", "鸟 lo", "code-3 ka", "zzz", "鸟类 雀类", "sa to vu"]) {
+      for (const limit of [50, 7]) {
+        assert.deepEqual(ids(search(big, q, limit)), slow(q, limit), `${lang}: query "${q}" limit ${limit}`);
+      }
+    }
   }
 });
 
@@ -257,4 +285,85 @@ test("search over 20,000 labels answers keystrokes quickly (timings printed, not
   console.log(`taxonomy of ${big.entries.length} labels: buildIndex ${buildMs.toFixed(1)} ms; ${time(queries)}`);
   // Two words, both frequent, is the slowest kind of query (every entry is a candidate).
   console.log(`  two-word queries: ${time(["ka m", "ka mi", "lo k", "lo ka", "鸟 lo", "鸟类 ka", "sa t", "sa to", "bin d", "ka mi"])}`);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Names by language and aliases
+// ---------------------------------------------------------------------------------------------------------
+
+const SEDAN = { id: "sedan", name: "Sedan", names: { zh: "轿车", "zh-Hant": "轎車", "pt-BR": "Sedã" },
+  aliases: ["saloon", "Berline"] };
+const CARS = [{ id: "car", name: "Car", names: { zh: "汽车" }, children: [
+  SEDAN,
+  { id: "suv", name: "SUV", names: { zh: "越野车" }, aliases: ["sport utility vehicle"] },
+  { id: "saloon_door", name: "Saloon door" },
+] }, { id: "truck", name: "Truck" }];
+
+test("labelName shows the reader's language, then the base language, then another tag of it, then name", () => {
+  assert.equal(labelName(SEDAN, "zh-CN"), "轿车"); // no zh-CN: the base language zh
+  assert.equal(labelName(SEDAN, "zh"), "轿车");
+  assert.equal(labelName(SEDAN, "zh-Hant"), "轎車");
+  assert.equal(labelName(SEDAN, "ZH-HANT"), "轎車"); // tags compare case-insensitively
+  assert.equal(labelName(SEDAN, "pt"), "Sedã"); // another tag of the reader's language
+  assert.equal(labelName(SEDAN, "en"), "Sedan"); // no English name: name
+  assert.equal(labelName({ ...SEDAN, names: { en: "Saloon car", zh: "轿车" } }, "en"), "Saloon car");
+  assert.equal(labelName({ id: "x", name: "X", names: { zh: " " } }, "zh-CN"), "X"); // a blank name is no name
+  assert.equal(labelName({ id: "x" }, "en"), "x");
+  assert.equal(labelName(SEDAN), "Sedan"); // the UI language by default, English until set
+});
+
+test("labelTerms lists name, every language's name and every alias once", () => {
+  assert.deepEqual(labelTerms(SEDAN), ["Sedan", "轿车", "轎車", "Sedã", "saloon", "Berline"]);
+  assert.deepEqual(labelTerms({ id: "x", name: "X", names: { en: "X" }, aliases: ["X"] }), ["X"]);
+  assert.deepEqual(labelTerms({ id: "x", name: "X", names: null, aliases: "not a list" }), ["X"]);
+});
+
+test("the index shows names in the reader's language, with paths of them", () => {
+  const zh = buildIndex(CARS, "zh-CN");
+  assert.equal(zh.byId.get("sedan").name, "轿车");
+  assert.equal(zh.byId.get("sedan").pathText, "汽车 › 轿车");
+  assert.equal(zh.byId.get("saloon_door").pathText, "汽车 › Saloon door");
+  const en = buildIndex(CARS, "en");
+  assert.equal(en.byId.get("sedan").pathText, "Car › Sedan");
+});
+
+test("searching a Chinese name finds the label on an English taxonomy, and an English name in the Chinese UI", () => {
+  const en = buildIndex(CARS, "en");
+  assert.deepEqual(ids(search(en, "轿车")), ["sedan"]);
+  assert.deepEqual(ids(search(en, "轿")), ["sedan"]); // a prefix of another language's name
+  assert.deepEqual(ids(search(en, "车")), ["car", "sedan", "suv"]); // inside other names: shallower first
+  assert.deepEqual(ids(search(en, "轎車")), ["sedan"]);
+  const zh = buildIndex(CARS, "zh-CN");
+  assert.deepEqual(ids(search(zh, "sedan")), ["sedan"]);
+  assert.deepEqual(ids(search(zh, "SEDAN")), ["sedan"]); // case-insensitive
+  assert.deepEqual(ids(search(zh, "Sedã")), ["sedan"]);
+});
+
+test("aliases and ids are found too, case-insensitively, an exact alias before a name starting with it", () => {
+  const en = buildIndex(CARS, "en");
+  assert.deepEqual(ids(search(en, "Saloon")), ["sedan", "saloon_door"]); // exact alias, then a name prefix
+  assert.deepEqual(ids(search(en, "berl")), ["sedan"]);
+  assert.deepEqual(ids(search(en, "utility")), ["suv"]); // a word of an alias
+  assert.deepEqual(ids(search(en, "sport utility vehicle")), ["suv"]);
+  assert.deepEqual(ids(search(en, "suv")), ["suv"]);
+  assert.deepEqual(ids(search(en, "sed")), ["sedan"]);
+  assert.deepEqual(ids(search(en, "越野")), ["suv"]);
+});
+
+test("matchedName says which other name a result was found by, and nothing when the shown name or id did", () => {
+  const en = buildIndex(CARS, "en");
+  const sedan = en.byId.get("sedan");
+  assert.deepEqual(sedan.others, ["轿车", "轎車", "Sedã", "saloon", "Berline"]); // as written
+  assert.equal(matchedName(sedan, "SALOON"), "saloon");
+  assert.equal(matchedName(sedan, "轿"), "轿车");
+  assert.equal(matchedName(sedan, "berl"), "Berline");
+  assert.equal(matchedName(sedan, "car berl"), "Berline"); // "car" is in the path, "berl" is not
+  assert.equal(matchedName(sedan, "sed"), null); // the shown name
+  assert.equal(matchedName(sedan, ""), null);
+  assert.equal(matchedName(en.byId.get("truck"), "truck"), null); // no other names
+  const zh = buildIndex(CARS, "zh-CN");
+  assert.deepEqual(zh.byId.get("sedan").others, ["Sedan", "轎車", "Sedã", "saloon", "Berline"]);
+  assert.equal(matchedName(zh.byId.get("sedan"), "seda"), "Sedan"); // a nested label's id is not shown
+  assert.equal(matchedName(zh.byId.get("car"), "car"), null); // a top-level label's id is
+  assert.equal(matchedName(zh.byId.get("sedan"), "汽车"), null); // the path
 });

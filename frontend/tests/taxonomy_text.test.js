@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  MAX_DEPTH, MAX_LABELS, countLabels, maxDepth, parseTaxonomy, slugId, toIndented,
+  MAX_DEPTH, MAX_LABELS, countLabels, maxDepth, parseTaxonomy, slugId, toIndented, toText,
 } from "../static/js/lib/taxonomy_text.js";
 
 // FNV-1a of the UTF-8 names, worked out independently: l + 8 hex digits.
@@ -31,9 +31,29 @@ test("the same taxonomy as a JSON array or {labels: [...]} gives the same tree",
   assert.deepEqual(ok(`\uFEFF  ${JSON.stringify(BIRDS)}`), BIRDS);
 });
 
-test("JSON keeps given ids, trims names and drops other fields", () => {
-  assert.deepEqual(ok('[{"id": "bird", "name": " Bird ", "color": "#ff0000", "children": [{"name": "Warbler", "id": null}]}]'),
-    [{ id: "bird", name: "Bird", children: [{ id: "warbler", name: "Warbler" }] }]);
+test("JSON keeps given ids, trims names, keeps names by language, aliases, description and color, drops other fields", () => {
+  assert.deepEqual(ok('[{"id": "bird", "name": " Bird ", "color": "#ff0000", "weight": 3, "children": [{"name": "Warbler", "id": null}]}]'),
+    [{ id: "bird", name: "Bird", color: "#ff0000", children: [{ id: "warbler", name: "Warbler" }] }]);
+  const sedan = { id: "sedan", name: "Sedan", names: { zh: "轿车", "zh-Hant": "轎車" }, aliases: ["saloon", "Berline"],
+    description: "Four doors, a boot." };
+  assert.deepEqual(ok(JSON.stringify([{ id: "car", name: "Car", children: [sedan] }])),
+    [{ id: "car", name: "Car", children: [sedan] }]);
+});
+
+test("names must be an object of strings and aliases a list of strings, reported on their lines", () => {
+  const text = '[\n{"id": "a", "name": "A",\n "names": ["轿车"]},\n{"id": "b", "name": "B",\n "aliases": "saloon"},\n{"id": "c", "name": "C", "names": {"zh": 1}}\n]';
+  assert.deepEqual(errorsOf(text).map((e) => e.line), [3, 5, 6]);
+  assert.match(errorsOf(text)[0].message, /"names" must be an object/);
+  assert.match(errorsOf(text)[1].message, /"aliases" must be a list/);
+});
+
+test("toText gives an indented list, or JSON once a label has names, aliases, a description or a color", () => {
+  assert.equal(toText(BIRDS), toIndented(BIRDS));
+  const named = [{ id: "car", name: "Car", children: [{ id: "sedan", name: "Sedan", names: { zh: "轿车" }, aliases: ["saloon"] }] }];
+  assert.equal(toText(named), JSON.stringify(named, null, 2));
+  assert.deepEqual(ok(toText(named)), named); // what the settings form shows saves back unchanged
+  assert.ok(toText([{ id: "a", name: "A", children: [{ id: "b", name: "B", color: "#00ff00" }] }]).startsWith("["));
+  assert.equal(toText([]), "");
 });
 
 test("- and * bullets are ignored", () => {

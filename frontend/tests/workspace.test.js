@@ -12,6 +12,15 @@ test("labelChoices flattens the taxonomy depth-first with paths", () => {
   ]);
 });
 
+test("labelChoices names labels and paths in the reader's language, else by name", () => {
+  const schema = { labels: [{ id: "car", name: "Car", names: { zh: "汽车" }, children: [
+    { id: "sedan", name: "Sedan", names: { zh: "轿车" }, aliases: ["saloon"] }, { id: "van", name: "Van" }] }] };
+  assert.deepEqual(labelChoices(schema, "zh-CN").map((c) => [c.name, c.path]),
+    [["汽车", "汽车"], ["轿车", "汽车 › 轿车"], ["Van", "汽车 › Van"]]);
+  assert.deepEqual(labelChoices(schema, "en").map((c) => c.path), ["Car", "Car › Sedan", "Car › Van"]);
+  assert.deepEqual(labelChoices(schema).map((c) => c.path), ["Car", "Car › Sedan", "Car › Van"]); // the UI language
+});
+
 test("toggleLabel replaces a single choice and toggles multiple ones", () => {
   assert.deepEqual(toggleLabel(["a"], "b", false), ["b"]);
   assert.deepEqual(toggleLabel(["a"], "a", false), []);

@@ -18,12 +18,16 @@ INCLUDES = ("consensus", "all")
 
 @dataclass(frozen=True)
 class Label:
-    """A taxonomy node: its id, display name, parent id (None at the top) and its path of names from the top."""
+    """A taxonomy node: its id, display name, parent id (None at the top) and its path of names from the top;
+    names: (language tag, name) pairs and aliases: other names, as in tasks/schema.py's Label. A format with
+    room for one name writes `name`; the dataset card's label schema keeps every name."""
 
     id: str
     name: str
     parent: str | None
     path: tuple[str, ...]
+    names: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

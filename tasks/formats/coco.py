@@ -6,8 +6,9 @@ project but that spool (on disk).
 
 - categories: one per label of the taxonomy, in its order, ids 1..N; `supercategory` is the parent's name (a
   top-level label is its own supercategory, as in COCO); extensions `label_id` and `parent_label_id` (names
-  need not be unique, ids are). With the keypoint tool every category also has `keypoints: ["point"]` and an
-  empty `skeleton`, so keypoint readers accept the file.
+  need not be unique, ids are), and `names` (by language tag) and `aliases` where the label has them. With
+  the keypoint tool every category also has `keypoints: ["point"]` and an empty `skeleton`, so keypoint
+  readers accept the file.
 - images: id = task id, for tasks with an image and something to say about it: a consensus with objects
   (include=consensus; `"objects": []` means "agreed: nothing here", a negative) or at least one answer
   (include=all). Unanswered images are left out: an image without annotations reads as "nothing in it".
@@ -66,6 +67,10 @@ class CocoWriter:
             category: dict[str, Any] = {"id": number, "name": label.name,
                                         "supercategory": parent.name if parent is not None else label.name,
                                         "label_id": label.id, "parent_label_id": label.parent}
+            if label.names:
+                category["names"] = dict(label.names)
+            if label.aliases:
+                category["aliases"] = list(label.aliases)
             if keypoints:
                 category["keypoints"], category["skeleton"] = ["point"], []
             out.write((b"\n" if number == 1 else b",\n") + orjson.dumps(category))

@@ -2,8 +2,8 @@
 
 Label Studio stores boxes, polygons and keypoints in percent of the image; we
 store pixels of the upright image, so x_px = x% * width / 100. Its labels are
-names; ours are taxonomy ids, so a name maps to the id with that id or that
-(unique) name.
+names; ours are taxonomy ids, so a name maps to the id with that id, that
+(unique) name, or else that (unique) name in another language or alias.
 """
 from __future__ import annotations
 
@@ -106,11 +106,19 @@ def convert(tasks: list[dict[str, Any]], *, media_type: str, schema: LabelSchema
 
 
 def _label_names(schema: LabelSchema) -> dict[str, str | None]:
-    mapping: dict[str, str | None] = {}
+    """What a Label Studio label may say -> our label id (None: ambiguous). An id is itself; then a name; then a
+    name in another language or an alias (a taxonomy made in Chinese exported with Chinese names)."""
+    names: dict[str, str | None] = {}
+    others: dict[str, str | None] = {}
+
+    def add(table: dict[str, str | None], term: str, label_id: str) -> None:
+        table[term] = None if term in table and table[term] != label_id else label_id
+
     for label in schema.labels.values():
-        mapping[label.name] = None if label.name in mapping and mapping[label.name] != label.id else label.id
-    mapping.update({label_id: label_id for label_id in schema.labels})
-    return mapping
+        add(names, label.name, label.id)
+        for term in (*(name for _, name in label.names), *label.aliases):
+            add(others, term, label.id)
+    return {**others, **names, **{label_id: label_id for label_id in schema.labels}}
 
 
 def _convert_one(task: dict, n: int, media_type: str, names: dict, images: ImageIndex,

@@ -48,3 +48,9 @@ def drag_box(page, start, end):
 
 def objects(page) -> list[str]:
     return page.locator("#objects li").all_text_contents()
+
+
+def submit_for_next(page, task: int) -> None:
+    """Submit the answer with Ctrl+Enter and wait until the workspace shows another task than `task`."""
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{task}'")

@@ -170,6 +170,26 @@ def test_labels_are_written_by_name_only_where_the_importer_maps_the_name_back_t
     assert all(importer[written_as] == label_id for label_id, written_as in names.items())
 
 
+def test_with_names_by_language_and_aliases_labels_are_written_by_name_and_read_back_by_any_of_their_names():
+    schema = parse_label_schema({"tools": ["classify"], "labels": [
+        {"id": "sedan", "name": "Sedan", "names": {"zh": "轿车", "en": "Sedan"}, "aliases": ["saloon", "Berline"]},
+        {"id": "coupe", "name": "Coupe", "names": {"zh": "轿跑"}, "aliases": ["Sedan"]},  # another's name: not its
+        {"id": "van", "name": "Van", "aliases": ["轿车"]}]})  # another's Chinese name: ambiguous, refused
+    context = context_for(schema, "text")
+    assert label_names(context) == {"sedan": "Sedan", "coupe": "Coupe", "van": "Van"}  # `name`, as before
+    task = ExportTask(id=1, external_id=None, data={"text": "a car"}, status="completed", is_gold=False, media=None,
+                      consensus=None, annotations=(answer(1, {"labels": ["sedan"]}),))
+    assert json.loads(written(context, [task]))[0]["annotations"][0]["result"][0]["value"] == {"choices": ["Sedan"]}
+    importer = label_studio._label_names(schema)
+    assert [importer.get(term) for term in ("Sedan", "saloon", "Berline", "轿跑", "Coupe", "sedan", "轿车")] == \
+        ["sedan", "sedan", "sedan", "coupe", "coupe", "sedan", None]
+    # A Label Studio export made in Chinese imports into the project whose labels carry Chinese names.
+    chinese = [{"id": 3, "data": {"text": "一辆轿跑"}, "annotations": [{"result": [
+        {"type": "choices", "from_name": "label", "to_name": "text", "value": {"choices": ["轿跑"]}}]}]}]
+    converted = label_studio.convert(chinese, media_type="text", schema=schema, images={}, with_gold=True)
+    assert converted[0].reason is None and converted[0].row["gold"] == {"labels": ["coupe"]}
+
+
 def test_the_image_url_names_the_uploaded_file_so_the_importer_finds_it():
     sha = "0123abcd" + "e" * 56
     named = image_task(4, sha, 10, 10, "deadbeef-photo 1.jpg")

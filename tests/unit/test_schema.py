@@ -153,8 +153,38 @@ def test_the_schema_survives_pickling_and_deep_copies():
             clone.labels["owl"] = clone.labels["bird"]  # type: ignore[index]
 
 
+def test_names_by_language_and_aliases_are_kept_in_canonical_form_and_survive_pickling():
+    raw = schema_with(labels=[{"id": "sedan", "name": "Sedan", "names": {"ZH": " 轿车 ", "zh-hant": "轎車",
+                                                                      "pt-br": "Sedã", "de-ch-1996": "Limousine"},
+                               "aliases": [" saloon ", "Berline"]}])
+    schema = parse_label_schema(raw)
+    sedan = schema.labels["sedan"]
+    assert sedan.names == (("zh", "轿车"), ("zh-Hant", "轎車"), ("pt-BR", "Sedã"), ("de-CH-1996", "Limousine"))
+    assert sedan.aliases == ("saloon", "Berline")
+    assert schema.to_dict()["labels"][0] == {"id": "sedan", "name": "Sedan", "aliases": ["saloon", "Berline"],
+                                             "names": {"zh": "轿车", "zh-Hant": "轎車", "pt-BR": "Sedã",
+                                                       "de-CH-1996": "Limousine"}}
+    assert parse_label_schema(schema.to_dict()) == schema
+    assert pickle.loads(pickle.dumps(schema)) == schema and copy.deepcopy(schema) == schema
+    assert hash(sedan) == hash(pickle.loads(pickle.dumps(sedan)))
+
+
+@pytest.mark.parametrize("tag,canonical", [
+    ("en", "en"), ("ZH", "zh"), ("zh-hant", "zh-Hant"), ("zh-hans-cn", "zh-Hans-CN"), ("pt-br", "pt-BR"),
+    ("es-419", "es-419"), ("yue-HK", "yue-HK"), ("sl-rozaj-biske", "sl-rozaj-biske"), ("de-CH-1901", "de-CH-1901"),
+    ("e", None), ("english", None), ("zh_CN", None), ("zh-", None), ("-zh", None), ("zh-Hant-", None),
+    ("en-US-x-twain", None), ("zh-\u212aa", None), ("１２", None), ("en-" + "abcde-" * 6 + "abcde", None),
+])
+def test_language_tags_are_read_in_bcp47_canonical_case(tag, canonical):
+    from tasks.label_names import canonical_language_tag
+
+    assert canonical_language_tag(tag) == canonical
+
+
 def test_limits_at_the_edge_are_accepted():
-    raw = schema_with(labels=[{"id": "x" * 100, "name": "n" * 200, "description": "d" * 2000}],
+    raw = schema_with(labels=[{"id": "x" * 100, "name": "n" * 200, "description": "d" * 2000,
+                               "names": {f"x{chr(97 + i // 26)}{chr(97 + i % 26)}": "n" * 200 for i in range(50)},
+                               "aliases": [f"{i:03d}" + "a" * 197 for i in range(20)]}],
                       attributes=[{"name": "a" * 64, "type": "text", "max_length": 10_000},
                                   {"name": "b", "type": "text", "max_length": 1},
                                   {"name": "c", "type": "choice", "options": [str(i) for i in range(1000)]}])

@@ -1,5 +1,6 @@
 // Label picker over deep taxonomies: a flat index, ranked search, ancestors and recently used labels.
 // DOM-free so node can test it.
+import { locale } from "../lib/i18n.js";
 
 /** Separator between the names of a label's path ("鸟类 › 莺 › 黄林莺"). */
 export const PATH_SEPARATOR = " › ";
@@ -57,18 +58,62 @@ function prefixLists(scanOrder, keysOf) {
 }
 
 /**
+ * A label's name for a reader of `lang` (a UI locale such as "en" or "zh-CN"): its `names[lang]`, else the
+ * name of the base language ("zh" for "zh-CN"), else of another tag of that language ("zh-Hant"), else
+ * `name` (else the id). Tags compare case-insensitively.
+ * @param {{id?: string, name?: string, names?: Object<string, string>}} node
+ * @param {string} [lang] the UI language by default
+ * @returns {string}
+ */
+export function labelName(node, lang = locale()) {
+  const names = node && node.names;
+  if (names && typeof names === "object" && typeof lang === "string" && lang) {
+    const wanted = lang.toLowerCase();
+    const base = wanted.split("-")[0];
+    let same = null, related = null;
+    for (const [tag, value] of Object.entries(names)) {
+      if (typeof value !== "string" || !value.trim()) continue;
+      const key = tag.toLowerCase();
+      if (key === wanted) return value;
+      if (key === base) same ??= value;
+      else if (key.split("-")[0] === base) related ??= value;
+    }
+    if (same !== null || related !== null) return same ?? related;
+  }
+  return String(node?.name ?? node?.id ?? "");
+}
+
+/**
+ * Every name a label goes by, each once, for search: `name`, its names in every language and its aliases.
+ * @param {{name?: string, names?: Object<string, string>, aliases?: string[]}} node
+ * @returns {string[]}
+ */
+export function labelTerms(node) {
+  const terms = [node?.name, ...Object.values(node?.names && typeof node.names === "object" ? node.names : {}),
+    ...(Array.isArray(node?.aliases) ? node.aliases : [])];
+  return [...new Set(terms.filter((term) => typeof term === "string" && term.trim()))];
+}
+
+// Split into the words a prefix may start (spaces, "_" and "-").
+const wordsOf = (key) => (/[\s_-]/.test(key) ? key.split(/[\s_-]+/).filter(Boolean) : [key]);
+
+/**
  * Flattens a label tree into a search index.
- * Entries come in depth-first order, each `{id, name, parent, depth, path, pathText, order, keys}`,
- * where `keys` holds the precomputed normalised search keys (`name`, `id`, `path`, name `words`, and
- * `all` = name \1 id \1 path). The index also holds `levels[d]` (the entries of depth d in tree order)
- * and, for search only, `scanOrder` (entries shallowest first, then in tree order), maps of exact
- * names and ids, lists by first characters for prefixes and search texts for substrings.
+ * Entries come in depth-first order, each `{id, name, others, parent, depth, path, pathText, order, keys}`,
+ * where `name` (and so the path) is the label's name for a reader of `lang` (see labelName), `others` its
+ * other names as written (`name` where another is shown, names in other languages, aliases) and `keys`
+ * holds the precomputed normalised search keys: `name`, `id`, `path`, `alts` (the label's other names:
+ * `name` where another is shown, names in other languages, aliases), `names` = name \1 alts, `words` of
+ * them all, and `all` = names \1 id \1 path. The index also holds `levels[d]` (the entries of depth d in
+ * tree order) and, for search only, `scanOrder` (entries shallowest first, then in tree order), maps of
+ * exact names and ids, lists by first characters for prefixes and search texts for substrings.
  * Treat it as read-only.
- * @param {Array<{id: string, name?: string, children?: Array}>} labels
+ * @param {Array<{id: string, name?: string, names?: object, aliases?: string[], children?: Array}>} labels
+ * @param {string} [lang] the reader's language; the UI language by default
  * @returns {{entries: object[], byId: Map<string, object>, levels: object[][]}}
  * @throws {Error} when an id appears twice in the tree
  */
-export function buildIndex(labels) {
+export function buildIndex(labels, lang = locale()) {
   const entries = [];
   const byId = new Map();
   const levels = [];
@@ -76,13 +121,22 @@ export function buildIndex(labels) {
     for (const node of nodes || []) {
       const id = String(node.id);
       if (byId.has(id)) throw new Error(`Label id "${id}" appears more than once in the taxonomy.`);
-      const name = String(node.name ?? node.id);
+      const name = labelName(node, lang);
       const depth = parent ? parent.depth + 1 : 0;
       const nameKey = normalizeText(name);
       const idKey = normalizeText(id);
       const pathKey = parent ? parent.keys.path + PATH_SEPARATOR + nameKey : nameKey;
+      const others = new Map(); // normalised other name -> as written (the first that normalises so)
+      if (node.names || node.aliases) {
+        for (const term of labelTerms(node)) {
+          const key = normalizeText(term);
+          if (key && key !== nameKey && !others.has(key)) others.set(key, term.trim());
+        }
+      }
+      const alts = [...others.keys()];
+      const namesKey = alts.length ? nameKey + "\u0001" + alts.join("\u0001") : nameKey;
       const entry = {
-        id, name, parent: parent ? parent.id : null, depth,
+        id, name, others: [...others.values()], parent: parent ? parent.id : null, depth,
         path: parent ? [...parent.path, name] : [name],
         pathText: parent ? parent.pathText + PATH_SEPARATOR + name : name,
         order: entries.length,
@@ -90,8 +144,10 @@ export function buildIndex(labels) {
           name: nameKey,
           id: idKey,
           path: pathKey,
-          words: /[\s_-]/.test(nameKey) ? nameKey.split(/[\s_-]+/).filter(Boolean) : [nameKey],
-          all: nameKey + "\u0001" + idKey + "\u0001" + pathKey,
+          alts,
+          names: namesKey,
+          words: alts.length ? [...new Set([nameKey, ...alts].flatMap(wordsOf))] : wordsOf(nameKey),
+          all: namesKey + "\u0001" + idKey + "\u0001" + pathKey,
         },
       };
       entries.push(entry);
@@ -106,8 +162,10 @@ export function buildIndex(labels) {
   const exactNames = new Map();
   const exactIds = new Map();
   scanOrder.forEach((entry, i) => {
-    const same = exactNames.get(entry.keys.name);
-    if (same) same.push(i); else exactNames.set(entry.keys.name, [i]);
+    for (const key of [entry.keys.name, ...entry.keys.alts]) {
+      const same = exactNames.get(key);
+      if (same) same.push(i); else exactNames.set(key, [i]);
+    }
     if (!exactIds.has(entry.keys.id)) exactIds.set(entry.keys.id, i);
   });
   return {
@@ -118,7 +176,7 @@ export function buildIndex(labels) {
       words: prefixLists(scanOrder, (keys) => keys.words),
     },
     texts: {
-      name: searchText(scanOrder.map((e) => e.keys.name)),
+      name: searchText(scanOrder.map((e) => e.keys.names)),
       id: searchText(scanOrder.map((e) => e.keys.id)),
       path: searchText(scanOrder.map((e) => e.keys.path)),
       all: searchText(scanOrder.map((e) => e.keys.all)),
@@ -144,12 +202,14 @@ function entryAt(starts, pos, from) {
 }
 
 // How well one normalised query word matches an entry's keys: 0 (exact) .. 6 (path substring), 7 none.
+// The label's other names (keys.alts) count as names, except that only the shown name ranks as a name
+// prefix: another name's start is a word prefix.
 function rankWord(keys, word) {
-  if (keys.name === word || keys.id === word) return EXACT;
+  if (keys.name === word || keys.id === word || keys.alts.includes(word)) return EXACT;
   if (keys.name.startsWith(word)) return NAME_PREFIX;
   if (keys.id.startsWith(word)) return ID_PREFIX;
   for (const w of keys.words) if (w.startsWith(word)) return WORD_PREFIX;
-  if (keys.name.includes(word)) return NAME_SUB;
+  if (keys.names.includes(word)) return NAME_SUB;
   if (keys.id.includes(word)) return ID_SUB;
   if (keys.path.includes(word)) return PATH_SUB;
   return NO_MATCH;
@@ -198,8 +258,9 @@ const RARE = 1000;
 
 /**
  * Ranked labels for what has been typed so far.
- * Ranks: exact name or id, name prefix, id prefix, a name word (split on spaces, _ and -) starting with
- * the query, name substring, id substring, path substring; ties shallower first, then in tree order.
+ * Ranks: exact name (any of the label's names and aliases) or id, name prefix, id prefix, a word of any
+ * name (split on spaces, _ and -) starting with the query, substring of any name, id substring, path
+ * substring; ties shallower first, then in tree order.
  * Several space-separated words must all match (name, id or path): entries matching the whole phrase
  * come first (ranked as above), then the others by their best-matching word's rank. An empty query
  * gives the top-level labels.
@@ -287,6 +348,27 @@ export function search(index, query, limit = 50) {
     if (add(merged)) return result;
   }
   return result;
+}
+
+/**
+ * Which of a search result's other names the query found it by, to show beside its name ("Truck" found by
+ * "lorry"): the first other name holding the query (or one of its words) when what the picker shows (the
+ * name and path, the id of a top-level label) does not; else null.
+ * @param {object} entry an index entry
+ * @param {string} query what was typed
+ * @returns {string|null}
+ */
+export function matchedName(entry, query) {
+  const phrase = normalizeText(query);
+  const { keys } = entry;
+  if (!phrase || !keys.alts.length) return null;
+  const words = phrase.split(" ");
+  // What the picker shows: the name, and the path or, at the top level, the id.
+  const shown = (w) => keys.path.includes(w) || (entry.depth === 0 && keys.id.includes(w));
+  if (shown(phrase) || words.every(shown)) return null;
+  const at = keys.alts.findIndex((alt) => alt.includes(phrase));
+  const found = at >= 0 ? at : keys.alts.findIndex((alt) => words.some((w) => !shown(w) && alt.includes(w)));
+  return found >= 0 ? entry.others[found] : null;
 }
 
 /**

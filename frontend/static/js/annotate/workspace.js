@@ -1,12 +1,15 @@
 // The labelling workspace's logic, free of the DOM so node can test it.
+import { labelName } from "./taxonomy.js";
 
-// The label tree as a flat list in depth-first order, each with its path ("Birds › Warblers › Yellow").
-export function labelChoices(schema) {
+// The label tree as a flat list in depth-first order, each with its name in the reader's language (`lang`,
+// the UI language by default; see labelName) and its path of such names ("Birds › Warblers › Yellow").
+export function labelChoices(schema, lang) {
   const choices = [];
   const walk = (nodes, trail) => {
     for (const node of nodes || []) {
-      const path = [...trail, node.name];
-      choices.push({ id: node.id, name: node.name, path: path.join(" › "), depth: trail.length });
+      const name = labelName(node, lang); // undefined: labelName's default, the UI language
+      const path = [...trail, name];
+      choices.push({ id: node.id, name, path: path.join(" › "), depth: trail.length });
       walk(node.children, path);
     }
   };

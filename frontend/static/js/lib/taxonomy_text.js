@@ -9,8 +9,9 @@
 //     莺
 //       - 黄林莺
 //
-// JSON: an array of {id?, name, children?} or {labels: [...]} (e.g. a whole label schema); other fields
-// of a label (description, color, ...) are ignored.
+// JSON: an array of {id?, name, children?} or {labels: [...]} (e.g. a whole label schema); a label's
+// names by language, aliases, description and color are kept as given (the server checks them), other
+// fields are ignored. A taxonomy using any of those is shown as JSON (toText), since a list cannot hold them.
 // Every traversal uses an explicit stack, so no input is deep enough to overflow the call stack.
 
 /** Limits, as in tasks/schema.py except ids (the server allows 100 characters; generated ids fit 64). */
@@ -147,7 +148,25 @@ function labelEntry(node, at, errors) {
     else errors.push({ line: keyLine(at, "id"), message: '"id" must be a string.' });
   }
   const skipNameCheck = !("name" in node) || typeof node.name !== "string";
-  return { name, id, line, nameLine: keyLine(at, "name"), idLine: keyLine(at, "id"), depth: 0, parent: -1, skipNameCheck };
+  return { name, id, line, nameLine: keyLine(at, "name"), idLine: keyLine(at, "id"), depth: 0, parent: -1, skipNameCheck,
+    extra: extraFields(node, at, errors) };
+}
+
+// The fields beside id and name a label keeps.
+const EXTRA_FIELDS = ["names", "aliases", "description", "color"];
+
+/** A JSON label's names, aliases, description and color, with the shape problems a line can point at. */
+function extraFields(node, at, errors) {
+  const extra = {};
+  for (const key of EXTRA_FIELDS) if (node[key] !== undefined && node[key] !== null) extra[key] = node[key];
+  const { names, aliases } = extra;
+  if (names !== undefined && !(isObject(names) && Object.values(names).every((v) => typeof v === "string"))) {
+    errors.push({ line: keyLine(at, "names"), message: '"names" must be an object of names by language, such as {"en": "Sedan", "zh": "轿车"}.' });
+  }
+  if (aliases !== undefined && !(Array.isArray(aliases) && aliases.every((v) => typeof v === "string"))) {
+    errors.push({ line: keyLine(at, "aliases"), message: '"aliases" must be a list of names.' });
+  }
+  return extra;
 }
 
 /** Check the entries, give every label a unique id, and build the tree. */
@@ -198,7 +217,7 @@ function build(entries, errors) {
       nextSuffix.set(base, n);
       used.add(id);
     }
-    const node = { id, name: entry.name };
+    const node = { id, name: entry.name, ...entry.extra };
     nodes.push(node);
     if (entry.parent < 0) labels.push(node);
     else (nodes[entry.parent].children ??= []).push(node);
@@ -259,6 +278,22 @@ export function toIndented(labels) {
     if (Array.isArray(node.children)) pushAll(node.children, depth + 1);
   }
   return lines.join("\n");
+}
+
+/**
+ * The taxonomy as text to edit: an indented list (toIndented), or pretty JSON where a label has names by
+ * language, aliases, a description or a color, which a list cannot hold (so saving the form keeps them).
+ * @param {Array<object>} labels
+ * @returns {string}
+ */
+export function toText(labels) {
+  const stack = Array.isArray(labels) ? [...labels] : [];
+  while (stack.length) {
+    const node = stack.pop();
+    if (EXTRA_FIELDS.some((key) => node?.[key] !== undefined && node?.[key] !== null)) return JSON.stringify(labels, null, 2);
+    if (Array.isArray(node?.children)) stack.push(...node.children);
+  }
+  return toIndented(labels);
 }
 
 /** How many labels the tree holds, at every level. */

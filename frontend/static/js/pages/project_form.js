@@ -4,7 +4,7 @@
 import { api, once } from "../lib/api.js";
 import { currencyDigits, formatMoney, formatNumber, t } from "../lib/i18n.js";
 import { renderMarkdown } from "../lib/markdown.js";
-import { countLabels, parseTaxonomy, toIndented } from "../lib/taxonomy_text.js";
+import { countLabels, parseTaxonomy, toText } from "../lib/taxonomy_text.js";
 import { attributesText, fromMinor, parseAttributes, problemLines, toMinor, toolsFor } from "../lib/project_form.js";
 import { buildIndex, search } from "../annotate/taxonomy.js";
 import { showError, startPage } from "../components/chrome.js";
@@ -156,7 +156,7 @@ function fill(project) {
   const schema = project.label_schema;
   renderTools(schema.tools || []);
   field("multi_label").checked = Boolean(schema.multi_label);
-  $("taxonomy").value = toIndented(schema.labels || []);
+  $("taxonomy").value = toText(schema.labels || []);
   field("attributes").value = attributesText(schema.attributes);
   field("overlap").value = project.overlap;
   field("gold_ratio").value = project.gold_ratio;

@@ -2,7 +2,7 @@
 // or take one of the nine recent labels (keys 1-9). A chosen label names the selected object or span; else,
 // on a classification task, it is the whole item's label; and it becomes the label new objects get.
 import { t } from "../../lib/i18n.js";
-import { ancestors, search } from "../../annotate/taxonomy.js";
+import { ancestors, matchedName, search } from "../../annotate/taxonomy.js";
 import { chooseLabel, updateObject, updateSpan } from "../../annotate/document.js";
 import { colorFor } from "../../annotate/stage.js";
 import { $, focusWork } from "./dom.js";
@@ -62,7 +62,9 @@ function resultItem(ws, entry, i) {
   name.textContent = entry.name;
   const path = document.createElement("span");
   path.className = "muted small";
-  path.textContent = entry.path.length > 1 ? entry.pathText : entry.id;
+  const where = entry.path.length > 1 ? entry.pathText : entry.id;
+  const by = matchedName(entry, $("label-search").value); // found by an alias or a name in another language
+  path.textContent = by ? `${by} · ${where}` : where;
   item.append(name, path);
   item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(ws, entry.id); });
   return item;

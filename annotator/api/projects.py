@@ -41,6 +41,13 @@ class RewardsIn(In):
     mechanism_params = fields.Dict(metadata={"description": "the mechanism's parameters; the defaults fill in"})
 
 
+# The label schema is checked by tasks.schema; its shape, for the OpenAPI document.
+LABEL_SCHEMA = {"description": (
+    '{"tools": [...], "multi_label": bool, "labels": [...], "attributes": [...]}. A label is {"id", "name", '
+    '"names"?: {language tag: name, e.g. "zh": "轿车", "pt-BR": "Sedã"}, "aliases"?: [other names search finds], '
+    '"description"?, "color"?: "#rrggbb", "children"?: [labels]}; ids are unique across the tree.')}
+
+
 class ProjectSettings(In):
     """Fields shared by create and patch; the label schema itself is checked by tasks.schema."""
 
@@ -48,7 +55,7 @@ class ProjectSettings(In):
     description = SafeString(max_length=20_000, min_length=0, multiline=True)
     instructions = SafeString(max_length=200_000, min_length=0, multiline=True)
     media_type = fields.String(validate=validate.OneOf(MEDIA_TYPES))
-    label_schema = fields.Dict()
+    label_schema = fields.Dict(metadata=LABEL_SCHEMA)
     overlap = StrictInteger(validate=validate.Range(min=1, max=50))
     dynamic_overlap = fields.Nested(DynamicOverlapIn, allow_none=True)
     aggregation = fields.String(validate=validate.OneOf(AGGREGATIONS))
@@ -66,7 +73,7 @@ class ProjectIn(ProjectSettings):
     description = SafeString(max_length=20_000, min_length=0, multiline=True, load_default="")
     instructions = SafeString(max_length=200_000, min_length=0, multiline=True, load_default="")
     media_type = fields.String(required=True, validate=validate.OneOf(MEDIA_TYPES))
-    label_schema = fields.Dict(required=True)
+    label_schema = fields.Dict(required=True, metadata=LABEL_SCHEMA)
     overlap = StrictInteger(load_default=3, validate=validate.Range(min=1, max=50))
     aggregation = fields.String(load_default="majority", validate=validate.OneOf(AGGREGATIONS))
     gold_ratio = Ratio(load_default=0.0, minimum=0.0, maximum=0.5)
@@ -91,7 +98,7 @@ class ProjectOut(Schema):
     description = fields.String()
     instructions = fields.String()
     media_type = fields.String()
-    label_schema = fields.Dict()
+    label_schema = fields.Dict(metadata=LABEL_SCHEMA)
     schema_version = fields.Integer()
     overlap = fields.Integer()
     dynamic_overlap = fields.Dict(allow_none=True)

@@ -160,3 +160,11 @@ def test_a_label_studio_file_naming_labels_in_chinese_or_by_alias_imports_as_the
     by_external = {t.external_id: t.gold["objects"][0]["label"] for t in tasks_of(db, project["id"])}
     assert by_external == {"label-studio-1": "sedan", "label-studio-2": "suv", "label-studio-3": "sedan",
                            "label-studio-4": "car"}
+
+
+def test_the_openapi_document_describes_names_and_aliases_of_labels(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    create = spec["paths"]["/api/v1/projects"]["post"]
+    ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    described = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["label_schema"]["description"]
+    assert '"names"' in described and '"aliases"' in described

@@ -85,6 +85,7 @@ ANNOTATORS = (DemoUser("alice@demo.local", "Alice (annotator)", "en"),
 ADMIN = DemoUser("admin@demo.local", "Demo Admin", "en", admin=True)  # confirms deposits, decides payouts
 EVERYONE = (OWNER, *ANNOTATORS, ADMIN)
 PENDING_DEPOSIT = 50_000  # a second deposit into the text project, waiting for the demo admin to confirm
+INVITED = "dana@demo.local"  # invited to review the image project; no account yet: signing up with it joins
 
 
 def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]:
@@ -136,6 +137,7 @@ def _image_project(session: Session, storage: Storage, owner: User, annotators: 
                                       utcnow())
     _created(session, owner, project)
     _members(session, project, annotators)
+    projects.invite(session, project, owner, INVITED, "reviewer", utcnow())
     shas, birds = _store_demo_images(session, storage, count=IMAGES)
     rows = [{"data": {"image": f"/media/{sha}", "name": f"demo-{n + 1}.jpg"}} for n, sha in enumerate(shas)]
     prepared = importing.prepare(session, project, rows, uploaded=frozenset(shas))

@@ -40,6 +40,9 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
         assert stats["total"] == (demo.IMAGES if project["media_type"] == "image" else len(demo.NOTES))
         members = client.get(f"/api/v1/projects/{project['id']}/members").get_json()
         assert members["total"] == 3
+        invited = client.get(f"/api/v1/projects/{project['id']}/invitations").get_json()["items"]
+        assert [(i["email"], i["role"]) for i in invited] == ([(demo.INVITED, "reviewer")] if project["media_type"]
+                                                               == "image" else [])
     for project in listed:  # annotators have answered: the owner sees agreement and consensus at once
         image = project["media_type"] == "image"
         answering, each = (3, demo.IMAGE_ANSWERS) if image else (2, demo.SEEDED_ANSWERS)

@@ -43,8 +43,9 @@ def test_an_annotator_revises_an_answer_in_the_workspace(live_server, browser, c
     page.wait_for_selector("#answers-page[data-state=ready]")
     assert page.is_visible("#answers-note")
     assert "Positive" in page.locator(f"#my-answers tr[data-annotation-id='{made['id']}']").text_content()
-    assert client.get(f"/api/v1/annotations/{made['id']}", headers=person).get_json()["result"] == {
-        "labels": ["positive"]}
+    revised = client.get(f"/api/v1/annotations/{made['id']}", headers=person).get_json()
+    assert revised["result"] == {"labels": ["positive"]}
+    assert revised["lead_time_ms"] > 1200  # the first answer's 1.2 s and the revision's time
     # The task completes with a second answer: its answer is final, and the list says so.
     other = annotators[1]
     lease = nxt(client, project, other).get_json()

@@ -64,7 +64,10 @@ export function submit(ws) {
   const { id } = ws.lease.assignment;
   if (ws.leadTime === null) ws.leadTime = Math.round(performance.now() - ws.shownAt);
   const body = { result: toResult(doc(ws), ws.schema), lead_time_ms: ws.leadTime };
-  if (ws.lease.revision) return revise(ws, body);
+  if (ws.lease.revision) {
+    // The answer's time is the work in all: the first answer's and this revision's.
+    return revise(ws, { ...body, lead_time_ms: (ws.lease.revision.lead_time_ms || 0) + ws.leadTime });
+  }
   // A retried submit (a dropped connection) must not answer twice: one key per assignment.
   return act(ws, () => api.post(`/api/v1/assignments/${id}/annotation`, body, { "Idempotency-Key": `assignment-${id}` }),
     { after: () => { dropDraft(ws, id); refreshWallet(ws); } });

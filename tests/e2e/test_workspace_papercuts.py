@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from sqlalchemy import select
+
+from annotator.users.models import User
+from tasks.models import Assignment
 from tests.e2e.browser import drag_box, screenshot, sign_in, watched_page
 from tests.factories import BIRDS, create_project, jpeg, run_jobs, upload
 
@@ -133,3 +137,21 @@ def test_recent_labels_are_empty_until_the_user_chooses_then_most_recent_first(w
     ready_task(page)
     assert page.locator("#recent .chip").all_text_contents() == ["1 麻雀", "2 黄林莺"]  # kept for the project
     screenshot(page, "workspace-recent-labels")
+
+
+
+def test_an_answer_refused_for_a_closed_lease_says_why_above_the_next_task(workspace, client, token_for, db):
+    page = workspace
+    task = ready_task(page)
+    choose(page, "sparrow")
+    drag_box(page, (40, 40), (200, 160))
+    held = db.scalars(select(Assignment).where(Assignment.task_id == task)).one()
+    annotator = db.get(User, held.user_id)
+    # The same person skips the task elsewhere (another tab, a script): this tab's answer is refused, 409.
+    assert client.post(f"/api/v1/assignments/{held.id}/skip", json={}, headers=token_for(annotator)).status_code == 200
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"() => document.getElementById('task-content').dataset.taskId !== '{task}'")
+    ready_task(page)
+    assert page.is_visible("#workspace-error")  # not cleared by the next task's arrival
+    assert page.text_content("#workspace-error") == "This assignment was skipped."
+    screenshot(page, "workspace-refused-answer")

@@ -29,14 +29,16 @@ async function act(ws, work, { after } = {}) {
 
 async function refused(ws, error) {
   if (error.status === 409 && ws.lease) {
-    // The lease is gone (expired and given away, or already answered): say so, and move on.
+    // The lease is gone (expired and given away, or already answered): move on, and say why (after the next
+    // task is shown: showing it clears the last task's words).
     dropDraft(ws, ws.lease.assignment.id);
-    fail(error);
     try {
       await loadNext(ws);
     } catch (next) {
       fail(next);
+      return;
     }
+    fail(error);
   } else if (error.problem && error.problem.errors) {
     ws.errors = errorsByPart(error.problem.errors);
     if (ws.errors.general.length) fail(new Error(ws.errors.general.join("\n")));

@@ -71,16 +71,20 @@ def test_three_annotators_in_three_browsers_never_see_a_task_twice(browser, live
         assert recount(db, task.id) == (0, 2)
 
 
-def test_a_project_you_cannot_see_shows_the_apis_words(page, live_server, make_user, client, token_for):
+def test_a_project_you_cannot_see_says_how_to_get_in_and_the_same_for_one_that_does_not_exist(
+        page, live_server, make_user, client, token_for):
     owner = token_for(make_user("owner@example.org"))
     private = create_text_project(client, owner, visibility="private")
     make_user("outsider@example.org")
     sign_in(page, live_server, "outsider@example.org")
+    said = []
     for project_id in (private["id"], 999_999):
         page.goto(f"{live_server}/projects/{project_id}/label")
         page.locator("#workspace-error").wait_for(state="visible")
-        assert page.text_content("#workspace-error") == "No such project."
+        said.append(page.text_content("#workspace-error"))
+        assert "Ask its owner to invite you" in said[-1] and "outsider@example.org" in said[-1]
         assert page.is_hidden("#task-panel") and page.is_hidden("#done-panel")
+    assert said[0] == said[1]  # a private project and a missing one read the same: nobody learns which it is
 
 
 def test_the_workspace_asks_anonymous_visitors_to_sign_in(client):

@@ -107,8 +107,8 @@ def _start_request() -> None:
 
 
 def _limit_body() -> None:
-    # Multipart uploads may be large; every other body is held to the JSON limit.
-    if request.mimetype != "multipart/form-data":
+    # Multipart uploads and files of answers may be large; every other body is held to the JSON limit.
+    if request.mimetype != "multipart/form-data" and not request.path.endswith("/answers/import"):
         request.max_content_length = current_app.config["ANNOTATOR_MAX_JSON_BYTES"]
 
 

@@ -13,7 +13,8 @@ from tasks.models import Annotation, Project, Review
 
 
 def leaderboard(session: Session, project: Project, quality: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per annotator who answered in the project, best first.
+    """One row per annotator who answered in the project, best first (external contributors, whose answers were
+    imported, among them: `external`, never earning).
 
     accepted: counted answers not rejected by a reviewer; rejected: answers a reviewer rejected; earned: what
     their settled answers put in their available wallet, net of reversals; pending: credited, not yet settled.
@@ -30,12 +31,13 @@ def leaderboard(session: Session, project: Project, quality: dict[int, dict[str,
         .where(Annotation.project_id == project.id).group_by(Annotation.user_id)))
     money = {(user_id, kind): int(total) for user_id, kind, total in session.execute(ledger.entry_sums(
         Account.user_id, Account.kind, kinds=ledger.EARNED_INTO, where=(LedgerTransaction.project_id == project.id,)))}
-    names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(list(work)))).all()) \
-        if work else {}
+    names = {user_id: (name, kind) for user_id, name, kind in session.execute(
+        select(User.id, User.display_name, User.kind).where(User.id.in_(list(work))))} if work else {}
     rows = []
     for user_id, counts in work.items():
         seen = quality.get(user_id, {})
-        rows.append({"user_id": user_id, "display_name": names.get(user_id, ""),
+        name, kind = names.get(user_id, ("", "person"))
+        rows.append({"user_id": user_id, "display_name": name, "external": kind == "external",
                      "accepted": int(counts.accepted or 0), "rejected": int(counts.rejected or 0),
                      "earned": money.get((user_id, "wallet_available"), 0),
                      "pending": money.get((user_id, "wallet_pending"), 0),

@@ -22,6 +22,10 @@ from incentives.models import Account, Entry, LedgerTransaction
 from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, Task
 from tasks.quality.scores import Scored, answer_scores
 
+# Answers given here, with a lease: answers imported from elsewhere (no lease) are evidence about the truth, never
+# paid, and never the peers a paid answer is priced against.
+PAID = Annotation.assignment_id.is_not(None)
+
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
     """The project's budget and reserve, locked for the rest of the transaction. Every money operation in a
@@ -45,12 +49,12 @@ def pay_for_answer(session: Session, project: Project, user: User, annotation_id
         return
     task = session.get(Task, task_id)
     # The answers' scores only read the task's answers (its row is locked by the submit): before the money locks.
-    scores = answer_scores(session, project, task) if completes else None
+    scores = answer_scores(session, project, task, native_only=True) if completes else None
     _accounts(session, project)
     users = {user.id}
     if completes:
         users |= set(session.scalars(select(Annotation.user_id).where(Annotation.task_id == task.id,
-                                                                      Annotation.counted.is_(True))))
+                                                                      Annotation.counted.is_(True), PAID)))
     _lock_wallets(session, users)
     if counted:
         credit(session, project, user, annotation_id, assignment_id, task.id, now)
@@ -136,10 +140,10 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     if rates.most == 0:
         return 0
     if scores is None and bonus:
-        scores = answer_scores(session, project, task)
+        scores = answer_scores(session, project, task, native_only=True)
     budget, held = _accounts(session, project)
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id, Annotation.result).where(
-        Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
+        Annotation.task_id == task.id, Annotation.counted.is_(True), PAID).order_by(Annotation.id)).all()
     _lock_wallets(session, {row.user_id for row in rows})
     # Every counted answer is priced (they are each other's peers), whether or not it is settled below.
     prices = pricing.price_task(session, project, task, [(row.id, row.user_id, row.result) for row in rows],

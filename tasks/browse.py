@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from annotator.errors import InvalidInput
@@ -88,3 +88,11 @@ def tasks_query(session: Session, project: Project, filters: Filters, on_request
             conditions.append(column <= high)
     return statement.where(Task.id.in_(select(TaskConsensus.task_id).where(
         TaskConsensus.project_id == project.id, and_(*conditions))))
+
+
+def answer_counts(session: Session, task_ids: list[int]) -> dict[int, int]:
+    """Every answer of each task, given here or imported; a task without any is absent."""
+    if not task_ids:
+        return {}
+    return dict(session.execute(select(Annotation.task_id, func.count()).where(Annotation.task_id.in_(task_ids))
+                                .group_by(Annotation.task_id)).all())

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from annotator.db import refresh_statistics, write_intent
-from tasks import importing
+from annotator.errors import InvalidInput
+from tasks import answer_import, importing
 from tasks.projects import current_schema
 from tasks.archives import ArchiveRejected, ZipLimits, is_zip, read_zip
 from tasks.formats import label_studio
@@ -171,6 +172,8 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
         job.started_at = job.heartbeat_at = now()
         job.attempts += 1
         session.commit()
+    if options.get("kind") == "answers":  # a file of answers (tasks.answer_import), not images
+        return _run_answers(factory, storage, import_id, now)
     found = Reader(storage, media_type, limits,
                    lambda value: _progress(factory, import_id, value, now())).read_all(files)
     with factory() as session:  # closing without commit rolls everything back
@@ -181,6 +184,25 @@ def run_import(factory: sessionmaker, storage: Storage, import_id: int, *, limit
             refresh_statistics(session, Task.__table__)
     for upload in files:
         storage.delete(upload["key"])
+    return counts
+
+
+def _run_answers(factory: sessionmaker, storage: Storage, import_id: int, now: Callable[[], dt.datetime]
+                 ) -> dict[str, int]:
+    with factory() as session:
+        job = session.get(Import, import_id)
+        session.expunge(job)
+    try:
+        counts = answer_import.run_job(factory, storage, job, now,
+                                       lambda value: _progress(factory, import_id, value, now()))
+    except InvalidInput as refused:  # a file with problems: the job says which, and fails for good
+        mark_failed(factory, import_id, answer_import.problems_text(refused), now())
+        return {}
+    with factory() as session:
+        write_intent(session)
+        done = session.get(Import, import_id)
+        done.status, done.progress, done.counts, done.finished_at = "finished", 1.0, counts, now()
+        session.commit()
     return counts
 
 

@@ -57,9 +57,9 @@ class ImportSummary:
 def parse_rows(body: bytes, mimetype: str) -> list[Any]:
     """The rows of a JSON array, NDJSON or CSV body."""
     if mimetype in CSV_MIMETYPES:
-        return _csv_rows(_utf8(body))
+        return _csv_rows(utf8_text(body))
     if mimetype in NDJSON_MIMETYPES:
-        return _ndjson_rows(_utf8(body))
+        return _ndjson_rows(utf8_text(body))
     try:
         rows = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -69,7 +69,7 @@ def parse_rows(body: bytes, mimetype: str) -> list[Any]:
     return rows
 
 
-def _utf8(body: bytes) -> str:
+def utf8_text(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")  # a BOM, as spreadsheet programs write, is dropped
     except UnicodeDecodeError as error:
@@ -153,7 +153,7 @@ def data_problem(value: Any) -> str | None:
     return None
 
 
-class _Rows:
+class RowProblems:
     """Collects every row's problems, so one 422 lists them all."""
 
     def __init__(self) -> None:
@@ -181,7 +181,7 @@ def prepare(session: Session, project: Project, rows: list[Any], uploaded: froze
     if not rows:
         raise InvalidInput({"_body": ["There are no tasks in the request."]})
     schema = current_schema(project)
-    check = _Rows()
+    check = RowProblems()
     media = _media_sizes(session, project.id, rows, uploaded) if project.media_type == "image" else {}
     prepared = [_prepare_row(project, schema, media, row, number, check)
                 for number, row in enumerate(rows, start=1)]
@@ -196,7 +196,7 @@ def prepare_each(session: Session, project: Project, rows: list[Any], uploaded: 
     media = _media_sizes(session, project.id, rows, uploaded) if project.media_type == "image" else {}
     prepared, errors = [], {}
     for number, row in enumerate(rows, start=1):
-        check = _Rows()
+        check = RowProblems()
         task = _prepare_row(project, schema, media, row, number, check)
         if check.errors:
             errors[number] = [f"{path.removeprefix(f'rows.{number}.')}: {' '.join(m)}"
@@ -225,7 +225,7 @@ def _media_sizes(session: Session, project_id: int, rows: list[Any], uploaded: f
     return sizes
 
 
-def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n: int, check: _Rows) -> PreparedTask | None:
+def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n: int, check: RowProblems) -> PreparedTask | None:
     where = f"rows.{n}"
     if not isinstance(row, dict):
         check.fail(where, "Each task must be an object with a `data` object.")
@@ -261,7 +261,7 @@ def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n
     return PreparedTask(data, data_hash(data), external_id, gold, sha)
 
 
-def _context(project: Project, media: dict, data: dict, where: str, check: _Rows) -> tuple[TaskContext | None, str | None]:
+def _context(project: Project, media: dict, data: dict, where: str, check: RowProblems) -> tuple[TaskContext | None, str | None]:
     if project.media_type == "text":
         text = data.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -190,7 +190,8 @@ class Annotation(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), nullable=False)
+    # None for an answer imported from elsewhere (POST /projects/{id}/answers/import): no lease, never paid.
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), nullable=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     lead_time_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False)

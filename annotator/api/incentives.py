@@ -175,6 +175,8 @@ class LeaderOut(Schema):
     rank = fields.Integer()
     user_id = fields.Integer()
     display_name = fields.String()
+    external = fields.Boolean(metadata={"description": "an external contributor whose answers were imported (never "
+                                                      "paid)"})
     accepted = fields.Integer(metadata={"description": "counted answers not rejected by a reviewer"})
     rejected = fields.Integer()
     earned = fields.Integer(metadata={"description": "settled earnings in this project, net of reversals"})

@@ -17,5 +17,7 @@ class UserBrief(Schema):
     """A user as other members of a project see them."""
 
     id = fields.Integer()
-    email = fields.String()
+    email = fields.String(allow_none=True, metadata={"description": "null for an external contributor"})
     display_name = fields.String()
+    external = fields.Function(lambda user: getattr(user, "kind", "person") == "external", metadata={
+        "description": "a contributor known only by the pseudonym an imported file of answers gave them"})

@@ -60,7 +60,9 @@ class TaskOut(Schema):
 
 
 class TaskListed(TaskOut):
-    annotations = fields.Integer(attribute="submitted", metadata={"description": "answers submitted"})
+    annotations = fields.Integer(attribute="answers", metadata={
+        "description": "answers, imported ones included (`submitted` counts those given here, which fill the overlap)"})
+    submitted = fields.Integer(metadata={"description": "answers given here, towards the project's overlap"})
     consensus = fields.Dict(allow_none=True, metadata={
         "description": "{result, confidence, method, agreement, annotations} as GET /tasks/{id}/consensus, or null"})
 
@@ -97,8 +99,10 @@ def list_tasks(project_id: int, args: dict) -> Page:
     page = paginate(db, browse.tasks_query(db, project, browse.Filters.of(args), limit), args["page"],
                     args["per_page"])
     found = consensus_for(db, project, page.items, limit)
-    return Page([WithFields(task, consensus=found[task.id].as_dict(with_task_id=False) if task.id in found else None)
-                 for task in page.items], page.page, page.per_page, page.total)
+    answers = browse.answer_counts(db, [task.id for task in page.items])
+    return Page([WithFields(task, consensus=found[task.id].as_dict(with_task_id=False) if task.id in found else None,
+                            answers=answers.get(task.id, 0)) for task in page.items], page.page, page.per_page,
+                page.total)
 
 
 class TaskForHolder(Schema):

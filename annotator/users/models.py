@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from annotator.db import Base, Timestamped, UTCDateTime
@@ -10,14 +10,30 @@ from annotator.db import Base, Timestamped, UTCDateTime
 LOCALES = ("en", "zh-CN")
 
 
+USER_KINDS = ("person", "external")
+
+
 class User(Timestamped, Base):
+    """A person with an account, or (kind "external") a contributor known only by the pseudonym a file of answers
+    imported into one project gave them: no e-mail, no password, never active, so no session, token or wallet;
+    their answers are analysed like anyone's and never paid."""
+
     __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("external_project_id", "display_name"),  # one pseudonym per project (NULLs never collide)
+        CheckConstraint("kind = 'person' AND email IS NOT NULL AND password_hash IS NOT NULL AND external_project_id "
+                        "IS NULL OR kind = 'external' AND email IS NULL AND password_hash IS NULL AND "
+                        "external_project_id IS NOT NULL AND NOT is_active", name="kind_fits"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored normalised (trimmed, lower-case) so uniqueness ignores case.
-    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    # Stored normalised (trimmed, lower-case) so uniqueness ignores case. None for an external contributor.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, nullable=True)
     display_name: Mapped[str] = mapped_column(String(100), nullable=False)
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="person", server_default="person")
+    # The project whose imported answers named them (no foreign key: users sit below projects in the layers).
+    external_project_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     locale: Mapped[str] = mapped_column(String(10), nullable=False, default="en", server_default="en")
     is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())

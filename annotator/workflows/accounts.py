@@ -23,8 +23,8 @@ STATUSES = ("active", "deactivated", "admins")
 
 def directory(q: str = "", status: str | None = None) -> Select:
     """Users, newest first: `q` a case-insensitive piece of the e-mail or display name; `status` one of
-    STATUSES (admins: active or not)."""
-    statement = select(User).order_by(User.id.desc())
+    STATUSES (admins: active or not). Accounts only: external contributors (imported pseudonyms) are not listed."""
+    statement = select(User).where(User.kind == "person").order_by(User.id.desc())
     if q:
         needle = q.lower()  # e-mails are stored lower-case
         statement = statement.where(or_(User.email.contains(needle, autoescape=True),
@@ -87,8 +87,9 @@ def set_admin(db: Session, actor: User, user_id: int, grant: bool) -> tuple[User
 
 
 def _user(db: Session, user_id: int) -> User:
+    """An account by id; an external contributor (an imported pseudonym, never active) is no account: NotFound."""
     user = db.get(User, user_id)
-    if user is None:
+    if user is None or user.kind != "person":
         raise NotFound("No such user.")
     return user
 

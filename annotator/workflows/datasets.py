@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from annotator import queue
 from annotator.errors import InvalidInput
 from annotator.users.models import User
-from tasks import exports
+from tasks import answer_import, exports
 from tasks.models import Export, Import, Project
 from tasks.storage import LocalStorage
 
@@ -38,6 +38,21 @@ def start_import(db: Session, storage: LocalStorage, project: Project, user: Use
     if not any(f["size"] for f in job.files):
         _discard(storage, job.files)
         raise InvalidInput({"files": ["Every uploaded file is empty."]})
+    queue.enqueue_import(db, job.id)
+    return job
+
+
+def start_answer_import(db: Session, storage: LocalStorage, project: Project, user: User, body: bytes,
+                        mimetype: str, create_tasks: bool) -> Import:
+    """Keep a large file of answers and queue its import (tasks.answer_import.run_job)."""
+    job = Import(project_id=project.id, created_by=user.id, status="queued", progress=0.0,
+                 options={"kind": "answers", "mimetype": mimetype, "create_tasks": create_tasks},
+                 files=[], counts={}, rejected=[], near_duplicates=[])
+    db.add(job)
+    db.flush()
+    key = answer_import.upload_key(job.id)
+    storage.put(key, body)
+    job.files = [{"key": key, "name": "answers", "size": len(body)}]
     queue.enqueue_import(db, job.id)
     return job
 

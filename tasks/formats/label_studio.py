@@ -254,3 +254,22 @@ def _clamp_point(x: float, y: float, image: ImageRef) -> list[float]:
 def _clamp_box(x: float, y: float, w: float, h: float, image: ImageRef) -> tuple[float, float, float, float]:
     (x0, y0), (x1, y1) = _clamp_point(x, y, image), _clamp_point(x + w, y + h, image)
     return x0, y0, round(x1 - x0, 3), round(y1 - y0, 3)
+
+
+class Unreadable(ValueError):
+    """A Label Studio annotation we cannot import (an unknown result type, a label not in the taxonomy, ...)."""
+
+
+def label_terms(schema: LabelSchema) -> dict[str, str | None]:
+    """What a label may be called in a file -> our label id (None when the term names two labels)."""
+    return _label_names(schema)
+
+
+def annotation_result(items: Any, schema: LabelSchema, image: ImageRef | None) -> dict[str, Any]:
+    """One Label Studio annotation's `result` list as our result; Unreadable saying why not."""
+    try:
+        return _result(items if items is not None else [], _label_names(schema), image)
+    except _Skip as skip:
+        raise Unreadable(str(skip).removeprefix("has ").removeprefix("uses ")) from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+        raise Unreadable(f"an annotation we cannot read ({type(error).__name__})") from None

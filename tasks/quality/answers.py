@@ -87,8 +87,9 @@ class Collected:
         return len(self.results)
 
 
-def collect(session: Session, project_id: int, task_id: int | None = None) -> Collected:
-    """The answers the project's quality covers (one task's with `task_id`), read in batches."""
+def collect(session: Session, project_id: int, task_id: int | None = None, *, native_only: bool = False) -> Collected:
+    """The answers the project's quality covers (one task's with `task_id`), read in batches; with `native_only`,
+    only answers given here (imported ones, which have no lease, left out: what pay is measured against)."""
     query = (select(Annotation.task_id, Annotation.user_id, Annotation.result)
              .join(Task, Task.id == Annotation.task_id)
              .where(Annotation.project_id == project_id, Annotation.counted.is_(True), Task.is_gold.is_(False),
@@ -96,6 +97,8 @@ def collect(session: Session, project_id: int, task_id: int | None = None) -> Co
              .order_by(Annotation.task_id, Annotation.user_id))
     if task_id is not None:
         query = query.where(Annotation.task_id == task_id)
+    if native_only:
+        query = query.where(Annotation.assignment_id.is_not(None))
     units: dict[int, int] = {}
     coders: dict[int, int] = {}
     results = []

@@ -163,11 +163,13 @@ def project_consensus(session: Session, project: Project) -> dict[int, Consensus
     return infer(project, current_schema(project), labels_of(project), data).consensus
 
 
-def task_consensus(session: Session, project: Project, task: Task, *, scale: float | None = None) -> Consensus:
+def task_consensus(session: Session, project: Project, task: Task, *, scale: float | None = None,
+                   native_only: bool = False) -> Consensus:
     """One task's consensus from its own answers alone: majority vote (with taxonomy back-off), for its labels
-    and for the labels of its objects. `scale`: sqrt(its image's area) when the caller knows it (keypoints)."""
+    and for the labels of its objects. `scale`: sqrt(its image's area) when the caller knows it (keypoints);
+    `native_only`: imported answers left out (pay)."""
     schema, labels = current_schema(project), labels_of(project)
-    data = collect(session, project.id, task_id=task.id)
+    data = collect(session, project.id, task_id=task.id, native_only=native_only)
     found = Consensus(task.id, None, None, "majority", None, data.size)
     if "classify" in schema.tools and data.size:
         found = _own_labels(project, schema, labels, data, found)

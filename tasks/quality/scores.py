@@ -62,7 +62,8 @@ class Scored:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def answer_scores(session: Session, project: Project, task: Task) -> dict[int, Scored]:
+def answer_scores(session: Session, project: Project, task: Task, *, native_only: bool = False
+                  ) -> dict[int, Scored]:
     """How right each counted answer on a task is, 0..1 (what the agreement bonus pays for): the mean of one
     part per kind of answer the project's schema asks for.
 
@@ -82,8 +83,11 @@ def answer_scores(session: Session, project: Project, task: Task) -> dict[int, S
     part at all scores 0; a gold task's answers score their gold score. Queries: one for the answers, the
     task's consensus (classify or geometry) and the image size (only when keypoints are compared).
     """
-    rows = session.execute(select(Annotation.id, Annotation.result, Annotation.gold_score).where(
-        Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)).all()
+    query = select(Annotation.id, Annotation.result, Annotation.gold_score).where(
+        Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)
+    if native_only:  # pay: answers given here, against each other only (imported ones never move it)
+        query = query.where(Annotation.assignment_id.is_not(None))
+    rows = session.execute(query).all()
     if task.is_gold:
         return {annotation_id: Scored(float(gold or 0.0)) for annotation_id, _, gold in rows}
     schema, labels = current_schema(project), labels_of(project)
@@ -92,7 +96,8 @@ def answer_scores(session: Session, project: Project, task: Task) -> dict[int, S
             if any(o.get("tool") == kind for result in results for o in result.get("objects", []))]
     scale = _image_scale(session, task) if "keypoint" in used else None
     needs_consensus = bool(rows) and ("classify" in schema.tools or bool(used))
-    consensus = (task_consensus(session, project, task, scale=scale).result or {}) if needs_consensus else {}
+    consensus = (task_consensus(session, project, task, scale=scale, native_only=native_only).result or {}
+                 ) if needs_consensus else {}
     between = labels.taxonomy.distance() if labels.deep and not schema.multi_label else ag.nominal()
     object_distance = labels.taxonomy.distance() if labels.deep else ag.nominal()
     peer = _peer_parts(schema, labels, results)

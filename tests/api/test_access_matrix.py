@@ -201,6 +201,10 @@ EXPECTED: dict[str, Op] = {
     "POST /api/v1/projects/{project_id}/tasks": Op(signed_in(**MANAGERS), json_body(
         lambda w: [{"data": {"text": unique("added by the matrix")}}])),
     "POST /api/v1/projects/{project_id}/imports": Op(signed_in(**MANAGERS), image_upload),
+    # Answers from elsewhere: the owner only; everyone else is told P is not there (issue 20: 404 for non-owners).
+    "POST /api/v1/projects/{project_id}/answers/import": Op(signed_in("404", owner="ok"), lambda w: {
+        "data": f"external_id,annotator,label\nextra-{uuid.uuid4().hex[:8]},{unique('turker')},positive\n",
+        "content_type": "text/csv", "query_string": {"create_tasks": "true"}}),
     "GET /api/v1/projects/{project_id}/imports": Op(signed_in(**MANAGERS)),
     "POST /api/v1/projects/{project_id}/exports": Op(signed_in(**MANAGERS), json_body(lambda w: {"format": "jsonl"})),
     "GET /api/v1/projects/{project_id}/exports": Op(signed_in(**MANAGERS)),

@@ -59,6 +59,12 @@ export async function upload(path, formData) {
   return read(await fetch(path, { method: "POST", headers, credentials: "same-origin", body: formData }));
 }
 
+// A file's bytes as the body, with its own type (a CSV or NDJSON of answers); same errors as JSON requests.
+export async function sendFile(path, file, contentType) {
+  const headers = { Accept: "application/json", "Content-Type": contentType, "X-CSRF-Token": await token() };
+  return read(await fetch(path, { method: "POST", headers, credentials: "same-origin", body: file }));
+}
+
 async function read(response) {
   if (response.status === 204) return null;
   const isJson = /json/.test(response.headers.get("Content-Type") || "");
@@ -90,4 +96,5 @@ export const api = {
   put: (path, body) => request("PUT", path, body),
   del: (path) => request("DELETE", path),
   upload,
+  sendFile,
 };

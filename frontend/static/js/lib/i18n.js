@@ -523,6 +523,14 @@ const en = {
   "ws.revising": "Revising your answer to task {task}: change it, then send it again (Ctrl+Enter). Your pay stays as it is.",
   "ws.revised": "Your answer is revised.",
   "ws.backToAnswers": "Back to your answers",
+  "imp.answersTitle": "Answers from another tool",
+  "imp.answersHelp": "Labels your crowd already gave elsewhere, analysed like ours (agreement, each annotator's reliability, the consensus) and never paid: a CSV with external_id,annotator,label (or a result column), NDJSON or JSON rows, or a Label Studio export with several annotators per task. Tasks are matched by external id.",
+  "imp.answersDrop": "Drop a file of answers here, or choose it",
+  "imp.createTasks": "Create the tasks the file names that do not exist yet",
+  "imp.answerCounts": "{created} answers from {annotators} annotators imported ({duplicates} already here, {tasks} tasks created).",
+  "imp.answerCounts_one": "1 answer imported ({duplicates} already here, {tasks} tasks created).",
+  "imp.seeQuality": "See agreement and consensus on the dashboard",
+  "q.external": "external",
 };
 
 const zh = {
@@ -1041,6 +1049,14 @@ const zh = {
   "ws.revising": "正在修改你对任务 {task} 的答案：修改后再次提交（Ctrl+Enter）。报酬保持不变。",
   "ws.revised": "答案已修改。",
   "ws.backToAnswers": "返回我的答案",
+  "imp.answersTitle": "来自其他工具的答案",
+  "imp.answersHelp": "你的标注团队在别处已给出的标签，按本平台的方法分析（一致性、每位标注者的可靠度、共识），但不付酬：CSV（external_id,annotator,label，或 result 列）、NDJSON 或 JSON 行，或每个任务有多位标注者的 Label Studio 导出。任务按外部编号匹配。",
+  "imp.answersDrop": "把答案文件拖到这里，或选择文件",
+  "imp.createTasks": "为文件中尚不存在的任务创建任务",
+  "imp.answerCounts": "已导入 {annotators} 位标注者的 {created} 条答案（{duplicates} 条已存在，新建 {tasks} 个任务）。",
+  "imp.answerCounts_one": "已导入 1 条答案（{duplicates} 条已存在，新建 {tasks} 个任务）。",
+  "imp.seeQuality": "在仪表盘上查看一致性和共识",
+  "q.external": "外部",
 };
 
 export const MESSAGES = { en, "zh-CN": zh };

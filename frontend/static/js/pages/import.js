@@ -35,7 +35,12 @@ function render() {
     bar.append(fill);
     item.append(head, bar);
     const counts = job.counts || {};
-    if (job.status === "finished" || job.status === "failed") {
+    if (counts.answers !== undefined) {
+      const summary = document.createElement("p");
+      summary.className = "muted small counts";
+      summary.textContent = answerWords(counts);
+      item.append(summary);
+    } else if (job.status === "finished" || job.status === "failed") {
       const summary = document.createElement("p");
       summary.className = "muted small counts";
       summary.textContent = t("imp.counts", { count: counts.created || 0, created: formatNumber(counts.created || 0),
@@ -93,6 +98,53 @@ async function send(files) {
   }
 }
 
+function answerWords(counts) {
+  return t("imp.answerCounts", { count: counts.answers ?? counts.created, created: formatNumber(counts.answers ?? counts.created),
+    annotators: formatNumber(counts.annotators), duplicates: formatNumber(counts.duplicates),
+    tasks: formatNumber(counts.tasks_created) });
+}
+
+const ANSWER_TYPES = { csv: "text/csv", ndjson: "application/x-ndjson", jsonl: "application/x-ndjson",
+  json: "application/json" };
+
+// A file of answers given elsewhere: imported at once (a summary and a link to the dashboard), or, when large,
+// by a job followed in the list below.
+async function sendAnswers(file) {
+  if (!file) return;
+  $("answers-error").hidden = true;
+  $("answers-result").textContent = "";
+  const type = ANSWER_TYPES[file.name.split(".").pop().toLowerCase()] || file.type || "text/csv";
+  const create = $("create-tasks").checked ? "?create_tasks=true" : "";
+  try {
+    const made = await api.sendFile(`/api/v1/projects/${projectId}/answers/import${create}`, file, type);
+    if (made.id !== undefined) { // a job
+      jobs.set(made.id, made);
+      render();
+      poll();
+      return;
+    }
+    $("answers-result").replaceChildren(answerWords(made), " ");
+    const link = document.createElement("a");
+    link.href = `/projects/${projectId}/quality`;
+    link.textContent = t("imp.seeQuality");
+    $("answers-result").append(link);
+  } catch (error) {
+    const fields = error.problem && error.problem.errors;
+    const lines = fields ? Object.entries(fields).slice(0, 10).map(([where, said]) => `${where}: ${said[0]}`) : [];
+    showError($("answers-error"), lines.length ? new Error([error.message, ...lines].join("\n")) : error);
+  }
+}
+
+const answersZone = $("answers-zone");
+answersZone.addEventListener("dragover", (event) => { event.preventDefault(); answersZone.classList.add("over"); });
+answersZone.addEventListener("dragleave", () => answersZone.classList.remove("over"));
+answersZone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  answersZone.classList.remove("over");
+  sendAnswers(event.dataTransfer.files[0]);
+});
+$("answer-file").addEventListener("change", () => { sendAnswers($("answer-file").files[0]); $("answer-file").value = ""; });
+
 const zone = $("drop-zone");
 zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
 zone.addEventListener("dragleave", () => zone.classList.remove("over"));
@@ -116,6 +168,7 @@ async function loadRecent() {
 try {
   const project = await api.get(`/api/v1/projects/${projectId}`);
   $("import-title").textContent = t("imp.title", { name: project.name });
+  $("answers-import").hidden = project.role !== "owner";
   await loadRecent();
 } catch (error) {
   showError($("import-error"), error);

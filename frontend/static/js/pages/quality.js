@@ -62,8 +62,9 @@ async function load() {
   try { // people who label a public project need not be members: the leaderboard names everyone who answered
     const board = await api.get(`/api/v1/projects/${projectId}/leaderboard?per_page=500`);
     for (const row of board.items) {
-      if (!names.has(row.user_id)) names.set(row.user_id, row.display_name);
-      earned.set(row.user_id, row.earned + row.pending);
+      // An external contributor (answers imported from another tool) is named as such: never a member, never paid.
+      if (!names.has(row.user_id)) names.set(row.user_id, row.external ? `${row.display_name} (${t("q.external")})` : row.display_name);
+      if (!row.external) earned.set(row.user_id, row.earned + row.pending); // imported answers are never paid: "—"
     }
     currency = (await api.get("/api/v1/wallet")).currency;
   } catch { /* ids, then */ }

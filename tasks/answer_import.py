@@ -266,14 +266,15 @@ def import_answers(session: Session, project: Project, rows: list[Row], *, creat
             progress(0.8 * count / len(rows))
     problems.raise_if_any()
     people, made = _annotators(session, project.id, {row.annotator for row in rows}, now)
-    stored = insert_skipping_duplicates(session, Annotation.__table__)
+    table = Annotation.__table__
+    stored = insert_skipping_duplicates(session, table).returning(table.c.id)  # rowcount is -1 for executemany
     values = [{"project_id": project.id, "task_id": task_id, "user_id": people[row.annotator], "assignment_id": None,
                "result": clean, "lead_time_ms": row.lead_time_ms, "schema_version": project.schema_version,
                "counted": True, "gold_score": None, "created_at": row.created_at or now}
               for row, task_id, clean in answers]
     created = 0
     for start in range(0, len(values), 5000):
-        created += session.execute(stored, values[start:start + 5000]).rowcount or 0
+        created += len(session.execute(stored, values[start:start + 5000]).all())
         if progress:
             progress(0.8 + 0.2 * min(start + 5000, len(values)) / len(values))
     if created_tasks:  # a task this import made holds these answers only: they are what it has

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from annotator.users import service
 from annotator.runtime import runtime
-from tasks.models import ProjectInvitation, ProjectMember, Task
+from annotator.users.models import User
+from tasks.models import Annotation, ProjectInvitation, ProjectMember, Task
 from tests.factories import in_parallel, text_project_body
 
 pytestmark = pytest.mark.postgres
@@ -106,3 +107,26 @@ def test_concurrent_invitations_of_one_address_make_one_invitation_and_the_sign_
     members = session.scalars(select(ProjectMember).where(ProjectMember.project_id == project["id"])).all()
     session.close()
     assert len(members) == 1
+
+
+def test_concurrent_imports_of_the_same_answers_store_each_once(pg_app):
+    headers = owner_token(pg_app)
+    project = pg_app.test_client().post("/api/v1/projects", json=text_project_body(), headers=headers).get_json()
+    body = "external_id,annotator,label\n" + "".join(f"item-{n},worker-{w},positive\n" for n in range(30)
+                                                     for w in range(5))
+
+    def send(_index: int):
+        response = pg_app.test_client().post(f"/api/v1/projects/{project['id']}/answers/import", data=body,
+                                             content_type="text/csv", headers=headers,
+                                             query_string={"create_tasks": "true"})
+        return response.status_code, response.get_json()
+
+    results = in_parallel(CLIENTS, send)
+    assert {status for status, _ in results} == {201}, results
+    assert sum(reply["created"] for _, reply in results) == 150  # each answer stored by exactly one of them
+    session = runtime(pg_app).session_factory()
+    stored = session.scalar(select(func.count()).select_from(Annotation).where(Annotation.project_id == project["id"]))
+    people = session.scalar(select(func.count()).select_from(User).where(User.external_project_id == project["id"]))
+    tasks = session.scalar(select(func.count()).select_from(Task).where(Task.project_id == project["id"]))
+    session.close()
+    assert (stored, people, tasks) == (150, 5, 30)

@@ -143,8 +143,8 @@ def _label_studio_rows(tasks: list[dict[str, Any]], problems: importing.RowProbl
             if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
                 continue
             who = annotation.get("completed_by")
-            if isinstance(who, dict):
-                who = who.get("email") or who.get("id")
+            if isinstance(who, dict):  # its id, not its e-mail: a pseudonym is all we keep of a person
+                who = who.get("id") if who.get("id") is not None else who.get("email")
             rows.append((len(rows) + 1, {
                 "external_id": external_id, "annotator": f"label-studio-{who}" if isinstance(who, int) else who,
                 "result": ("label_studio", annotation.get("result"), n),

@@ -494,3 +494,20 @@ class StatementCount:
 
     def __len__(self) -> int:
         return len(self.statements)
+
+
+def answer_in_turn(client, project, people, choose) -> None:
+    """Each of `people` (their headers) in turn takes the next task and answers it with the label
+    `choose(who, lease)` picks (who: their place in `people`), until no task is left for anyone."""
+    busy = True
+    while busy:
+        busy = False
+        for who, headers in enumerate(people):
+            lease = nxt(client, project, headers)
+            if lease.status_code != 200:
+                continue
+            busy = True
+            body = lease.get_json()
+            said = client.post(f"/api/v1/assignments/{body['assignment']['id']}/annotation",
+                               json={"result": {"labels": [choose(who, body)]}}, headers=headers)
+            assert said.status_code == 201, said.get_json()

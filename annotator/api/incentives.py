@@ -287,6 +287,8 @@ class ReplayRow(Schema):
     """One annotator of the replayed project."""
 
     user_id, display_name, answers = fields.Integer(), fields.String(), fields.Integer()
+    external = fields.Boolean(metadata={"description": "an external contributor whose answers were imported: never "
+                                                      "paid (actual 0), priced as if the project's rates had"})
     actual = fields.Integer(metadata={"description": "what the ledger paid in this project, less what was taken back"})
     by_mechanism = fields.Dict(metadata={"description": "mechanism id -> what it would have paid (minor units)"})
 
@@ -299,7 +301,8 @@ class ReplayOut(Schema):
 
 @route(bp, "/projects/<int:project_id>/incentives/replay", methods=["GET"], response=ReplayOut,
        summary="Each annotator's actual pay beside what every reward mechanism would have paid for the same "
-               "settled answers (owner, managers); no money moves", tag=TAG)
+               "settled answers, imported answers priced as if the project's rates had paid them (owner, "
+               "managers); no money moves", tag=TAG)
 def replay_project(project_id: int):
     db = db_session()
     seen = projects.access(db, project_id, current_user, need="manager")

@@ -40,4 +40,15 @@ test("the replay's rows mark the project's own mechanism and the difference from
   assert.equal(rows[0].name, "#3");
   assert.deepEqual(rows[0].cells, [{ id: "agreement", amount: 230, delta: 30, own: false },
     { id: "gold", amount: 200, delta: 0, own: true }]);
+  assert.equal(rows[0].external, false);
+});
+
+test("an external annotator's replay row is marked and shows no difference from the zero it was paid", () => {
+  const rows = replayRows({ mechanisms: ["agreement", "gold"], own: "gold", annotators: [
+    { user_id: 9, display_name: "turker-7", external: true, answers: 2, actual: 0,
+      by_mechanism: { agreement: 180, gold: 110 } }] });
+  assert.equal(rows[0].external, true);
+  assert.equal(rows[0].name, "turker-7");
+  assert.deepEqual(rows[0].cells, [{ id: "agreement", amount: 180, delta: null, own: false },
+    { id: "gold", amount: 110, delta: null, own: true }]);
 });

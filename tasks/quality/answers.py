@@ -6,6 +6,7 @@ annotations of disqualified annotators (`counted = false`) and retired tasks.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -90,19 +91,39 @@ class Collected:
 def collect(session: Session, project_id: int, task_id: int | None = None, *, native_only: bool = False) -> Collected:
     """The answers the project's quality covers (one task's with `task_id`), read in batches; with `native_only`,
     only answers given here (imported ones, which have no lease, left out: what pay is measured against)."""
-    query = (select(Annotation.task_id, Annotation.user_id, Annotation.result)
-             .join(Task, Task.id == Annotation.task_id)
-             .where(Annotation.project_id == project_id, Annotation.counted.is_(True), Task.is_gold.is_(False),
-                    Task.status != "retired")
-             .order_by(Annotation.task_id, Annotation.user_id))
+    query = _counted(project_id)
     if task_id is not None:
         query = query.where(Annotation.task_id == task_id)
     if native_only:
         query = query.where(Annotation.assignment_id.is_not(None))
+    return _collected(session.execute(query.execution_options(yield_per=5000)))
+
+
+def collect_each(session: Session, project_id: int, task_ids: set[int]) -> dict[int, Collected]:
+    """Per task of `task_ids` with counted answers, what collect(task_id=...) reads for it, in one pass over the
+    project's answers rather than a query per task."""
+    out = {}
+    rows = session.execute(_counted(project_id).execution_options(yield_per=5000))
+    for task_id, answers in itertools.groupby(rows, key=lambda row: row[0]):
+        if task_id in task_ids:
+            out[task_id] = _collected(answers)
+    return out
+
+
+def _counted(project_id: int):
+    """The project's counted answers on non-gold, unretired tasks: (task, user, result), in task then user order."""
+    return (select(Annotation.task_id, Annotation.user_id, Annotation.result)
+            .join(Task, Task.id == Annotation.task_id)
+            .where(Annotation.project_id == project_id, Annotation.counted.is_(True), Task.is_gold.is_(False),
+                   Task.status != "retired")
+            .order_by(Annotation.task_id, Annotation.user_id))
+
+
+def _collected(rows) -> Collected:
     units: dict[int, int] = {}
     coders: dict[int, int] = {}
     results = []
-    for task, user, result in session.execute(query.execution_options(yield_per=5000)):
+    for task, user, result in rows:
         unit = units.setdefault(task, len(units))
         coder = coders.setdefault(user, len(coders))
         results.append((unit, coder, result))

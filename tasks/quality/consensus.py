@@ -164,12 +164,14 @@ def project_consensus(session: Session, project: Project) -> dict[int, Consensus
 
 
 def task_consensus(session: Session, project: Project, task: Task, *, scale: float | None = None,
-                   native_only: bool = False) -> Consensus:
+                   native_only: bool = False, data: Collected | None = None) -> Consensus:
     """One task's consensus from its own answers alone: majority vote (with taxonomy back-off), for its labels
     and for the labels of its objects. `scale`: sqrt(its image's area) when the caller knows it (keypoints);
-    `native_only`: imported answers left out (pay)."""
+    `native_only`: imported answers left out (pay); `data`: its answers when the caller has read them already
+    (answers.collect_each)."""
     schema, labels = current_schema(project), labels_of(project)
-    data = collect(session, project.id, task_id=task.id, native_only=native_only)
+    if data is None:
+        data = collect(session, project.id, task_id=task.id, native_only=native_only)
     found = Consensus(task.id, None, None, "majority", None, data.size)
     if "classify" in schema.tools and data.size:
         found = _own_labels(project, schema, labels, data, found)

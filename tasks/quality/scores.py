@@ -19,7 +19,7 @@ from tasks.projects import current_schema
 from tasks.quality import agreement as ag
 from tasks.quality import objects as obj
 from tasks.quality import structures as st
-from tasks.quality.answers import Labels, labels_of, num
+from tasks.quality.answers import Collected, Labels, collect_each, labels_of, num
 from tasks.quality.consensus import object_tools, task_consensus
 from tasks.schema import LabelSchema
 
@@ -87,7 +87,30 @@ def answer_scores(session: Session, project: Project, task: Task, *, native_only
         Annotation.task_id == task.id, Annotation.counted.is_(True)).order_by(Annotation.id)
     if native_only:  # pay: answers given here, against each other only (imported ones never move it)
         query = query.where(Annotation.assignment_id.is_not(None))
-    rows = session.execute(query).all()
+    return _scored(session, project, task, session.execute(query).all(), native_only=native_only)
+
+
+def answer_scores_each(session: Session, project: Project, tasks: list[Task]) -> dict[int, dict[int, Scored]]:
+    """answer_scores of each of `tasks` (every counted answer, imported ones included), their answers read in two
+    passes over the project's rather than two queries per task (the incentive replay scores every task that has
+    imported answers)."""
+    wanted = {task.id for task in tasks}
+    rows: dict[int, list] = defaultdict(list)
+    for task_id, *row in session.execute(select(
+            Annotation.task_id, Annotation.id, Annotation.result, Annotation.gold_score).where(
+            Annotation.project_id == project.id, Annotation.counted.is_(True)).order_by(Annotation.id)
+            .execution_options(yield_per=5000)):
+        if task_id in wanted:
+            rows[task_id].append(row)
+    data = collect_each(session, project.id, wanted)
+    return {task.id: _scored(session, project, task, rows[task.id], data=data.get(task.id) or Collected([], [], []))
+            for task in tasks}
+
+
+def _scored(session: Session, project: Project, task: Task, rows: list, *, native_only: bool = False,
+            data: Collected | None = None) -> dict[int, Scored]:
+    """answer_scores of the task's answers `rows` (id, result, gold score), against the consensus of its answers
+    (`data` when read already)."""
     if task.is_gold:
         return {annotation_id: Scored(float(gold or 0.0)) for annotation_id, _, gold in rows}
     schema, labels = current_schema(project), labels_of(project)
@@ -96,8 +119,8 @@ def answer_scores(session: Session, project: Project, task: Task, *, native_only
             if any(o.get("tool") == kind for result in results for o in result.get("objects", []))]
     scale = _image_scale(session, task) if "keypoint" in used else None
     needs_consensus = bool(rows) and ("classify" in schema.tools or bool(used))
-    consensus = (task_consensus(session, project, task, scale=scale, native_only=native_only).result or {}
-                 ) if needs_consensus else {}
+    consensus = (task_consensus(session, project, task, scale=scale, native_only=native_only, data=data).result
+                 or {}) if needs_consensus else {}
     between = labels.taxonomy.distance() if labels.deep and not schema.multi_label else ag.nominal()
     object_distance = labels.taxonomy.distance() if labels.deep else ag.nominal()
     peer = _peer_parts(schema, labels, results)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tests.factories import create_text_project, deposit, nxt, wallet
+from tests.factories import answer_in_turn, create_text_project, deposit, nxt, wallet
 
 
 def test_the_mechanisms_are_listed_with_their_defaults(client, owner):
@@ -121,19 +121,8 @@ def test_wallets_equal_the_simulators_pricing_of_the_same_answers(app, client, o
     deposit(client, app, project["id"], owner, 100_000)
     people = [token_for(make_user(f"agent{n}@example.org")) for n in range(len(STRATEGY))]
     rng = np.random.default_rng(5)
-    busy = True
-    while busy:  # round robin: each agent takes the next task it is given, until none is left for anyone
-        busy = False
-        for who, headers in enumerate(people):
-            lease = nxt(client, project, headers)
-            if lease.status_code != 200:
-                continue
-            busy = True
-            body = lease.get_json()
-            truth = truths[int(body["task"]["data"]["text"].split()[1])]
-            said = client.post(f"/api/v1/assignments/{body['assignment']['id']}/annotation",
-                               json={"result": {"labels": [agent_label(STRATEGY[who], truth, rng)]}}, headers=headers)
-            assert said.status_code == 201, said.get_json()
+    answer_in_turn(client, project, people, lambda who, lease: agent_label(  # round robin, until none is left
+        STRATEGY[who], truths[int(lease["task"]["data"]["text"].split()[1])], rng))
     # The same answers, in the order they settled (a task's answers together when it completed, a gold task's
     # one at a time against those before), priced by the simulator's functions.
     from annotator.runtime import runtime

@@ -85,3 +85,63 @@ def test_the_owner_runs_the_standard_crowds_replays_and_switches_the_mechanism(l
     page.goto(f"{live_server}/wallet")
     page.locator("#entries tr", has_text="settled by your gold accuracy").first.wait_for()
     screenshot(page, "wallet-gold")
+
+
+def test_an_imported_crowd_is_replayed_beside_ours_and_marked_external(live_server, page, client, app, make_user,
+                                                                      token_for):
+    """Issue 20: answers imported from another tool appear in the replay, priced by every mechanism; their
+    annotators are marked external and the page says why they were paid nothing, in English and Chinese."""
+    from tests.factories import answer_in_turn, create_text_project, deposit
+
+    owner = token_for(make_user("crowd-owner@example.org", name="Crowd owner"))
+    schema = {"tools": ["classify"], "labels": [{"id": "cat", "name": "Cat"}, {"id": "dog", "name": "Dog"}]}
+    project = create_text_project(client, owner, label_schema=schema, overlap=2, visibility="public",
+                                  rewards={"per_annotation": 10, "agreement_bonus": 90, "mechanism": "agreement"})
+    truth = ["cat", "dog", "cat", "dog"]
+    made = client.post(f"/api/v1/projects/{project['id']}/tasks", headers=owner, json=[
+        {"external_id": f"item-{n}", "data": {"text": f"item {n}"}} for n in range(len(truth))])
+    assert made.status_code == 201, made.get_json()
+    deposit(client, app, project["id"], owner, 10_000)
+    ours = [token_for(make_user(f"ours{n}@example.org", name=f"Ours {n}")) for n in range(2)]
+    answer_in_turn(client, project, ours, lambda who, lease: truth[int(lease["task"]["data"]["text"].split()[1])])
+    crowd = {"turker-A": truth, "turker-B": truth, "turker-spam": ["cat"] * len(truth)}
+    csv = "external_id,annotator,label\n" + "".join(
+        f"item-{n},{worker},{label}\n" for worker, labels in crowd.items() for n, label in enumerate(labels))
+    sent = client.post(f"/api/v1/projects/{project['id']}/answers/import", data=csv, content_type="text/csv",
+                       headers=owner)
+    assert sent.status_code == 201, sent.get_json()
+    replay = client.get(f"/api/v1/projects/{project['id']}/incentives/replay", headers=owner).get_json()
+    external = {row["display_name"]: row for row in replay["annotators"] if row["external"]}
+    assert set(external) == set(crowd)
+
+    sign_in(page, live_server, "crowd-owner@example.org")
+    page.goto(f"{live_server}/projects/{project['id']}/incentives")
+    page.locator("#replay tr").first.wait_for()
+    assert page.locator("#replay tr").count() == 5
+    assert page.locator("#replay tr[data-external=true]").count() == 3
+    for row in replay["annotators"]:
+        shown = page.locator(f"#replay tr[data-user-id='{row['user_id']}'] td")
+        if not row["external"]:  # ours: paid, and the project's own mechanism pays the same
+            assert shown.nth(0).text_content() == row["display_name"]
+            assert shown.nth(2).text_content() == page.locator(
+                f"#replay tr[data-user-id='{row['user_id']}'] td[data-mechanism=agreement]").text_content()
+            continue
+        assert shown.nth(0).text_content() == f"{row['display_name']} external"
+        assert shown.nth(2).get_attribute("title") == "Answers imported from another tool: never paid here"
+        assert "0.00" in shown.nth(2).text_content()
+    spam = page.locator(f"#replay tr[data-user-id='{external['turker-spam']['user_id']}'] td[data-mechanism=agreement]")
+    careful = page.locator(f"#replay tr[data-user-id='{external['turker-A']['user_id']}'] td[data-mechanism=agreement]")
+    assert spam.text_content() != careful.text_content()
+    note = page.locator("#replay-external")
+    assert note.is_visible() and "Imported answers are never paid" in note.text_content()
+    page.locator("#replay-panel").scroll_into_view_if_needed()
+    screenshot(page, "incentives-replay-external")
+
+    with page.expect_navigation():
+        page.select_option("#language", "zh-CN")  # the switcher reloads the page in Chinese
+    page.locator("#replay tr").first.wait_for()
+    first = page.locator("#replay tr[data-external=true] td").first
+    assert first.locator(".chip").text_content() == "外部"
+    assert "导入的答案从不付酬" in page.text_content("#replay-external")
+    page.locator("#replay-panel").scroll_into_view_if_needed()
+    screenshot(page, "incentives-replay-external-zh")

@@ -69,11 +69,14 @@ export function ratioRows(result) {
   return result.mechanisms.map((m) => ({ id: m.id, ...m.ratios }));
 }
 
-// The replay as rows: each annotator's actual pay and each mechanism's, with the difference from actual.
+// The replay as rows: each annotator's actual pay and each mechanism's, with the difference from actual. An
+// external annotator's answers were imported and never paid (actual 0): no difference to show, only what each
+// mechanism would have paid at the project's rates.
 export function replayRows(replay) {
   return replay.annotators.map((a) => ({
     user_id: a.user_id, name: a.display_name || `#${a.user_id}`, answers: a.answers, actual: a.actual,
-    cells: replay.mechanisms.map((id) => ({ id, amount: a.by_mechanism[id], delta: a.by_mechanism[id] - a.actual,
-      own: id === replay.own })),
+    external: Boolean(a.external),
+    cells: replay.mechanisms.map((id) => ({ id, amount: a.by_mechanism[id],
+      delta: a.external ? null : a.by_mechanism[id] - a.actual, own: id === replay.own })),
   }));
 }

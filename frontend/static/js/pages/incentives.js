@@ -204,12 +204,21 @@ async function loadReplay() {
     th.textContent = text;
     head.append(th);
   }
-  $("replay").replaceChildren(...replayRows(replay).map((row) => {
+  const rows = replayRows(replay);
+  $("replay").replaceChildren(...rows.map((row) => {
     const tr = document.createElement("tr");
     tr.dataset.userId = String(row.user_id);
-    cell(tr, row.name);
+    const name = cell(tr, row.name);
     cell(tr, String(row.answers), "num");
-    cell(tr, formatMoney(row.actual, currency), "num");
+    const paid = cell(tr, formatMoney(row.actual, currency), "num");
+    if (row.external) { // answers imported from another tool: named as such, their zero explained below the table
+      tr.dataset.external = "true";
+      const chip = document.createElement("span");
+      chip.className = "chip external";
+      chip.textContent = t("inc.external");
+      chip.title = paid.title = t("inc.externalTitle");
+      name.append(" ", chip);
+    }
     for (const c of row.cells) {
       const td = document.createElement("td");
       td.className = `num${c.own ? " own" : ""}${c.delta > 0 ? " more" : c.delta < 0 ? " less" : ""}`;
@@ -219,6 +228,7 @@ async function loadReplay() {
     }
     return tr;
   }));
+  $("replay-external").hidden = !rows.some((row) => row.external);
   $("no-replay").hidden = replay.annotators.length > 0;
   $("replay-table").hidden = replay.annotators.length === 0; // no header row over nothing: the next step instead
   $("replay-panel").hidden = false;

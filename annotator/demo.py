@@ -5,6 +5,7 @@ no downloads. Running the seed again changes nothing.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
 from incentives import budgets, payments
-from tasks import annotations, assignment, importing, projects
+from tasks import annotations, answer_import, assignment, importing, projects
 from tasks.image_import import StoredImage, insert_media
 from tasks.media import process_image
 from tasks.models import Project
@@ -28,6 +29,7 @@ from tasks.storage import Storage, media_key, thumbnail_key
 PASSWORD = "demo-password"
 IMAGE_PROJECT = "云南鸟类 Birds of Yunnan (demo)"
 TEXT_PROJECT = "观鸟记录 Birding notes (demo)"
+CROWD_PROJECT = "外部众包 Outside crowd (demo)"  # answers imported from another tool: analysed, never paid
 
 # English names with Chinese ones beside them (the Chinese UI shows those) and scientific names as aliases:
 # search finds a bird by any of them in either language, e.g. 黄林莺 or "Setophaga" in the English UI.
@@ -99,6 +101,8 @@ def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]
         text = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == TEXT_PROJECT))
         waiting = budgets.request_deposit(session, text, owner, PENDING_DEPOSIT, "demo-pending", utcnow())
         _audited(session, owner, "budget_deposit", waiting)
+    if not _owned(session, owner, CROWD_PROJECT):
+        _crowd_project(session, owner)
     session.flush()
     return users
 
@@ -170,6 +174,26 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
     rows = [{"data": {"text": note}} for note in NOTES]
     importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
     _answer(session, project, annotators[:2], lambda data: NOTE_TRUTH[NOTES.index(data["text"])])
+
+
+def _crowd_project(session: Session, owner: User) -> None:
+    """A batch labelled elsewhere (a CSV of external_id,annotator,label), imported to see what it is worth: two
+    careful workers, one who mixes the sparrows up, one who says "warbler" to everything."""
+    settings = {**_settings(CROWD_PROJECT, "text", ["classify"]), "overlap": 4,
+                "rewards": {"per_annotation": 0, "agreement_bonus": 0}}
+    project = projects.create_project(session, owner, settings, utcnow())
+    _created(session, owner, project)
+    mixes = {"tree_sparrow": "sparrow", "sparrow": "tree_sparrow"}
+    lines = ["external_id,annotator,label"]
+    for n, truth in enumerate(NOTE_TRUTH):
+        lines += [f"note-{n + 1},mturk-A17,{truth}", f"note-{n + 1},mturk-B03,{truth}",
+                  f"note-{n + 1},mturk-C88,{mixes.get(truth, truth)}", f"note-{n + 1},mturk-Z99,warbler"]
+    parsed = answer_import.parse(("\n".join(lines) + "\n").encode(), "text/csv", projects.current_schema(project))
+    parsed = [dataclasses.replace(row, data={"text": NOTES[int(row.external_id.split("-")[1]) - 1]})
+              for row in parsed]  # the items themselves, so the tasks it creates show their text
+    summary = answer_import.import_answers(session, project, parsed, create_tasks=True, now=utcnow())
+    audit.record(session, owner.id, "answers_imported", utcnow(), project_id=project.id, created=summary.created,
+                 duplicates=0, tasks_created=summary.tasks_created, annotators=summary.annotators)
 
 
 def _answer(session: Session, project: Project, annotators: list[User], truth, shape=None, *,

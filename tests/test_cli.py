@@ -32,8 +32,17 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     client = app.test_client()
     response = client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
     assert response.status_code == 200
-    listed = client.get("/api/v1/projects").get_json()["items"]
+    everything = client.get("/api/v1/projects").get_json()["items"]
+    crowd = next(p for p in everything if p["name"] == demo.CROWD_PROJECT)
+    listed = [p for p in everything if p["name"] != demo.CROWD_PROJECT]
     assert sorted(p["media_type"] for p in listed) == ["image", "text"]
+    # The outside crowd's answers, imported: analysed (the one who says "warbler" to everything is found out), unpaid.
+    report = client.get(f"/api/v1/projects/{crowd['id']}/agreement").get_json()
+    assert report["annotations"] == 4 * len(demo.NOTE_TRUTH) and len(report["per_annotator"]) == 4
+    board = client.get(f"/api/v1/projects/{crowd['id']}/leaderboard").get_json()["items"]
+    reliability = {row["display_name"]: row["reliability"] for row in board}
+    assert all(row["external"] and row["earned"] == 0 for row in board)
+    assert reliability["mturk-Z99"] < min(reliability["mturk-A17"], reliability["mturk-B03"])
     assert all(p["role"] == "owner" and p["schema_version"] == 1 for p in listed)
     for project in listed:
         stats = client.get(f"/api/v1/projects/{project['id']}/stats").get_json()
@@ -60,13 +69,15 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     task = client.get(f"/api/v1/projects/{image_project['id']}/tasks").get_json()["items"][0]
     assert client.get(task["data"]["image"]).mimetype == "image/jpeg"
     with app.app_context():
-        assert runtime().session_factory().scalar(select(func.count()).select_from(User)) == 5  # and an admin
+        assert runtime().session_factory().scalar(select(func.count()).select_from(User).where(
+            User.kind == "person")) == 5  # and an admin (the outside crowd are no accounts)
     admin = app.test_client()
     admin.post("/api/v1/auth/login", json={"email": demo.ADMIN.email, "password": demo.PASSWORD})
     waiting = admin.get("/api/v1/admin/deposits?status=pending").get_json()["items"]
     assert [(d["amount"], d["status"]) for d in waiting] == [(demo.PENDING_DEPOSIT, "pending")]  # for the admin
     log = [e["action"] for e in admin.get("/api/v1/admin/audit").get_json()["items"]]  # seeded once, not twice
-    assert sorted(log) == sorted(["project_created"] * 2 + ["budget_deposit"] * 3 + ["deposit_confirmed"] * 2)
+    assert sorted(log) == sorted(["project_created"] * 3 + ["budget_deposit"] * 3 + ["deposit_confirmed"] * 2
+                                 + ["answers_imported"])
     for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
         budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
         assert budget["spent"] > 0 and budget["balance"] + budget["reserved"] + budget["spent"] == demo.DEMO_BUDGET

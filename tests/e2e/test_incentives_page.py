@@ -134,6 +134,7 @@ def test_an_imported_crowd_is_replayed_beside_ours_and_marked_external(live_serv
     assert spam.text_content() != careful.text_content()
     note = page.locator("#replay-external")
     assert note.is_visible() and "Imported answers are never paid" in note.text_content()
+    assert page.is_hidden("#replay-no-rates")  # it has rates: the columns say what they would have paid
     page.locator("#replay-panel").scroll_into_view_if_needed()
     screenshot(page, "incentives-replay-external")
 
@@ -145,3 +146,19 @@ def test_an_imported_crowd_is_replayed_beside_ours_and_marked_external(live_serv
     assert "导入的答案从不付酬" in page.text_content("#replay-external")
     page.locator("#replay-panel").scroll_into_view_if_needed()
     screenshot(page, "incentives-replay-external-zh")
+
+
+def test_the_demo_outside_crowd_is_replayed_at_its_rates_of_nothing_and_the_page_says_how_to_price_it(
+        live_server, page, seeded, client):
+    client.post("/api/v1/auth/login", json={"email": demo.OWNER.email, "password": demo.PASSWORD})
+    crowd = next(p for p in client.get("/api/v1/projects").get_json()["items"] if p["name"] == demo.CROWD_PROJECT)
+    sign_in(page, live_server, demo.OWNER.email, demo.PASSWORD)
+    page.goto(f"{live_server}/projects/{crowd['id']}/incentives")
+    page.locator("#replay tr").first.wait_for()
+    assert page.locator("#replay tr[data-external=true]").count() == page.locator("#replay tr").count() == 4
+    assert page.locator("#replay-external").is_visible()
+    hint = page.locator("#replay-no-rates")  # it pays nothing per answer: every mechanism prices them at nothing
+    assert hint.is_visible() and "pays nothing per answer" in hint.text_content()
+    assert page.get_attribute("#rates-link", "href") == f"/projects/{crowd['id']}/settings"
+    page.locator("#replay-panel").scroll_into_view_if_needed()
+    screenshot(page, "incentives-replay-outside-crowd")

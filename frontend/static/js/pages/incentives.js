@@ -228,7 +228,11 @@ async function loadReplay() {
     }
     return tr;
   }));
-  $("replay-external").hidden = !rows.some((row) => row.external);
+  const imported = rows.some((row) => row.external);
+  $("replay-external").hidden = !imported;
+  // Imported answers are priced at the project's rates: with none, every column is zero, and the way out is Settings.
+  const rates = project.rewards || {};
+  $("replay-no-rates").hidden = !imported || Boolean(rates.per_annotation || rates.agreement_bonus);
   $("no-replay").hidden = replay.annotators.length > 0;
   $("replay-table").hidden = replay.annotators.length === 0; // no header row over nothing: the next step instead
   $("replay-panel").hidden = false;

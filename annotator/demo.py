@@ -178,8 +178,9 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
 
 def _crowd_project(session: Session, owner: User) -> None:
     """A batch labelled elsewhere (a CSV of external_id,annotator,label), imported to see what it is worth: two
-    careful workers, one who mixes the sparrows up, one who says "warbler" to everything."""
-    settings = {**_settings(CROWD_PROJECT, "text", ["classify"]), "overlap": 4,
+    careful workers, one who mixes the sparrows up, one who says "warbler" to everything. Its answers are
+    inferred by Dawid-Skene with a crowd prior, the method for a crowd nobody has vetted."""
+    settings = {**_settings(CROWD_PROJECT, "text", ["classify"]), "overlap": 4, "aggregation": "dawid_skene_prior",
                 "rewards": {"per_annotation": 0, "agreement_bonus": 0}}
     project = projects.create_project(session, owner, settings, utcnow())
     _created(session, owner, project)

@@ -11,7 +11,7 @@ from annotator.db import Base, Timestamped, UTCDateTime
 
 VISIBILITIES = ("public", "private")
 PROJECT_STATUSES = ("active", "paused", "archived")
-AGGREGATIONS = ("majority", "dawid_skene")
+AGGREGATIONS = ("majority", "dawid_skene", "dawid_skene_prior")  # tasks.quality.inference.METHODS
 MEMBER_ROLES = ("annotator", "reviewer", "manager")
 TASK_STATUSES = ("open", "completed", "withheld", "retired")
 IMPORT_STATUSES = ("queued", "running", "finished", "failed")

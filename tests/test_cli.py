@@ -39,6 +39,7 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     # The outside crowd's answers, imported: analysed (the one who says "warbler" to everything is found out), unpaid.
     report = client.get(f"/api/v1/projects/{crowd['id']}/agreement").get_json()
     assert report["annotations"] == 4 * len(demo.NOTE_TRUTH) and len(report["per_annotator"]) == 4
+    assert report["method"] == "dawid_skene_prior"
     board = client.get(f"/api/v1/projects/{crowd['id']}/leaderboard").get_json()["items"]
     reliability = {row["display_name"]: row["reliability"] for row in board}
     assert all(row["external"] and row["earned"] == 0 for row in board)

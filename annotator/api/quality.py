@@ -48,7 +48,8 @@ class ObjectsOut(Schema):
     no_object = fields.Dict(metadata={"description": "{alpha, annotations}: an annotator drew nothing where "
                                                      "another drew an object"})
     confusion = fields.Dict(allow_none=True, metadata={"description": "as the report's; a null label is no object"})
-    method = fields.String(metadata={"description": "how the objects' labels were inferred: majority or dawid_skene"})
+    method = fields.String(metadata={"description": "how the objects' labels were inferred: majority, dawid_skene "
+                                                    "or dawid_skene_prior"})
     per_annotator = fields.List(fields.Nested(ObjectAnnotator))
 
 
@@ -73,7 +74,7 @@ class AgreementOut(Schema):
     objects = fields.Nested(ObjectsOut, allow_none=True, metadata={
         "description": "projects with boxes, polygons or keypoints: every object matched across a task's answers is "
                        "a unit, each annotator gives it their object's label or no object; null when nobody drew"})
-    method = fields.String(allow_none=True, metadata={"description": "majority or dawid_skene"})
+    method = fields.String(allow_none=True, metadata={"description": "majority, dawid_skene or dawid_skene_prior"})
     annotations = fields.Integer(metadata={"description": "the annotations these numbers cover"})
     tasks = fields.Integer()
     computed_at = fields.String()

@@ -2,13 +2,14 @@
 pass around, how it is inferred from the answers, and the one rule for when a stored quality result (a
 project's report, a task's consensus) is still fresh.
 
-Labels follow the project's `aggregation`: Dawid-Skene, or majority vote. Dawid-Skene estimates a confusion
-matrix per annotator, classes^2 numbers each, so above DS_MAX_CLASSES classes it falls back to the majority
-vote (and says so in `method`). Answers back off along the taxonomy below the project's confidence target
-(BACK_OFF_THRESHOLD without one). Boxes, polygons and keypoints are matched across the answers into objects
-(tasks.quality.objects); an object drawn by a majority of the task's annotators is in the consensus, with
-their reliability-weighted geometry and a label inferred from its members' labels as whole-item labels are
-(Dawid-Skene over the project's objects or majority, taxonomy back-off); `method` names how.
+Labels follow the project's `aggregation` (tasks.quality.inference.METHODS): majority vote, Dawid-Skene, or
+Dawid-Skene with a crowd prior. The Dawid-Skene methods estimate a confusion matrix per annotator, classes^2
+numbers each, so above DS_MAX_CLASSES classes they fall back to the majority vote (and say so in `method`).
+Answers back off along the taxonomy below the project's confidence target (BACK_OFF_THRESHOLD without one).
+Boxes, polygons and keypoints are matched across the answers into objects (tasks.quality.objects); an object
+drawn by a majority of the task's annotators is in the consensus, with their reliability-weighted geometry and a
+label inferred from its members' labels as whole-item labels are (the project's aggregation over its objects,
+taxonomy back-off); `method` names how.
 """
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ class Consensus:
     task_id: the task; result: the inferred answer, a result like an annotation's ({"labels": [...]},
     {"objects": [...]} or both), None when nothing could be inferred; confidence: 0..1, how sure the answer is
     (for labels the posterior of its subtree, for objects alone the least sure object), None when undefined;
-    method: how it was inferred ("dawid_skene" or "majority", for labels and for objects' labels alike;
+    method: how it was inferred (an aggregation: "majority", "dawid_skene" or "dawid_skene_prior", for labels
+    and for objects' labels alike;
     "majority_vote" for an export's fallback; "clusters" in consensus stored before objects had labels
     inferred); agreement: the share of the task's answer pairs that agree, None with fewer than two;
     annotations: how many counted answers it was made from (what its freshness is checked against).
@@ -107,8 +109,8 @@ STORED = (TaskConsensus.task_id, TaskConsensus.result, TaskConsensus.confidence,
 class Inferred:
     """Truth inference over collected answers (`infer`).
 
-    consensus: task id -> its Consensus, for tasks with something inferred; method: "dawid_skene" or
-    "majority" when labels were inferred, else None; classification: the label answers as arrays (None
+    consensus: task id -> its Consensus, for tasks with something inferred; method: the aggregation used
+    when labels were inferred, else None; classification: the label answers as arrays (None
     without the classify tool); inference: the label inference (None without label answers);
     reliability: coder -> the probability their label answer is right (empty without label answers);
     objects: the objects matched across answers and their labels inferred (None without geometry drawn).
@@ -225,9 +227,8 @@ def project_threshold(project: Project) -> float:
 
 def _infer_labels(project: Project, c: Classification, n_units: int, n_coders: int) -> tuple[inf.Inference, str]:
     args = (c.unit, c.coder, c.value, n_units, n_coders, c.n_values)
-    if project.aggregation == "dawid_skene" and c.n_values <= DS_MAX_CLASSES:
-        return inf.dawid_skene(*args), "dawid_skene"
-    return inf.majority_vote(*args), "majority"
+    method = project.aggregation if c.n_values <= DS_MAX_CLASSES else "majority"
+    return inf.METHODS[method](*args), method
 
 
 def _label_consensus(project: Project, schema: LabelSchema, labels: Labels, data: Collected, c: Classification,
@@ -291,7 +292,7 @@ class ObjectInference:
     Collected data); offset: kind -> where its units start in the combined numbering the inference uses;
     classes: compact class -> label index; inference: over the combined units as items; answer, confidence:
     per combined unit, its label index after taxonomy back-off (-1 without one) and that label's probability;
-    method: "dawid_skene" or "majority"; reliability: coder -> how often their object labels are right.
+    method: the aggregation used; reliability: coder -> how often their object labels are right.
     """
 
     matched: dict[str, obj.Matched]
@@ -356,10 +357,8 @@ def _objects(project: Project, schema: LabelSchema, labels: Labels, data: Collec
     label = np.concatenate([m.label for m in matched.values()])
     classes, value = np.unique(label, return_inverse=True)
     args = (unit, coder, value.astype(np.int64), total, len(data.user_ids), len(classes))
-    if aggregate and project.aggregation == "dawid_skene" and len(classes) <= DS_MAX_CLASSES:
-        result, method = inf.dawid_skene(*args), "dawid_skene"
-    else:
-        result, method = inf.majority_vote(*args), "majority"
+    method = project.aggregation if aggregate and len(classes) <= DS_MAX_CLASSES else "majority"
+    result = inf.METHODS[method](*args)
     answer, confidence = inf.back_off(result.posterior, labels.taxonomy.ancestors[classes],
                                       project_threshold(project), labels.allowed)
     found = ObjectInference(matched, offset, classes, result, answer, confidence, method,

@@ -1,8 +1,10 @@
-"""Truth inference: majority vote and Dawid-Skene, per item an answer with a confidence, per annotator a
-confusion matrix and a reliability; taxonomy back-off to the parent when the species is unsure.
+"""Truth inference: majority vote, Dawid-Skene and Dawid-Skene with a crowd prior, per item an answer with a
+confidence, per annotator a confusion matrix and a reliability; taxonomy back-off to the parent when the species
+is unsure.
 
 Annotation lists again: item[i], worker[i], label[i] (indices). Dawid-Skene (Dawid & Skene 1979) runs EM
-as sparse matrix products over these arrays (see `dawid_skene`), no loop over items or workers.
+as sparse matrix products over these arrays (see `dawid_skene`), no loop over items or workers. METHODS maps
+a project's `aggregation` to its function; bench/truth_bench.py measures them against crowd-kit.
 """
 from __future__ import annotations
 
@@ -12,6 +14,12 @@ import numpy as np
 from scipy import sparse
 
 SMOOTHING = 0.01  # added to every confusion count: a class a worker never saw is unlikely, not impossible
+# dawid_skene_prior: pseudo-answers per true class in every annotator's confusion prior (CROWD_PRIOR), and the
+# answers at the crowd's accuracy that pull an annotator's own accuracy toward it (SKILL_PRIOR). On the generated
+# crowds of bench/truth_bench.py, 2 did better than 1 and nearly as well as 3 on average, and lost less than 3
+# where it lost (dense binary crowds); SKILL_PRIOR between 2 and 10 made no difference worth the name.
+CROWD_PRIOR = 2.0
+SKILL_PRIOR = 5.0
 
 
 @dataclass(frozen=True)
@@ -69,13 +77,14 @@ def majority_vote(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_ite
 
 def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items: int, n_workers: int,
                 n_classes: int, *, max_iterations: int = 100, tolerance: float = 1e-6,
-                seed: int | None = 0) -> Inference:
+                seed: int | None = 0, crowd_prior: float = 0.0) -> Inference:
     """Dawid-Skene EM, started from the majority vote's shares.
 
     The answers are a sparse items x (worker, said) indicator X, so both steps are one sparse product:
     E-step log P(truth k | answers of i) = log prior_k + (X @ log C)[i, k], with C[(w, said), k] the worker's
     confusion; M-step expected counts = X^T @ posterior. EM stops when the log-likelihood per annotation
     gains less than `tolerance` (crowd-kit's criterion, one tenth of its default), or after `max_iterations`.
+    `crowd_prior`: see `dawid_skene_prior` (0: maximum likelihood, SMOOTHING aside).
     """
     item, worker, label = (np.asarray(x, dtype=np.int64) for x in (item, worker, label))
     answers = sparse.csr_matrix((np.ones(len(item)), (item, worker * n_classes + label)),
@@ -96,7 +105,8 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items
         # M-step: class priors and every worker's confusion from the current posteriors (unlabelled items are 0).
         priors = posterior.sum(axis=1) + SMOOTHING
         priors /= priors.sum()
-        expected = (answers.T @ posterior.T).reshape(n_workers, n_classes, n_classes).transpose(0, 2, 1) + SMOOTHING
+        expected = (answers.T @ posterior.T).reshape(n_workers, n_classes, n_classes).transpose(0, 2, 1)
+        _add_prior(expected, crowd_prior)
         confusion = expected / expected.sum(axis=2, keepdims=True)
         # E-step, in place on one classes x items array.
         log_confusion = np.log(confusion).transpose(0, 2, 1).reshape(n_workers * n_classes, n_classes)
@@ -117,6 +127,47 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items
     posterior = np.ascontiguousarray(posterior.T)
     answer, confidence = _answers(posterior, np.random.default_rng(seed) if seed is not None else None)
     return Inference(posterior, answer, confidence, confusion, _reliability(confusion, priors), priors, iterations)
+
+
+def dawid_skene_prior(item: np.ndarray, worker: np.ndarray, label: np.ndarray, n_items: int, n_workers: int,
+                      n_classes: int, *, strength: float = CROWD_PRIOR, **options) -> Inference:
+    """Dawid-Skene with a Dirichlet prior on every annotator's confusion, drawn from the crowd (MAP-EM).
+
+    Plain Dawid-Skene fits classes^2 numbers to an annotator with five answers and believes them. Here each row
+    k of an annotator's confusion gets `strength` pseudo-answers (Dirichlet counts) spread like a guess at that
+    annotator: right as often as their answers so far say (their expected right answers plus SKILL_PRIOR
+    answers at the crowd's accuracy), and wrong the way the whole crowd is wrong about class k. The guess is
+    re-made from the current posteriors at every M-step (an empirical-Bayes prior), which then takes the
+    posterior mode: (expected counts + pseudo-counts) normalised. A newcomer is a typical annotator of their
+    own skill; their own pattern of mistakes takes over answer by answer, so on dense crowds this is plain
+    Dawid-Skene. On sparse ones (hundreds of annotators, 3-7 answers per item) it is several points more
+    accurate, most with many classes; bench/truth_bench.py measures it. `options`: as `dawid_skene`.
+    """
+    return dawid_skene(item, worker, label, n_items, n_workers, n_classes, crowd_prior=strength, **options)
+
+
+def _add_prior(expected: np.ndarray, strength: float) -> None:
+    """Add to the expected counts (workers x truth x said, in place) what the M-step adds: SMOOTHING, and
+    with a crowd prior `strength` pseudo-answers per true class as `dawid_skene_prior` describes."""
+    expected += SMOOTHING
+    if not strength:
+        return
+    n_classes = expected.shape[1]
+    diagonal = np.arange(n_classes)
+    pooled = expected.sum(axis=0)
+    pooled[diagonal, diagonal] = 0.0
+    wrong = pooled.sum(axis=1, keepdims=True)
+    mistakes = np.divide(pooled, wrong, out=np.zeros_like(pooled), where=wrong > 0)  # truth -> where its errors go
+    right = np.einsum("wkk->w", expected)
+    given = expected.sum(axis=(1, 2))
+    crowd = right.sum() / given.sum()
+    skill = (right + SKILL_PRIOR * crowd) / (given + SKILL_PRIOR)
+    for k in range(n_classes):  # row by row: a workers x classes temporary, not another workers x classes^2
+        expected[:, k, :] += strength * np.outer(1 - skill, mistakes[k])
+    expected[:, diagonal, diagonal] += strength * skill[:, None]
+
+
+METHODS = {"majority": majority_vote, "dawid_skene": dawid_skene, "dawid_skene_prior": dawid_skene_prior}
 
 
 def back_off(posterior: np.ndarray, ancestors: np.ndarray, threshold: float,

@@ -42,7 +42,7 @@ class Project(Timestamped, Base):
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     overlap: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
     dynamic_overlap: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    aggregation: Mapped[str] = mapped_column(String(20), nullable=False, default="majority")
+    aggregation: Mapped[str] = mapped_column(String(20), nullable=False, default="dawid_skene_prior")
     gold_ratio: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     lease_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=600)
     visibility: Mapped[str] = mapped_column(String(10), nullable=False, default="private")

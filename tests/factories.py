@@ -167,12 +167,14 @@ SENTIMENT = {"tools": ["classify", "span"], "labels": [
 
 
 def project_body(**overrides) -> dict:
+    # Majority vote, named: the tests' expected numbers are vote shares (new projects default to dawid_skene_prior).
     return {"name": "Warblers of Yunnan", "media_type": "image", "label_schema": BIRDS, "overlap": 3,
-            "visibility": "private", **overrides}
+            "visibility": "private", "aggregation": "majority", **overrides}
 
 
 def text_project_body(**overrides) -> dict:
-    return {"name": "Reviews", "media_type": "text", "label_schema": SENTIMENT, "overlap": 2, **overrides}
+    return {"name": "Reviews", "media_type": "text", "label_schema": SENTIMENT, "overlap": 2, "aggregation": "majority",
+            **overrides}
 
 
 def create_project(client, headers, **overrides) -> dict:
@@ -415,6 +417,7 @@ def vehicle_project(app, client, owner, annotators):
     misnamed boxes as (task id, true label))."""
     response = client.post("/api/v1/projects", json={
         "name": "Street vehicles", "media_type": "image", "overlap": 3, "visibility": "public", "rewards": VEHICLE_RATES,
+        "aggregation": "majority",
         "label_schema": {"tools": ["bbox", "polygon"], "labels": VEHICLE_LABELS}}, headers=owner)
     assert response.status_code == 201, response.get_json()
     project = response.get_json()

@@ -210,3 +210,13 @@ def test_a_partial_dynamic_overlap_on_a_project_without_one_is_422(client, owner
     pid = create_project(client, owner)["id"]
     response = client.patch(f"/api/v1/projects/{pid}", headers=owner, json={"dynamic_overlap": {"min_overlap": 2}})
     assert "dynamic_overlap" in assert_problem(response, 422)["errors"]
+
+
+def test_a_new_project_that_names_no_aggregation_gets_dawid_skene_with_a_crowd_prior(client, owner):
+    """The default the truth-inference bench chose (README): existing projects keep what they had."""
+    body = project_body()
+    del body["aggregation"]
+    made = client.post("/api/v1/projects", json=body, headers=owner).get_json()
+    assert made["aggregation"] == "dawid_skene_prior"
+    changed = client.patch(f"/api/v1/projects/{made['id']}", json={"aggregation": "majority"}, headers=owner)
+    assert changed.get_json()["aggregation"] == "majority"

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from annotator.db import insert_skipping_duplicates, write_intent
 from annotator.errors import InvalidInput
 from annotator.users.models import User
-from tasks import importing
+from tasks import bulk, importing
 from tasks.formats import label_studio
-from tasks.models import Annotation, Media, Project, Task
+from tasks.models import Media, Project, Task
 from tasks.projects import current_schema
 from tasks.results import TaskContext, validate_result
 from tasks.schema import LabelSchema
@@ -266,17 +266,13 @@ def import_answers(session: Session, project: Project, rows: list[Row], *, creat
             progress(0.8 * count / len(rows))
     problems.raise_if_any()
     people, made = _annotators(session, project.id, {row.annotator for row in rows}, now)
-    table = Annotation.__table__
-    stored = insert_skipping_duplicates(session, table).returning(table.c.id)  # rowcount is -1 for executemany
-    values = [{"project_id": project.id, "task_id": task_id, "user_id": people[row.annotator], "assignment_id": None,
-               "result": clean, "lead_time_ms": row.lead_time_ms, "schema_version": project.schema_version,
-               "counted": True, "gold_score": None, "created_at": row.created_at or now}
-              for row, task_id, clean in answers]
-    created = 0
-    for start in range(0, len(values), 5000):
-        created += len(session.execute(stored, values[start:start + 5000]).all())
-        if progress:
-            progress(0.8 + 0.2 * min(start + 5000, len(values)) / len(values))
+    values = [{"task_id": task_id, "user_id": people[row.annotator], "result": clean, "lead_time_ms": row.lead_time_ms,
+               "created_at": row.created_at or now} for row, task_id, clean in answers]
+    if progress:
+        progress(0.85)
+    created = bulk.insert_answers(session, project.id, project.schema_version, values)
+    if progress:
+        progress(1.0)
     if created_tasks:  # a task this import made holds these answers only: they are what it has
         for chunk in _chunks(list({task_id for task_id, _, _ in created_tasks.values()})):
             session.execute(update(Task).where(Task.id.in_(chunk)).values(status="completed"))

@@ -14,7 +14,7 @@ from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
-from tasks.models import RANK_BITS, Task
+from tasks.models import RANK_BITS, Annotation, Task
 
 COLUMNS = ("external_id", "data", "data_hash", "media_sha256", "is_gold", "gold", "rank")
 _STAGING = """
@@ -66,3 +66,42 @@ def _copy_then_insert(session: Session, common: dict[str, Any], rows: list[dict[
             copy.write_row((n, row["external_id"], _json(row["data"]), row["data_hash"], row["media_sha256"],
                             row["is_gold"], _json(row["gold"]), row["rank"]))
     return list(session.execute(text(_MOVE), common).all())
+
+
+ANSWER_COLUMNS = ("task_id", "user_id", "result", "lead_time_ms", "created_at")
+_ANSWER_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS answer_rows (
+    task_id integer, user_id integer, result json, lead_time_ms bigint, created_at timestamptz
+) ON COMMIT DELETE ROWS
+"""
+_ANSWER_MOVE = """
+INSERT INTO annotations (project_id, task_id, user_id, assignment_id, result, lead_time_ms, schema_version, counted,
+                         created_at)
+SELECT :project_id, task_id, user_id, NULL, result, lead_time_ms, :schema_version, true, created_at FROM answer_rows
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+def insert_answers(session: Session, project_id: int, schema_version: int, rows: list[dict[str, Any]]) -> int:
+    """Insert imported answers (ANSWER_COLUMNS each; no lease, counted), skipping any the same annotator already
+    gave to the task; how many were stored. PostgreSQL: COPY then one INSERT ... SELECT, as for tasks."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(_ANSWER_STAGING))
+        session.execute(text("TRUNCATE answer_rows"))
+        driver = session.connection().connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY answer_rows ({', '.join(ANSWER_COLUMNS)}) FROM STDIN") \
+                as copy:
+            for row in rows:
+                copy.write_row((row["task_id"], row["user_id"], _json(row["result"]), row["lead_time_ms"],
+                                row["created_at"]))
+        return len(session.execute(text(_ANSWER_MOVE), {"project_id": project_id,
+                                                        "schema_version": schema_version}).all())
+    table = Annotation.__table__
+    statement = insert_skipping_duplicates(session, table).returning(table.c.id)
+    common = {"project_id": project_id, "assignment_id": None, "schema_version": schema_version, "counted": True,
+              "gold_score": None}
+    return sum(len(session.execute(statement, [{**common, **row} for row in rows[start:start + 5000]]).all())
+               for start in range(0, len(rows), 5000))

@@ -44,6 +44,11 @@ def test_a_crowds_csv_is_dropped_on_the_import_page_and_analysed_on_the_dashboar
     consensus = page.locator("#tasks-table tr").nth(1).text_content()
     assert "Negative" in consensus  # hit-1: w1 and w2 against the spammer
     screenshot(page, "answers-dashboard")
+    page.locator("#tasks-table tr").nth(1).locator("a").click()  # the task viewer names them external too
+    page.wait_for_selector("#task-page[data-state=ready]")
+    assert page.locator("#answers tr").count() == 3 and "spammer (external)" in page.text_content("#answers")
+    page.go_back()
+    page.locator("#quality-body").wait_for(state="visible")
     page.select_option("select[name=include]", "all")
     page.click("#export-form button[type=submit]")
     page.locator("#exports tr").first.wait_for()

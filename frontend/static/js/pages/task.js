@@ -91,11 +91,17 @@ function spanRow(name, color, text, spans, paths, owner) {
   return row;
 }
 
+// Who answered; an external contributor (answers imported from another tool) is named as such.
+function nameOf(answer) {
+  if (!answer.user) return `#${answer.user_id}`;
+  return answer.user.external ? `${answer.user.display_name} (${t("q.external")})` : answer.user.display_name;
+}
+
 function answerRow(answer, color, paths) {
   const row = document.createElement("tr");
   row.dataset.userId = String(answer.user_id);
   const who = document.createElement("td");
-  who.append(swatch(color), " ", answer.user ? answer.user.display_name : `#${answer.user_id}`);
+  who.append(swatch(color), " ", nameOf(answer));
   row.append(who);
   cell(row, describeAnswer(answer.result, paths));
   cell(row, answer.verdict ? t(`tv.v.${answer.verdict}`) : "—");
@@ -144,7 +150,7 @@ try {
     task.external_id ? t("tv.external", { id: task.external_id }) : null, formatDate(task.created_at)]
     .filter(Boolean).join(" · ");
   const colors = annotatorColors(answers);
-  const names = new Map(answers.map((a) => [a.user_id, a.user ? a.user.display_name : `#${a.user_id}`]));
+  const names = new Map(answers.map((a) => [a.user_id, nameOf(a)]));
   const entries = [...colors].map(([id, color]) => [id, names.get(id), color]);
   const agreed = consensus && consensus.result;
   if (agreed) entries.push(["consensus", t("q.consensus"), CONSENSUS_COLOR]);

@@ -231,3 +231,13 @@ def test_a_large_file_with_a_bad_row_fails_its_job_naming_it(app, client, owner)
     assert failed["status"] == "failed" and "rows.10501.annotator" in failed["error"]
     with runtime(app).session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Annotation)) == 0
+
+
+def test_a_refused_file_creates_no_task_either(app, client, owner, project):
+    body = "external_id,annotator,label\nbrand-new,w1,positive\nbrand-new,w2,not-a-label\n"
+    assert "rows.2.label" in assert_problem(post(client, project, owner, body, create_tasks="true"), 422)["errors"]
+    body = "external_id,annotator,result\nbrand-new,w1,\"{\"\"spans\"\": [{\"\"start\"\": 0, \"\"end\"\": 99, \"\"label\"\": \"\"species\"\"}]}\"\n"
+    assert_problem(post(client, project, owner, body, create_tasks="true"), 422)  # found after the task was made
+    with runtime(app).session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Task).where(Task.external_id == "brand-new")) == 0
+        assert session.scalar(select(func.count()).select_from(User).where(User.kind == "external")) == 0

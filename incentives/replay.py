@@ -18,7 +18,8 @@ count under dynamic overlap; all it has when every answer is imported), paying t
 together, and each imported answer after that on its own, against those before it, as a gold task's answers
 always are. Each is paid the project's `per_annotation` and its bonus priced among all the task's answers so far
 (native ones included), on agreement scores over all the task's answers (tasks.quality.scores.answer_scores;
-the gold score on a gold task); an imported answer on a task not settled yet earns the base. These settlements
+the gold score on a gold task); an imported answer on a task not settled yet earns the base, and one a reviewer
+rejected earns nothing under any mechanism, as a native answer's pay would have been taken back. These settlements
 take their place among the ledger's by time. Their workers are never the ledger's (an external contributor never
 holds a lease), so the history each mechanism keeps of the project's own annotators, and with it what they are
 paid, is the same with or without them.
@@ -42,7 +43,7 @@ from incentives import pricing
 from incentives.models import Account, Entry, LedgerTransaction
 from incentives.rules import Rates
 from tasks import gold as gold_scoring
-from tasks.models import Annotation, Project, Task
+from tasks.models import Annotation, Project, Review, Task
 from tasks.projects import current_schema
 from tasks.quality.answers import labels_of
 from tasks.quality.scores import answer_scores, answer_scores_each
@@ -73,6 +74,9 @@ def replay(session: Session, project: Project) -> dict[str, Any]:
     for annotation_id, row in answers.items():
         by_task[row.task_id].append(annotation_id)
     earned, base, taken_back, settled = _ledger(session, project)
+    taken_back |= set(session.scalars(  # an imported answer a reviewer rejected: what the ledger would take back
+        select(Review.annotation_id).join(Annotation, Annotation.id == Review.annotation_id)
+        .where(Review.project_id == project.id, Review.verdict == "rejected", Annotation.assignment_id.is_(None))))
     imported = _imported_settlements(session, project, answers, by_task)
     bonus = _priced(project, answers, _in_order(_native_settlements(session, project, answers, by_task, settled),
                                                 imported), ids)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from annotator.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from annotator.users.models import User
-from tasks.models import TASK_STATUSES, Project, ProjectInvitation, ProjectMember, ProjectSchemaVersion, Task
+from tasks.models import TASK_STATUSES, Annotation, Project, ProjectInvitation, ProjectMember, ProjectSchemaVersion, Task
 from tasks.schema import GEOMETRY_TOOLS, LabelSchema, parse_label_schema
 
 ROLE_RANK = {"annotator": 1, "reviewer": 2, "manager": 3, "owner": 4}
@@ -338,12 +338,20 @@ def accept_invitations(session: Session, user: User, now: dt.datetime) -> list[P
 
 @dataclass(frozen=True)
 class ProjectStats:
-    """Task counts by status; `progress` is completed / all live (not retired) non-gold tasks."""
+    """Task counts by status; `progress` is completed / all live (not retired) non-gold tasks.
+
+    `annotations` counts every answer, `imported` those brought from another tool (no assignment), and
+    `answered` the live non-gold tasks with at least one answer of any kind: a project of imported answers
+    shows how much of it has answers even though none of its tasks was completed by our own labelling.
+    """
 
     tasks: dict[str, int]
     total: int
     gold: int
     progress: float
+    annotations: int = 0
+    imported: int = 0
+    answered: int = 0
 
 
 def stats(session: Session, project: Project) -> ProjectStats:
@@ -356,4 +364,10 @@ def stats(session: Session, project: Project) -> ProjectStats:
         gold += count if is_gold else 0
     live = sum(c for s, g, c in rows if not g and s != "retired")
     done = sum(c for s, g, c in rows if not g and s == "completed")
-    return ProjectStats(by_status, sum(by_status.values()), gold, done / live if live else 0.0)
+    annotations, imported, answered = session.execute(
+        select(func.count(), func.count().filter(Annotation.assignment_id.is_(None)),
+               func.count(func.distinct(Annotation.task_id)).filter(Task.status != "retired", Task.is_gold.is_(False)))
+        .select_from(Annotation).join(Task, Task.id == Annotation.task_id)
+        .where(Annotation.project_id == project.id)).one()
+    return ProjectStats(by_status, sum(by_status.values()), gold, done / live if live else 0.0,
+                        annotations, imported, answered)

@@ -151,6 +151,9 @@ class StatsOut(Schema):
     total = fields.Integer()
     gold = fields.Integer()
     progress = fields.Float()
+    annotations = fields.Integer(metadata={"description": "every answer, imported ones included"})
+    imported = fields.Integer(metadata={"description": "answers imported from another tool"})
+    answered = fields.Integer(metadata={"description": "live non-gold tasks with at least one answer"})
 
 
 @route(bp, "/projects", methods=["POST"], body=ProjectIn, response=ProjectOut, status=201,

@@ -65,6 +65,19 @@ def test_a_csv_of_a_crowds_labels_is_analysed_like_our_own_answers(app, client, 
     assert all(a["user"]["email"] is None for a in answers)
     # Imported answers do not take our annotators' places: the tasks are still open for three of ours.
     assert all(t["status"] == "open" and (t["annotations"], t["submitted"]) == (3, 0) for t in tasks)
+    # The dashboard's figures say how far the imported answers reach, though no task is complete.
+    stats = client.get(f"/api/v1/projects/{project['id']}/stats", headers=owner).get_json()
+    assert (stats["progress"], stats["annotations"], stats["imported"], stats["answered"]) == (0.0, 18, 18, 6)
+
+
+def test_stats_count_imported_answers_apart_from_ours(client, owner, project, annotators):
+    rows = "external_id,annotator,label\nitem-0,w1,positive\nitem-0,w2,negative\nitem-1,w1,positive\n"
+    assert post(client, project, owner, rows).status_code == 201
+    leased = nxt(client, project, annotators[0]).get_json()
+    assert answer(client, leased, annotators[0]).status_code == 201
+    stats = client.get(f"/api/v1/projects/{project['id']}/stats", headers=owner).get_json()
+    touched = {"item-0", "item-1", "item-" + leased["task"]["data"]["text"].split()[-1]}
+    assert (stats["annotations"], stats["imported"], stats["answered"]) == (4, 3, len(touched))
 
 
 def test_the_same_file_twice_adds_nothing(client, owner, project):

@@ -197,3 +197,23 @@ def test_the_replay_scores_imported_tasks_in_one_pass_as_answer_scores_does_one_
         session.close()
     assert each == one_by_one
     assert len({s.value for scores in each.values() for s in scores.values()}) > 2  # not all alike
+
+
+def test_an_imported_answer_a_reviewer_rejected_earns_nothing_under_any_mechanism(client, owner):
+    project = make_project(client, owner, 3, overlap=3, rewards={**RATES, "mechanism": "agreement"})
+    import_csv(client, project, owner, {"w1": {0: "cat", 1: "dog"}, "w2": {0: "cat", 1: "dog"}, "w3": {0: "dog"}})
+    before = replayed(client, project, owner)
+    tasks = {t["external_id"]: t["id"] for t in
+             client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["items"]}
+    answers = client.get(f"/api/v1/tasks/{tasks['item-1']}/annotations", headers=owner).get_json()["items"]
+    rejected = next(a for a in answers if a["user"]["display_name"] == "w1")
+    made = client.post(f"/api/v1/annotations/{rejected['id']}/review", json={"verdict": "reject", "note": "copied"},
+                       headers=owner)
+    assert made.status_code in (200, 201), made.get_json()
+    after = replayed(client, project, owner)
+    # w1's answer on item-1 is gone from every mechanism's pay; nobody else's pay moves, nor w1's other answer.
+    assert before["w1"]["by_mechanism"] == before["w2"]["by_mechanism"]  # the same answers, the same pay
+    for mechanism in MECHANISMS:
+        assert RATES["per_annotation"] <= after["w1"]["by_mechanism"][mechanism] < before["w1"]["by_mechanism"][mechanism]
+    assert {w: after[w]["by_mechanism"] for w in ("w2", "w3")} == {w: before[w]["by_mechanism"] for w in ("w2", "w3")}
+    assert after["w1"]["answers"] == before["w1"]["answers"] == 2 and after["w1"]["actual"] == 0

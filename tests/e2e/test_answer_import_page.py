@@ -37,6 +37,8 @@ def test_a_crowds_csv_is_dropped_on_the_import_page_and_analysed_on_the_dashboar
     page.locator("#quality-body").wait_for(state="visible")
     table = page.text_content("#annotators")
     assert "w1 (external)" in table and "spammer (external)" in table
+    page.locator("#progress-imported").wait_for(state="visible")  # not a bare 0%: how far the answers reach
+    assert "18 answers imported from another tool, on 6 tasks" in page.text_content("#progress-imported")
     report = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
     assert report["annotations"] == 18
     spammer_row = page.locator("#annotators tr", has_text="spammer").text_content()

@@ -537,6 +537,7 @@ const en = {
   "imp.answerCounts_one": "1 answer imported ({duplicates} already here, {tasks} tasks created).",
   "imp.seeQuality": "See agreement and consensus on the dashboard",
   "q.external": "external",
+  "dash.imported": "{answers} answers imported from another tool, on {tasks} tasks; they are analysed like ours but do not complete a task here",
 };
 
 const zh = {
@@ -1069,6 +1070,7 @@ const zh = {
   "imp.answerCounts_one": "已导入 1 条答案（{duplicates} 条已存在，新建 {tasks} 个任务）。",
   "imp.seeQuality": "在仪表盘上查看一致性和共识",
   "q.external": "外部",
+  "dash.imported": "从其他工具导入了 {answers} 个答案，涉及 {tasks} 个任务；它们与本平台的答案一样参与分析，但不会在此完成任务",
 };
 
 export const MESSAGES = { en, "zh-CN": zh };

@@ -290,6 +290,12 @@ async function progress() {
   $("progress-bar").style.width = `${Math.round(stats.progress * 100)}%`;
   $("progress-bar").parentElement.setAttribute("aria-valuenow", String(Math.round(stats.progress * 100)));
   $("progress-text").textContent = `${t("dash.tasks", { done: localNumber(done), total: localNumber(stats.total) })} · ${formatPercent(stats.progress)}`;
+  // Imported answers never complete a task of ours (no assignment), so say how far they reach.
+  const imported = $("progress-imported");
+  imported.hidden = !stats.imported;
+  if (stats.imported) {
+    imported.textContent = t("dash.imported", { answers: localNumber(stats.imported), tasks: localNumber(stats.answered) });
+  }
   $("progress-panel").hidden = false;
 }
 

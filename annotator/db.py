@@ -261,5 +261,16 @@ def insert_skipping_duplicates(session: Session, table: Table) -> Insert:
     return dialects[name](table).on_conflict_do_nothing()
 
 
+# Namespaces of the two-key advisory locks (the first key); the second is the object's id.
+SETTLEMENT_LOCK = 21
+
+
+def advisory_lock(session: Session, namespace: int, key: int) -> None:
+    """A lock on (namespace, key) until the transaction ends, held by one transaction at a time: PostgreSQL's
+    pg_advisory_xact_lock. SQLite runs one writing transaction at a time already, so there it is nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"), {"namespace": namespace, "key": key})
+
+
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)

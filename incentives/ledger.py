@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, event, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from annotator.db import insert_skipping_duplicates
-from annotator.errors import BalanceLimit, Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
+from annotator.errors import BalanceLimit, BudgetExhausted, Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
 from incentives.models import ACCOUNT_KINDS, Account, Entry, LedgerTransaction
 
 MAX_AMOUNT = 10**15  # minor units: sums of many stay far inside a 64-bit integer
@@ -92,23 +93,30 @@ def lock(session: Session, accounts: list[Account]) -> dict[int, Account]:
     return {a.id: held[a.id] for a in accounts}
 
 
-def locked_accounts(session: Session, wanted: list[tuple[str, int | None, int | None]]) -> list[Account]:
+def locked_accounts(session: Session, wanted: list[tuple[str, int | None, int | None]], *,
+                    locked: bool = True) -> list[Account]:
     """The accounts (kind, project_id, user_id) in the platform's currency, made if missing and locked in id
-    order: one statement when they exist and none is locked yet (the labelling hot path)."""
+    order: one statement when they exist and none is locked yet (the labelling hot path). `locked=False`: found
+    (or made), not locked, for postings that move them late (post_late)."""
     currency = _CURRENCY[0]
     known = session.info.setdefault(_KNOWN, {})
     held = session.info.setdefault(_HELD, {})
-    missing = [w for w in wanted if (*w, currency) not in known]
+    # One statement, in id order, for every account not yet known (or, to lock, not yet held): two lockers of
+    # overlapping sets never each hold one the other waits for.
+    missing = [w for w in wanted if (*w, currency) not in known
+               or (locked and known[(*w, currency)].id not in held)]
     if missing:
         matches = [(Account.kind == kind) & (func.coalesce(Account.project_id, 0) == (project_id or 0))
                    & (func.coalesce(Account.user_id, 0) == (user_id or 0)) for kind, project_id, user_id in missing]
-        for row in session.scalars(select(Account).where(Account.currency == currency, or_(*matches))
-                                   .order_by(Account.id).with_for_update()
-                                   .execution_options(populate_existing=True)):
+        query = select(Account).where(Account.currency == currency, or_(*matches)).order_by(Account.id)
+        for row in session.scalars(query.with_for_update().execution_options(populate_existing=True) if locked
+                                   else query):
             known[(row.kind, row.project_id, row.user_id, currency)] = row
-            held[row.id] = row
+            if locked:
+                held[row.id] = row
     found = [account(session, kind, project_id=project_id, user_id=user_id) for kind, project_id, user_id in wanted]
-    lock(session, found)
+    if locked:
+        lock(session, found)
     return found
 
 
@@ -125,6 +133,7 @@ def _release_locks(session: Session) -> None:
 def _forget(session: Session, *_args) -> None:
     session.info.pop(_HELD, None)
     session.info.pop(_KNOWN, None)
+    session.info.pop(_LATE, None)
 
 
 def check_amount(value: object, field: str = "amount") -> int:
@@ -136,6 +145,142 @@ def check_amount(value: object, field: str = "amount") -> int:
     if value > MAX_AMOUNT:
         raise InvalidInput({field: [f"Must be at most {MAX_AMOUNT}."]})
     return value
+
+
+# The hot rows: every lease and answer of a paid project moves its budget and its reserve, and a task's settlement
+# the wallets of everyone who answered it. Locked for a whole transaction they queue a project's labelling behind
+# one row, however many web servers run (issue 21), so the labelling path posts to them late: the entries are
+# written at once, the cached balances move as the last statements before commit (apply_late), one guarded UPDATE
+# per account in id order, holding each row only for the commit. Nothing goes below zero: the guard refuses, and the
+# whole transaction with it. Deposits, payouts and take-backs still lock what they move and check it first.
+LATE_KINDS = frozenset({"project_budget", "project_reserve", "wallet_pending", "wallet_available"})
+_LATE = "ledger_late_deltas"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One balanced transaction to post: its idempotency key, kind, legs and what it names."""
+
+    key: str
+    kind: str
+    legs: list[Leg]
+    memo: str = ""
+    details: dict[str, Any] | None = None
+    project_id: int | None = None
+    task_id: int | None = None
+    annotation_id: int | None = None
+    assignment_id: int | None = None
+
+
+def post_late(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetime, *, memo: str = "",
+              details: dict[str, Any] | None = None, project_id: int | None = None, task_id: int | None = None,
+              annotation_id: int | None = None, assignment_id: int | None = None) -> int:
+    """post(), with the legs on LATE_KINDS accounts this transaction has not locked moving their balances at
+    apply_late (called before commit; the session's before_commit applies what is left). Other legs' accounts
+    are locked and checked now, as post() does. Returns the transaction's id (the first posting's, on a retry)."""
+    return post_late_many(session, [Posting(key, kind, legs, memo, details, project_id, task_id, annotation_id,
+                                            assignment_id)], now)[key]
+
+
+def post_late_many(session: Session, postings: list[Posting], now: dt.datetime) -> dict[str, int]:
+    """post_late() for several transactions in two statements (their rows, then every entry); returns each
+    key's transaction id.
+
+    Without the hot rows' locks a concurrent posting of the same key is not excluded by them: the unique key
+    is (INSERT ... ON CONFLICT DO NOTHING, which waits for the other transaction), and the first posting stands."""
+    if not postings:
+        return {}
+    if len({p.key for p in postings}) != len(postings):
+        raise ValueError("one posting per key")
+    held = session.info.get(_HELD, {})
+    for posting in postings:
+        _check_legs(posting.legs)
+    every = [leg for posting in postings for leg in posting.legs]
+    deferred = {leg.account.id for leg in every if leg.account.kind in LATE_KINDS and leg.account.id not in held}
+    locked = lock(session, [leg.account for leg in every if leg.account.id not in deferred])
+    table = LedgerTransaction.__table__
+    made = dict(session.execute(insert_skipping_duplicates(session, table).values([
+        {"idempotency_key": p.key, "kind": p.kind, "memo": p.memo[:500], "details": p.details or {},
+         "project_id": p.project_id, "task_id": p.task_id, "annotation_id": p.annotation_id,
+         "assignment_id": p.assignment_id, "created_at": now} for p in postings])
+        .returning(table.c.idempotency_key, table.c.id)).all())
+    ids: dict[str, int] = {}
+    fresh = []
+    for posting in postings:
+        if posting.key in made:
+            ids[posting.key] = made[posting.key]
+            fresh.append(posting)
+            continue
+        # posted before, by this transaction or by another that has committed since: the first posting stands
+        first = session.scalar(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == posting.key))
+        if _fingerprint(session, first) != sorted((leg.account.id, leg.amount) for leg in posting.legs):
+            raise IdempotencyKeyReused(f"The key {posting.key!r} was already used for a different posting.")
+        ids[posting.key] = first
+    if not fresh:
+        return ids
+    change = _change([leg for p in fresh for leg in p.legs])
+    for account_id, delta in change.items():
+        if account_id not in deferred:  # refused: the caller's transaction, rows above included, is rolled back
+            _check_balance(locked[account_id], delta)
+    session.execute(Entry.__table__.insert(), [{"transaction_id": ids[p.key], "account_id": leg.account.id,
+                                                "amount": leg.amount} for p in fresh for leg in p.legs])
+    late = session.info.setdefault(_LATE, {})
+    for account_id, delta in change.items():
+        if account_id in deferred:
+            late[account_id] = late.get(account_id, 0) + delta
+        else:
+            locked[account_id].balance += delta
+    return ids
+
+
+def late_delta(session: Session, holder: Account) -> int:
+    """What this transaction's late postings will still add to the account's balance."""
+    return session.info.get(_LATE, {}).get(holder.id, 0)
+
+
+def apply_late(session: Session) -> None:
+    """Move the balances of the late postings: one UPDATE per account, in id order, each refusing to take an
+    account below zero (BudgetExhausted for a project's budget, else InsufficientFunds; what is left stays
+    unapplied) or past BALANCE_LIMIT; a
+    refused transaction is rolled back by its caller. What is applied is forgotten, so calling it twice is safe."""
+    late = session.info.get(_LATE)
+    if not late:
+        return
+    session.flush()  # the ORM's pending writes first: after these UPDATEs the transaction takes no more locks
+    table = Account.__table__
+    for account_id in sorted(late):
+        delta = late[account_id]
+        if delta:
+            after = table.c.balance + delta  # LATE_KINDS never go below zero
+            row = session.execute(table.update().where(table.c.id == account_id, after >= 0,
+                                                       func.abs(after) <= BALANCE_LIMIT)
+                                  .values(balance=after).returning(table.c.balance)).first()
+            if row is None:
+                holder = session.get(Account, account_id, populate_existing=True)
+                if abs(holder.balance + delta) > BALANCE_LIMIT:
+                    raise BalanceLimit(f"The {holder.kind.replace('_', ' ')} account would pass the ledger's limit "
+                                       f"of {BALANCE_LIMIT} minor units.")
+                if holder.kind == "project_budget":
+                    raise BudgetExhausted(f"Tasks remain, but the budget ({holder.balance}) cannot pay for another; "
+                                          "the owner can deposit more.")
+                raise InsufficientFunds(f"The {holder.kind.replace('_', ' ')} holds {holder.balance} and cannot "
+                                        f"give {-delta}.", balance=holder.balance, wanted=-delta)
+            cached = session.identity_map.get(session.identity_key(Account, account_id))
+            if cached is not None:  # the row is this transaction's now: its cached object says what it holds
+                set_committed_value(cached, "balance", row.balance)
+        del late[account_id]
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_late_before_commit(session: Session) -> None:
+    apply_late(session)
+
+
+def _change(legs: list[Leg]) -> dict[int, int]:
+    change: dict[int, int] = {}
+    for leg in legs:
+        change[leg.account.id] = change.get(leg.account.id, 0) + leg.amount
+    return change
 
 
 def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetime, *, memo: str = "",
@@ -152,9 +297,7 @@ def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetim
         if _fingerprint(session, existing.id) != sorted((leg.account.id, leg.amount) for leg in legs):
             raise IdempotencyKeyReused(f"The key {key!r} was already used for a different posting.")
         return existing
-    change: dict[int, int] = {}
-    for leg in legs:
-        change[leg.account.id] = change.get(leg.account.id, 0) + leg.amount
+    change = _change(legs)
     for account_id, delta in change.items():
         _check_balance(locked[account_id], delta)
     transaction = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:500], details=details or {},

@@ -14,7 +14,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from annotator.errors import BudgetExhausted, InsufficientFunds
+from annotator.db import SETTLEMENT_LOCK, advisory_lock
+from annotator.errors import InsufficientFunds
 from annotator.users.models import User
 from incentives import ledger, pricing, rules
 from incentives.ledger import Leg
@@ -28,34 +29,33 @@ PAID = Annotation.assignment_id.is_not(None)
 
 
 def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
-    """The project's budget and reserve, locked for the rest of the transaction. Every money operation in a
-    project takes this lock first (they all move money to or from one of the two), so they queue on it."""
+    """The project's budget and reserve, not locked: every posting of this module moves them late
+    (ledger.post_late), their balances changing as the last statements before commit, so no money operation of a
+    project holds its hot rows while it does anything else (issue 21; incentives/README.md)."""
     budget, held = ledger.locked_accounts(session, [("project_budget", project.id, None),
-                                                    ("project_reserve", project.id, None)])
+                                                    ("project_reserve", project.id, None)], locked=False)
     return budget, held
 
 
-def _lock_wallets(session: Session, user_ids: set[int]) -> None:
-    """The pending and available wallets of these contributors, locked in one ordered statement (after the
-    project's lock): a settlement touching several wallets never waits on one while holding another."""
-    ledger.locked_accounts(session, [(kind, None, user_id) for user_id in sorted(user_ids) for kind in ledger.EARNED_INTO])
+def _wallets(session: Session, user_ids: set[int]) -> None:
+    """The pending and available wallets of these contributors, found (or made) in one statement; not locked:
+    this module's postings move them late (ledger.post_late), with the project's budget and reserve."""
+    ledger.locked_accounts(session, [(kind, None, user_id) for user_id in sorted(user_ids)
+                                     for kind in ledger.EARNED_INTO], locked=False)
 
 
 def pay_for_answer(session: Session, project: Project, user: User, annotation_id: int, assignment_id: int,
                    task_id: int, now: dt.datetime, *, counted: bool, completes: bool) -> None:
-    """Everything a submit does to the money, locks first: the project's, then every wallet it will touch; then
-    credit the answer (or give back its reservation when it does not count) and settle a task it completed."""
+    """Everything a submit does to the money: credit the answer (or give back its reservation when it does not
+    count) and settle a task it completed. Every account it moves (the project's budget and reserve, the
+    wallets) moves at ledger.apply_late, before commit; the submit's lock on the task row keeps two settlements
+    of one task, or a settlement and a take-back of one of its answers, one after the other."""
     if rules.Rates.of(project.rewards).most == 0:
         return
     task = session.get(Task, task_id)
     # The answers' scores only read the task's answers (its row is locked by the submit): before the money locks.
     scores = answer_scores(session, project, task, native_only=True) if completes else None
-    _accounts(session, project)
-    users = {user.id}
-    if completes:
-        users |= set(session.scalars(select(Annotation.user_id).where(Annotation.task_id == task.id,
-                                                                      Annotation.counted.is_(True), PAID)))
-    _lock_wallets(session, users)
+    _wallets(session, {user.id})  # settle finds the others'
     if counted:
         credit(session, project, user, annotation_id, assignment_id, task.id, now)
     else:
@@ -65,20 +65,17 @@ def pay_for_answer(session: Session, project: Project, user: User, annotation_id
 
 
 def reserve(session: Session, project: Project, assignment_id: int, now: dt.datetime, *, late: bool = False) -> None:
-    """Reserve the most the lease's answer could earn; 409 budget_exhausted when the budget cannot."""
+    """Reserve the most the lease's answer could earn. The budget moves at ledger.apply_late, which refuses
+    (409 budget_exhausted, the whole transaction rolled back) when the budget cannot."""
     rates = rules.Rates.of(project.rewards)
     if rates.most == 0:
         return
     budget, held = _accounts(session, project)
     key = f"reserve:{assignment_id}" + (":late" if late else "")
-    try:
-        ledger.post(session, key, "reserve", [Leg(budget, -rates.most), Leg(held, rates.most)], now,
-                    memo=f"reserved for lease {assignment_id}", project_id=project.id, assignment_id=assignment_id,
-                    details={"rule_version": rules.RULES_VERSION, "most": rates.most,
-                             "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus})
-    except InsufficientFunds:
-        raise BudgetExhausted(f"Tasks remain, but the budget cannot pay for another ({rates.most} per answer at most); "
-                              "the owner can deposit more.") from None
+    ledger.post_late(session, key, "reserve", [Leg(budget, -rates.most), Leg(held, rates.most)], now,
+                     memo=f"reserved for lease {assignment_id}", project_id=project.id, assignment_id=assignment_id,
+                     details={"rule_version": rules.RULES_VERSION, "most": rates.most,
+                              "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus})
 
 
 def left(session: Session, project: Project, assignment_id: int) -> int:
@@ -92,7 +89,7 @@ def release(session: Session, project: Project, assignment_id: int, now: dt.date
     if amount <= 0:
         return
     budget, held = _accounts(session, project)
-    ledger.post(session, f"release:{assignment_id}", "release", [Leg(held, -amount), Leg(budget, amount)], now,
+    ledger.post_late(session, f"release:{assignment_id}", "release", [Leg(held, -amount), Leg(budget, amount)], now,
                 memo=f"released: lease {assignment_id} {why}", project_id=project.id, assignment_id=assignment_id)
 
 
@@ -110,10 +107,10 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
     pending = ledger.account(session, "wallet_pending", user_id=user.id)
     earned = rules.base(rates, task_id)
     if earned.amount:
-        ledger.post(session, f"credit:{annotation_id}", "credit", [Leg(held, -earned.amount),
-                                                                   Leg(pending, earned.amount)], now,
-                    memo=earned.explanation, details=earned.details(), project_id=project.id, task_id=task_id,
-                    annotation_id=annotation_id, assignment_id=assignment_id)
+        ledger.post_late(session, f"credit:{annotation_id}", "credit", [Leg(held, -earned.amount),
+                                                                        Leg(pending, earned.amount)], now,
+                         memo=earned.explanation, details=earned.details(), project_id=project.id, task_id=task_id,
+                         annotation_id=annotation_id, assignment_id=assignment_id)
 
 
 def _reserved_rates(session: Session, assignment_id: int) -> rules.Rates | None:
@@ -142,12 +139,11 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     if scores is None and bonus:
         scores = answer_scores(session, project, task, native_only=True)
     budget, held = _accounts(session, project)
+    # What the task's answers are and what the ledger holds for them: the submit's lock on the task row keeps these
+    # still, so they are read before the settlement lock below.
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id, Annotation.result).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True), PAID).order_by(Annotation.id)).all()
-    _lock_wallets(session, {row.user_id for row in rows})
-    # Every counted answer is priced (they are each other's peers), whether or not it is settled below.
-    prices = pricing.price_task(session, project, task, [(row.id, row.user_id, row.result) for row in rows],
-                                scores or {}) if bonus else {}
+    _wallets(session, {row.user_id for row in rows})
     keys = set(session.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.idempotency_key.in_(
         [f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")]))))
     credited = dict(session.execute(
@@ -156,7 +152,14 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         .where(LedgerTransaction.idempotency_key.in_([f"credit:{row.id}" for row in rows]),
                Account.kind == "wallet_pending")).all())
     reserved = _left_for(session, project, [row.assignment_id for row in rows])
-    settled = 0
+    if bonus and pricing.reads_history(project):
+        # Priced on the workers' earlier settlements: the project's settlements take turns from here to commit,
+        # so each sees every one before it and the ledger's order is the order they saw (the replay's order).
+        advisory_lock(session, SETTLEMENT_LOCK, project.id)
+    # Every counted answer is priced (they are each other's peers), whether or not it is settled below.
+    prices = pricing.price_task(session, project, task, [(row.id, row.user_id, row.result) for row in rows],
+                                scores or {}) if bonus else {}
+    postings, settled = [], 0
     for annotation_id, user_id, assignment_id, _ in rows:
         if f"credit:{annotation_id}" not in keys or f"settle:{annotation_id}" in keys \
                 or f"clawback:{annotation_id}" in keys:
@@ -183,10 +186,10 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         if rest > 0:
             legs += [Leg(held, -rest), Leg(budget, rest)]
         if legs:
-            ledger.post(session, f"settle:{annotation_id}", "bonus", legs, now, memo=f"{base} base + {explanation}",
-                        details=details, project_id=project.id, task_id=task.id, annotation_id=annotation_id,
-                        assignment_id=assignment_id)
+            postings.append(ledger.Posting(f"settle:{annotation_id}", "bonus", legs, f"{base} base + {explanation}",
+                                           details, project.id, task.id, annotation_id, assignment_id))
         settled += 1
+    ledger.post_late_many(session, postings, now)  # in the answers' order, as they were posted one by one
     return settled
 
 
@@ -211,13 +214,18 @@ def claw_back(session: Session, project: Project, annotation: Annotation, now: d
     back to the project's budget. Nothing else is undone: what the settlement returned to the budget stays
     there. 409 insufficient_funds, writing nothing, when the contributor has already been paid it out.
     """
+    # The task's row first, as a submit takes it before crediting and settling: a settlement of this answer in
+    # flight has committed (and is seen below) or waits until this take-back has.
+    session.get(Task, annotation.task_id, with_for_update=True)
     credited = _posted(session, f"credit:{annotation.id}")
     key = f"clawback:{annotation.id}"
     if credited is None or _posted(session, key) is not None:
         return 0
     settled = _posted(session, f"settle:{annotation.id}")
-    budget, held = _accounts(session, project)
-    _lock_wallets(session, {annotation.user_id})
+    # What it moves, locked in one statement in id order (as late postings take them at commit) and checked now.
+    budget, held, *_ = ledger.locked_accounts(session, [("project_budget", project.id, None),
+                                                        ("project_reserve", project.id, None),
+                                                        *[(kind, None, annotation.user_id) for kind in ledger.EARNED_INTO]])
     earned = session.execute(ledger.entry_sums(Entry.account_id, kinds=ledger.EARNED_INTO, where=(
         LedgerTransaction.id.in_([t for t in (credited, settled) if t is not None]),))).all()
     legs = [Leg(session.get(Account, account_id), -int(amount)) for account_id, amount in earned if amount]

@@ -28,6 +28,14 @@ from tasks.quality.answers import labels_of
 from tasks.quality.scores import Scored
 
 PEER_WINDOW = mech.REGISTRY["peer_prediction"].params["window"].default
+# The mechanisms that price an answer on its worker's earlier settlements in the project.
+READS_HISTORY = ("gold", "peer_prediction")
+
+
+def reads_history(project: Project) -> bool:
+    """Whether the project's mechanism prices on the ledger's history, so its settlements must each see every
+    settlement before it (incentives.payments.settle takes the project's settlement lock)."""
+    return mechanism_of(project)[0] in READS_HISTORY
 
 
 def mechanism_of(project: Project) -> tuple[str, dict[str, float]]:
@@ -139,7 +147,7 @@ def _within(parent: np.ndarray, node: int, root: int) -> bool:
 def _history(session: Session, project: Project, users: list[int], window: int, label, name: str) -> mech.History:
     """What the ledger knows of each worker from their settlements in this project so far, as far as the
     mechanism `name` uses it."""
-    if name not in ("gold", "peer_prediction"):
+    if name not in READS_HISTORY:
         return mech.empty_history(len(users))
     distinct = sorted(set(users)) if name == "peer_prediction" else []
     gold = {} if name != "gold" else {user_id: (float(credit or 0.0), int(count)) for user_id, credit, count in session.execute(

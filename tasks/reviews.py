@@ -23,8 +23,11 @@ VERDICTS = {"accept": "accepted", "reject": "rejected"}
 def review(session: Session, annotation_id: int, reviewer: User, verdict: str, note: str,
            now: dt.datetime) -> tuple[Review, Annotation, Project]:
     """Record the verdict on an answer: 404 unless the reviewer is the project's staff (reviewer and up)."""
-    answer, seen = projects.staff_row(session, Annotation, annotation_id, reviewer, "annotation", lock=True,
-                                      need="reviewer")
+    answer, seen = projects.staff_row(session, Annotation, annotation_id, reviewer, "annotation", need="reviewer")
+    # The task's row, then the answer's: the order a revision takes them, and a rejection's take-back needs the
+    # task held (incentives.payments.claw_back) so that a settlement of the answer in flight finishes first.
+    session.get(Task, answer.task_id, with_for_update=True)
+    answer = session.get(Annotation, annotation_id, with_for_update=True, populate_existing=True)
     if answer.user_id == reviewer.id:
         raise PermissionDenied("You cannot review your own answer.")
     earlier = session.scalar(select(Review).where(Review.annotation_id == answer.id))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from annotator.errors import BudgetExhausted, NotFound, PermissionDenied, RateLimited
 from annotator.users.models import User
-from incentives import payments
+from incentives import ledger, payments
 from tasks import annotations, assignment, projects
 from tasks.models import Assignment, Flag, Project
 
@@ -37,13 +37,15 @@ def _open_leases_allowed(db: Session, project: Project, user: User, now: dt.date
 
 
 def _reserve(db: Session, project: Project, assignment_id: int, now: dt.datetime) -> None:
-    """Reserve the new lease's most; with the budget short, first take back what ended leases still hold."""
+    """Reserve the new lease's most, the budget moving now, as the last statement before commit; with the
+    budget short, first take back what ended leases still hold (their releases move it too)."""
+    payments.reserve(db, project, assignment_id, now)
     try:
-        payments.reserve(db, project, assignment_id, now)  # refuses before writing anything: no savepoint needed
-    except BudgetExhausted:
+        ledger.apply_late(db)
+    except BudgetExhausted:  # nothing of the refused change was applied: it waits for what the releases give back
         if not payments.release_lapsed(db, now, project_id=project.id):
             raise
-        payments.reserve(db, project, assignment_id, now)
+        ledger.apply_late(db)
 
 
 def held(db: Session, assignment_id: int, user: User) -> tuple[Assignment, Project]:
@@ -72,6 +74,7 @@ def submit(db: Session, assignment_id: int, user: User, result: Any, lead_time_m
     saved = annotations.submit(db, project, lease, user, result, lead_time_ms, now)
     payments.pay_for_answer(db, project, user, saved.id, saved.assignment_id, saved.task_id, now,
                             counted=saved.counted, completes=saved.completed or saved.gold)
+    ledger.apply_late(db)  # the project's budget and reserve, last
     return saved
 
 

@@ -8,11 +8,12 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from annotator.db import utcnow
-from annotator.errors import Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
+from annotator.errors import BudgetExhausted, Conflict, IdempotencyKeyReused, InsufficientFunds, InvalidInput
 from annotator.runtime import runtime
 from incentives import ledger
 from incentives.ledger import Leg
 from incentives.models import Account, Entry
+from tests.factories import create_text_project
 
 
 @pytest.fixture
@@ -189,3 +190,55 @@ def test_the_database_refuses_a_second_account_for_one_holder_even_with_null_pro
         db.execute(Account.__table__.insert().values(kind="wallet_available", project_id=None, user_id=None,
                                                      currency=first.currency, balance=0))
     db.rollback()
+
+
+def test_late_postings_write_their_entries_at_once_and_move_the_balances_at_commit(books, make_user):
+    db, world, wallet = books
+    project_owner = make_user()
+    deposit(db, world, wallet, 1000, "d")
+    db.commit()
+    pending = ledger.account(db, "wallet_pending", user_id=project_owner.id)
+    first = ledger.post_late(db, "late-1", "credit", [Leg(wallet, -300), Leg(pending, 300)], utcnow())
+    again = ledger.post_late(db, "late-1", "credit", [Leg(wallet, -300), Leg(pending, 300)], utcnow())
+    assert again == first  # a retry is the first posting
+    with pytest.raises(IdempotencyKeyReused):
+        ledger.post_late(db, "late-1", "credit", [Leg(wallet, -200), Leg(pending, 200)], utcnow())
+    assert ledger.balance(db, wallet) == 700  # the entries are there
+    assert ledger.late_delta(db, wallet) == -300 and ledger.late_delta(db, pending) == 300
+    db.commit()  # before_commit applies them
+    fresh = db.get(Account, wallet.id, populate_existing=True)
+    assert fresh.balance == 700 and db.get(Account, pending.id, populate_existing=True).balance == 300
+    assert ledger.late_delta(db, wallet) == 0 and ledger.verify(db) == []
+
+
+def test_a_late_posting_that_would_take_an_account_below_zero_is_refused_at_apply_and_nothing_moves(books, make_user):
+    db, world, wallet = books
+    pending = ledger.account(db, "wallet_pending", user_id=make_user().id)
+    deposit(db, world, wallet, 100, "d")
+    db.commit()
+    ledger.post_late(db, "late-big", "credit", [Leg(wallet, -150), Leg(pending, 150)], utcnow())
+    with pytest.raises(InsufficientFunds):
+        ledger.apply_late(db)
+    db.rollback()
+    assert db.get(Account, wallet.id, populate_existing=True).balance == 100
+    assert ledger.late_delta(db, wallet) == 0 and ledger.verify(db) == []
+
+
+def test_late_postings_made_together_each_post_once_and_a_project_budget_refuses_with_budget_exhausted(
+        db, client, owner):
+    project = create_text_project(client, owner)
+    world = ledger.account(db, "outside_world")
+    budget = ledger.account(db, "project_budget", project_id=project["id"])
+    reserve = ledger.account(db, "project_reserve", project_id=project["id"])
+    ledger.post(db, "fund", "deposit", [Leg(world, -100), Leg(budget, 100)], utcnow())
+    db.commit()
+    ids = ledger.post_late_many(db, [ledger.Posting(f"r{n}", "reserve", [Leg(budget, -40), Leg(reserve, 40)])
+                                     for n in range(2)], utcnow())
+    assert sorted(ids) == ["r0", "r1"] and len(set(ids.values())) == 2
+    db.commit()
+    assert db.get(Account, budget.id, populate_existing=True).balance == 20
+    ledger.post_late(db, "r2", "reserve", [Leg(budget, -40), Leg(reserve, 40)], utcnow())
+    with pytest.raises(BudgetExhausted):
+        db.commit()
+    db.rollback()
+    assert db.get(Account, budget.id, populate_existing=True).balance == 20 and ledger.verify(db) == []

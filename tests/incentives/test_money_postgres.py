@@ -7,19 +7,21 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from annotator.audit import AuditEvent
-from annotator.db import utcnow
+from annotator.db import SETTLEMENT_LOCK, utcnow
 from annotator.users import service
 from annotator.runtime import runtime
 from incentives import checks, ledger, payments
 from incentives.ledger import Leg
 from incentives.models import Account, Deposit, LedgerTransaction, Payout
 from tasks.models import Annotation, Project, Task
-from tests.factories import (PASSWORD, PAYMENT_PROVIDER, answer, confirm_deposits, create_text_project, funded,
+from tests.factories import (PASSWORD, PAYMENT_PROVIDER, RATES, answer, confirm_deposits, create_text_project, funded,
                              in_parallel, nxt, payment_notification, payment_settings, repo_root, signed_notification)
 
 pytestmark = pytest.mark.postgres
@@ -414,3 +416,69 @@ def test_an_administrator_and_the_payment_provider_deciding_one_deposit_at_once_
     assert balance == 100 * posted
     assert _verified(pg_app) == []
     print(f"who decided first over 12 rounds: {sorted(firsts)}")
+
+
+def test_a_budget_for_five_answers_raced_by_twelve_annotators_pays_five_and_never_goes_below_zero(
+        pg_app, owner, make_user, token_for):
+    """The budget moves late (issue 21: the last statement before commit, guarded): twelve leases racing for
+    a budget that covers five get five reservations and seven budget_exhausted, never a negative budget."""
+    client = pg_app.test_client()
+    annotators = [headers for _, headers in _users(pg_app, make_user, token_for, 12)]
+    most = sum(RATES.values())
+    project = funded(client, owner, amount=5 * most, tasks=12, overlap=1)
+
+    def lease(index: int) -> tuple[int, str | None]:
+        response = pg_app.test_client().post(f"/api/v1/projects/{project['id']}/next", headers=annotators[index])
+        return response.status_code, (response.get_json() or {}).get("code")
+
+    results = in_parallel(12, lease)
+    assert sorted(status for status, _ in results).count(200) == 5, results
+    assert all(code == "budget_exhausted" for status, code in results if status != 200), results
+    budget = client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json()
+    assert budget["balance"] == 0 and budget["reserved"] == 5 * most
+    assert _verified(pg_app) == []
+
+
+def test_a_rejection_racing_the_submit_that_settles_the_answer_takes_back_all_it_earned(
+        pg_app, owner, make_user, token_for):
+    """Wallets move late too, so nothing but the task's row orders a take-back after a settlement in flight (the
+    review takes it; so does the reserve row, which the settlement's entries reference and the take-back locks):
+    the rejection sees the settlement (and takes back base and bonus) or the settlement sees the rejection (and
+    skips the answer), never a bonus kept for a rejected answer."""
+    client = pg_app.test_client()
+    first, second, reviewer = (headers for _, headers in _users(pg_app, make_user, token_for, 3))
+    outcomes = [_reject_while_settling(pg_app, client, owner, first, second, reviewer) for _ in range(6)]
+    assert set(outcomes) == {(201, 201)}, outcomes
+    assert client.get("/api/v1/wallet", headers=first).get_json()["balance"] == 0  # every rejected answer's pay
+    assert _verified(pg_app) == []
+
+
+def _reject_while_settling(pg_app, client, owner, first, second, reviewer) -> tuple[int, int]:
+    """A one-task project of overlap 2: `first` answers; then `second`'s completing answer and the rejection of
+    `first`'s answer by `reviewer` (m2) race. Returns their statuses."""
+    project = funded(client, owner, amount=10**5, tasks=1, overlap=2,
+                     rewards={**RATES, "mechanism": "peer_prediction"})
+    added = client.post(f"/api/v1/projects/{project['id']}/members", json={"email": "m2@example.org",
+                                                                          "role": "reviewer"}, headers=owner)
+    assert added.status_code in (200, 201), added.get_json()
+    assert answer(client, nxt(client, project, first).get_json(), first).status_code == 201
+    task = client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["items"][0]
+    rejected = client.get(f"/api/v1/tasks/{task['id']}/annotations", headers=owner).get_json()["items"][0]
+    lease = nxt(client, project, second).get_json()
+
+    def settle() -> int:  # completes the task: settles both answers
+        return answer(pg_app.test_client(), lease, second).status_code
+
+    def reject() -> int:
+        return pg_app.test_client().post(f"/api/v1/annotations/{rejected['id']}/review",
+                                         json={"verdict": "reject", "note": "x"}, headers=reviewer).status_code
+
+    # The widest window: another transaction holds the project's settlement lock, which a settlement priced on
+    # history takes after reading what was credited, settled and taken back and before it posts.
+    with runtime(pg_app).engine.connect() as holder, ThreadPoolExecutor(2) as pool:
+        holder.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+                       {"namespace": SETTLEMENT_LOCK, "key": project["id"]})
+        running = [pool.submit(settle), pool.submit(reject)]
+        time.sleep(0.5)
+        holder.rollback()
+        return tuple(future.result(timeout=60) for future in running)

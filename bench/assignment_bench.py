@@ -1,18 +1,20 @@
-"""Annotators under load: next -> submit cycles against the app under gunicorn (2 workers).
+"""Annotators under load: next -> submit cycles against the app under gunicorn (2 workers), one table.
 
-For N = 1, 8, 32 concurrent annotators on a project of 10,000 text tasks with overlap 3, prints
-cycles per second, p50/p95/p99 latency of each call and errors, and a trivial JSON endpoint of the
-same server as the ceiling. Uses DATABASE_URL / REDIS_URL when set, else SQLite and embedded Redis.
-BENCH_SECONDS (default 15) is the length of each run; gunicorn workers' memory is printed before and
-after so a leak shows. BENCH_SOAK=600 then keeps 8 annotators labelling for that many seconds and prints
-the workers' memory every minute (the issue's 10-minute flat-memory check). BENCH_THREADS sets gunicorn's
-threads per worker (default 8).
+Rows (BENCH_ROWS, default all): free and paid projects of 10,000 text tasks with overlap 3 at N = 1, 8, 32,
+200 concurrent annotators (BENCH_CLIENTS); a project of 1,000,000 tasks and an annotator who already has
+20,000 answers in a project, each at N = 1 (their p50s against the 10,000-task fresh-annotator row: the
+issue's "flat as it grows"); and 10 paid projects labelled at once by 8 annotators each. Each row prints
+cycles per second, p50/p95/p99 of next and of submit, errors, the server's memory before and after the row,
+and the requests per second as a share of a trivial JSON endpoint of the same server measured in the same
+run (the ceiling). Paid projects pay 50 base + 20 agreement bonus, funded for every answer; answers are 80%
+"pos", so bonuses vary: every lease reserves, every submit credits, completions settle. At the end the
+ledger is checked (`annotator ledger verify`'s checks).
 
-BENCH_PAID=1 runs the same on paid projects (50 base + 20 agreement bonus, funded for every answer; answers
-are 80% "pos", so bonuses vary): every lease reserves, every submit credits, completions settle. With
-BENCH_KILL=1 one gunicorn worker is SIGKILLed halfway through each run (gunicorn starts another; the
-clients reconnect). At the end the ledger is checked (`annotator ledger verify`'s checks) and the result
-printed: the issue's "verify passes after a load test and a killed worker".
+Uses DATABASE_URL / REDIS_URL when set, else SQLite and embedded Redis. BENCH_SECONDS (default 15) is the
+length of each row; BENCH_THREADS gunicorn's threads per worker (default 4, as `make run`). BENCH_KILL=1
+SIGKILLs one gunicorn worker halfway through each row (gunicorn starts another; the clients reconnect).
+BENCH_SOAK=600 then keeps 8 annotators labelling for that many seconds and prints the workers' memory every
+minute. BENCH_BIG sets the large project's size (default 1,000,000), BENCH_HISTORY the long history (20,000).
 """
 from __future__ import annotations
 
@@ -39,11 +41,15 @@ from annotator.users import service  # noqa: E402
 from annotator.runtime import embedded_redis_url, stop_embedded, runtime  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
-LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32").split(",")]
+LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32,200").split(",")]
+ROWS = os.environ.get("BENCH_ROWS", "free,paid,big,history,projects").split(",")
 TASKS = 10_000
-THREADS = os.environ.get("BENCH_THREADS", "8")
+BIG = int(os.environ.get("BENCH_BIG", 1_000_000))
+HISTORY = int(os.environ.get("BENCH_HISTORY", 20_000))
+PROJECTS = 10
+THREADS = os.environ.get("BENCH_THREADS", "4")
 SOAK = float(os.environ.get("BENCH_SOAK", 0))
-PAID = os.environ.get("BENCH_PAID", "0") not in ("", "0", "false")
+PAID = False  # the row being run pays (set per row)
 KILL = os.environ.get("BENCH_KILL", "0") not in ("", "0", "false")
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 
@@ -60,14 +66,17 @@ ADMIN: list[str] = []  # the administrator's token, once prepared
 def prepare(folder: str) -> tuple[dict, list[str]]:
     database = os.environ.get("DATABASE_URL") or f"sqlite:///{folder}/bench.db"
     redis_url = os.environ.get("REDIS_URL") or embedded_redis_url(folder)
-    config = {"SECRET_KEY": "bench", "INSTANCE_PATH": folder, "DATABASE_URL": database, "REDIS_URL": redis_url}
+    config = {"SECRET_KEY": "bench", "INSTANCE_PATH": folder, "DATABASE_URL": database, "REDIS_URL": redis_url,
+              # the bench's users sign in with tokens: their passwords need no real cost
+              "ANNOTATOR_ARGON2_TIME_COST": 1, "ANNOTATOR_ARGON2_MEMORY_KIB": 1024, "ANNOTATOR_ARGON2_PARALLELISM": 1}
     app = create_app(config)
     Base.metadata.drop_all(runtime(app).engine)
     Base.metadata.create_all(runtime(app).engine)
     with app.app_context():
         session = runtime().session_factory()
+        needed = 2 * sum(LEVELS) + PROJECTS * 8 + 4
         users = [service.register(session, runtime().passwords, email=f"b{n}@example.org", password="bench-pass-1",
-                                  display_name=f"B{n}") for n in range(max(LEVELS) * len(LEVELS) + 9)]
+                                  display_name=f"B{n}") for n in range(needed)]
         treasurer = service.register(session, runtime().passwords, email="treasurer@example.org",
                                      password="bench-pass-1", display_name="Treasurer", is_admin=True)
         session.commit()
@@ -212,7 +221,101 @@ def check_ledger(config: dict) -> None:
     print("ledger verify: " + ("passes" if not breaches else f"{len(breaches)} breaches: {breaches[:5]}"))
 
 
+def big_project(config: dict, port: int, owner: str, tasks: int) -> int:
+    """A free project of `tasks` text tasks, stored with the import's bulk insert (COPY on PostgreSQL) in
+    batches, then analysed: the API would take minutes to make a million."""
+    from tasks.bulk import insert_rows
+    from tasks.importing import data_hash
+    from annotator.db import refresh_statistics, utcnow
+    from tasks.models import Task
+
+    project_id = make_project(port, owner, tasks=0)
+    app = create_app(config)
+    with app.app_context(), runtime().session_factory() as session:
+        for start in range(0, tasks, 50_000):
+            rows = [{"external_id": None, "data": data, "data_hash": data_hash(data), "media_sha256": None,
+                     "is_gold": False, "gold": None}
+                    for data in ({"text": f"big review {n}"} for n in range(start, min(start + 50_000, tasks)))]
+            insert_rows(session, {"project_id": project_id, "import_id": None, "created_at": utcnow()}, rows)
+            session.commit()
+        refresh_statistics(session, Task.__table__)
+    return project_id
+
+
+def long_history(config: dict, project_id: int, token: str, answers: int) -> None:
+    """Give the token's annotator `answers` submitted answers in the project (the first tasks of its rank ring,
+    each counted once), as if they had labelled them one by one."""
+    from sqlalchemy import text
+
+    from annotator.db import refresh_statistics, utcnow
+    from tasks.models import Annotation, Assignment, Task
+
+    app = create_app(config)
+    with app.app_context(), runtime().session_factory() as session:
+        user_id = service.user_for_token(session, token).id
+        now = utcnow()
+        chosen = ("SELECT id FROM tasks WHERE project_id = :project AND status = 'open' AND NOT is_gold "
+                  "ORDER BY rank, id LIMIT :answers")
+        session.execute(text(
+            "INSERT INTO assignments (project_id, task_id, user_id, status, is_gold, expires_at, created_at, "
+            f"finished_at) SELECT :project, id, :user, 'submitted', false, :now, :now, :now FROM ({chosen}) AS t "
+            "ORDER BY id"), {"project": project_id, "user": user_id, "now": now, "answers": answers})
+        session.execute(text(
+            "INSERT INTO annotations (project_id, task_id, user_id, assignment_id, result, lead_time_ms, "
+            "schema_version, counted, created_at) SELECT :project, task_id, user_id, id, CAST(:result AS JSON), 900, 1, "
+            "true, :now "
+            "FROM assignments WHERE project_id = :project AND user_id = :user"),
+            {"project": project_id, "user": user_id, "now": now, "result": '{"labels": ["pos"]}'})
+        session.execute(text("UPDATE tasks SET submitted = submitted + 1 WHERE id IN (SELECT task_id FROM assignments "
+                             "WHERE project_id = :project AND user_id = :user)"),
+                        {"project": project_id, "user": user_id})
+        session.commit()
+        refresh_statistics(session, Task.__table__, Assignment.__table__, Annotation.__table__)
+
+
+def run_row(port: int, project_ids: list[int], tokens: list[str], server_pid: int) -> dict:
+    """len(tokens) annotators labelling the projects (annotator n the project n mod len) for SECONDS."""
+    clients = len(tokens)
+    outs = [{"next": [], "submit": [], "cycles": 0, "errors": 0} for _ in range(clients)]
+    deadline = time.perf_counter() + SECONDS
+    threads = [threading.Thread(target=annotator, args=(port, project_ids[n % len(project_ids)], tokens[n], deadline,
+                                                        outs[n])) for n in range(clients)]
+    before = rss_mb(worker_pids(server_pid))
+    started = time.perf_counter()
+    [t.start() for t in threads]
+    if KILL:
+        time.sleep(SECONDS / 2)
+        victims = worker_pids(server_pid)
+        os.kill(victims[0], signal.SIGKILL)
+    [t.join() for t in threads]
+    elapsed = time.perf_counter() - started
+    out = {"next": [], "submit": [], "cycles": 0, "errors": 0, "statuses": [], "dropped": 0}
+    for o in outs:
+        for key in ("next", "submit", "statuses"):
+            out[key] += o.get(key, [])
+        for key in ("cycles", "errors", "dropped"):
+            out[key] += o.get(key, 0)
+    out["rate"] = out["cycles"] / elapsed
+    out["memory"] = (before, rss_mb(worker_pids(server_pid)))
+    return out
+
+
+HEADER = (f"{'row':<30} {'cycles/s':>8} {'next p50/p95/p99 ms':>21} {'submit p50/p95/p99 ms':>23} {'errors':>6} "
+          f"{'ceiling':>7} {'memory MB':>11}")
+
+
+def show(name: str, out: dict, ceiling_rate: float) -> str:
+    def three(values: list[float]) -> str:
+        return f"{pct(values, 50):.1f}/{pct(values, 95):.1f}/{pct(values, 99):.1f}"
+
+    errors = f"{out['errors']}" + (f" {dict(sorted(Counter(out['statuses']).items()))}" if out["errors"] else "")
+    line = (f"{name:<30} {out['rate']:8.1f} {three(out['next']):>21} {three(out['submit']):>23} {errors:>6} "
+            f"{out['rate'] * 2 / ceiling_rate:7.1%} {out['memory'][0]:5.0f}>{out['memory'][1]:<5.0f}")
+    return line + (f" dropped by the kill {out['dropped']}" if KILL else "")
+
+
 def main() -> None:
+    global PAID
     with tempfile.TemporaryDirectory(prefix="ann-bench-") as folder:
         config, tokens = prepare(folder)
         port = free_port()
@@ -224,55 +327,66 @@ def main() -> None:
         server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--threads", THREADS,
                                    "--bind", f"127.0.0.1:{port}", "annotator.app:create_app()"], env=env,
                                   stderr=subprocess.DEVNULL)
+        fresh = iter(tokens[1:])
+
+        def people(count: int) -> list[str]:
+            return [next(fresh) for _ in range(count)]
+
         try:
             time.sleep(3)
-            workers = worker_pids(server.pid)
-            print(f"database: {config['DATABASE_URL'].split('@')[-1]}; gunicorn 2 workers x {THREADS} threads")
+            print(f"database: {config['DATABASE_URL'].split('@')[-1]}; gunicorn 2 workers x {THREADS} threads; "
+                  f"{SECONDS:.0f} s a row")
             ceiling_rate = ceiling(port, 8, 5)
-            print(f"trivial endpoint ceiling: {ceiling_rate:,.0f} requests/s (8 clients)")
-            start_rss = rss_mb(workers)
-            used = 1
-            for clients in LEVELS:
-                project_id = make_project(port, tokens[0])
-                out = {"next": [], "submit": [], "cycles": 0, "errors": 0}
-                outs = [{"next": [], "submit": [], "cycles": 0, "errors": 0} for _ in range(clients)]
-                deadline = time.perf_counter() + SECONDS
-                threads = [threading.Thread(target=annotator, args=(port, project_id, tokens[used + n], deadline,
-                                                                    outs[n])) for n in range(clients)]
-                used += clients
-                started = time.perf_counter()
-                [t.start() for t in threads]
-                if KILL:
-                    time.sleep(SECONDS / 2)
-                    victims = worker_pids(server.pid)
-                    os.kill(victims[0], signal.SIGKILL)
-                    print(f"  killed gunicorn worker {victims[0]} halfway through")
-                [t.join() for t in threads]
-                elapsed = time.perf_counter() - started
-                for o in outs:
-                    out["next"] += o["next"]
-                    out["submit"] += o["submit"]
-                    out["cycles"] += o["cycles"]
-                    out["errors"] += o["errors"]
-                    out["dropped"] = out.get("dropped", 0) + o.get("dropped", 0)
-                    out.setdefault("statuses", []).extend(o.get("statuses", []))
-                rate = out["cycles"] / elapsed
-                print(f"N={clients:>2}: {rate:6.1f} cycles/s ({rate * 2 / ceiling_rate:.0%} of the ceiling in requests)"
-                      f" | next p50/p95/p99 {pct(out['next'], 50):.1f}/{pct(out['next'], 95):.1f}/"
-                      f"{pct(out['next'], 99):.1f} ms | submit {pct(out['submit'], 50):.1f}/{pct(out['submit'], 95):.1f}/"
-                      f"{pct(out['submit'], 99):.1f} ms | errors {out['errors']}"
-                      + (f" {dict(sorted(Counter(out['statuses']).items()))}" if out["errors"] else "")
-                      + (f" | dropped by the kill {out['dropped']}" if KILL else ""))
-            print(f"gunicorn workers' memory: {start_rss:.0f} MB before the runs, {rss_mb(worker_pids(server.pid)):.0f}"
-                  " MB after")
-            if PAID:
+            print(f"trivial endpoint ceiling: {ceiling_rate:,.0f} requests/s (8 clients)\n{HEADER}", flush=True)
+            results = {}
+            for kind in ("free", "paid"):
+                if kind not in ROWS:
+                    continue
+                PAID = kind == "paid"
+                for clients in LEVELS:
+                    name = f"{kind} N={clients}"
+                    results[name] = run_row(port, [make_project(port, tokens[0])], people(clients), server.pid)
+                    print(show(name, results[name], ceiling_rate), flush=True)
+            PAID = False
+            if "big" in ROWS:
+                project_id = big_project(config, port, tokens[0], BIG)
+                name = f"free {BIG:,} tasks N=1"
+                results[name] = run_row(port, [project_id], people(1), server.pid)
+                print(show(name, results[name], ceiling_rate), flush=True)
+            if "history" in ROWS:
+                project_id = big_project(config, port, tokens[0], HISTORY + TASKS)
+                veteran = people(1)
+                long_history(config, project_id, veteran[0], HISTORY)
+                name = f"free {HISTORY:,}-answer annotator"
+                results[name] = run_row(port, [project_id], veteran, server.pid)
+                print(show(name, results[name], ceiling_rate), flush=True)
+            if "projects" in ROWS:
+                PAID = True
+                ids = [make_project(port, tokens[0]) for _ in range(PROJECTS)]
+                name = f"paid {PROJECTS} projects x 8"
+                results[name] = run_row(port, ids, people(PROJECTS * 8), server.pid)
+                print(show(name, results[name], ceiling_rate), flush=True)
+            growth(results)
+            if "paid" in ROWS or "projects" in ROWS:
                 check_ledger(config)
             if SOAK:
-                soak(port, tokens, used, worker_pids(server.pid))
+                soak(port, tokens, len(tokens) - 8, worker_pids(server.pid))
         finally:
             server.terminate()
             server.wait(timeout=20)
             stop_embedded()
+
+
+def growth(results: dict) -> None:
+    """The issue's growth target: p50s of the large rows within 20% of the 10,000-task fresh annotator's."""
+    base = results.get("free N=1")
+    if base is None:
+        return
+    for name, out in results.items():
+        if "tasks N=1" in name or "answer annotator" in name:
+            ratios = [pct(out[call], 50) / pct(base[call], 50) for call in ("next", "submit")]
+            print(f"{name}: next p50 x{ratios[0]:.2f}, submit p50 x{ratios[1]:.2f} of the 10,000-task row "
+                  f"({'within' if max(ratios) <= 1.2 else 'beyond'} the 20% target)")
 
 
 if __name__ == "__main__":

@@ -52,12 +52,12 @@ def pay_for_answer(session: Session, project: Project, user: User, annotation_id
     of one task, or a settlement and a take-back of one of its answers, one after the other."""
     if rules.Rates.of(project.rewards).most == 0:
         return
-    task = session.get(Task, task_id)
-    # The answers' scores only read the task's answers (its row is locked by the submit): before the money locks.
+    task = session.get(Task, task_id) if completes else None
+    # The answers' scores only read the task's answers (its row is locked by the submit).
     scores = answer_scores(session, project, task, native_only=True) if completes else None
     _wallets(session, {user.id})  # settle finds the others'
     if counted:
-        credit(session, project, user, annotation_id, assignment_id, task.id, now)
+        credit(session, project, user, annotation_id, assignment_id, task_id, now)
     else:
         release(session, project, assignment_id, now, "answered while disqualified")
     if completes:
@@ -98,10 +98,11 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
     """The base for a counted answer, from the lease's reservation to the annotator's pending wallet, at the rate
     the lease reserved: an owner changing the rates while the lease lives changes neither what the work earns nor
     whether it can be paid."""
-    rates = _reserved_rates(session, assignment_id) or rules.Rates.of(project.rewards)
+    reserved_at, still_held = _reservation(session, project, assignment_id)
+    rates = reserved_at or rules.Rates.of(project.rewards)
     if rates.most == 0:
         return
-    if left(session, project, assignment_id) < rates.per_annotation:
+    if still_held < rates.per_annotation:
         reserve(session, project, assignment_id, now, late=True)  # a late answer whose reservation was given back
     _, held = _accounts(session, project)
     pending = ledger.account(session, "wallet_pending", user_id=user.id)
@@ -113,13 +114,22 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
                          annotation_id=annotation_id, assignment_id=assignment_id)
 
 
-def _reserved_rates(session: Session, assignment_id: int) -> rules.Rates | None:
-    """The rates the lease's reservation was made at (None for none, or one made before reservations kept them)."""
-    details = session.scalar(select(LedgerTransaction.details).where(
-        LedgerTransaction.idempotency_key == f"reserve:{assignment_id}"))
-    if not details or "per_annotation" not in details:
-        return None
-    return rules.Rates(int(details["per_annotation"]), int(details["agreement_bonus"]))
+def _reservation(session: Session, project: Project, assignment_id: int) -> tuple[rules.Rates | None, int]:
+    """In one query: the rates the lease's reservation was made at (None for none, or one made before
+    reservations kept them) and what is still reserved for it (as left())."""
+    held = (select(func.coalesce(func.sum(Entry.amount), 0)).select_from(Entry)
+            .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+            .join(Account, Account.id == Entry.account_id)
+            .where(Account.kind == "project_reserve", Account.project_id == project.id,
+                   LedgerTransaction.assignment_id == assignment_id).scalar_subquery())
+    row = session.execute(select(LedgerTransaction.details, held).where(
+        LedgerTransaction.idempotency_key == f"reserve:{assignment_id}")).first()
+    if row is None:
+        return None, 0
+    details, still_held = row
+    rates = rules.Rates(int(details["per_annotation"]), int(details["agreement_bonus"])) \
+        if details and "per_annotation" in details else None
+    return rates, int(still_held)
 
 
 def settle(session: Session, project: Project, task: Task, now: dt.datetime,

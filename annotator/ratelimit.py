@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import weakref
 
 import redis
 
@@ -50,16 +51,43 @@ class FailureLimiter:
             log.warning("rate limiter unavailable; success not recorded", exc_info=True)
 
 
+# What FailureLimiter.attempt's MULTI does, as one script: one round trip and one command on the labelling path,
+# where the three-command transaction cost half a millisecond a call. Returns {count, ttl}.
+_COUNT = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+local count = redis.call('INCR', KEYS[1])
+return {count, redis.call('TTL', KEYS[1])}
+"""
+
+
 class RequestLimiter(FailureLimiter):
     """At most `limit` requests per key within a fixed window of `window` seconds (every request counts, not only
-    failures): sign-ups per address, tokens and payout requests per user, labelling calls per annotator."""
+    failures): sign-ups per address, tokens and payout requests per user, labelling calls per annotator. The
+    window starts with the first request, as FailureLimiter's; counted by one server-side script."""
 
     def _key(self, key: str) -> str:
         return f"annotator:rq:{self.prefix}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
     def hit(self, key: str) -> None:
         """Count this request; raise RateLimited once the window's count is over the limit."""
-        self.attempt(key)
+        try:
+            count, ttl = _script(self.connection)(keys=[self._key(key)], args=[self.window])
+        except redis.RedisError:
+            log.warning("rate limiter unavailable; not counting %s", self.prefix, exc_info=True)
+            return
+        if int(count) > self.limit:
+            raise RateLimited(max(int(ttl), 1))
+
+
+def _script(connection: redis.Redis):
+    """The counting script, registered once per client (redis-py sends EVALSHA, loading it when needed)."""
+    found = _SCRIPTS.get(connection)
+    if found is None:
+        found = _SCRIPTS[connection] = connection.register_script(_COUNT)
+    return found
+
+
+_SCRIPTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def limit(name: str, key: str) -> None:

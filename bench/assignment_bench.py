@@ -51,7 +51,7 @@ THREADS = os.environ.get("BENCH_THREADS", "4")
 SOAK = float(os.environ.get("BENCH_SOAK", 0))
 PAID = False  # the row being run pays (set per row)
 KILL = os.environ.get("BENCH_KILL", "0") not in ("", "0", "false")
-RATES = {"per_annotation": 50, "agreement_bonus": 20}
+RATES = {"per_annotation": 50, "agreement_bonus": 20, **({"mechanism": os.environ["BENCH_MECHANISM"]} if os.environ.get("BENCH_MECHANISM") else {})}
 
 
 def free_port() -> int:
@@ -110,7 +110,7 @@ def make_project(port: int, owner: str, tasks: int = TASKS) -> int:
         assert status == 201
     if PAID:
         status, _, data = call(connection, "POST", f"/api/v1/projects/{project_id}/budget/deposits", owner,
-                               {"amount": tasks * 3 * sum(RATES.values())})
+                               {"amount": tasks * 3 * (RATES["per_annotation"] + RATES["agreement_bonus"])})
         assert status == 201
         status, _, _ = call(connection, "POST", f"/api/v1/deposits/{json.loads(data)['id']}/confirm", ADMIN[-1], {})
         assert status == 200

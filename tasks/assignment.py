@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from annotator.db import write_intent
-from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive
+from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive, RateLimited
 from annotator.users.models import User
 from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, Task
 
@@ -43,7 +43,14 @@ _tasks, _assignments, _users = Task.__table__, Assignment.__table__, User.__tabl
 _OPEN = _tasks.c.status == literal_column("'open'")  # literal, so SQLite matches the partial indexes
 # Room for another answer: the task's own `wanted` (dynamic overlap) or else the project's overlap.
 _ROOM = _tasks.c.leased + _tasks.c.submitted < func.coalesce(_tasks.c.wanted, bindparam("overlap"))
-_LOCK_USER = select(_users.c.id).where(_users.c.id == bindparam("user_id")).with_for_update()
+# The caller's row, locked (one `next` at a time per person), with how many live leases they hold in other
+# projects (the cap on open leases across projects), in one round trip.
+_LIVE_ELSEWHERE = (select(func.count()).select_from(_assignments)
+                   .where(_assignments.c.user_id == bindparam("user_id"), _assignments.c.status == "leased",
+                          _assignments.c.expires_at > bindparam("now"),
+                          _assignments.c.project_id != bindparam("project_id")).scalar_subquery())
+_LOCK_USER = select(_users.c.id, _LIVE_ELSEWHERE).where(_users.c.id == bindparam("user_id")).with_for_update(
+    of=_users)
 # The caller's latest assignment in the project: their live lease if it still lives (one next at a time per
 # person means a live lease is always the latest), and otherwise where they are in the rank ring.
 _LATEST = (select(_assignments.c.id, _assignments.c.task_id, _assignments.c.status, _assignments.c.expires_at,
@@ -121,8 +128,9 @@ def _claim_waiting(session: Session, params: dict, attempts: int = 3) -> Row | N
 
 
 def next_task(session: Session, project: Project, user: User, now: dt.datetime,
-              rng: random.Random | None = None) -> Lease | None:
-    """The caller's live lease in the project, or a new one; None when nothing is left for them."""
+              rng: random.Random | None = None, *, max_open_leases: int | None = None) -> Lease | None:
+    """The caller's live lease in the project, or a new one; None when nothing is left for them. A new one is
+    refused (429) when the caller already holds `max_open_leases` live leases in other projects."""
     write_intent(session)
     if project.status != "active":
         raise ProjectNotActive(f"The project is {project.status}; it hands out no tasks.")
@@ -130,11 +138,13 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     params = {"user_id": user.id, "project_id": project.id, "now": now}
     # One `next` at a time per person (PostgreSQL; SQLite is serialised already), so two quick calls
     # cannot both miss the live lease and claim two tasks. The lookup after it sees what they committed.
-    connection.execute(_LOCK_USER, params)
+    elsewhere = connection.execute(_LOCK_USER, params).one()[1]
     latest = connection.execute(_LATEST, params).first()
     if latest is not None and latest.status == "leased" and latest.expires_at > now:
         data = connection.execute(_TASK_DATA, {"task_id": latest.task_id}).scalar_one()
         return Lease(latest.id, latest.task_id, latest.expires_at, data)
+    if max_open_leases is not None and elsewhere >= max_open_leases:
+        raise RateLimited(60, f"You hold {elsewhere} open leases; answer, skip or let one lapse before taking more.")
     standing = check_qualified(session, project, user)
     rng = rng or random.Random()
     cursor = latest.rank if latest is not None else _offset(project.id, user.id)
@@ -246,9 +256,3 @@ def leased_task(session: Session, task_id: int, user_id: int) -> Task | None:
     """The task, if `user_id` holds a lease on it now."""
     return session.scalar(select(Task).join(Assignment, Assignment.task_id == Task.id).where(
         Task.id == task_id, Assignment.user_id == user_id, Assignment.status == "leased"))
-
-
-def live_lease_projects(session: Session, user_id: int, now: dt.datetime) -> list[int]:
-    """The projects in which `user_id` holds a live lease (one each at most)."""
-    return list(session.scalars(select(Assignment.project_id).where(
-        Assignment.user_id == user_id, Assignment.status == "leased", Assignment.expires_at > now)))

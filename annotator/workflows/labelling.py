@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from annotator.errors import BudgetExhausted, NotFound, PermissionDenied, RateLimited
+from annotator.errors import BudgetExhausted, NotFound, PermissionDenied
 from annotator.users.models import User
 from incentives import ledger, payments
 from tasks import annotations, assignment, projects
@@ -21,19 +21,12 @@ def take_next(db: Session, project_id: int, user: User, now: dt.datetime, *,
     if project.visibility != "public" and projects.role_of(db, project, user) is None:
         # An administrator sees every project, but labels (and spends the budget of) private ones only as a member.
         raise PermissionDenied("Only the project's members label a private project.")
-    _open_leases_allowed(db, project, user, now, max_open_leases)
-    lease = assignment.next_task(db, project, user, now)
+    # One annotator holds at most `max_open_leases` live leases across projects (one per project is the rule
+    # within a project): a new project's work beyond that is refused until one is answered or lapses.
+    lease = assignment.next_task(db, project, user, now, max_open_leases=max_open_leases)
     if lease is not None and lease.new:
         _reserve(db, project, lease.assignment_id, now)
     return lease
-
-
-def _open_leases_allowed(db: Session, project: Project, user: User, now: dt.datetime, most: int) -> None:
-    """One annotator holds at most `most` live leases across projects (one per project is the rule within a
-    project): asking a new project for work beyond that is refused until one is answered or lapses."""
-    live = assignment.live_lease_projects(db, user.id, now)
-    if project.id not in live and len(live) >= most:
-        raise RateLimited(60, f"You hold {len(live)} open leases; answer, skip or let one lapse before taking more.")
 
 
 def _reserve(db: Session, project: Project, assignment_id: int, now: dt.datetime) -> None:
@@ -74,8 +67,7 @@ def submit(db: Session, assignment_id: int, user: User, result: Any, lead_time_m
     saved = annotations.submit(db, project, lease, user, result, lead_time_ms, now)
     payments.pay_for_answer(db, project, user, saved.id, saved.assignment_id, saved.task_id, now,
                             counted=saved.counted, completes=saved.completed or saved.gold)
-    ledger.apply_late(db)  # the project's budget and reserve, last
-    return saved
+    return saved  # the accounts move at commit (ledger.apply_late in before_commit), after the reply is recorded
 
 
 def skip(db: Session, assignment_id: int, user: User, reason: str | None, now: dt.datetime) -> Assignment:

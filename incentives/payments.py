@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.db import SETTLEMENT_LOCK, advisory_lock
@@ -154,14 +154,7 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id, Annotation.result).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True), PAID).order_by(Annotation.id)).all()
     _wallets(session, {row.user_id for row in rows})
-    keys = set(session.scalars(select(LedgerTransaction.idempotency_key).where(LedgerTransaction.idempotency_key.in_(
-        [f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")]))))
-    credited = dict(session.execute(
-        select(LedgerTransaction.annotation_id, Entry.amount)
-        .join(Entry, Entry.transaction_id == LedgerTransaction.id).join(Account, Account.id == Entry.account_id)
-        .where(LedgerTransaction.idempotency_key.in_([f"credit:{row.id}" for row in rows]),
-               Account.kind == "wallet_pending")).all())
-    reserved = _left_for(session, project, [row.assignment_id for row in rows])
+    keys, credited, reserved = _task_ledger(session, project, rows)
     if bonus and pricing.reads_history(project):
         # Priced on the workers' earlier settlements: the project's settlements take turns from here to commit,
         # so each sees every one before it and the ledger's order is the order they saw (the replay's order).
@@ -201,6 +194,30 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         settled += 1
     ledger.post_late_many(session, postings, now)  # in the answers' order, as they were posted one by one
     return settled
+
+
+def _task_ledger(session: Session, project: Project, rows: list) -> tuple[set[str], dict[int, int], dict[int, int]]:
+    """What the ledger holds for a task's answers, in one query over their postings' legs: the keys posted among
+    their credit, settle and clawback keys; what each credit put in pending; and what is still reserved for each
+    answer's lease (as _left_for)."""
+    wanted = {f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")}
+    leases = [row.assignment_id for row in rows]
+    legs = session.execute(
+        select(LedgerTransaction.idempotency_key, LedgerTransaction.annotation_id, LedgerTransaction.assignment_id,
+               Account.kind, Entry.amount)
+        .join(Entry, Entry.transaction_id == LedgerTransaction.id).join(Account, Account.id == Entry.account_id)
+        .where(or_(LedgerTransaction.idempotency_key.in_(sorted(wanted)),
+                   and_(LedgerTransaction.assignment_id.in_(leases), Account.kind == "project_reserve",
+                        Account.project_id == project.id)))).all()
+    keys, credited, reserved = set(), {}, {}
+    for key, annotation_id, assignment_id, kind, amount in legs:
+        if key in wanted:
+            keys.add(key)
+        if kind == "wallet_pending" and key == f"credit:{annotation_id}":
+            credited[annotation_id] = int(amount)
+        if kind == "project_reserve" and assignment_id in leases:
+            reserved[assignment_id] = reserved.get(assignment_id, 0) + int(amount)
+    return keys, credited, reserved
 
 
 def _left_for(session: Session, project: Project, assignment_ids: list[int]) -> dict[int, int]:

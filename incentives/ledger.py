@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, event, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -106,20 +106,30 @@ def locked_accounts(session: Session, wanted: list[tuple[str, int | None, int | 
     missing = [w for w in wanted if (*w, currency) not in known
                or (locked and known[(*w, currency)].id not in held)]
     if missing:
-        matches = [(Account.kind == kind) & (func.coalesce(Account.project_id, 0) == (project_id or 0))
-                   & (func.coalesce(Account.user_id, 0) == (user_id or 0)) for kind, project_id, user_id in missing]
-        query = select(Account).where(Account.currency == currency, or_(*matches)).order_by(Account.id)
-        for row in session.scalars(query.with_for_update().execution_options(populate_existing=True) if locked
-                                   else query):
-            known[(row.kind, row.project_id, row.user_id, currency)] = row
-            if locked:
-                held[row.id] = row
-    found = [account(session, kind, project_id=project_id, user_id=user_id) for kind, project_id, user_id in wanted]
+        # One prebuilt statement (expanding IN lists, compiled once): the holders' kinds, projects and people. Project
+        # accounts have no person and wallets no project, so the lists' combinations are the accounts asked for.
+        params = {"currency": currency, "kinds": sorted({w[0] for w in missing}),
+                  "projects": sorted({w[1] or 0 for w in missing}), "users": sorted({w[2] or 0 for w in missing})}
+        wanted_keys = {(*w, currency) for w in missing}
+        for row in session.scalars(_FIND_LOCKED if locked else _FIND, params):
+            key = (row.kind, row.project_id, row.user_id, currency)
+            if key in wanted_keys:
+                known[key] = row
+                if locked:
+                    held[row.id] = row
+    found = [known.get((kind, project_id, user_id, currency))
+             or account(session, kind, project_id=project_id, user_id=user_id) for kind, project_id, user_id in wanted]
     if locked:
         lock(session, found)
     return found
 
 
+_FIND = (select(Account).where(Account.currency == bindparam("currency"),
+                               Account.kind.in_(bindparam("kinds", expanding=True)),
+                               func.coalesce(Account.project_id, 0).in_(bindparam("projects", expanding=True)),
+                               func.coalesce(Account.user_id, 0).in_(bindparam("users", expanding=True)))
+         .order_by(Account.id))
+_FIND_LOCKED = _FIND.with_for_update().execution_options(populate_existing=True)
 _KNOWN, _HELD = "ledger_known_accounts", "ledger_locked_accounts"
 
 
@@ -198,12 +208,10 @@ def post_late_many(session: Session, postings: list[Posting], now: dt.datetime) 
     every = [leg for posting in postings for leg in posting.legs]
     deferred = {leg.account.id for leg in every if leg.account.kind in LATE_KINDS and leg.account.id not in held}
     locked = lock(session, [leg.account for leg in every if leg.account.id not in deferred])
-    table = LedgerTransaction.__table__
-    made = dict(session.execute(insert_skipping_duplicates(session, table).values([
+    made = dict(session.execute(_new_transactions(session), [
         {"idempotency_key": p.key, "kind": p.kind, "memo": p.memo[:500], "details": p.details or {},
          "project_id": p.project_id, "task_id": p.task_id, "annotation_id": p.annotation_id,
-         "assignment_id": p.assignment_id, "created_at": now} for p in postings])
-        .returning(table.c.idempotency_key, table.c.id)).all())
+         "assignment_id": p.assignment_id, "created_at": now} for p in postings]).all())
     ids: dict[str, int] = {}
     fresh = []
     for posting in postings:
@@ -247,14 +255,10 @@ def apply_late(session: Session) -> None:
     if not late:
         return
     session.flush()  # the ORM's pending writes first: after these UPDATEs the transaction takes no more locks
-    table = Account.__table__
     for account_id in sorted(late):
         delta = late[account_id]
         if delta:
-            after = table.c.balance + delta  # LATE_KINDS never go below zero
-            row = session.execute(table.update().where(table.c.id == account_id, after >= 0,
-                                                       func.abs(after) <= BALANCE_LIMIT)
-                                  .values(balance=after).returning(table.c.balance)).first()
+            row = session.execute(_MOVE_LATE, {"account_id": account_id, "delta": delta}).first()
             if row is None:
                 holder = session.get(Account, account_id, populate_existing=True)
                 if abs(holder.balance + delta) > BALANCE_LIMIT:
@@ -269,6 +273,26 @@ def apply_late(session: Session) -> None:
             if cached is not None:  # the row is this transaction's now: its cached object says what it holds
                 set_committed_value(cached, "balance", row.balance)
         del late[account_id]
+
+
+# Prebuilt, so SQLAlchemy compiles them once: they run on every paid lease and answer.
+_accounts_table = Account.__table__
+_after = _accounts_table.c.balance + bindparam("delta")
+_MOVE_LATE = (_accounts_table.update()
+              .where(_accounts_table.c.id == bindparam("account_id"), _after >= 0,  # LATE_KINDS never go below zero
+                     func.abs(_after) <= BALANCE_LIMIT)
+              .values(balance=_after).returning(_accounts_table.c.balance))
+_NEW_TRANSACTIONS: dict[str, Any] = {}
+
+
+def _new_transactions(session: Session):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING (key, id) of ledger transactions, one per dialect."""
+    name = session.get_bind().dialect.name
+    if name not in _NEW_TRANSACTIONS:
+        table = LedgerTransaction.__table__
+        _NEW_TRANSACTIONS[name] = insert_skipping_duplicates(session, table).returning(table.c.idempotency_key,
+                                                                                       table.c.id)
+    return _NEW_TRANSACTIONS[name]
 
 
 @event.listens_for(Session, "before_commit")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.db import SETTLEMENT_LOCK, advisory_lock
@@ -117,19 +117,23 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
 def _reservation(session: Session, project: Project, assignment_id: int) -> tuple[rules.Rates | None, int]:
     """In one query: the rates the lease's reservation was made at (None for none, or one made before
     reservations kept them) and what is still reserved for it (as left())."""
-    held = (select(func.coalesce(func.sum(Entry.amount), 0)).select_from(Entry)
-            .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
-            .join(Account, Account.id == Entry.account_id)
-            .where(Account.kind == "project_reserve", Account.project_id == project.id,
-                   LedgerTransaction.assignment_id == assignment_id).scalar_subquery())
-    row = session.execute(select(LedgerTransaction.details, held).where(
-        LedgerTransaction.idempotency_key == f"reserve:{assignment_id}")).first()
+    row = session.execute(_RESERVATION, {"key": f"reserve:{assignment_id}", "project_id": project.id,
+                                         "assignment_id": assignment_id}).first()
     if row is None:
         return None, 0
     details, still_held = row
     rates = rules.Rates(int(details["per_annotation"]), int(details["agreement_bonus"])) \
         if details and "per_annotation" in details else None
     return rates, int(still_held)
+
+
+_RESERVATION = select(LedgerTransaction.details, (
+    select(func.coalesce(func.sum(Entry.amount), 0)).select_from(Entry)
+    .join(LedgerTransaction, LedgerTransaction.id == Entry.transaction_id)
+    .join(Account, Account.id == Entry.account_id)
+    .where(Account.kind == "project_reserve", Account.project_id == bindparam("project_id"),
+           LedgerTransaction.assignment_id == bindparam("assignment_id")).scalar_subquery())).where(
+    LedgerTransaction.idempotency_key == bindparam("key"))
 
 
 def settle(session: Session, project: Project, task: Task, now: dt.datetime,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from annotator.errors import InvalidInput
@@ -144,6 +144,15 @@ def _within(parent: np.ndarray, node: int, root: int) -> bool:
     return False
 
 
+# A worker's latest settled answers in a project, newest first (prebuilt: it runs in every settlement under peer
+# prediction, once per worker of the task).
+_RECENT_SETTLED = (select(Annotation.result, LedgerTransaction.details)
+                   .join(LedgerTransaction, LedgerTransaction.annotation_id == Annotation.id)
+                   .where(Annotation.project_id == bindparam("project_id"), Annotation.user_id == bindparam("user_id"),
+                          LedgerTransaction.kind == "bonus")
+                   .order_by(LedgerTransaction.id.desc()).limit(bindparam("window")))
+
+
 def _history(session: Session, project: Project, users: list[int], window: int, label, name: str) -> mech.History:
     """What the ledger knows of each worker from their settlements in this project so far, as far as the
     mechanism `name` uses it."""
@@ -159,12 +168,8 @@ def _history(session: Session, project: Project, users: list[int], window: int, 
         .group_by(Annotation.user_id))}
     recent: dict[int, tuple[np.ndarray, np.ndarray]] = {u: (np.zeros(0, dtype=np.int64), np.zeros(0)) for u in users}
     for user_id in distinct:
-        rows = session.execute(
-            select(Annotation.result, LedgerTransaction.details)
-            .join(LedgerTransaction, LedgerTransaction.annotation_id == Annotation.id)
-            .where(Annotation.project_id == project.id, Annotation.user_id == user_id,
-                   LedgerTransaction.kind == "bonus")
-            .order_by(LedgerTransaction.id.desc()).limit(window)).all()[::-1]  # oldest first
+        rows = session.execute(_RECENT_SETTLED, {"project_id": project.id, "user_id": user_id,
+                                                 "window": window}).all()[::-1]  # oldest first
         said = [label(result) for result, _ in rows]
         peer = [(details or {}).get("peer_score") for _, details in rows][-(window - 1):] if window > 1 else []
         recent[user_id] = (np.array([s for s in said if s >= 0], dtype=np.int64),

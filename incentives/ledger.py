@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, event, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, event, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -247,32 +247,59 @@ def late_delta(session: Session, holder: Account) -> int:
 
 
 def apply_late(session: Session) -> None:
-    """Move the balances of the late postings: one UPDATE per account, in id order, each refusing to take an
-    account below zero (BudgetExhausted for a project's budget, else InsufficientFunds; what is left stays
-    unapplied) or past BALANCE_LIMIT; a
-    refused transaction is rolled back by its caller. What is applied is forgotten, so calling it twice is safe."""
+    """Move the balances of the late postings, locking their rows in id order, each move refusing to take an
+    account below zero (BudgetExhausted for a project's budget, else InsufficientFunds) or past BALANCE_LIMIT;
+    a refused transaction is rolled back by its caller. What is applied is forgotten and what was refused stays,
+    so calling it again (after a release gave the budget more) applies the rest.
+
+    On PostgreSQL every account moves in one statement (its rows locked in id order by a materialised CTE
+    first): the rows are held from there to commit, and each round trip between costs a thread its turn at the
+    interpreter. SQLite, one writer at a time, takes one UPDATE per account."""
     late = session.info.get(_LATE)
     if not late:
         return
     session.flush()  # the ORM's pending writes first: after these UPDATEs the transaction takes no more locks
-    for account_id in sorted(late):
-        delta = late[account_id]
-        if delta:
+    moves = {account_id: delta for account_id, delta in sorted(late.items()) if delta}
+    if session.get_bind().dialect.name == "postgresql" and len(moves) > 1:
+        applied = dict(session.execute(_MOVE_ALL_LATE, {"ids": list(moves), "deltas": list(moves.values())}).all())
+    else:
+        applied = {}
+        for account_id, delta in moves.items():
             row = session.execute(_MOVE_LATE, {"account_id": account_id, "delta": delta}).first()
             if row is None:
-                holder = session.get(Account, account_id, populate_existing=True)
-                if abs(holder.balance + delta) > BALANCE_LIMIT:
-                    raise BalanceLimit(f"The {holder.kind.replace('_', ' ')} account would pass the ledger's limit "
-                                       f"of {BALANCE_LIMIT} minor units.")
-                if holder.kind == "project_budget":
-                    raise BudgetExhausted(f"Tasks remain, but the budget ({holder.balance}) cannot pay for another; "
-                                          "the owner can deposit more.")
-                raise InsufficientFunds(f"The {holder.kind.replace('_', ' ')} holds {holder.balance} and cannot "
-                                        f"give {-delta}.", balance=holder.balance, wanted=-delta)
-            cached = session.identity_map.get(session.identity_key(Account, account_id))
-            if cached is not None:  # the row is this transaction's now: its cached object says what it holds
-                set_committed_value(cached, "balance", row.balance)
-        del late[account_id]
+                break
+            applied[account_id] = row.balance
+    for account_id, balance in applied.items():
+        cached = session.identity_map.get(session.identity_key(Account, account_id))
+        if cached is not None:  # the row is this transaction's now: its cached object says what it holds
+            set_committed_value(cached, "balance", balance)
+    for account_id in list(late):
+        if account_id in applied or not late[account_id]:
+            del late[account_id]
+    if late:
+        account_id = min(late)
+        delta = late[account_id]
+        holder = session.get(Account, account_id, populate_existing=True)
+        if abs(holder.balance + delta) > BALANCE_LIMIT:
+            raise BalanceLimit(f"The {holder.kind.replace('_', ' ')} account would pass the ledger's limit "
+                               f"of {BALANCE_LIMIT} minor units.")
+        if holder.kind == "project_budget":
+            raise BudgetExhausted(f"Tasks remain, but the budget ({holder.balance}) cannot pay for another; "
+                                  "the owner can deposit more.")
+        raise InsufficientFunds(f"The {holder.kind.replace('_', ' ')} holds {holder.balance} and cannot "
+                                f"give {-delta}.", balance=holder.balance, wanted=-delta)
+
+
+_MOVE_ALL_LATE = text("""
+WITH moves AS (SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS m(id, delta)),
+locked AS MATERIALIZED (SELECT id FROM ledger_accounts WHERE id IN (SELECT id FROM moves) ORDER BY id
+                        FOR NO KEY UPDATE)
+UPDATE ledger_accounts AS a SET balance = a.balance + moves.delta
+FROM moves, locked
+WHERE a.id = moves.id AND locked.id = a.id AND a.balance + moves.delta >= 0
+  AND abs(a.balance + moves.delta) <= :limit
+RETURNING a.id, a.balance
+""").bindparams(limit=BALANCE_LIMIT)
 
 
 # Prebuilt, so SQLAlchemy compiles them once: they run on every paid lease and answer.

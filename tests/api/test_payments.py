@@ -5,7 +5,7 @@ import pytest
 
 from annotator.runtime import runtime
 from incentives import ledger
-from tests.factories import answer, assert_problem, budget, create_text_project, funded, nxt, verified, wallet
+from tests.factories import RATES, answer, assert_problem, budget, create_text_project, funded, nxt, verified, wallet
 
 
 def test_pending_on_submit_then_available_with_the_bonus_when_the_task_completes(app, client, owner, annotators):
@@ -172,4 +172,32 @@ def test_removing_a_flagged_task_pays_the_answers_it_already_had_their_base(app,
     assert budget(client, project, owner) == {"currency": "CNY", "balance": 950, "reserved": 0, "spent": 50}
     lines = client.get("/api/v1/wallet/entries", headers=annotators[0]).get_json()["items"]
     assert lines[0]["memo"].startswith("50 base + no bonus: task")
+    assert verified(app) == []
+
+
+def test_a_lease_refused_for_want_of_budget_is_paid_from_what_an_ended_lease_still_held(app, client, owner,
+                                                                                        annotators, db):
+    """The budget covers one lease. A's lease lapses and is reclaimed, its reservation not yet given back; B's
+    lease is refused by the late guard, the ended lease's reservation is released in the same request, and the
+    refused move is applied again: B gets the lease, and the books balance."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from tasks import jobs as task_jobs
+    from tasks.models import Assignment
+
+    most = RATES["per_annotation"] + RATES["agreement_bonus"]
+    project = funded(client, owner, amount=most, tasks=2)
+    first = nxt(client, project, annotators[0]).get_json()
+    assert nxt(client, project, annotators[1]).get_json()["code"] == "budget_exhausted"
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    db.execute(update(Assignment).where(Assignment.id == first["assignment"]["id"]).values(expires_at=past))
+    db.commit()
+    with app.app_context():
+        assert task_jobs.reclaim_expired_leases() == 1  # ended, but its money is still reserved
+    assert budget(client, project, owner)["reserved"] == most
+    second = nxt(client, project, annotators[1])
+    assert second.status_code == 200, second.get_json()
+    assert budget(client, project, owner) == {"currency": "CNY", "balance": 0, "reserved": most, "spent": 0}
     assert verified(app) == []

@@ -87,8 +87,10 @@ def lock(session: Session, accounts: list[Account]) -> dict[int, Account]:
     held = session.info.setdefault(_HELD, {})
     wanted = sorted({a.id for a in accounts} - held.keys())
     if wanted:
+        # FOR NO KEY UPDATE: it queues behind other lockers and balance moves, not behind the FOR KEY SHARE that
+        # inserting an entry takes on its account (a late posting holds that to commit).
         for row in session.scalars(select(Account).where(Account.id.in_(wanted)).order_by(Account.id)
-                                   .with_for_update().execution_options(populate_existing=True)):
+                                   .with_for_update(key_share=True).execution_options(populate_existing=True)):
             held[row.id] = row
     return {a.id: held[a.id] for a in accounts}
 
@@ -129,21 +131,39 @@ _FIND = (select(Account).where(Account.currency == bindparam("currency"),
                                func.coalesce(Account.project_id, 0).in_(bindparam("projects", expanding=True)),
                                func.coalesce(Account.user_id, 0).in_(bindparam("users", expanding=True)))
          .order_by(Account.id))
-_FIND_LOCKED = _FIND.with_for_update().execution_options(populate_existing=True)
-_KNOWN, _HELD = "ledger_known_accounts", "ledger_locked_accounts"
+_FIND_LOCKED = _FIND.with_for_update(key_share=True).execution_options(populate_existing=True)
+_KNOWN, _HELD, _SAVED = "ledger_known_accounts", "ledger_locked_accounts", "ledger_late_at_savepoints"
 
 
 @event.listens_for(Session, "after_commit")
 def _release_locks(session: Session) -> None:
-    session.info.pop(_HELD, None)
+    if not session.in_nested_transaction():  # a savepoint's release keeps the transaction's locks
+        session.info.pop(_HELD, None)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _remember_late(session: Session, transaction) -> None:
+    """A savepoint remembers the late deltas it began with, to put them back if it is rolled back."""
+    if transaction.nested:
+        session.info.setdefault(_SAVED, {})[id(transaction)] = dict(session.info.get(_LATE, {}))
 
 
 @event.listens_for(Session, "after_rollback")
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, *_args) -> None:
+def _forget(session: Session) -> None:
     session.info.pop(_HELD, None)
     session.info.pop(_KNOWN, None)
     session.info.pop(_LATE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_or_restore(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:  # the transaction goes on: the postings before the savepoint still move
+        saved = session.info.get(_SAVED, {}).pop(id(previous_transaction), None)
+        if saved is not None:
+            session.info[_LATE] = saved
+        return
+    _forget(session)
+    session.info.pop(_SAVED, None)
 
 
 def check_amount(value: object, field: str = "amount") -> int:
@@ -249,7 +269,8 @@ def late_delta(session: Session, holder: Account) -> int:
 def apply_late(session: Session) -> None:
     """Move the balances of the late postings, locking their rows in id order, each move refusing to take an
     account below zero (BudgetExhausted for a project's budget, else InsufficientFunds) or past BALANCE_LIMIT;
-    a refused transaction is rolled back by its caller. What is applied is forgotten and what was refused stays,
+    a refused transaction is rolled back by its caller (what passed its guard may have moved: only a caller that
+    retries, as labelling's _reserve does, may go on). What is applied is forgotten and what was refused stays,
     so calling it again (after a release gave the budget more) applies the rest.
 
     On PostgreSQL every account moves in one statement (its rows locked in id order by a materialised CTE
@@ -324,7 +345,8 @@ def _new_transactions(session: Session):
 
 @event.listens_for(Session, "before_commit")
 def _apply_late_before_commit(session: Session) -> None:
-    apply_late(session)
+    if not session.in_nested_transaction():  # at the transaction's own commit, not a savepoint's release
+        apply_late(session)
 
 
 def _change(legs: list[Leg]) -> dict[int, int]:

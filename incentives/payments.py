@@ -78,6 +78,16 @@ def reserve(session: Session, project: Project, assignment_id: int, now: dt.date
                               "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus})
 
 
+def budget_short(session: Session, project: Project) -> bool:
+    """Whether the budget, as last committed, cannot take what this transaction's late postings take from it
+    (read without a lock: ledger.apply_late's guard decides). A project that pays nothing has no budget to read."""
+    if rules.Rates.of(project.rewards).most == 0:
+        return False
+    budget, _ = _accounts(session, project)
+    committed = session.scalar(select(Account.balance).where(Account.id == budget.id))
+    return committed + ledger.late_delta(session, budget) < 0
+
+
 def left(session: Session, project: Project, assignment_id: int) -> int:
     """What is still reserved for the lease (a project that never reserved has no reserve account: 0)."""
     return _left_for(session, project, [assignment_id]).get(assignment_id, 0)
@@ -159,7 +169,7 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         Annotation.task_id == task.id, Annotation.counted.is_(True), PAID).order_by(Annotation.id)).all()
     _wallets(session, {row.user_id for row in rows})
     keys, credited, reserved = _task_ledger(session, project, rows)
-    if bonus and pricing.reads_history(project):
+    if pricing.reads_history(project):  # a settlement without bonus too: it is history for those after it
         # Priced on the workers' earlier settlements: the project's settlements take turns from here to commit,
         # so each sees every one before it and the ledger's order is the order they saw (the replay's order).
         advisory_lock(session, SETTLEMENT_LOCK, project.id)
@@ -286,12 +296,17 @@ def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = 
     given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release")
     query = (select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "reserve")
              .join(Assignment, Assignment.id == LedgerTransaction.assignment_id)
-             .where(Assignment.status.in_(ENDED_UNANSWERED), LedgerTransaction.assignment_id.not_in(given_back)).distinct())
+             .where(Assignment.status.in_(ENDED_UNANSWERED), LedgerTransaction.assignment_id.not_in(given_back))
+             .distinct().order_by(LedgerTransaction.assignment_id))  # two releasers post their keys in one order
     if project_id is not None:
         query = query.where(LedgerTransaction.project_id == project_id)
     released = 0
     for assignment_id in session.scalars(query).all():
-        found = session.get(Assignment, assignment_id)
+        # The lease's row, as a late submit on it holds it: what it still has reserved is read after that submit
+        # has credited from it (or before it starts), never beside it.
+        found = session.get(Assignment, assignment_id, with_for_update=True, populate_existing=True)
+        if found.status not in ENDED_UNANSWERED:
+            continue
         project = session.get(Project, found.project_id)
         if left(session, project, assignment_id) > 0:
             release(session, project, assignment_id, now, found.status)

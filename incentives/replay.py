@@ -27,7 +27,6 @@ paid, is the same with or without them.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -132,9 +131,13 @@ def _native_settlements(session: Session, project: Project, answers: dict, by_ta
     details = {annotation_id: d or {} for _, annotation_id, d, _ in settled}
     recomputed: dict[int, dict] = {}  # task -> answer_scores, for settlements from before rule version 3
     out = []
-    for _, run in itertools.groupby(settled, key=lambda row: (row[0], row[1]) if answers.get(row[1]) is not None
-                                    and answers[row[1]].is_gold else (row[0], None)):
-        run = list(run)
+    # One settlement's postings share its task and moment (a gold task's: its one answer); concurrent settlements
+    # of other tasks may take ids between them, so they are gathered by that, in the order of their first posting.
+    runs: dict[tuple, list] = {}
+    for row in settled:
+        gold = answers.get(row[1]) is not None and answers[row[1]].is_gold
+        runs.setdefault((row[0], row[1]) if gold else (row[0], row[3]), []).append(row)
+    for run in runs.values():
         group = [row[1] for row in run if row[1] in answers]
         if not group:
             continue

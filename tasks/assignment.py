@@ -49,8 +49,10 @@ _LIVE_ELSEWHERE = (select(func.count()).select_from(_assignments)
                    .where(_assignments.c.user_id == bindparam("user_id"), _assignments.c.status == "leased",
                           _assignments.c.expires_at > bindparam("now"),
                           _assignments.c.project_id != bindparam("project_id")).scalar_subquery())
+# FOR NO KEY UPDATE: the caller's own submit inserting an answer takes FOR KEY SHARE on this row (its foreign key)
+# and must not queue behind it.
 _LOCK_USER = select(_users.c.id, _LIVE_ELSEWHERE).where(_users.c.id == bindparam("user_id")).with_for_update(
-    of=_users)
+    of=_users, key_share=True)
 # The caller's latest assignment in the project: their live lease if it still lives (one next at a time per
 # person means a live lease is always the latest), and otherwise where they are in the rank ring.
 _LATEST = (select(_assignments.c.id, _assignments.c.task_id, _assignments.c.status, _assignments.c.expires_at,

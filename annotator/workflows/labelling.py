@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from annotator.errors import BudgetExhausted, NotFound, PermissionDenied
+from annotator.errors import NotFound, PermissionDenied
 from annotator.users.models import User
 from incentives import ledger, payments
 from tasks import annotations, assignment, projects
@@ -30,15 +30,13 @@ def take_next(db: Session, project_id: int, user: User, now: dt.datetime, *,
 
 
 def _reserve(db: Session, project: Project, assignment_id: int, now: dt.datetime) -> None:
-    """Reserve the new lease's most, the budget moving now, as the last statement before commit; with the
-    budget short, first take back what ended leases still hold (their releases move it too)."""
+    """Reserve the new lease's most, the budget moving now, as the last statement before commit. With the budget
+    short, first take back what ended leases still hold (their releases move it too), before any hot row is
+    locked: a release job committing at the same moment then never waits on a row this request holds."""
     payments.reserve(db, project, assignment_id, now)
-    try:
-        ledger.apply_late(db)
-    except BudgetExhausted:  # nothing of the refused change was applied: it waits for what the releases give back
-        if not payments.release_lapsed(db, now, project_id=project.id):
-            raise
-        ledger.apply_late(db)
+    if payments.budget_short(db, project):
+        payments.release_lapsed(db, now, project_id=project.id)
+    ledger.apply_late(db)  # 409 budget_exhausted when the budget still cannot
 
 
 def held(db: Session, assignment_id: int, user: User) -> tuple[Assignment, Project]:

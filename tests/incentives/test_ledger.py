@@ -242,3 +242,21 @@ def test_late_postings_made_together_each_post_once_and_a_project_budget_refuses
         db.commit()
     db.rollback()
     assert db.get(Account, budget.id, populate_existing=True).balance == 20 and ledger.verify(db) == []
+
+
+def test_a_savepoint_neither_applies_late_postings_nor_loses_those_made_before_it(books, make_user):
+    db, world, wallet = books
+    pending = ledger.account(db, "wallet_pending", user_id=make_user().id)
+    deposit(db, world, wallet, 1000, "d")
+    db.commit()
+    ledger.post_late(db, "before", "credit", [Leg(wallet, -100), Leg(pending, 100)], utcnow())
+    with db.begin_nested():  # released: nothing moves yet
+        ledger.post_late(db, "kept", "credit", [Leg(wallet, -10), Leg(pending, 10)], utcnow())
+    assert ledger.late_delta(db, wallet) == -110
+    savepoint = db.begin_nested()
+    ledger.post_late(db, "dropped", "credit", [Leg(wallet, -1), Leg(pending, 1)], utcnow())
+    savepoint.rollback()  # its posting is gone, and so is its delta; the ones before it stay
+    assert ledger.late_delta(db, wallet) == -110 and ledger.late_delta(db, pending) == 110
+    db.commit()
+    assert db.get(Account, wallet.id, populate_existing=True).balance == 890
+    assert ledger.balance(db, pending) == 110 and ledger.verify(db) == []

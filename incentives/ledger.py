@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Select, bindparam, event, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -113,10 +114,12 @@ def locked_accounts(session: Session, wanted: list[tuple[str, int | None, int | 
         params = {"currency": currency, "kinds": sorted({w[0] for w in missing}),
                   "projects": sorted({w[1] or 0 for w in missing}), "users": sorted({w[2] or 0 for w in missing})}
         wanted_keys = {(*w, currency) for w in missing}
-        for row in session.scalars(_FIND_LOCKED if locked else _FIND, params):
+        seen = session.info.setdefault(_SEEN, {})
+        for row, balance in session.execute(_FIND_LOCKED if locked else _FIND, params):
             key = (row.kind, row.project_id, row.user_id, currency)
             if key in wanted_keys:
                 known[key] = row
+                seen[row.id] = balance
                 if locked:
                     held[row.id] = row
     found = [known.get((kind, project_id, user_id, currency))
@@ -126,19 +129,31 @@ def locked_accounts(session: Session, wanted: list[tuple[str, int | None, int | 
     return found
 
 
-_FIND = (select(Account).where(Account.currency == bindparam("currency"),
+# Each account with its balance as this statement read it (the ORM object may be older: see committed_balance).
+_FIND = (select(Account, Account.balance).where(Account.currency == bindparam("currency"),
                                Account.kind.in_(bindparam("kinds", expanding=True)),
                                func.coalesce(Account.project_id, 0).in_(bindparam("projects", expanding=True)),
                                func.coalesce(Account.user_id, 0).in_(bindparam("users", expanding=True)))
          .order_by(Account.id))
 _FIND_LOCKED = _FIND.with_for_update(key_share=True).execution_options(populate_existing=True)
 _KNOWN, _HELD, _SAVED = "ledger_known_accounts", "ledger_locked_accounts", "ledger_late_at_savepoints"
+_SEEN = "ledger_balances_seen"  # account id -> its balance when locked_accounts found it, until it moves
+
+
+def committed_balance(session: Session, holder: Account) -> int:
+    """The account's balance as this transaction sees it: as locked_accounts read it when it found the account in
+    this transaction (no round trip), else read now."""
+    seen = session.info.get(_SEEN, {}).get(holder.id)
+    if seen is not None:
+        return seen
+    return session.scalar(select(Account.balance).where(Account.id == holder.id))
 
 
 @event.listens_for(Session, "after_commit")
 def _release_locks(session: Session) -> None:
     if not session.in_nested_transaction():  # a savepoint's release keeps the transaction's locks
         session.info.pop(_HELD, None)
+        session.info.pop(_SEEN, None)
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -153,6 +168,7 @@ def _forget(session: Session) -> None:
     session.info.pop(_HELD, None)
     session.info.pop(_KNOWN, None)
     session.info.pop(_LATE, None)
+    session.info.pop(_SEEN, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -228,10 +244,13 @@ def post_late_many(session: Session, postings: list[Posting], now: dt.datetime) 
     every = [leg for posting in postings for leg in posting.legs]
     deferred = {leg.account.id for leg in every if leg.account.kind in LATE_KINDS and leg.account.id not in held}
     locked = lock(session, [leg.account for leg in every if leg.account.id not in deferred])
-    made = dict(session.execute(_new_transactions(session), [
-        {"idempotency_key": p.key, "kind": p.kind, "memo": p.memo[:500], "details": p.details or {},
-         "project_id": p.project_id, "task_id": p.task_id, "annotation_id": p.annotation_id,
-         "assignment_id": p.assignment_id, "created_at": now} for p in postings]).all())
+    if session.get_bind().dialect.name == "postgresql":
+        made, entered = _post_all(session, postings, now), True
+    else:
+        made, entered = dict(session.execute(_new_transactions(session), [
+            {"idempotency_key": p.key, "kind": p.kind, "memo": p.memo[:500], "details": p.details or {},
+             "project_id": p.project_id, "task_id": p.task_id, "annotation_id": p.annotation_id,
+             "assignment_id": p.assignment_id, "created_at": now} for p in postings]).all()), False
     ids: dict[str, int] = {}
     fresh = []
     for posting in postings:
@@ -250,14 +269,16 @@ def post_late_many(session: Session, postings: list[Posting], now: dt.datetime) 
     for account_id, delta in change.items():
         if account_id not in deferred:  # refused: the caller's transaction, rows above included, is rolled back
             _check_balance(locked[account_id], delta)
-    session.execute(Entry.__table__.insert(), [{"transaction_id": ids[p.key], "account_id": leg.account.id,
-                                                "amount": leg.amount} for p in fresh for leg in p.legs])
+    if not entered:
+        session.execute(Entry.__table__.insert(), [{"transaction_id": ids[p.key], "account_id": leg.account.id,
+                                                    "amount": leg.amount} for p in fresh for leg in p.legs])
     late = session.info.setdefault(_LATE, {})
     for account_id, delta in change.items():
         if account_id in deferred:
             late[account_id] = late.get(account_id, 0) + delta
         else:
             locked[account_id].balance += delta
+            session.info.get(_SEEN, {}).pop(account_id, None)
     return ids
 
 
@@ -290,7 +311,9 @@ def apply_late(session: Session) -> None:
             if row is None:
                 break
             applied[account_id] = row.balance
+    seen = session.info.get(_SEEN, {})
     for account_id, balance in applied.items():
+        seen.pop(account_id, None)
         cached = session.identity_map.get(session.identity_key(Account, account_id))
         if cached is not None:  # the row is this transaction's now: its cached object says what it holds
             set_committed_value(cached, "balance", balance)
@@ -331,6 +354,46 @@ _MOVE_LATE = (_accounts_table.update()
                      func.abs(_after) <= BALANCE_LIMIT)
               .values(balance=_after).returning(_accounts_table.c.balance))
 _NEW_TRANSACTIONS: dict[str, Any] = {}
+
+
+def _post_all(session: Session, postings: list[Posting], now: dt.datetime) -> dict[str, int]:
+    """PostgreSQL: the postings' transactions and the entries of those not posted before, in one statement (one
+    round trip); returns the new transactions' ids by key."""
+    return dict(session.execute(_POST_ALL, {
+        "keys": [p.key for p in postings], "kinds": [p.kind for p in postings],
+        "memos": [p.memo[:500] for p in postings], "details": [_json(p.details or {}) for p in postings],
+        "projects": [p.project_id for p in postings], "tasks": [p.task_id for p in postings],
+        "annotations": [p.annotation_id for p in postings], "assignments": [p.assignment_id for p in postings],
+        "created_at": now, "leg_keys": [p.key for p in postings for _ in p.legs],
+        "leg_accounts": [leg.account.id for p in postings for leg in p.legs],
+        "leg_amounts": [leg.amount for p in postings for leg in p.legs]}).all())
+
+
+def _json(value: dict[str, Any]) -> str:
+    return orjson.dumps(value).decode()
+
+
+# The entries follow their postings' order (WITH ORDINALITY), so their ids do too, as with two statements.
+_POST_ALL = text("""
+WITH made AS (
+  INSERT INTO ledger_transactions (idempotency_key, kind, memo, details, project_id, task_id, annotation_id,
+                                   assignment_id, created_at)
+  SELECT p.key, p.kind, p.memo, p.details::json, p.project_id, p.task_id, p.annotation_id, p.assignment_id,
+         :created_at
+  FROM unnest(CAST(:keys AS text[]), CAST(:kinds AS text[]), CAST(:memos AS text[]), CAST(:details AS text[]),
+              CAST(:projects AS integer[]), CAST(:tasks AS integer[]), CAST(:annotations AS integer[]),
+              CAST(:assignments AS integer[]))
+       AS p(key, kind, memo, details, project_id, task_id, annotation_id, assignment_id)
+  ON CONFLICT DO NOTHING
+  RETURNING idempotency_key, id),
+legs AS (
+  INSERT INTO ledger_entries (transaction_id, account_id, amount)
+  SELECT made.id, leg.account_id, leg.amount
+  FROM unnest(CAST(:leg_keys AS text[]), CAST(:leg_accounts AS integer[]), CAST(:leg_amounts AS bigint[]))
+       WITH ORDINALITY AS leg(key, account_id, amount, n)
+  JOIN made ON made.idempotency_key = leg.key
+  ORDER BY leg.n)
+SELECT idempotency_key, id FROM made""")
 
 
 def _new_transactions(session: Session):
@@ -382,6 +445,7 @@ def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetim
                                                 "amount": leg.amount} for leg in legs])
     for account_id, delta in change.items():
         locked[account_id].balance += delta
+        session.info.get(_SEEN, {}).pop(account_id, None)
     session.flush()
     return transaction
 

@@ -37,11 +37,13 @@ def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
     return budget, held
 
 
-def _wallets(session: Session, user_ids: set[int]) -> None:
-    """The pending and available wallets of these contributors, found (or made) in one statement; not locked:
-    this module's postings move them late (ledger.post_late), with the project's budget and reserve."""
-    ledger.locked_accounts(session, [(kind, None, user_id) for user_id in sorted(user_ids)
-                                     for kind in ledger.EARNED_INTO], locked=False)
+def _wallets(session: Session, user_ids: set[int], project: Project | None = None) -> None:
+    """The pending and available wallets of these contributors (with `project`, its budget and reserve too), found
+    (or made) in one statement; not locked: this module's postings move them late (ledger.post_late)."""
+    wanted = [(kind, None, user_id) for user_id in sorted(user_ids) for kind in ledger.EARNED_INTO]
+    if project is not None:
+        wanted += [("project_budget", project.id, None), ("project_reserve", project.id, None)]
+    ledger.locked_accounts(session, wanted, locked=False)
 
 
 def pay_for_answer(session: Session, project: Project, user: User, annotation_id: int, assignment_id: int,
@@ -55,7 +57,7 @@ def pay_for_answer(session: Session, project: Project, user: User, annotation_id
     task = session.get(Task, task_id) if completes else None
     # The answers' scores only read the task's answers (its row is locked by the submit).
     scores = answer_scores(session, project, task, native_only=True) if completes else None
-    _wallets(session, {user.id})  # settle finds the others'
+    _wallets(session, {user.id}, project)  # and the project's accounts, in one statement; settle finds the others'
     if counted:
         credit(session, project, user, annotation_id, assignment_id, task_id, now)
     else:
@@ -84,8 +86,7 @@ def budget_short(session: Session, project: Project) -> bool:
     if rules.Rates.of(project.rewards).most == 0:
         return False
     budget, _ = _accounts(session, project)
-    committed = session.scalar(select(Account.balance).where(Account.id == budget.id))
-    return committed + ledger.late_delta(session, budget) < 0
+    return ledger.committed_balance(session, budget) + ledger.late_delta(session, budget) < 0
 
 
 def left(session: Session, project: Project, assignment_id: int) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from annotator.db import PLAN_EACH_RUN
 from annotator.errors import InvalidInput
 from incentives import mechanisms as mech
 from incentives.models import LedgerTransaction
@@ -150,7 +151,8 @@ _RECENT_SETTLED = (select(Annotation.result, LedgerTransaction.details)
                    .join(LedgerTransaction, LedgerTransaction.annotation_id == Annotation.id)
                    .where(Annotation.project_id == bindparam("project_id"), Annotation.user_id == bindparam("user_id"),
                           LedgerTransaction.kind == "bonus")
-                   .order_by(LedgerTransaction.id.desc()).limit(bindparam("window")))
+                   .order_by(LedgerTransaction.id.desc()).limit(bindparam("window"))
+                   .execution_options(**{PLAN_EACH_RUN: True}))  # its plan depends on the worker's history
 
 
 def _history(session: Session, project: Project, users: list[int], window: int, label, name: str) -> mech.History:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, bindparam, exists, func, insert, literal
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from annotator.db import write_intent
+from annotator.db import PLAN_EACH_RUN, write_intent
 from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive, RateLimited
 from annotator.users.models import User
 from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, Task
@@ -83,7 +83,8 @@ def _claim_statement(*where, skip_locked: bool = True):
     """The first task in rank order matching `where`, locked; rows others are claiming are skipped."""
     return (select(_tasks.c.id, _tasks.c.data, _tasks.c.is_gold)
             .where(_tasks.c.project_id == bindparam("project_id"), *where)
-            .order_by(_tasks.c.rank, _tasks.c.id).limit(1).with_for_update(skip_locked=skip_locked))
+            .order_by(_tasks.c.rank, _tasks.c.id).limit(1).with_for_update(skip_locked=skip_locked)
+            .execution_options(**{PLAN_EACH_RUN: True}))  # its plan depends on the caller's history
 
 
 # Gold tasks are answered by everyone once, never shown twice (not even after a lapsed lease); overlap

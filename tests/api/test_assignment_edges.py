@@ -1,5 +1,11 @@
-"""Edge cases found in review: schema changes, lapsed gold, lowered overlap, withheld tasks."""
+"""Edge cases found in review: schema changes, lapsed gold, lowered overlap, withheld tasks; the claim's plans."""
+import datetime as dt
+
+import pytest
 from sqlalchemy import select
+
+from annotator.runtime import runtime
+from tasks import assignment
 from tasks.assignment import recount
 from tasks.models import Task
 from tests.factories import answer, expire, gold_project, nxt, text_tasks
@@ -63,3 +69,19 @@ def test_an_old_and_a_new_lease_on_one_task_give_one_answer(client, owner, annot
     db.rollback()
     t = db.get(Task, l1["task"]["id"])
     assert recount(db, t.id) == (t.leased, t.submitted)
+
+
+@pytest.mark.postgres
+def test_the_claim_is_planned_each_run_and_other_statements_keep_a_prepared_plan(pg_app):
+    """PostgreSQL: psycopg prepares a statement after 5 runs; the claim (PLAN_EACH_RUN) is sent unprepared, so its
+    plan follows the caller's history, while the lease lookup beside it is prepared (planned once, not each run)."""
+    engine = runtime(pg_app).engine
+    params = {"user_id": 1, "project_id": 1, "now": dt.datetime.now(dt.timezone.utc), "overlap": 3, "cursor": 0}
+    with engine.connect() as connection:
+        for _ in range(8):
+            connection.execute(assignment._CLAIMS[2], params).all()
+            connection.execute(assignment._LATEST, params).all()
+        prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+        connection.rollback()
+    assert any("ORDER BY assignments.id DESC" in statement for statement in prepared), prepared
+    assert not any("FOR UPDATE SKIP LOCKED" in statement for statement in prepared), prepared

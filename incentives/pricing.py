@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from annotator.db import PLAN_EACH_RUN
@@ -155,6 +155,37 @@ _RECENT_SETTLED = (select(Annotation.result, LedgerTransaction.details)
                    .execution_options(**{PLAN_EACH_RUN: True}))  # its plan depends on the worker's history
 
 
+# PostgreSQL: every worker's at once (a LATERAL scan per worker), one round trip under the settlement lock.
+_RECENT_SETTLED_ALL = text("""
+SELECT worker.user_id, recent.result, recent.details
+FROM unnest(CAST(:users AS integer[])) AS worker(user_id)
+CROSS JOIN LATERAL (
+  SELECT annotations.result, ledger_transactions.details, ledger_transactions.id
+  FROM annotations JOIN ledger_transactions ON ledger_transactions.annotation_id = annotations.id
+  WHERE annotations.project_id = :project_id AND annotations.user_id = worker.user_id
+    AND ledger_transactions.kind = 'bonus'
+  ORDER BY ledger_transactions.id DESC LIMIT :window) AS recent
+ORDER BY worker.user_id, recent.id""").columns(
+    user_id=Integer(), result=Annotation.__table__.c.result.type, details=LedgerTransaction.__table__.c.details.type
+).execution_options(**{PLAN_EACH_RUN: True})
+
+
+def _recent_settled(session: Session, project_id: int, users: list[int], window: int) -> dict[int, list]:
+    """Each worker's latest `window` settled answers in the project, oldest first: (result, settlement details)."""
+    out: dict[int, list] = {user_id: [] for user_id in users}
+    if not users:
+        return out
+    if session.get_bind().dialect.name == "postgresql":
+        for user_id, result, details in session.execute(_RECENT_SETTLED_ALL, {
+                "users": users, "project_id": project_id, "window": window}):
+            out[user_id].append((result, details))
+        return out
+    for user_id in users:
+        out[user_id] = [tuple(row) for row in session.execute(_RECENT_SETTLED, {
+            "project_id": project_id, "user_id": user_id, "window": window}).all()[::-1]]
+    return out
+
+
 def _history(session: Session, project: Project, users: list[int], window: int, label, name: str) -> mech.History:
     """What the ledger knows of each worker from their settlements in this project so far, as far as the
     mechanism `name` uses it."""
@@ -169,9 +200,7 @@ def _history(session: Session, project: Project, users: list[int], window: int, 
                LedgerTransaction.kind == "bonus")
         .group_by(Annotation.user_id))}
     recent: dict[int, tuple[np.ndarray, np.ndarray]] = {u: (np.zeros(0, dtype=np.int64), np.zeros(0)) for u in users}
-    for user_id in distinct:
-        rows = session.execute(_RECENT_SETTLED, {"project_id": project.id, "user_id": user_id,
-                                                 "window": window}).all()[::-1]  # oldest first
+    for user_id, rows in _recent_settled(session, project.id, distinct, window).items():
         said = [label(result) for result, _ in rows]
         peer = [(details or {}).get("peer_score") for _, details in rows][-(window - 1):] if window > 1 else []
         recent[user_id] = (np.array([s for s in said if s >= 0], dtype=np.int64),

@@ -202,9 +202,10 @@ def test_a_replay_of_a_project_without_answers_is_an_empty_table_and_strangers_g
 
 
 @pytest.mark.parametrize("mechanism, reads", [("agreement", 0), ("posterior", 0), ("gold", 1),
-                                              ("peer_prediction", 3)])
+                                              ("peer_prediction", {"sqlite": 3, "postgresql": 1})])
 def test_pricing_a_settlement_reads_only_what_its_mechanism_needs(app, client, owner, annotators, mechanism, reads):
-    """The default adds no query to the submit that settles a task; gold one, peer prediction one per worker."""
+    """The default adds no query to the submit that settles a task; gold one, peer prediction one per worker (on
+    PostgreSQL one for all of them)."""
     from sqlalchemy import event, select
 
     from annotator.runtime import runtime
@@ -239,6 +240,8 @@ def test_pricing_a_settlement_reads_only_what_its_mechanism_needs(app, client, o
         finally:
             event.remove(engine, "before_cursor_execute", count)
     assert len(priced) == 3
+    if isinstance(reads, dict):
+        reads = reads[engine.dialect.name]
     assert len(seen) == reads, seen
 
 

@@ -196,9 +196,10 @@ def check_amount(value: object, field: str = "amount") -> int:
 # The hot rows: every lease and answer of a paid project moves its budget and its reserve, and a task's settlement
 # the wallets of everyone who answered it. Locked for a whole transaction they queue a project's labelling behind
 # one row, however many web servers run (issue 21), so the labelling path posts to them late: the entries are
-# written at once, the cached balances move as the last statements before commit (apply_late), one guarded UPDATE
-# per account in id order, holding each row only for the commit. Nothing goes below zero: the guard refuses, and the
-# whole transaction with it. Deposits, payouts and take-backs still lock what they move and check it first.
+# written at once, the cached balances move as the last statements before commit (apply_late), guarded UPDATEs in
+# id order (on PostgreSQL one statement for all of them), holding each row only for the commit. Nothing goes below
+# zero: the guard refuses, and the whole transaction with it. Deposits, payouts and take-backs still lock what they
+# move and check it first.
 LATE_KINDS = frozenset({"project_budget", "project_reserve", "wallet_pending", "wallet_available"})
 _LATE = "ledger_late_deltas"
 

@@ -217,7 +217,7 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
             label = truth(lease.data)
             if user.email == ANNOTATORS[1].email:
                 label = BO_SAYS.get(label, label)
-            held = annotations.held_for_submit(session, lease.assignment_id)
+            held, _ = annotations.held_for_submit(session, lease.assignment_id)
             result = shape(lease.data, label, annotators.index(user)) if shape else {"labels": [label]}
             saved = annotations.submit(session, project, held, user, result, 4000, utcnow())
             payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),

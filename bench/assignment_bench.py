@@ -181,7 +181,19 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024**2
 
 
-def soak(port: int, tokens: list[str], used: int, workers: list[int]) -> None:
+def dead_tuples(config: dict) -> str:
+    """PostgreSQL: the queue tables' dead rows and when autovacuum last ran on them (the claim's index head)."""
+    if not config["DATABASE_URL"].startswith("postgresql"):
+        return ""
+    from sqlalchemy import text
+    app = create_app(config)
+    with app.app_context(), runtime().session_factory() as session:
+        rows = session.execute(text("SELECT relname, n_live_tup, n_dead_tup, autovacuum_count FROM pg_stat_user_tables "
+                                    "WHERE relname IN ('tasks', 'assignments') ORDER BY relname")).all()
+    return "; ".join(f"{name}: {live:,} live, {dead:,} dead, autovacuumed {runs}x" for name, live, dead, runs in rows)
+
+
+def soak(port: int, tokens: list[str], used: int, workers: list[int], config: dict) -> None:
     clients = 8
     project_id = make_project(port, tokens[0], tasks=max(TASKS, int(SOAK * 300 / 3)))  # room for 300 cycles/s
     outs = [{"next": [], "submit": [], "cycles": 0, "errors": 0} for _ in range(clients)]
@@ -190,13 +202,19 @@ def soak(port: int, tokens: list[str], used: int, workers: list[int]) -> None:
                for n in range(clients)]
     started = time.perf_counter()
     [t.start() for t in threads]
+    before, last = 0, started
     while any(t.is_alive() for t in threads):
         time.sleep(min(60, max(deadline - time.perf_counter(), 0) + 1))
-        cycles = sum(o["cycles"] for o in outs)
-        print(f"soak {time.perf_counter() - started:4.0f} s: {cycles} cycles, "
+        cycles, now = sum(o["cycles"] for o in outs), time.perf_counter()
+        nexts, submits = [v for o in outs for v in o["next"]], [v for o in outs for v in o["submit"]]
+        # Per minute: does the claim slow down as the run leaves dead rows at the head of the queue?
+        print(f"soak {now - started:4.0f} s: {cycles} cycles ({(cycles - before) / (now - last):.1f}/s this minute, "
+              f"next p50 {pct(nexts, 50):.1f} ms, submit p50 {pct(submits, 50):.1f} ms), "
               f"{sum(o['errors'] for o in outs)} errors, workers' memory {rss_mb(workers):.0f} MB", flush=True)
+        before, last = cycles, now
         for o in outs:  # keep the client's own memory flat too
             del o["next"][:], o["submit"][:]
+    print(f"soak end: {dead_tuples(config)}", flush=True)
 
 
 def worker_pids(server_pid: int) -> list[int]:
@@ -370,7 +388,7 @@ def main() -> None:
             if "paid" in ROWS or "projects" in ROWS:
                 check_ledger(config)
             if SOAK:
-                soak(port, tokens, len(tokens) - 8, worker_pids(server.pid))
+                soak(port, tokens, len(tokens) - 8, worker_pids(server.pid), config)
         finally:
             server.terminate()
             server.wait(timeout=20)

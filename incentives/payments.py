@@ -37,6 +37,13 @@ def _accounts(session: Session, project: Project) -> tuple[Account, Account]:
     return budget, held
 
 
+def find_accounts(session: Session, project: Project) -> None:
+    """Find a paying project's budget and reserve ahead (they are remembered for the transaction): `next` does it
+    before its claim locks a task row, so the lease's reservation needs no lookup while the row is held."""
+    if rules.Rates.of(project.rewards).most:
+        _accounts(session, project)
+
+
 def _wallets(session: Session, user_ids: set[int], project: Project | None = None) -> None:
     """The pending and available wallets of these contributors (with `project`, its budget and reserve too), found
     (or made) in one statement; not locked: this module's postings move them late (ledger.post_late)."""

@@ -76,13 +76,15 @@ class Saved:
 
 # Submitting is every annotator's other hot call: prebuilt Core statements, no ORM unit of work.
 _tasks, _assignments, _annotations = Task.__table__, Assignment.__table__, Annotation.__table__
-# One statement locks both rows, assignment then task (the lock order everywhere), at their latest versions.
-_HELD = (select(_assignments.c.id, _assignments.c.project_id, _assignments.c.task_id, _assignments.c.user_id,
-                _assignments.c.status, _assignments.c.expires_at, _tasks.c.status.label("task_status"),
-                _tasks.c.is_gold, _tasks.c.gold, _tasks.c.data, _tasks.c.media_sha256, _tasks.c.leased,
-                _tasks.c.submitted, _tasks.c.wanted)
+# One statement locks both rows, assignment then task (the lock order everywhere), at their latest versions, and
+# brings their project into the session (not locked).
+_HELD = (select(Project, _assignments.c.id, _assignments.c.project_id, _assignments.c.task_id,
+                _assignments.c.user_id, _assignments.c.status, _assignments.c.expires_at,
+                _tasks.c.status.label("task_status"), _tasks.c.is_gold, _tasks.c.gold, _tasks.c.data,
+                _tasks.c.media_sha256, _tasks.c.leased, _tasks.c.submitted, _tasks.c.wanted)
          .join_from(_assignments, _tasks, _tasks.c.id == _assignments.c.task_id)
-         .where(_assignments.c.id == bindparam("assignment_id")).with_for_update())
+         .join(Project, Project.id == _assignments.c.project_id)
+         .where(_assignments.c.id == bindparam("assignment_id")).with_for_update(of=[_assignments, _tasks]))
 _NEW_ANNOTATION = insert(_annotations).returning(_annotations.c.id)
 _ASSIGNMENT_DONE = (update(_assignments).where(_assignments.c.id == bindparam("assignment_id"))
                     .values(status="submitted", finished_at=bindparam("now")))
@@ -104,9 +106,14 @@ _COUNTED_RESULTS = select(_annotations.c.result).where(_annotations.c.task_id ==
                                                       _annotations.c.counted.is_(True))
 
 
-def held_for_submit(session: Session, assignment_id: int) -> Held | None:
-    row = session.connection().execute(_HELD, {"assignment_id": assignment_id}).first()
-    return None if row is None else Held(**row._mapping)
+def held_for_submit(session: Session, assignment_id: int) -> tuple[Held, Project] | None:
+    """The assignment and its task, locked, and their project, read in the same round trip (the submit needs no
+    other while it holds the task's row). The project stays in the session while the caller keeps it."""
+    row = session.execute(_HELD, {"assignment_id": assignment_id}).first()
+    if row is None:
+        return None
+    held = dict(row._mapping)
+    return Held(**{key: value for key, value in held.items() if key != "Project"}), held["Project"]
 
 
 def submit(session: Session, project: Project, held: Held, user: User, result: Any, lead_time_ms: int | None,

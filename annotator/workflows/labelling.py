@@ -23,6 +23,7 @@ def take_next(db: Session, project_id: int, user: User, now: dt.datetime, *,
         raise PermissionDenied("Only the project's members label a private project.")
     # One annotator holds at most `max_open_leases` live leases across projects (one per project is the rule
     # within a project): a new project's work beyond that is refused until one is answered or lapses.
+    payments.find_accounts(db, project)  # before the claim: the task row it locks is held for less
     lease = assignment.next_task(db, project, user, now, max_open_leases=max_open_leases)
     if lease is not None and lease.new:
         _reserve(db, project, lease.assignment_id, now)
@@ -58,10 +59,11 @@ def submit(db: Session, assignment_id: int, user: User, result: Any, lead_time_m
            now: dt.datetime) -> annotations.Saved:
     """Answer the leased task; a counted answer is credited (or the lease's reservation given back) and a task
     it completes is settled, in the same transaction."""
-    lease = annotations.held_for_submit(db, assignment_id)
-    if lease is None:
+    found = annotations.held_for_submit(db, assignment_id)
+    if found is None:
         raise NotFound("No such assignment.")
-    project = projects.visible(db, lease.project_id, user)
+    lease, project = found
+    projects.visible(db, project.id, user)  # NotFound for a project they cannot see (found in the session)
     saved = annotations.submit(db, project, lease, user, result, lead_time_ms, now)
     payments.pay_for_answer(db, project, user, saved.id, saved.assignment_id, saved.task_id, now,
                             counted=saved.counted, completes=saved.completed or saved.gold)

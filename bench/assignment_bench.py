@@ -15,6 +15,7 @@ length of each row; BENCH_THREADS gunicorn's threads per worker (default 4, as `
 SIGKILLs one gunicorn worker halfway through each row (gunicorn starts another; the clients reconnect).
 BENCH_SOAK=600 then keeps 8 annotators labelling for that many seconds and prints the workers' memory every
 minute. BENCH_BIG sets the large project's size (default 1,000,000), BENCH_HISTORY the long history (20,000).
+On PostgreSQL every table is analysed before each row, as autovacuum would (BENCH_ANALYSE=0 skips it).
 """
 from __future__ import annotations
 
@@ -296,7 +297,7 @@ def analyse(config: dict) -> None:
     """PostgreSQL: fresh planner statistics for every table, as autovacuum keeps them on a production server (this
     machine's PostgreSQL runs with autovacuum off: never analysed, the ledger's tables look to the planner as if a
     transaction had 92 entries, and a settlement's lookups scan every entry)."""
-    if not config["DATABASE_URL"].startswith("postgresql"):
+    if not config["DATABASE_URL"].startswith("postgresql") or os.environ.get("BENCH_ANALYSE") == "0":
         return
     from sqlalchemy import text
     app = create_app(config)

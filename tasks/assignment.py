@@ -46,7 +46,9 @@ _ROOM = _tasks.c.leased + _tasks.c.submitted < func.coalesce(_tasks.c.wanted, bi
 # The caller's row, locked (one `next` at a time per person), with how many live leases they hold in other
 # projects (the cap on open leases across projects), in one round trip.
 _LIVE_ELSEWHERE = (select(func.count()).select_from(_assignments)
-                   .where(_assignments.c.user_id == bindparam("user_id"), _assignments.c.status == "leased",
+                   .where(_assignments.c.user_id == bindparam("user_id"),
+                          _assignments.c.status == literal_column("'leased'"),  # literal: a prepared plan may
+                          # use the partial index of live leases only when the value is in the statement
                           _assignments.c.expires_at > bindparam("now"),
                           _assignments.c.project_id != bindparam("project_id")).scalar_subquery())
 # FOR NO KEY UPDATE: the caller's own submit inserting an answer takes FOR KEY SHARE on this row (its foreign key)

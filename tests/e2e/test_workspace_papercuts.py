@@ -69,8 +69,10 @@ def test_the_image_refits_when_the_instructions_open_and_close_unless_the_user_z
     assert page.evaluate(IMAGE_IN_VIEW)
     fitted = scale(page)
     page.click("details.instructions summary")
-    page.wait_for_function(IMAGE_IN_VIEW, timeout=3000)  # without pressing 0
-    assert scale(page) < fitted  # the stage is lower now: the whole image, smaller
+    # The stage is lower now: the image refits, smaller, without pressing 0. Wait for the refit itself (the image
+    # was in view before it, so waiting for that alone could look before the layout changed).
+    page.wait_for_function(f"() => window.annotatorStage.view().scale < {fitted}", timeout=3000)
+    assert page.evaluate(IMAGE_IN_VIEW)  # the whole image
     screenshot(page, "workspace-instructions-open")
     page.click("details.instructions summary")
     page.wait_for_function(f"() => Math.abs(window.annotatorStage.view().scale - {fitted}) < 1e-6", timeout=3000)

@@ -144,8 +144,11 @@ def committed_balance(session: Session, holder: Account) -> int:
     """The account's balance as this transaction sees it: as locked_accounts read it when it found the account in
     this transaction (no round trip), else read now."""
     seen = session.info.get(_SEEN, {}).get(holder.id)
-    if seen is not None:
-        return seen
+    return seen if seen is not None else balance_now(session, holder)
+
+
+def balance_now(session: Session, holder: Account) -> int:
+    """The account's cached balance read now (its latest committed value, or this transaction's own)."""
     return session.scalar(select(Account.balance).where(Account.id == holder.id))
 
 

@@ -87,13 +87,24 @@ def reserve(session: Session, project: Project, assignment_id: int, now: dt.date
                               "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus})
 
 
+# Far from empty: a budget that held this many leases' worth when this request found it cannot have been emptied by
+# the leases other requests committed in the few milliseconds since.
+NEAR_EMPTY_LEASES = 64
+
+
 def budget_short(session: Session, project: Project) -> bool:
     """Whether the budget, as last committed, cannot take what this transaction's late postings take from it
-    (read without a lock: ledger.apply_late's guard decides). A project that pays nothing has no budget to read."""
-    if rules.Rates.of(project.rewards).most == 0:
+    (read without a lock: ledger.apply_late's guard decides). The balance the account lookup read serves while the
+    budget is far from empty; near empty it is read again, so a lease that ended leases could pay for is not
+    refused on an older figure. A project that pays nothing has no budget to read."""
+    rates = rules.Rates.of(project.rewards)
+    if rates.most == 0:
         return False
     budget, _ = _accounts(session, project)
-    return ledger.committed_balance(session, budget) + ledger.late_delta(session, budget) < 0
+    taking = ledger.late_delta(session, budget)
+    if ledger.committed_balance(session, budget) + taking >= NEAR_EMPTY_LEASES * rates.most:
+        return False
+    return ledger.balance_now(session, budget) + taking < 0
 
 
 def left(session: Session, project: Project, assignment_id: int) -> int:

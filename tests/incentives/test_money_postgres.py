@@ -482,3 +482,27 @@ def _reject_while_settling(pg_app, client, owner, first, second, reviewer) -> tu
         time.sleep(0.5)
         holder.rollback()
         return tuple(future.result(timeout=60) for future in running)
+
+
+def test_a_budget_read_before_others_emptied_it_is_read_again_when_near_empty(pg_app, owner, make_user, token_for):
+    """`next` finds the budget, and reads its balance, before its claim; leases committed by others meanwhile may
+    have emptied it. Near empty, the check reads the balance again rather than trusting the earlier figure (which
+    would skip releasing ended leases and refuse a lease they could pay for)."""
+    client = pg_app.test_client()
+    (_, other), = _users(pg_app, make_user, token_for, 1)
+    most = sum(RATES.values())
+    project = funded(client, owner, amount=most, tasks=2)
+    with pg_app.app_context():
+        with runtime().session_factory() as first:  # the reserve account exists (made by the first lease on a
+            payments.find_accounts(first, first.get(Project, project["id"]))  # real server) before the race
+            first.commit()
+        session = runtime().session_factory()
+        found = session.get(Project, project["id"])
+        payments.find_accounts(session, found)  # this request's lookup: one lease's worth
+        budget, _ = payments._accounts(session, found)
+        assert ledger.committed_balance(session, budget) == most
+        assert client.post(f"/api/v1/projects/{project['id']}/next", headers=other).status_code == 200  # takes it
+        payments.reserve(session, found, 10**9, utcnow())  # this request's lease: one more lease's worth
+        assert payments.budget_short(session, found)  # read again: nothing is left for it
+        session.rollback()
+        session.close()

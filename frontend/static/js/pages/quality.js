@@ -75,11 +75,12 @@ async function load() {
     return;
   }
   $("quality-waiting").hidden = true;
-  $("quality-empty").hidden = report.annotations > 0;
   if (!report.annotations) {
     await sayWhatNext(project);
+    $("quality-empty").hidden = false; // shown once it says what to do, never empty
     return;
   }
+  $("quality-empty").hidden = true;
   $("alpha").textContent = formatNumber(report.krippendorff_alpha);
   $("alpha-distance").textContent = report.alpha_distance ? `(${report.alpha_distance})` : "";
   $("alpha-interval").textContent = formatInterval(report.alpha_interval);

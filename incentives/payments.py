@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from annotator.db import SETTLEMENT_LOCK, advisory_lock
@@ -240,20 +240,31 @@ def _task_ledger(session: Session, project: Project, rows: list) -> tuple[set[st
     answer's lease (as _left_for)."""
     wanted = {f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")}
     leases = [row.assignment_id for row in rows]
+    # The postings first (by key or by lease: a unique and an indexed lookup on one table), then each one's legs by
+    # the entries' transaction index (OFFSET 0 keeps that lookup per posting): a plan that cannot grow with the
+    # ledger, whatever the planner last learnt of its size (stale statistics made a join that scanned every entry).
+    postings = (select(LedgerTransaction.id).where(or_(LedgerTransaction.idempotency_key.in_(sorted(wanted)),
+                                                       LedgerTransaction.assignment_id.in_(leases)))
+                .cte("postings").prefix_with("MATERIALIZED", dialect="postgresql"))
+    its_legs = select(Account.kind, Account.project_id, Entry.amount).join(Account, Account.id == Entry.account_id)
+    if session.get_bind().dialect.name == "postgresql":
+        its_legs = its_legs.where(Entry.transaction_id == LedgerTransaction.id).offset(0).lateral("legs")
+        on = true()
+    else:  # SQLite has no LATERAL (and looks entries up by the transaction's index as it is)
+        its_legs = its_legs.add_columns(Entry.transaction_id).subquery("legs")
+        on = its_legs.c.transaction_id == LedgerTransaction.id
     legs = session.execute(
         select(LedgerTransaction.idempotency_key, LedgerTransaction.annotation_id, LedgerTransaction.assignment_id,
-               Account.kind, Entry.amount)
-        .join(Entry, Entry.transaction_id == LedgerTransaction.id).join(Account, Account.id == Entry.account_id)
-        .where(or_(LedgerTransaction.idempotency_key.in_(sorted(wanted)),
-                   and_(LedgerTransaction.assignment_id.in_(leases), Account.kind == "project_reserve",
-                        Account.project_id == project.id)))).all()
+               its_legs.c.kind, its_legs.c.project_id, its_legs.c.amount)
+        .select_from(postings).join(LedgerTransaction, LedgerTransaction.id == postings.c.id)
+        .join(its_legs, on)).all()
     keys, credited, reserved = set(), {}, {}
-    for key, annotation_id, assignment_id, kind, amount in legs:
+    for key, annotation_id, assignment_id, kind, account_project, amount in legs:
         if key in wanted:
             keys.add(key)
         if kind == "wallet_pending" and key == f"credit:{annotation_id}":
             credited[annotation_id] = int(amount)
-        if kind == "project_reserve" and assignment_id in leases:
+        if kind == "project_reserve" and account_project == project.id and assignment_id in leases:
             reserved[assignment_id] = reserved.get(assignment_id, 0) + int(amount)
     return keys, credited, reserved
 

@@ -17,7 +17,8 @@ from tasks.assignment import uses_gold
 from tasks.models import (Annotation, AnnotationRevision, Assignment, Flag, Media, Project, Qualification, Review,
                           Task)
 from tasks.projects import current_schema
-from tasks.quality.scores import answer_confidence
+from tasks.quality.consensus import project_threshold
+from tasks.quality.scores import answer_confidence, answer_consensus
 from tasks.results import TaskContext, validate_result
 from tasks.schema import LabelSchema
 
@@ -91,6 +92,8 @@ _ASSIGNMENT_DONE = (update(_assignments).where(_assignments.c.id == bindparam("a
 _TASK_COUNTED = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
                  .values(leased=bindparam("leased"), submitted=bindparam("submitted"), status=bindparam("status"),
                          wanted=bindparam("wanted")))
+_TASK_ROUTED = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
+                .values(route_label=bindparam("route_label"), route_need=bindparam("route_need")))
 # PostgreSQL, a plain answer (not gold, no dynamic overlap): the answer, its lease closed and its task counted in one
 # statement, one round trip (both rows are locked by _HELD). Text: Core puts an INSERT's parameters into the SET
 # clauses of UPDATEs in its WITH.
@@ -166,6 +169,8 @@ def _record(session: Session, connection: Connection, project: Project, schema: 
     elif status == "open":
         done, wanted = _enough(connection, project, schema, held, submitted)
         status = "completed" if done else status
+        if _routed(project, schema):
+            _route(connection, project, schema, held.task_id)
     connection.execute(_TASK_COUNTED, {"task_id": held.task_id, "leased": leased - 1, "submitted": submitted,
                                        "status": status, "wanted": wanted})
     return annotation_id, status
@@ -180,8 +185,23 @@ def _answer_once(connection: Connection, statement, params: dict) -> int:
 
 
 def _reads_answers(project: Project, schema: LabelSchema) -> bool:
-    """Whether a submit reads the task's answers to decide it is complete (dynamic overlap on a classification)."""
-    return bool(project.dynamic_overlap) and "classify" in schema.tools
+    """Whether a submit reads the task's answers: to decide it is complete (dynamic overlap on a classification),
+    or to say where they point for skill routing."""
+    return (bool(project.dynamic_overlap) or _routed(project, schema)) and "classify" in schema.tools
+
+
+def _routed(project: Project, schema: LabelSchema) -> bool:
+    return project.routing == "skill" and "classify" in schema.tools and not schema.multi_label
+
+
+def _route(connection: Connection, project: Project, schema: LabelSchema, task_id: int) -> None:
+    """Skill routing: the label the task's counted answers point to and how unsure they are, 1 - share x n/(n+1)
+    for n answers whose majority (backing off along the taxonomy) holds `share`: a split pair 0.67, one answer
+    0.5, two that agree 0.33, three that agree 0.25."""
+    results = connection.execute(_COUNTED_RESULTS, {"task_id": task_id}).scalars().all()
+    label, share = answer_consensus(schema, results, project_threshold(project))
+    need = 1 - share * len(results) / (len(results) + 1)
+    connection.execute(_TASK_ROUTED, {"task_id": task_id, "route_label": label, "route_need": round(need, 6)})
 
 
 def _enough(connection: Connection, project: Project, schema: LabelSchema, held: Held,

@@ -1,4 +1,4 @@
-"""Handing out work: leases, overlap, exclusions, gold, qualification. See tasks/README.md.
+"""Handing out work: leases, overlap, exclusions, gold, qualification, skill routing. See tasks/README.md.
 
 Concurrency: on PostgreSQL the claim locks the chosen task row with FOR UPDATE SKIP LOCKED, so
 annotators asking at the same moment take different rows instead of waiting on each other; on
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from annotator.db import PLAN_EACH_RUN, write_intent
 from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive, RateLimited
 from annotator.users.models import User
+from tasks import skills
 from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, Task
 
 # An annotator never gets a task again once they hold, answered, skipped or flagged it.
@@ -81,11 +82,11 @@ def _theirs(statuses: tuple[str, ...] | None):
     return exists().where(*mine)
 
 
-def _claim_statement(*where, skip_locked: bool = True):
-    """The first task in rank order matching `where`, locked; rows others are claiming are skipped."""
+def _claim_statement(*where, skip_locked: bool = True, order_by: tuple = (_tasks.c.rank, _tasks.c.id)):
+    """The first task in rank order (or `order_by`) matching `where`, locked; rows others are claiming are skipped."""
     return (select(_tasks.c.id, _tasks.c.data, _tasks.c.is_gold)
             .where(_tasks.c.project_id == bindparam("project_id"), *where)
-            .order_by(_tasks.c.rank, _tasks.c.id).limit(1).with_for_update(skip_locked=skip_locked)
+            .order_by(*order_by).limit(1).with_for_update(skip_locked=skip_locked)
             .execution_options(**{PLAN_EACH_RUN: True}))  # its plan depends on the caller's history
 
 
@@ -114,6 +115,10 @@ _STARTED_BEHIND = _tasks.c.id.in_(
 # row's latest version when another transaction changed it meanwhile.
 _CLAIMS = (_claim_statement(*_STARTED, _AHEAD), _claim_statement(*_STARTED, _STARTED_BEHIND),
            _claim_statement(*_FRESH, _AHEAD), _claim_statement(*_FRESH, _BEHIND))
+# Skill routing: the started task with room whose answers point into a subtree the caller is proven in, the most
+# unsure first (tasks.skills; route_* kept by each submit).
+_CLAIM_ROUTED = _claim_statement(*_STARTED, _tasks.c.route_label.in_(bindparam("labels", expanding=True)),
+                                 order_by=(_tasks.c.route_need.desc(), _tasks.c.rank, _tasks.c.id))
 # The last word before a 204 on PostgreSQL: SKIP LOCKED also skips a task whose row a submit or a claim holds
 # for a moment, which near the end of a project may be the only one left with room. This one waits for such
 # locks (held for milliseconds) and rechecks the row after; two of these may wait on each other
@@ -159,7 +164,8 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     standing = check_qualified(session, project, user)
     rng = rng or random.Random()
     cursor = latest.rank if latest is not None else _offset(project.id, user.id)
-    params.update(overlap=project.overlap, cursor=cursor)
+    params.update(overlap=project.overlap, cursor=cursor,
+                  labels=skills.proven_labels(session, project, user.id) if project.routing == "skill" else [])
     task = _choose(connection, project, standing, rng, params)
     # Lapsed leases still hold their places until reclaimed: when that leaves nothing for this caller,
     # reclaim now and look again (the periodic reaper frees the rest), so a closed tab never blocks work.
@@ -225,6 +231,10 @@ def _choose(connection: Connection, project: Project, standing: Qualification | 
         gold = connection.execute(_CLAIM_GOLD, params).first()
         if gold is not None:
             return gold
+    if params["labels"]:  # skill routing, for an annotator proven somewhere: their subtrees' unsure tasks first
+        task = connection.execute(_CLAIM_ROUTED, params).first()
+        if task is not None:
+            return task
     for statement in _CLAIMS:
         task = connection.execute(statement, params).first()
         if task is not None:

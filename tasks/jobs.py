@@ -5,8 +5,9 @@ import logging
 
 from annotator.db import utcnow, write_intent
 from annotator.runtime import job_session, runtime
-from tasks import assignment, image_import
+from tasks import assignment, image_import, skills
 from tasks.models import Project
+from tasks.quality import consensus
 from tasks.quality import report as quality_report
 
 log = logging.getLogger(__name__)
@@ -46,22 +47,48 @@ def compute_quality(project_id: int) -> dict | None:
         project = session.get(Project, project_id)
         if project is None:
             return None
+        computed_from = skills.signature(session, project_id)  # before the answers: a later one finds it stale
         report = quality_report.agreement_report(session, project, utcnow())
+        found = skills.compute(session, project, report.consensus)
     with job_session() as session:
         write_intent(session)
         project = session.get(Project, project_id)
         if project is None:
             return None
         quality_report.store_report(session, project, report, utcnow())
-    return {"annotations": report.body["annotations"], "tasks": report.body["tasks"]}
+        skills.store(session, project, found, computed_from, utcnow())
+    return {"annotations": report.body["annotations"], "tasks": report.body["tasks"], "skills": len(found)}
+
+
+def refresh_skills(project_id: int) -> int | None:
+    """Recompute and keep a project's skills (its consensus inferred now); returns how many were kept."""
+    factory = runtime().session_factory
+    with factory() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return None
+        computed_from = skills.signature(session, project_id)
+        found = skills.compute(session, project, consensus.project_consensus(session, project))
+    with job_session() as session:
+        write_intent(session)
+        project = session.get(Project, project_id)
+        if project is None:
+            return None
+        skills.store(session, project, found, computed_from, utcnow())
+    return len(found)
 
 
 def refresh_quality() -> list[int]:
-    """Recompute the reports of large projects whose annotations have changed (runs every minute), so their
-    per-annotator numbers and consensus keep up as answers arrive; returns the projects refreshed."""
+    """Recompute the reports (and skills) of large projects whose annotations have changed, and the skills of
+    skill-routed projects of any size (runs every minute), so per-annotator numbers, consensus and routing keep up
+    as answers arrive; returns the projects refreshed."""
     limit = runtime().settings["ANNOTATOR_QUALITY_ON_REQUEST"]
     with runtime().session_factory() as session:
         stale = quality_report.stale_large_projects(session, limit)
     for project_id in stale:
         compute_quality(project_id)
-    return stale
+    with runtime().session_factory() as session:  # skill routing reads kept skills, whatever the project's size
+        routed = [p for p in skills.projects_to_refresh(session) if p not in stale]
+    for project_id in routed:
+        refresh_skills(project_id)
+    return stale + routed

@@ -12,6 +12,7 @@ from annotator.db import Base, Timestamped, UTCDateTime
 VISIBILITIES = ("public", "private")
 PROJECT_STATUSES = ("active", "paused", "archived")
 AGGREGATIONS = ("majority", "dawid_skene", "dawid_skene_prior")  # tasks.quality.inference.METHODS
+ROUTINGS = ("ring", "skill")  # how `next` picks a task (tasks.assignment, tasks/README.md)
 MEMBER_ROLES = ("annotator", "reviewer", "manager")
 TASK_STATUSES = ("open", "completed", "withheld", "retired")
 IMPORT_STATUSES = ("queued", "running", "finished", "failed")
@@ -51,6 +52,9 @@ class Project(Timestamped, Base):
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="active")
     # The dataset's licence, as exports state it in their dataset card (e.g. "CC-BY-4.0"); "" when unstated.
     licence: Mapped[str] = mapped_column(String(200), nullable=False, default="", server_default="")
+    # ring: every annotator walks the tasks in rank order; skill: proven annotators get the unsure tasks of their
+    # subtrees first (tasks.skills, tasks.assignment).
+    routing: Mapped[str] = mapped_column(String(10), nullable=False, default="ring", server_default="ring")
 
     members: Mapped[list[ProjectMember]] = relationship(back_populates="project", cascade="all, delete-orphan")
 
@@ -130,6 +134,9 @@ class Task(Base):
         Index("ix_tasks_claim", "project_id", "is_gold", "rank", "id", postgresql_where=text("status = 'open'"),
               sqlite_where=text("status = 'open'")),
         Index("ix_tasks_started", "project_id", "rank", "id", postgresql_where=text(STARTED), sqlite_where=text(STARTED)),
+        # Skill routing's claim: a proven annotator's unsure tasks, by subtree.
+        Index("ix_tasks_routed", "project_id", "route_label", postgresql_where=text(STARTED),
+              sqlite_where=text(STARTED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,6 +159,10 @@ class Task(Base):
     # Dynamic overlap: how many answers this task wants when that is not the project's `overlap` (raised to
     # max_overlap while its answers stay below the confidence target). NULL: the project's overlap.
     wanted: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Skill routing: the label the task's answers point to (their majority, backing off along the taxonomy) and
+    # how unsure they are (1 - its share), kept by each submit under `routing = skill`; NULL before any answer.
+    route_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    route_need: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Assignment(Base):
@@ -357,3 +368,30 @@ class AnnotationRevision(Base):
     lead_time_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)  # when it was replaced
+
+
+class Skill(Base):
+    """One annotator's estimated accuracy in one subtree of a project's taxonomy (`label`, "" for the whole
+    project), as tasks.skills last computed it from gold answers and agreement with the consensus."""
+
+    __tablename__ = "skills"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), primary_key=True)
+    answers: Mapped[int] = mapped_column(Integer, nullable=False)  # the evidence: answers with a known reference
+    accuracy: Mapped[float] = mapped_column(Float, nullable=False)  # the Beta posterior's mean
+    low: Mapped[float] = mapped_column(Float, nullable=False)  # its 95% equal-tailed interval
+    high: Mapped[float] = mapped_column(Float, nullable=False)
+    last_evidence_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class SkillSet(Base):
+    """When a project's skills were computed, and from which answers (fresh while they are the answers now)."""
+
+    __tablename__ = "skill_sets"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    annotations: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_annotation_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,15 @@ def role_of(session: Session, project: Project, user: User) -> str | None:
         return "owner"
     return session.scalar(select(ProjectMember.role).where(
         ProjectMember.project_id == project.id, ProjectMember.user_id == user.id))
+
+
+def takes_part(session: Session, project: Project, user_id: int) -> bool:
+    """Whether the person owns or belongs to the project, or has answered in it (a public project's crowd)."""
+    if project.owner_id == user_id:
+        return True
+    member = exists().where(ProjectMember.project_id == project.id, ProjectMember.user_id == user_id)
+    answered = exists().where(Annotation.project_id == project.id, Annotation.user_id == user_id)
+    return bool(session.scalar(select(or_(member, answered))))
 
 
 def access(session: Session, project_id: int, user: User, need: str | None = None) -> Access:

@@ -166,6 +166,34 @@ SENTIMENT = {"tools": ["classify", "span"], "labels": [
     {"id": "species", "name": "Species mention"}]}
 
 
+# Two subtrees a generalist confuses within: warblers and raptors (skills, skill routing).
+FIELD_GUIDE = {"tools": ["classify"], "labels": [
+    {"id": "warbler", "name": "Warbler", "names": {"zh": "莺"}, "children": [
+        {"id": "willow_warbler", "name": "Willow warbler"}, {"id": "chiffchaff", "name": "Chiffchaff"}]},
+    {"id": "raptor", "name": "Raptor", "names": {"zh": "猛禽"}, "children": [
+        {"id": "kestrel", "name": "Kestrel"}, {"id": "buzzard", "name": "Buzzard"}]}]}
+# Each one's answer for a task whose truth is the key: the warbler expert swaps the raptors, the raptor expert
+# the warblers, the all-rounder is always right (so every majority is the truth).
+SWAPPED = {"willow_warbler": "chiffchaff", "chiffchaff": "willow_warbler", "kestrel": "buzzard", "buzzard": "kestrel"}
+FIELD_CROWD = {"warbler_expert": lambda truth: truth if truth in ("willow_warbler", "chiffchaff") else SWAPPED[truth],
+               "raptor_expert": lambda truth: truth if truth in ("kestrel", "buzzard") else SWAPPED[truth],
+               "all_rounder": lambda truth: truth}
+
+
+def field_guide_project(client, owner, truths: list[str], **settings) -> tuple[dict, dict[int, str]]:
+    """A public text project on FIELD_GUIDE with a task per truth: (project, task id -> its truth)."""
+    response = client.post("/api/v1/projects", json={
+        "name": "Field guide", "media_type": "text", "label_schema": FIELD_GUIDE, "overlap": 3,
+        "aggregation": "majority", "visibility": "public", **settings}, headers=owner)
+    assert response.status_code == 201, response.get_json()
+    project = response.get_json()
+    rows = [{"data": {"text": f"sighting {n}: {truth}"}} for n, truth in enumerate(truths)]
+    if rows:
+        assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).status_code == 201
+    tasks = client.get(f"/api/v1/projects/{project['id']}/tasks?per_page=500", headers=owner).get_json()["items"]
+    return project, {task["id"]: task["data"]["text"].split(": ")[1] for task in tasks}
+
+
 def project_body(**overrides) -> dict:
     # Majority vote, named: the tests' expected numbers are vote shares (new projects default to dawid_skene_prior).
     return {"name": "Warblers of Yunnan", "media_type": "image", "label_schema": BIRDS, "overlap": 3,

@@ -13,7 +13,7 @@ from annotator.users.models import User
 from annotator.web import db_session, request_now
 from incentives import mechanisms, pricing
 from tasks import projects
-from tasks.models import AGGREGATIONS, MEMBER_ROLES, PROJECT_STATUSES, VISIBILITIES
+from tasks.models import AGGREGATIONS, MEMBER_ROLES, PROJECT_STATUSES, ROUTINGS, VISIBILITIES
 from tasks.schema import MEDIA_TYPES
 
 bp = Blueprint("projects_api", __name__)
@@ -66,6 +66,9 @@ class ProjectSettings(In):
     rewards = fields.Nested(RewardsIn)
     licence = SafeString(max_length=200, min_length=0, metadata={
         "description": "the dataset's licence as exports state it, e.g. CC-BY-4.0"})
+    routing = fields.String(validate=validate.OneOf(ROUTINGS), metadata={
+        "description": "ring (every annotator walks the tasks in rank order) or skill (an annotator proven in a "
+                       "subtree of the taxonomy gets its most unsure tasks first; GET /projects/{id}/skills)"})
 
 
 class ProjectIn(ProjectSettings):
@@ -112,6 +115,7 @@ class ProjectOut(Schema):
     rewards = fields.Function(lambda project: pricing.shown_rewards(project.rewards), metadata={
         "description": "per_annotation, agreement_bonus, mechanism (always named) and mechanism_params"})
     licence = fields.String()
+    routing = fields.String()
     status = fields.String()
     role = fields.String(allow_none=True, metadata={"description": "owner, manager, reviewer, annotator, or "
                                                                    "null for a public project you are not in"})

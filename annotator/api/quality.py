@@ -1,14 +1,16 @@
-"""Quality: a project's agreement (owners, managers, reviewers) and a task's consensus."""
+"""Quality: a project's agreement (owners, managers, reviewers), a task's consensus, and skills per subtree."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app
 from flask_login import current_user
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from annotator.api.core import Reply, route
+from annotator.api.fields import In
+from annotator.errors import NotFound
 from annotator.web import db_session, request_now
 from annotator.workflows import quality
-from tasks import projects
+from tasks import projects, skills
 from tasks.models import Task
 
 bp = Blueprint("quality_api", __name__)
@@ -116,6 +118,63 @@ def consensus(task_id: int):
     db = db_session()
     task, seen = projects.staff_row(db, Task, task_id, current_user, "task", need="reviewer")
     return quality.task_consensus(db, seen.project, task, on_request_limit=_on_request_limit()).as_dict()
+
+
+class SkillOut(Schema):
+    user_id = fields.Integer()
+    label = fields.String(allow_none=True, metadata={"description": "the subtree's top label; null: the whole "
+                                                                   "project"})
+    accuracy = fields.Float(metadata={"description": "the Beta posterior's mean (uniform prior) of being right"})
+    low = fields.Float(metadata={"description": "the 95% interval's low end"})
+    high = fields.Float()
+    answers = fields.Integer(metadata={"description": "answers with a known right answer (gold, or the consensus)"})
+    last_evidence_at = fields.String()
+
+
+class SkillsOut(Schema):
+    items = fields.List(fields.Nested(SkillOut))
+    proven_low = fields.Float(metadata={"description": "an annotator is proven in a subtree from this low end on "
+                                                       "(skill routing hands them its unsure tasks first)"})
+    min_answers = fields.Integer(metadata={"description": "subtrees with fewer answers are not listed"})
+    stale = fields.Boolean(metadata={"description": "more answers have arrived; a recomputation is queued"})
+
+
+class ProjectSkillsQuery(In):
+    user_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class MySkillsQuery(In):
+    project_id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+@route(bp, "/projects/<int:project_id>/skills", methods=["GET"], query=ProjectSkillsQuery, response=SkillsOut,
+       summary="Each annotator's accuracy per subtree of the taxonomy, with its 95% interval (owner, managers); "
+               "user_id: one annotator's (404 for someone who neither belongs to nor answered in the project)",
+       tag=TAG)
+def project_skills(project_id: int, args: dict):
+    db = db_session()
+    project = projects.access(db, project_id, current_user, need="manager").project
+    user_id = args["user_id"]
+    if user_id is not None and not projects.takes_part(db, project, user_id):
+        raise NotFound("No such annotator in this project.")
+    found, stale = quality.current_skills(db, project, on_request_limit=_on_request_limit(), user_id=user_id)
+    db.commit()  # sends the recomputation a stale set asked for
+    return _skills(found, stale)
+
+
+@route(bp, "/me/skills", methods=["GET"], query=MySkillsQuery, response=SkillsOut,
+       summary="Your accuracy per subtree of a project's taxonomy, with its 95% interval", tag=TAG)
+def my_skills(args: dict):
+    db = db_session()
+    project = projects.visible(db, args["project_id"], current_user)
+    found, stale = quality.current_skills(db, project, on_request_limit=_on_request_limit(), user_id=current_user.id)
+    db.commit()
+    return _skills(found, stale)
+
+
+def _skills(found: list[skills.Estimate], stale: bool) -> dict:
+    return {"items": [e.as_dict() for e in found], "proven_low": skills.PROVEN_LOW, "min_answers": skills.MIN_ANSWERS,
+            "stale": stale}
 
 
 def _on_request_limit() -> int:

@@ -1,5 +1,5 @@
-"""Quality: a project's current agreement report and a task's consensus, computed now for small projects and
-by the quality worker for large ones."""
+"""Quality: a project's current agreement report, a task's consensus and the annotators' skills, computed now
+for small projects and by the quality worker for large ones."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from annotator import queue
+from tasks import skills
 from tasks.models import Project, QualityReport, Task
 from tasks.quality import consensus, report
 
@@ -33,3 +34,14 @@ def task_consensus(db: Session, project: Project, task: Task, *, on_request_limi
     if found is None:  # no answers yet (or none that can be inferred from)
         found = consensus.task_consensus(db, project, task)
     return found
+
+
+def current_skills(db: Session, project: Project, *, on_request_limit: int,
+                   user_id: int | None = None) -> tuple[list[skills.Estimate], bool]:
+    """The project's skills (one annotator's with `user_id`) and whether they are out of date: computed now for a
+    small project; a large one's from the quality worker, queueing a fresh computation when out of date (the
+    caller commits, even on a read, to send that job)."""
+    found, stale = skills.current(db, project, on_request_limit=on_request_limit, user_id=user_id)
+    if stale:
+        queue.enqueue_quality(db, project.id)
+    return found, stale

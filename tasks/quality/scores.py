@@ -31,13 +31,19 @@ def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float
 
     Runs inside submit, so it walks only the parents of the labels answered, never the whole taxonomy.
     """
+    return answer_consensus(schema, results, threshold)[1]
+
+
+def answer_consensus(schema: LabelSchema, results: list[dict], threshold: float) -> tuple[str | None, float]:
+    """answer_confidence's label and share: the majority label, or the ancestor it backs off to (None for
+    multi-label answers and without answers)."""
     chosen = [r["labels"] for r in results if r.get("labels")]
     if schema.multi_label:
         values = [frozenset(c) for c in chosen]
-        return max(values.count(v) for v in set(values)) / len(values) if values else 0.0
+        return None, (max(values.count(v) for v in set(values)) / len(values) if values else 0.0)
     answered = [c[0] for c in chosen if c[0] in schema.labels]
     if not answered:
-        return 0.0
+        return None, 0.0
     mass: dict[str, float] = defaultdict(float)
     for label in answered:
         for node in schema.labels[label].path:  # the label and its ancestors
@@ -49,8 +55,8 @@ def answer_confidence(schema: LabelSchema, results: list[dict], threshold: float
         if backing_off and len(roots) == 1 and schema.labels[node].parent_id is None:
             break  # never the only top-level label: every answer is under it
         if mass[node] >= threshold:
-            return mass[node]
-    return mass[best]
+            return node, mass[node]
+    return best, mass[best]
 
 
 @dataclass(frozen=True)

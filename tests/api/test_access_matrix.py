@@ -221,6 +221,10 @@ EXPECTED: dict[str, Op] = {
         annotator="403",  # the code's answer (policy: 403 or 404 as the code does)
         admin="403",  # admins see every project, so a 403 hides nothing
     )),
+    # Skills per subtree: the owner and managers (a reviewer or annotator is told no, an admin too: not a manager).
+    "GET /api/v1/projects/{project_id}/skills": Op(signed_in(**MANAGERS)),
+    # Your own skills in P: anyone who may see P (an admin sees every project).
+    "GET /api/v1/me/skills": Op(signed_in(**MEMBERS), lambda w: {"query_string": {"project_id": w.project_id}}),
     # P's audit log: its owner and the admins (the code's stated rule; not in the brief's policy).
     "GET /api/v1/projects/{project_id}/audit": Op(signed_in("403", owner="ok", admin="ok", **MEMBERS)),
     "GET /api/v1/projects/{project_id}/audit.csv": Op(signed_in("403", owner="ok", admin="ok", **MEMBERS)),

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from annotator import queue
 from annotator.runtime import runtime
-from tasks import jobs
+from tasks import jobs, skills
 from tasks.models import Task
 from tasks.quality.agreement import Taxonomy
 from tests.factories import ANSWERS, LABELS, answer, assert_problem, create_project, create_text_project, label_as, nxt
@@ -175,7 +175,11 @@ def test_large_projects_come_from_the_quality_worker(app, client, owner, annotat
     client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner)
     assert len(waiting.job_ids) == 1  # asked twice, queued once
     with app.app_context():
-        assert jobs.compute_quality(project["id"]) == {"annotations": 14, "tasks": 5}
+        computed = jobs.compute_quality(project["id"])
+        assert {key: computed[key] for key in ("annotations", "tasks")} == {"annotations": 14, "tasks": 5}
+        # The annotators' skills are kept with the report (every annotator answered at least 3 tasks).
+        kept = skills.stored(runtime().session_factory(), project["id"])
+        assert computed["skills"] == len(kept) and len([e for e in kept if e.label == skills.WHOLE]) == 3
     waiting.empty()
     ready = client.get(f"/api/v1/projects/{project['id']}/agreement", headers=owner).get_json()
     assert ready["stale"] is False and ready["annotations"] == 14 and ready["krippendorff_alpha"] is not None

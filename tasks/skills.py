@@ -1,0 +1,184 @@
+"""Per-subtree skills: how often each annotator is right within each subtree of a project's taxonomy.
+
+Evidence is an annotator's counted answer whose right answer is known well enough: a gold task's gold labels
+(credit: the answer's gold score), or a task's consensus (its inferred labels, Dawid-Skene where the project
+uses it; credit: the same scoring as gold, tasks.gold, so naming an ancestor earns partial credit by depth).
+Each answer is evidence for every node on its reference label's path, so a warbler answer counts for
+"Warbler", "Songbird" and "Bird"; the row labelled "" (WHOLE) counts every answer.
+
+Per (annotator, node) with at least MIN_ANSWERS answers: a Beta posterior over the chance of being right,
+from a uniform prior (Beta(1, 1)) updated with the summed credit as successes: its mean, and its 95%
+equal-tailed interval (scipy.stats.beta). An annotator is proven in a subtree when the interval's low end is
+at least PROVEN_LOW: skill routing (tasks.assignment) hands them that subtree's unsure tasks first.
+
+A consensus includes the annotator's own answer, so agreement with it flatters everyone a little (most with
+few answers per task); gold does not. Only whole-item labels are evidence (projects without the classify
+tool have no skills yet). Flushes, never commits.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from scipy import stats
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from annotator.db import insert_skipping_duplicates
+from tasks import gold as gold_scoring
+from tasks.models import Annotation, Project, Skill, SkillSet, Task
+from tasks.projects import current_schema
+from tasks.quality.consensus import Consensus, Signature, is_fresh, project_consensus
+from tasks.schema import LabelSchema
+
+WHOLE = ""  # the whole project's row
+MIN_ANSWERS = 3  # fewer answers in a subtree say too little to list
+PROVEN_LOW = 0.7  # the interval's low end from which an annotator is proven in a subtree
+PRIOR = (1.0, 1.0)  # Beta(1, 1): uniform
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One annotator's skill in one subtree (`label`; WHOLE for the project)."""
+
+    user_id: int
+    label: str
+    answers: int
+    accuracy: float
+    low: float
+    high: float
+    last_evidence_at: dt.datetime
+
+    def as_dict(self) -> dict:
+        return {"user_id": self.user_id, "label": self.label or None, "accuracy": round(self.accuracy, 4),
+                "low": round(self.low, 4), "high": round(self.high, 4), "answers": self.answers,
+                "last_evidence_at": self.last_evidence_at.isoformat()}
+
+
+def beta_posterior(successes: float, trials: int) -> tuple[float, float, float]:
+    """The Beta posterior's mean and 95% equal-tailed interval after `successes` out of `trials` (uniform prior)."""
+    a, b = PRIOR[0] + successes, PRIOR[1] + trials - successes
+    low, high = stats.beta.ppf([0.025, 0.975], a, b)
+    return a / (a + b), float(low), float(high)
+
+
+def estimate(schema: LabelSchema, evidence: list[tuple[int, list[str], float, dt.datetime]]) -> list[Estimate]:
+    """Skills from evidence rows (user id, reference labels, credit 0..1, when answered), in user then label order."""
+    sums: dict[tuple[int, str], list] = defaultdict(lambda: [0, 0.0, None])
+    for user_id, wanted, credit, at in evidence:
+        nodes = {WHOLE} | {node for label in wanted if label in schema.labels for node in schema.labels[label].path}
+        for node in nodes:
+            held = sums[(user_id, node)]
+            held[0] += 1
+            held[1] += credit
+            held[2] = at if held[2] is None or at > held[2] else held[2]
+    found = []
+    for (user_id, label), (answers, credit, last) in sorted(sums.items()):
+        if answers >= MIN_ANSWERS:
+            accuracy, low, high = beta_posterior(credit, answers)
+            found.append(Estimate(user_id, label, answers, accuracy, low, high, last))
+    return found
+
+
+def signature(session: Session, project_id: int) -> Signature:
+    """The answers skills are computed from: every counted answer on an unretired task, gold included."""
+    count, last = session.execute(select(func.count(), func.max(Annotation.id)).select_from(Annotation).join(
+        Task, Task.id == Annotation.task_id).where(
+        Annotation.project_id == project_id, Annotation.counted.is_(True), Task.status != "retired")).one()
+    return Signature(int(count or 0), int(last or 0))
+
+
+def compute(session: Session, project: Project, consensus: dict[int, Consensus]) -> list[Estimate]:
+    """The project's skills now, with `consensus` (task id -> its inferred answer) as the truth of non-gold tasks."""
+    schema = current_schema(project)
+    if "classify" not in schema.tools:
+        return []
+    rows = session.execute(
+        select(Annotation.user_id, Annotation.task_id, Annotation.result, Annotation.created_at,
+               Annotation.gold_score, Task.is_gold, Task.gold)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(Annotation.project_id == project.id, Annotation.counted.is_(True), Task.status != "retired")
+        .execution_options(yield_per=5000))
+    evidence = []
+    for user_id, task_id, result, at, gold_score, is_gold, gold in rows:
+        given = (result or {}).get("labels") or []
+        if is_gold:
+            wanted, credit = (gold or {}).get("labels") or [], gold_score
+        else:
+            found = consensus.get(task_id)
+            wanted = ((found.result or {}).get("labels") or []) if found is not None else []
+            credit = gold_scoring.score(schema, {"labels": given}, {"labels": wanted}) if wanted else None
+        if wanted and credit is not None:
+            evidence.append((user_id, wanted, float(credit), at))
+    return estimate(schema, evidence)
+
+
+def store(session: Session, project: Project, found: list[Estimate], computed_from: Signature,
+          now: dt.datetime) -> None:
+    """Keep a computation (replacing the project's last one), unless a newer one was kept meanwhile."""
+    session.execute(insert_skipping_duplicates(session, SkillSet.__table__).values(
+        project_id=project.id, annotations=0, last_annotation_id=-1, computed_at=now))
+    kept = session.get(SkillSet, project.id, with_for_update=True, populate_existing=True)
+    if kept.last_annotation_id > computed_from.last_annotation_id:
+        return
+    kept.annotations, kept.last_annotation_id, kept.computed_at = (computed_from.annotations,
+                                                                   computed_from.last_annotation_id, now)
+    session.execute(delete(Skill).where(Skill.project_id == project.id))
+    rows = [{"project_id": project.id, "user_id": e.user_id, "label": e.label, "answers": e.answers,
+             "accuracy": e.accuracy, "low": e.low, "high": e.high, "last_evidence_at": e.last_evidence_at}
+            for e in found]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(Skill), rows[start:start + 1000])
+    session.flush()
+
+
+def refresh(session: Session, project: Project, now: dt.datetime,
+            consensus: dict[int, Consensus] | None = None) -> list[Estimate]:
+    """Compute and keep the project's skills (the consensus inferred now over the project unless given)."""
+    computed_from = signature(session, project.id)
+    found = compute(session, project, project_consensus(session, project) if consensus is None else consensus)
+    store(session, project, found, computed_from, now)
+    return found
+
+
+def is_stale(session: Session, project_id: int) -> bool:
+    kept = session.get(SkillSet, project_id)
+    held = None if kept is None else Signature(kept.annotations, kept.last_annotation_id)
+    return not is_fresh(held, signature(session, project_id))
+
+
+def stored(session: Session, project_id: int, user_id: int | None = None) -> list[Estimate]:
+    query = select(Skill).where(Skill.project_id == project_id)
+    if user_id is not None:
+        query = query.where(Skill.user_id == user_id)
+    return [Estimate(s.user_id, s.label, s.answers, s.accuracy, s.low, s.high, s.last_evidence_at)
+            for s in session.scalars(query.order_by(Skill.user_id, Skill.label))]
+
+
+def current(session: Session, project: Project, *, on_request_limit: int,
+            user_id: int | None = None) -> tuple[list[Estimate], bool]:
+    """The project's skills (one annotator's with `user_id`) and whether they are out of date: computed now for a
+    project of up to `on_request_limit` answers, else the quality worker's last (the caller queues a fresh one)."""
+    if signature(session, project.id).annotations <= on_request_limit:
+        found = compute(session, project, project_consensus(session, project))
+        return [e for e in found if user_id is None or e.user_id == user_id], False
+    return stored(session, project.id, user_id), is_stale(session, project.id)
+
+
+def proven_labels(session: Session, project: Project, user_id: int) -> list[str]:
+    """The labels under every subtree the annotator is proven in (kept skills), for skill routing's claim."""
+    proven = session.scalars(select(Skill.label).where(
+        Skill.project_id == project.id, Skill.user_id == user_id, Skill.label != WHOLE,
+        Skill.low >= PROVEN_LOW)).all()
+    if not proven:
+        return []
+    schema = current_schema(project)
+    return sorted({label for label in schema.labels
+                   if any(node in schema.labels[label].path for node in proven)})
+
+
+def projects_to_refresh(session: Session) -> list[int]:
+    """Skill-routed projects whose kept skills do not cover their answers as they are."""
+    routed = session.scalars(select(Project.id).where(Project.routing == "skill").order_by(Project.id)).all()
+    return [project_id for project_id in routed if is_stale(session, project_id)]

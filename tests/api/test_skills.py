@@ -1,0 +1,223 @@
+"""Skills per subtree and skill routing (issue 22): estimates from the consensus and from gold, the API for owners
+and for annotators themselves, `routing = skill` handing a proven annotator their subtree's unsure tasks first,
+and the bad input around them."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from annotator.runtime import runtime
+from tasks import jobs, skills
+from tasks.projects import current_schema
+from tasks.models import Project, Task
+from tests.factories import FIELD_CROWD, answer, assert_problem, field_guide_project, nxt
+
+WARBLERS, RAPTORS = ("willow_warbler", "chiffchaff"), ("kestrel", "buzzard")
+# Ten of each: ten right answers in a row is what proves an annotator (the interval's low end reaches 0.7 at 10).
+TRUTHS = [WARBLERS[n % 2] for n in range(10)] + [RAPTORS[n % 2] for n in range(10)]
+
+
+def _quantile(a: float, b: float, q: float) -> float:
+    """The Beta(a, b) quantile by integrating its density on a fine grid (no scipy): the reference."""
+    x = np.linspace(0, 1, 200_001)
+    density = x ** (a - 1) * (1 - x) ** (b - 1)
+    cdf = np.concatenate([[0], np.cumsum((density[1:] + density[:-1]) / 2 * np.diff(x))])
+    return float(np.interp(q, cdf / cdf[-1], x))
+
+
+@pytest.mark.parametrize("successes,trials", [(8, 10), (10, 10), (0, 3), (2.5, 4), (45, 50)])
+def test_the_beta_posterior_matches_an_independent_integration(successes, trials):
+    mean, low, high = skills.beta_posterior(successes, trials)
+    a, b = 1 + successes, 1 + trials - successes
+    assert mean == pytest.approx(a / (a + b))
+    assert low == pytest.approx(_quantile(a, b, 0.025), abs=2e-4)
+    assert high == pytest.approx(_quantile(a, b, 0.975), abs=2e-4)
+    if trials == successes:  # Beta(n + 1, 1): the closed form x^(n+1)
+        assert low == pytest.approx(0.025 ** (1 / (trials + 1)))
+
+
+def test_evidence_counts_for_every_node_on_the_reference_path_and_thin_subtrees_are_left_out(app):
+    schema_project = Project(label_schema={"tools": ["classify"], "labels": [
+        {"id": "warbler", "name": "W", "children": [{"id": "willow_warbler", "name": "WW"},
+                                                    {"id": "chiffchaff", "name": "C"}]},
+        {"id": "raptor", "name": "R", "children": [{"id": "kestrel", "name": "K"}]}]}, schema_version=1, id=0)
+    schema = current_schema(schema_project)
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    evidence = [(1, ["willow_warbler"], 1.0, at), (1, ["chiffchaff"], 1.0, at + dt.timedelta(days=1)),
+                (1, ["willow_warbler"], 0.0, at), (1, ["kestrel"], 1.0, at), (2, ["kestrel"], 1.0, at)]
+    found = {(e.user_id, e.label): e for e in skills.estimate(schema, evidence)}
+    # Annotator 1: 4 answers in all, 3 under "warbler" (2 right), 2 on willow warbler and 1 on kestrel (too few).
+    assert set(found) == {(1, skills.WHOLE), (1, "warbler")}
+    assert found[(1, "warbler")].answers == 3
+    assert found[(1, "warbler")].accuracy == pytest.approx(3 / 5)
+    assert found[(1, "warbler")].last_evidence_at == at + dt.timedelta(days=1)
+    assert found[(1, skills.WHOLE)].answers == 4 and found[(1, skills.WHOLE)].accuracy == pytest.approx(4 / 6)
+
+
+def _crowd(make_user, token_for):
+    return {name: token_for(make_user(f"{name}@example.org", name=name)) for name in FIELD_CROWD}
+
+
+def _answer_all(client, project, truth_of, crowd, only=None):
+    """Each of the crowd takes tasks until none is left and answers as its FIELD_CROWD rule says."""
+    for name, headers in crowd.items():
+        if only is not None and name not in only:
+            continue
+        while (response := nxt(client, project, headers)).status_code == 200:
+            lease = response.get_json()
+            assert answer(client, lease, headers, label=FIELD_CROWD[name](truth_of[lease["task"]["id"]])
+                          ).status_code == 201
+
+
+def _user_id(client, headers) -> int:
+    return client.get("/api/v1/me", headers=headers).get_json()["id"]
+
+
+def test_skills_per_subtree_from_the_consensus(client, owner, make_user, token_for):
+    crowd = _crowd(make_user, token_for)
+    project, truth_of = field_guide_project(client, owner, TRUTHS)
+    _answer_all(client, project, truth_of, crowd)
+    response = client.get(f"/api/v1/projects/{project['id']}/skills", headers=owner)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["stale"] is False and body["proven_low"] == skills.PROVEN_LOW
+    by = {(row["user_id"], row["label"]): row for row in body["items"]}
+    expert, raptors, rounder = (_user_id(client, crowd[name]) for name in FIELD_CROWD)
+    # The warbler expert: all 10 warblers right (Beta(11, 1)), every raptor wrong (Beta(1, 11)).
+    assert by[(expert, "warbler")]["answers"] == 10
+    assert by[(expert, "warbler")]["accuracy"] == pytest.approx(11 / 12, abs=1e-4)
+    assert by[(expert, "warbler")]["low"] == pytest.approx(0.025 ** (1 / 11), abs=1e-4)
+    assert by[(expert, "raptor")]["accuracy"] == pytest.approx(1 / 12, abs=1e-4)
+    assert by[(expert, None)]["answers"] == 20 and by[(expert, None)]["accuracy"] == pytest.approx(11 / 22, abs=1e-4)
+    assert by[(raptors, "raptor")]["accuracy"] > 0.9 > 0.1 > by[(raptors, "warbler")]["accuracy"]
+    assert by[(rounder, "warbler")]["low"] >= skills.PROVEN_LOW and by[(rounder, "raptor")]["low"] >= skills.PROVEN_LOW
+    # Species with 5 answers each are listed too; the expert's own view is the same numbers.
+    assert by[(expert, "willow_warbler")]["answers"] == 5
+    mine = client.get(f"/api/v1/me/skills?project_id={project['id']}", headers=crowd["warbler_expert"]).get_json()
+    assert {(row["user_id"], row["label"]) for row in mine["items"]} == {key for key in by if key[0] == expert}
+    one = client.get(f"/api/v1/projects/{project['id']}/skills?user_id={raptors}", headers=owner).get_json()
+    assert {row["user_id"] for row in one["items"]} == {raptors}
+
+
+def test_gold_answers_are_evidence_in_the_gold_labels_subtree(client, owner, make_user, token_for):
+    crowd = _crowd(make_user, token_for)
+    project, _ = field_guide_project(client, owner, [], qualification={"warmup_gold": 4, "min_gold_accuracy": 0.0})
+    gold = [{"data": {"text": f"gold {n}"}, "gold": {"labels": [RAPTORS[n % 2]]}} for n in range(4)]
+    assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=gold, headers=owner).status_code == 201
+    expert = crowd["warbler_expert"]
+    tasks = client.get(f"/api/v1/projects/{project['id']}/tasks?per_page=50", headers=owner).get_json()["items"]
+    truth = {task["id"]: RAPTORS[int(task["data"]["text"].split()[-1]) % 2] for task in tasks}
+    answered = 0
+    while (response := nxt(client, project, expert)).status_code == 200:
+        lease = response.get_json()
+        assert answer(client, lease, expert, label=FIELD_CROWD["warbler_expert"](truth[lease["task"]["id"]])
+                      ).status_code == 201
+        answered += 1
+    assert answered == 4
+    rows = client.get(f"/api/v1/me/skills?project_id={project['id']}", headers=expert).get_json()["items"]
+    by = {row["label"]: row for row in rows}
+    assert set(by) == {None, "raptor"}  # two gold tasks per species: below MIN_ANSWERS each
+    assert by["raptor"]["answers"] == 4 and by["raptor"]["accuracy"] == pytest.approx(1 / 6, abs=1e-4)
+
+
+def test_large_projects_keep_skills_from_the_quality_worker(app, client, owner, make_user, token_for):
+    crowd = _crowd(make_user, token_for)
+    project, truth_of = field_guide_project(client, owner, TRUTHS[:6])
+    _answer_all(client, project, truth_of, crowd)
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 5
+    first = client.get(f"/api/v1/projects/{project['id']}/skills", headers=owner).get_json()
+    assert first == {**first, "items": [], "stale": True}  # nothing kept yet; a computation is queued
+    with app.app_context():
+        assert jobs.refresh_quality() == [project["id"]]
+    kept = client.get(f"/api/v1/projects/{project['id']}/skills", headers=owner).get_json()
+    assert kept["stale"] is False and len(kept["items"]) > 0
+    app.config["ANNOTATOR_QUALITY_ON_REQUEST"] = 10_000
+    assert client.get(f"/api/v1/projects/{project['id']}/skills", headers=owner).get_json()["items"] == kept["items"]
+
+
+def _routed_setup(app, client, owner, make_user, token_for):
+    """A skill-routed project whose crowd answered TRUTHS (the warbler expert proven in warblers only) and whose
+    skills the minutely refresh kept; then three new tasks answered by two newcomers so their answers point into
+    the subtrees with different doubt."""
+    crowd = _crowd(make_user, token_for)
+    project, truth_of = field_guide_project(client, owner, TRUTHS, routing="skill")
+    assert project["routing"] == "skill"
+    _answer_all(client, project, truth_of, crowd)
+    with app.app_context():
+        assert jobs.refresh_quality() == [project["id"]]
+    newcomers = [token_for(make_user(f"new{n}@example.org")) for n in range(2)]
+    rows = [{"data": {"text": f"new sighting {n}"}} for n in range(5)]
+    assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).status_code == 201
+    # Split warbler (unsure: 0.67), one warbler answer (0.5), agreed kestrel (0.33); two tasks left fresh.
+    routed = []
+    for label in ("willow_warbler", "chiffchaff", "kestrel"):
+        lease = nxt(client, project, newcomers[0]).get_json()
+        assert answer(client, lease, newcomers[0], label=label).status_code == 201
+        routed.append(lease["task"]["id"])
+    second = {routed[0]: "chiffchaff", routed[1]: None, routed[2]: "kestrel"}
+    for _ in range(3):  # tasks others began come first for the second newcomer: these three, in ring order
+        lease = nxt(client, project, newcomers[1]).get_json()
+        label = second[lease["task"]["id"]]
+        if label is None:
+            client.post(f"/api/v1/assignments/{lease['assignment']['id']}/skip", json={}, headers=newcomers[1])
+        else:
+            assert answer(client, lease, newcomers[1], label=label).status_code == 201
+    return project, crowd, routed
+
+
+def test_skill_routing_hands_a_proven_annotator_their_subtrees_most_unsure_tasks_first(app, client, owner, make_user,
+                                                                                        token_for):
+    project, crowd, (split, single, agreed) = _routed_setup(app, client, owner, make_user, token_for)
+    with app.app_context():
+        session = runtime().session_factory()
+        stored = {t.id: (t.route_label, round(t.route_need, 2)) for t in session.query(Task).filter(
+            Task.id.in_([split, single, agreed]))}
+        session.close()
+    assert stored == {split: ("willow_warbler", 0.67), single: ("chiffchaff", 0.5), agreed: ("kestrel", 0.33)}
+    expert = crowd["warbler_expert"]
+    order = []
+    for _ in range(2):
+        lease = nxt(client, project, expert).get_json()
+        order.append(lease["task"]["id"])
+        assert answer(client, lease, expert, label="willow_warbler").status_code == 201
+    assert order == [split, single]  # the warblers, most unsure first; the agreed kestrel is not theirs to judge
+    # Proven nowhere in raptors and nothing unsure left among warblers: the ring (finish what was begun first).
+    assert nxt(client, project, expert).get_json()["task"]["id"] == agreed
+
+
+def test_without_proof_skill_routing_is_the_ring(app, client, owner, make_user, token_for):
+    project, crowd, (split, single, agreed) = _routed_setup(app, client, owner, make_user, token_for)
+    # The raptor expert is proven in raptors: the agreed kestrel first though it is the least unsure task.
+    assert nxt(client, project, crowd["raptor_expert"]).get_json()["task"]["id"] == agreed
+    # A newcomer proven nowhere walks the ring: tasks others began come first (the kestrel is full now).
+    fresh = token_for(make_user("third@example.org"))
+    assert nxt(client, project, fresh).get_json()["task"]["id"] in (split, single)
+
+
+@pytest.mark.parametrize("body,field", [({"routing": "random"}, "routing"), ({"routing": 3}, "routing"),
+                                        ({"routing": None}, "routing")])
+def test_bad_routing_is_refused_naming_the_field(client, owner, body, field):
+    project, _ = field_guide_project(client, owner, ["kestrel"])
+    response = client.patch(f"/api/v1/projects/{project['id']}", json=body, headers=owner)
+    assert field in assert_problem(response, 422)["errors"]
+    assert client.get(f"/api/v1/projects/{project['id']}", headers=owner).get_json()["routing"] == "ring"
+
+
+def test_who_may_read_skills(client, owner, make_user, token_for):
+    project, _ = field_guide_project(client, owner, ["kestrel"], visibility="private")
+    stranger = token_for(make_user("stranger@example.org"))
+    member = make_user("member@example.org")
+    assert client.post(f"/api/v1/projects/{project['id']}/members", json={"email": "member@example.org",
+                                                                         "role": "annotator"},
+                       headers=owner).status_code == 201
+    assert_problem(client.get(f"/api/v1/projects/{project['id']}/skills", headers=stranger), 404)
+    assert_problem(client.get(f"/api/v1/projects/{project['id']}/skills", headers=token_for(member)), 403)
+    assert_problem(client.get(f"/api/v1/me/skills?project_id={project['id']}", headers=stranger), 404)
+    assert_problem(client.get("/api/v1/me/skills", headers=stranger), 422)
+    assert_problem(client.get("/api/v1/me/skills?project_id=abc", headers=stranger), 422)
+    stranger_id = _user_id(client, stranger)
+    assert_problem(client.get(f"/api/v1/projects/{project['id']}/skills?user_id={stranger_id}", headers=owner), 404)
+    member_rows = client.get(f"/api/v1/projects/{project['id']}/skills?user_id={member.id}", headers=owner)
+    assert member_rows.status_code == 200 and member_rows.get_json()["items"] == []

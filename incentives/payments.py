@@ -73,18 +73,31 @@ def pay_for_answer(session: Session, project: Project, user: User, annotation_id
         settle(session, project, task, now, scores)
 
 
-def reserve(session: Session, project: Project, assignment_id: int, now: dt.datetime, *, late: bool = False) -> None:
-    """Reserve the most the lease's answer could earn. The budget moves at ledger.apply_late, which refuses
-    (409 budget_exhausted, the whole transaction rolled back) when the budget cannot."""
-    rates = rules.Rates.of(project.rewards)
+def reserve(session: Session, project: Project, assignment_id: int, now: dt.datetime, *, late: bool = False,
+            tier: tuple[int, float] = (0, 1.0)) -> None:
+    """Reserve the most the lease's answer could earn at the lease's expert `tier` (its number and multiplier; 0:
+    none), which the reservation keeps for the credit and the settlement. The budget moves at ledger.apply_late,
+    which refuses (409 budget_exhausted, the whole transaction rolled back) when the budget cannot."""
+    rates = rules.Rates.of(project.rewards).at_tier(*tier)
     if rates.most == 0:
         return
     budget, held = _accounts(session, project)
     key = f"reserve:{assignment_id}" + (":late" if late else "")
     ledger.post_late(session, key, "reserve", [Leg(budget, -rates.most), Leg(held, rates.most)], now,
-                     memo=f"reserved for lease {assignment_id}", project_id=project.id, assignment_id=assignment_id,
+                     memo=f"reserved for lease {assignment_id}{rates.tier_words}", project_id=project.id,
+                     assignment_id=assignment_id,
                      details={"rule_version": rules.RULES_VERSION, "most": rates.most,
-                              "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus})
+                              "per_annotation": rates.per_annotation, "agreement_bonus": rates.agreement_bonus,
+                              **rates.tier_details()})
+
+
+def _rates_in(details: dict | None) -> rules.Rates | None:
+    """The rates a reservation was made at (with its tier), from its details; None for one made before
+    reservations kept them."""
+    if not details or "per_annotation" not in details:
+        return None
+    return rules.Rates(int(details["per_annotation"]), int(details["agreement_bonus"]), int(details.get("tier", 0)),
+                       float(details.get("multiplier", 1.0)))
 
 
 # Far from empty: a budget that held this many leases' worth when this request found it cannot have been emptied by
@@ -131,15 +144,16 @@ def credit(session: Session, project: Project, user: User, annotation_id: int, a
     rates = reserved_at or rules.Rates.of(project.rewards)
     if rates.most == 0:
         return
-    if still_held < rates.per_annotation:
-        reserve(session, project, assignment_id, now, late=True)  # a late answer whose reservation was given back
+    if still_held < rates.per_annotation:  # a late answer whose reservation was given back
+        reserve(session, project, assignment_id, now, late=True, tier=(rates.tier, rates.multiplier))
     _, held = _accounts(session, project)
     pending = ledger.account(session, "wallet_pending", user_id=user.id)
     earned = rules.base(rates, task_id)
     if earned.amount:
         ledger.post_late(session, f"credit:{annotation_id}", "credit", [Leg(held, -earned.amount),
                                                                         Leg(pending, earned.amount)], now,
-                         memo=earned.explanation, details=earned.details(), project_id=project.id, task_id=task_id,
+                         memo=earned.explanation, details={**earned.details(), **rates.tier_details()},
+                         project_id=project.id, task_id=task_id,
                          annotation_id=annotation_id, assignment_id=assignment_id)
 
 
@@ -152,9 +166,7 @@ def _reservation(session: Session, project: Project, assignment_id: int) -> tupl
     if row is None:
         return None, 0
     details, still_held = row
-    rates = rules.Rates(int(details["per_annotation"]), int(details["agreement_bonus"])) \
-        if details and "per_annotation" in details else None
-    return rates, int(still_held)
+    return _rates_in(details), int(still_held)
 
 
 # What the lease's transactions put on the project's reserve: its few transactions (by lease), then each one's
@@ -192,7 +204,7 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     rows = session.execute(select(Annotation.id, Annotation.user_id, Annotation.assignment_id, Annotation.result).where(
         Annotation.task_id == task.id, Annotation.counted.is_(True), PAID).order_by(Annotation.id)).all()
     _wallets(session, {row.user_id for row in rows})
-    keys, credited, reserved = _task_ledger(session, project, rows)
+    keys, credited, reserved, reserved_at = _task_ledger(session, project, rows)
     if pricing.reads_history(project):  # a settlement without bonus too: it is history for those after it
         # Priced on the workers' earlier settlements: the project's settlements take turns from here to commit,
         # so each sees every one before it and the ledger's order is the order they saw (the replay's order).
@@ -212,11 +224,14 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
         if bonus:
             scored = (scores or {}).get(annotation_id) or Scored(0.0)
             price = prices[annotation_id]
-            extra = rules.bonus(rates, price.fraction, task.id, gold=task.is_gold, objects=scored.objects,
+            # At the rates (and expert tier) the answer's lease reserved.
+            paid_at = reserved_at.get(assignment_id, rates)
+            extra = rules.bonus(paid_at, price.fraction, task.id, gold=task.is_gold, objects=scored.objects,
                                 mechanism=price.reason)
             extra_amount, explanation = min(extra.amount, held_for_it), extra.explanation
             details = {**extra.details(), "base": base, "bonus": extra_amount, "peer_score": price.peer_score,
-                       "agreement_score": scored.value}  # what the replay prices other mechanisms on
+                       "agreement_score": scored.value,  # what the replay prices other mechanisms on
+                       **paid_at.tier_details()}
         else:
             extra_amount, explanation = 0, f"no bonus: task {task.id} was withdrawn"
             details = {"rule_version": rules.RULES_VERSION, "base": base, "bonus": 0, "explanation": explanation}
@@ -234,10 +249,11 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     return settled
 
 
-def _task_ledger(session: Session, project: Project, rows: list) -> tuple[set[str], dict[int, int], dict[int, int]]:
+def _task_ledger(session: Session, project: Project,
+                 rows: list) -> tuple[set[str], dict[int, int], dict[int, int], dict[int, rules.Rates]]:
     """What the ledger holds for a task's answers, in one query over their postings' legs: the keys posted among
-    their credit, settle and clawback keys; what each credit put in pending; and what is still reserved for each
-    answer's lease (as _left_for)."""
+    their credit, settle and clawback keys; what each credit put in pending; what is still reserved for each
+    answer's lease (as _left_for); and the rates (and tier) each lease's reservation was made at."""
     wanted = {f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")}
     leases = [row.assignment_id for row in rows]
     # The postings first (by key or by lease: a unique and an indexed lookup on one table), then each one's legs by
@@ -255,18 +271,20 @@ def _task_ledger(session: Session, project: Project, rows: list) -> tuple[set[st
         on = its_legs.c.transaction_id == LedgerTransaction.id
     legs = session.execute(
         select(LedgerTransaction.idempotency_key, LedgerTransaction.annotation_id, LedgerTransaction.assignment_id,
-               its_legs.c.kind, its_legs.c.project_id, its_legs.c.amount)
+               its_legs.c.kind, its_legs.c.project_id, its_legs.c.amount, LedgerTransaction.details)
         .select_from(postings).join(LedgerTransaction, LedgerTransaction.id == postings.c.id)
         .join(its_legs, on)).all()
-    keys, credited, reserved = set(), {}, {}
-    for key, annotation_id, assignment_id, kind, account_project, amount in legs:
+    keys, credited, reserved, reserved_at = set(), {}, {}, {}
+    for key, annotation_id, assignment_id, kind, account_project, amount, details in legs:
         if key in wanted:
             keys.add(key)
+        if key == f"reserve:{assignment_id}" and assignment_id in leases and _rates_in(details) is not None:
+            reserved_at[assignment_id] = _rates_in(details)
         if kind == "wallet_pending" and key == f"credit:{annotation_id}":
             credited[annotation_id] = int(amount)
         if kind == "project_reserve" and account_project == project.id and assignment_id in leases:
             reserved[assignment_id] = reserved.get(assignment_id, 0) + int(amount)
-    return keys, credited, reserved
+    return keys, credited, reserved, reserved_at
 
 
 def _left_for(session: Session, project: Project, assignment_ids: list[int]) -> dict[int, int]:

@@ -7,7 +7,10 @@ Parameters from the project's `rewards`:
   consensus, 1 - taxonomy distance, so a genus for its species earns part of it, or the gold score for a
   gold task, 0 for a failed gold answer).
 - `mechanism`, `mechanism_params`: which mechanism prices the bonus, and its parameters.
-A lease reserves the most an answer could cost: base + full bonus.
+- `tiers` (optional): expert tiers, [{"min_accuracy", "min_answers", "multiplier"}, ...] in rising order; an
+  annotator whose project-wide skill (tasks.skills) reaches a tier's accuracy over at least its answers is paid
+  base and bonus times its multiplier, at the tier held when the lease was taken (the reservation keeps it).
+A lease reserves the most an answer could cost: base + full bonus (at the lease's tier).
 
 Versions (RULES_VERSION, kept in every posting's details):
 1. Boxes scored by their matched F1 against the consensus boxes, labels ignored; polygons and keypoints
@@ -29,11 +32,30 @@ RULES_VERSION = 3
 class Rates:
     per_annotation: int
     agreement_bonus: int
+    tier: int = 0  # the expert tier these rates are paid at (0: none), its multiplier applied already
+    multiplier: float = 1.0
 
     @classmethod
     def of(cls, rewards: dict | None) -> Rates:
         rewards = rewards or {}
         return cls(int(rewards.get("per_annotation", 0)), int(rewards.get("agreement_bonus", 0)))
+
+    def at_tier(self, tier: int, multiplier: float) -> Rates:
+        """These rates for an annotator of expert tier `tier` (1-based; 0: none): each amount times the tier's
+        multiplier, rounded down to minor units (in thousandths, so 1.5 x 25 is exactly 37)."""
+        if tier == 0:
+            return self
+        thousandths = round(multiplier * 1000)
+        return Rates(self.per_annotation * thousandths // 1000, self.agreement_bonus * thousandths // 1000, tier,
+                     multiplier)
+
+    @property
+    def tier_words(self) -> str:
+        """How a wallet line names the tier: " at tier 1 (x1.5)", or nothing."""
+        return f" at tier {self.tier} (x{self.multiplier:g})" if self.tier else ""
+
+    def tier_details(self) -> dict:
+        return {"tier": self.tier, "multiplier": self.multiplier} if self.tier else {}
 
     @property
     def most(self) -> int:
@@ -60,7 +82,8 @@ class Credit:
 
 
 def base(rates: Rates, task_id: int) -> Credit:
-    return Credit(rates.per_annotation, None, RULES_VERSION, f"{rates.per_annotation} base on task {task_id}")
+    return Credit(rates.per_annotation, None, RULES_VERSION,
+                  f"{rates.per_annotation} base on task {task_id}{rates.tier_words}")
 
 
 MECHANISM_WORDS = {"gold": "gold accuracy", "peer_prediction": "peer prediction", "posterior": "posterior"}
@@ -80,8 +103,8 @@ def bonus(rates: Rates, score: float, task_id: int, *, gold: bool = False, objec
     what = MECHANISM_WORDS.get(named) or ("gold score" if gold else "agreement")
     why = "".join(f"; {_objects_in_words(tool, found)}" for tool, found in (objects or {}).items())
     return Credit(amount, round(score, 4), RULES_VERSION,
-                  f"{amount} bonus: {score:.2f} {what} on task {task_id} (of {rates.agreement_bonus}){why}",
-                  objects or None, mechanism)
+                  f"{amount} bonus: {score:.2f} {what} on task {task_id} (of {rates.agreement_bonus}"
+                  f"{rates.tier_words}){why}", objects or None, mechanism)
 
 
 def _objects_in_words(tool: str, found: dict) -> str:

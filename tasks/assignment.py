@@ -70,8 +70,8 @@ _LEASE_TAKEN = update(_tasks).where(_tasks.c.id == bindparam("task_id")).values(
 # Core INSERT with an UPDATE in its WITH would give the UPDATE the INSERT's parameters as SET columns too.
 _NEW_LEASE_COUNTED = text("""
 WITH taken AS (UPDATE tasks SET leased = leased + 1 WHERE id = :task_id)
-INSERT INTO assignments (project_id, task_id, user_id, status, is_gold, expires_at, created_at)
-VALUES (:project_id, :task_id, :user_id, :status, :is_gold, :expires_at, :created_at) RETURNING id""")
+INSERT INTO assignments (project_id, task_id, user_id, status, is_gold, expires_at, created_at, tier)
+VALUES (:project_id, :task_id, :user_id, :status, :is_gold, :expires_at, :created_at, :tier) RETURNING id""")
 
 
 def _theirs(statuses: tuple[str, ...] | None):
@@ -144,9 +144,11 @@ def _claim_waiting(session: Session, params: dict, attempts: int = 3) -> Row | N
 
 
 def next_task(session: Session, project: Project, user: User, now: dt.datetime,
-              rng: random.Random | None = None, *, max_open_leases: int | None = None) -> Lease | None:
-    """The caller's live lease in the project, or a new one; None when nothing is left for them. A new one is
-    refused (429) when the caller already holds `max_open_leases` live leases in other projects."""
+              rng: random.Random | None = None, *, max_open_leases: int | None = None,
+              tier: int = 0) -> Lease | None:
+    """The caller's live lease in the project, or a new one (recording the expert `tier` they hold now); None when
+    nothing is left for them. A new one is refused (429) when the caller already holds `max_open_leases` live
+    leases in other projects."""
     write_intent(session)
     if project.status != "active":
         raise ProjectNotActive(f"The project is {project.status}; it hands out no tasks.")
@@ -177,7 +179,7 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
         return None
     expires_at = now + dt.timedelta(seconds=project.lease_seconds)
     lease = {"project_id": project.id, "task_id": task.id, "user_id": user.id, "status": "leased",
-             "is_gold": task.is_gold, "created_at": now, "expires_at": expires_at}
+             "is_gold": task.is_gold, "created_at": now, "expires_at": expires_at, "tier": tier or None}
     if connection.dialect.name == "postgresql":
         assignment_id = connection.execute(_NEW_LEASE_COUNTED, lease).scalar_one()
     else:

@@ -189,6 +189,8 @@ class Assignment(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The expert tier (rewards.tiers, 1-based) the annotator held when the lease was taken; NULL: none.
+    tier: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Annotation(Base):

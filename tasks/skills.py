@@ -178,7 +178,27 @@ def proven_labels(session: Session, project: Project, user_id: int) -> list[str]
                    if any(node in schema.labels[label].path for node in proven)})
 
 
+def tier_of(session: Session, project: Project, user_id: int) -> tuple[int, float]:
+    """The expert tier (1-based; 0: none) and its multiplier the annotator holds now under the project's
+    `rewards.tiers`: the highest whose min_accuracy their kept project-wide skill reaches over at least its
+    min_answers answers."""
+    tiers = (project.rewards or {}).get("tiers") or []
+    if not tiers:
+        return 0, 1.0
+    whole = session.get(Skill, (project.id, user_id, WHOLE))
+    held = (0, 1.0)
+    for number, tier in enumerate(tiers, start=1):
+        if whole is not None and whole.accuracy >= tier["min_accuracy"] and whole.answers >= tier["min_answers"]:
+            held = (number, float(tier["multiplier"]))
+    return held
+
+
+def uses_skills(project: Project) -> bool:
+    """Whether the project's work reads kept skills: skill routing, or expert tiers."""
+    return project.routing == "skill" or bool((project.rewards or {}).get("tiers"))
+
+
 def projects_to_refresh(session: Session) -> list[int]:
-    """Skill-routed projects whose kept skills do not cover their answers as they are."""
-    routed = session.scalars(select(Project.id).where(Project.routing == "skill").order_by(Project.id)).all()
-    return [project_id for project_id in routed if is_stale(session, project_id)]
+    """Active projects that route by skill or pay by tier, whose kept skills do not cover their answers as they are."""
+    active = session.scalars(select(Project).where(Project.status == "active").order_by(Project.id)).all()
+    return [project.id for project in active if uses_skills(project) and is_stale(session, project.id)]

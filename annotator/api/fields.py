@@ -90,3 +90,11 @@ class Ratio(fields.Float):
         if isinstance(value, (bool, str)):
             raise ValidationError("Not a valid number.")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class WholeNested(fields.Nested):
+    """A nested object whose required fields stay required even in a partial load (a PATCH): an item of a list
+    replaces the stored one whole, so it cannot be patched piecemeal."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, partial: Any = None, **kwargs: Any) -> Any:
+        return super()._deserialize(value, attr, data, partial=False, **kwargs)

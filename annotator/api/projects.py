@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from annotator import audit
 from annotator.api.core import Page, WithFields, no_content, paginate, route
-from annotator.api.fields import EmailAddress, In, Money, PageQuery, Ratio, SafeString, StrictInteger
+from annotator.api.fields import EmailAddress, In, Money, PageQuery, Ratio, SafeString, StrictInteger, WholeNested
 from annotator.api.schemas import UserBrief
 from annotator.users.models import User
 from annotator.web import db_session, request_now
@@ -31,9 +31,30 @@ class QualificationIn(In):
     warmup_gold = StrictInteger(load_default=0, validate=validate.Range(min=0, max=1000))
 
 
+class TierIn(In):
+    min_accuracy = Ratio(required=True, minimum=0.0, maximum=1.0, metadata={
+        "description": "the annotator's project-wide accuracy (GET /projects/{id}/skills, label null) from which "
+                       "the tier holds"})
+    min_answers = StrictInteger(required=True, validate=validate.Range(min=1, max=1_000_000))
+    multiplier = Ratio(required=True, minimum=1.0, maximum=10.0, metadata={
+        "description": "base and bonus are paid times this (rounded down to minor units)"})
+
+
+def _rising(tiers: list[dict]) -> None:
+    """Tiers go up: each asks more accuracy (and no fewer answers) than the one before and pays no less."""
+    for number, (lower, upper) in enumerate(zip(tiers, tiers[1:]), start=2):
+        if not (upper["min_accuracy"] > lower["min_accuracy"] and upper["min_answers"] >= lower["min_answers"]
+                and upper["multiplier"] >= lower["multiplier"]):
+            raise ValidationError(f"Tier {number} must ask more accuracy, no fewer answers and pay no less than tier "
+                                  f"{number - 1}: list tiers from the lowest up.")
+
+
 class RewardsIn(In):
     per_annotation = Money(load_default=0, maximum=10**9)
     agreement_bonus = Money(load_default=0, maximum=10**9)
+    tiers = fields.List(WholeNested(TierIn), validate=[validate.Length(max=10), _rising], metadata={
+        "description": "expert tiers, lowest first: an annotator holding one when a lease is taken is paid at its "
+                       "multiplier for that answer ([] or absent: none)"})
     mechanism = fields.String(validate=validate.OneOf(list(mechanisms.REGISTRY)), metadata={
         "description": "what prices the bonus: " + ", ".join(mechanisms.REGISTRY) + " (GET /api/v1/mechanisms). "
         "A new project that names none gets peer_prediction when every answer is one whole-item label, "

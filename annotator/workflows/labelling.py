@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from annotator.errors import NotFound, PermissionDenied
 from annotator.users.models import User
 from incentives import ledger, payments
-from tasks import annotations, assignment, projects
+from tasks import annotations, assignment, projects, skills
 from tasks.models import Assignment, Flag, Project
 
 
@@ -24,17 +24,18 @@ def take_next(db: Session, project_id: int, user: User, now: dt.datetime, *,
     # One annotator holds at most `max_open_leases` live leases across projects (one per project is the rule
     # within a project): a new project's work beyond that is refused until one is answered or lapses.
     payments.find_accounts(db, project)  # before the claim: the task row it locks is held for less
-    lease = assignment.next_task(db, project, user, now, max_open_leases=max_open_leases)
+    tier = skills.tier_of(db, project, user.id)  # the expert tier a new lease is paid at (rewards.tiers)
+    lease = assignment.next_task(db, project, user, now, max_open_leases=max_open_leases, tier=tier[0])
     if lease is not None and lease.new:
-        _reserve(db, project, lease.assignment_id, now)
+        _reserve(db, project, lease.assignment_id, now, tier)
     return lease
 
 
-def _reserve(db: Session, project: Project, assignment_id: int, now: dt.datetime) -> None:
-    """Reserve the new lease's most, the budget moving now, as the last statement before commit. With the budget
-    short, first take back what ended leases still hold (their releases move it too), before any hot row is
-    locked: a release job committing at the same moment then never waits on a row this request holds."""
-    payments.reserve(db, project, assignment_id, now)
+def _reserve(db: Session, project: Project, assignment_id: int, now: dt.datetime, tier: tuple[int, float]) -> None:
+    """Reserve the new lease's most (at its tier), the budget moving now, as the last statement before commit. With
+    the budget short, first take back what ended leases still hold (their releases move it too), before any hot
+    row is locked: a release job committing at the same moment then never waits on a row this request holds."""
+    payments.reserve(db, project, assignment_id, now, tier=tier)
     if payments.budget_short(db, project):
         payments.release_lapsed(db, now, project_id=project.id)
     ledger.apply_late(db)  # 409 budget_exhausted when the budget still cannot

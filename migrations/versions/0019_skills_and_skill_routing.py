@@ -1,4 +1,5 @@
-"""Skills per subtree (skills, skill_sets), skill routing (projects.routing, tasks.route_label and route_need).
+"""Skills per subtree (skills, skill_sets), skill routing (projects.routing, tasks.route_label and route_need),
+the expert tier a lease is paid at (assignments.tier).
 
 Revision ID: 0019
 Revises: 0018
@@ -44,6 +45,9 @@ def upgrade() -> None:
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.add_column(sa.Column('routing', sa.String(length=10), server_default='ring', nullable=False))
 
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('tier', sa.Integer(), nullable=True))
+
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('route_label', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('route_need', sa.Float(), nullable=True))
@@ -57,6 +61,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_routed', postgresql_where=sa.text("status = 'open' AND NOT is_gold AND leased + submitted > 0"), sqlite_where=sa.text("status = 'open' AND NOT is_gold AND leased + submitted > 0"))
         batch_op.drop_column('route_need')
         batch_op.drop_column('route_label')
+
+    with op.batch_alter_table('assignments', schema=None) as batch_op:
+        batch_op.drop_column('tier')
 
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_column('routing')

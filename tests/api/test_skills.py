@@ -7,12 +7,13 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from annotator.runtime import runtime
 from tasks import jobs, skills
 from tasks.projects import current_schema
-from tasks.models import Project, Task
-from tests.factories import FIELD_CROWD, answer, assert_problem, field_guide_project, nxt
+from tasks.models import Assignment, Project, Task
+from tests.factories import FIELD_CROWD, answer, assert_problem, deposit, field_guide_project, nxt, verified
 
 WARBLERS, RAPTORS = ("willow_warbler", "chiffchaff"), ("kestrel", "buzzard")
 # Ten of each: ten right answers in a row is what proves an annotator (the interval's low end reaches 0.7 at 10).
@@ -221,3 +222,63 @@ def test_who_may_read_skills(client, owner, make_user, token_for):
     assert_problem(client.get(f"/api/v1/projects/{project['id']}/skills?user_id={stranger_id}", headers=owner), 404)
     member_rows = client.get(f"/api/v1/projects/{project['id']}/skills?user_id={member.id}", headers=owner)
     assert member_rows.status_code == 200 and member_rows.get_json()["items"] == []
+
+
+TIERS = [{"min_accuracy": 0.8, "min_answers": 10, "multiplier": 1.5}]
+PAID = {"per_annotation": 50, "agreement_bonus": 20, "mechanism": "agreement"}
+
+
+def test_an_expert_tier_is_reserved_credited_and_settled_at_its_multiplier(app, client, owner, make_user, token_for):
+    crowd = _crowd(make_user, token_for)
+    project, truth_of = field_guide_project(client, owner, TRUTHS, rewards={**PAID, "tiers": TIERS})
+    assert client.get(f"/api/v1/projects/{project['id']}", headers=owner).get_json()["rewards"]["tiers"] == TIERS
+    deposit(client, app, project["id"], owner, 100_000)
+    _answer_all(client, project, truth_of, crowd)
+    with app.app_context():
+        assert jobs.refresh_quality() == [project["id"]]  # tiers read kept skills: refreshed at any size
+    mine = {row["label"]: row for row in client.get(f"/api/v1/me/skills?project_id={project['id']}",
+                                                     headers=crowd["all_rounder"]).get_json()["items"]}
+    assert mine[None]["accuracy"] >= 0.8 and mine[None]["answers"] == 20  # tier 1: 1.5 x (50 + 20)
+    assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=[{"data": {"text": "new kestrel"}}],
+                       headers=owner).status_code == 201
+    lines = {}
+    for name in ("all_rounder", "warbler_expert"):
+        headers = crowd[name]
+        response = nxt(client, project, headers)
+        assert response.status_code == 200, (response.status_code, response.get_data())
+        lease = response.get_json()
+        assert answer(client, lease, headers, label="kestrel").status_code == 201
+        lines[name] = [line for line in client.get("/api/v1/wallet/entries?per_page=100", headers=headers)
+                       .get_json()["items"] if line["task_id"] == lease["task"]["id"]]
+    expert_line, = lines["all_rounder"]
+    assert expert_line["amount"] == 75 and "at tier 1 (x1.5)" in expert_line["memo"]
+    assert expert_line["details"]["tier"] == 1 and expert_line["details"]["multiplier"] == 1.5
+    plain_line, = lines["warbler_expert"]
+    assert plain_line["amount"] == 50 and "tier" not in plain_line["memo"]
+    with app.app_context():
+        session = runtime().session_factory()
+        tiers = dict(session.execute(select(Assignment.user_id, Assignment.tier).where(
+            Assignment.task_id == expert_line["task_id"])).all())
+        session.close()
+    assert sorted(tiers.values(), key=str) == [1, None]
+    assert verified(app) == []
+
+
+@pytest.mark.parametrize("tiers,path", [
+    ([{"min_accuracy": 0.9, "min_answers": 50, "multiplier": 0.5}], "rewards.tiers.0.multiplier"),
+    ([{"min_accuracy": 0.9, "min_answers": 50, "multiplier": 11}], "rewards.tiers.0.multiplier"),
+    ([{"min_accuracy": 1.2, "min_answers": 50, "multiplier": 2}], "rewards.tiers.0.min_accuracy"),
+    ([{"min_accuracy": 0.9, "min_answers": 0, "multiplier": 2}], "rewards.tiers.0.min_answers"),
+    ([{"min_accuracy": 0.9, "multiplier": 2}], "rewards.tiers.0.min_answers"),
+    ([{"min_accuracy": 0.9, "min_answers": 50, "multiplier": 2},
+      {"min_accuracy": 0.8, "min_answers": 50, "multiplier": 3}], "rewards.tiers"),
+    ([{"min_accuracy": 0.8, "min_answers": 50, "multiplier": 2},
+      {"min_accuracy": 0.9, "min_answers": 50, "multiplier": 1.5}], "rewards.tiers"),
+    ([{"min_accuracy": 0.8, "min_answers": 5, "multiplier": 2, "bonus": 1}], "rewards.tiers.0.bonus"),
+    ("gold", "rewards.tiers"),
+])
+def test_bad_tiers_are_refused_naming_the_field(client, owner, tiers, path):
+    project, _ = field_guide_project(client, owner, ["kestrel"], rewards=PAID)
+    response = client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"tiers": tiers}}, headers=owner)
+    assert path in assert_problem(response, 422)["errors"]
+    assert "tiers" not in client.get(f"/api/v1/projects/{project['id']}", headers=owner).get_json()["rewards"]

@@ -538,6 +538,18 @@ const en = {
   "imp.seeQuality": "See agreement and consensus on the dashboard",
   "q.external": "external",
   "dash.imported": "{answers} answers imported from another tool, on {tasks} tasks; they are analysed like ours but do not complete a task here",
+  "sk.yours": "Your skills",
+  "sk.none": "No skills yet: they appear once at least 3 of your answers in a subtree can be checked against gold or the consensus.",
+  "sk.row": "{accuracy} [{low}–{high}] · {answers} answers",
+  "sk.proven": "proven",
+  "sk.provenTitle": "Proven: the 95% interval starts at {low} or above; with skill routing you get this subtree's unsure tasks first.",
+  "sk.whole": "All labels",
+  "sk.tier": "Tier {number}: paid ×{multiplier}",
+  "sk.noTier": "No expert tier yet.",
+  "sk.next": "Tier {number} (×{multiplier}) needs {accuracy} accuracy over {answers} answers; you have {mine} over {count}.",
+  "sk.heatmap": "Skills by subtree",
+  "sk.heatmapHelp": "Each annotator's accuracy per subtree (the Beta posterior's mean; the 95% interval and the answers behind it on hover). Empty: fewer than 3 answers there.",
+  "sk.annotator": "Annotator",
 };
 
 const zh = {
@@ -1071,6 +1083,18 @@ const zh = {
   "imp.seeQuality": "在仪表盘上查看一致性和共识",
   "q.external": "外部",
   "dash.imported": "从其他工具导入了 {answers} 个答案，涉及 {tasks} 个任务；它们与本平台的答案一样参与分析，但不会在此完成任务",
+  "sk.yours": "你的技能",
+  "sk.none": "暂无技能：当你在某个子树中至少有 3 个答案可与金标准或共识核对后显示。",
+  "sk.row": "{accuracy} [{low}–{high}] · {answers} 个答案",
+  "sk.proven": "已验证",
+  "sk.provenTitle": "已验证：95% 区间下限不低于 {low}；按技能分配时，你会优先拿到这个子树中没有把握的任务。",
+  "sk.whole": "全部标签",
+  "sk.tier": "等级 {number}：报酬 ×{multiplier}",
+  "sk.noTier": "尚未达到专家等级。",
+  "sk.next": "等级 {number}（×{multiplier}）需要在 {answers} 个答案上达到 {accuracy} 的准确率；你目前是 {count} 个答案、{mine}。",
+  "sk.heatmap": "各子树的技能",
+  "sk.heatmapHelp": "每位标注者在各子树上的准确率（Beta 后验均值；悬停可见 95% 区间和所依据的答案数）。空白：该处答案少于 3 个。",
+  "sk.annotator": "标注者",
 };
 
 export const MESSAGES = { en, "zh-CN": zh };

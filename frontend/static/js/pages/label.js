@@ -16,6 +16,7 @@ import { bindKeys } from "./label/keys.js";
 import { loadNext, loadRevision, refreshWallet, setReady, tick } from "./label/lease.js";
 import { renderPanels } from "./label/panels.js";
 import { bindPicker } from "./label/picker.js";
+import { showSkills } from "./label/skills.js";
 import { createState } from "./label/state.js";
 import { bindTextSelection } from "./label/text.js";
 
@@ -48,6 +49,7 @@ if (project) {
   $("my-answers-link").href = `/projects/${projectId}/answers`;
   try {
     refreshWallet(ws);
+    showSkills(ws); // beside the work, not in its way
     if (revising) await loadRevision(ws, revising);
     else await loadNext(ws);
   } catch (error) {

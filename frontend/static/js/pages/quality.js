@@ -5,6 +5,8 @@ import { startPage } from "../components/chrome.js";
 import { nextSteps } from "../components/next_steps.js";
 import { cell } from "../components/table.js";
 import { labelChoices } from "../annotate/workspace.js";
+import { skillMatrix } from "../lib/skills.js";
+import { labelName } from "../annotate/taxonomy.js";
 import { confusionName, describeObjects, describeResult, formatInterval, formatNumber, formatShare, labelRows, objectLabelRows,
   sortAnnotators } from "../lib/quality.js";
 
@@ -115,6 +117,7 @@ async function load() {
   renderObjects(report.objects, onObjects, paths);
   annotators = report.per_annotator.map((a) => ({ ...a, earned: earned.has(a.user_id) ? earned.get(a.user_id) : null }));
   renderAnnotators();
+  if (["owner", "manager"].includes(project.role)) await renderSkills(project).catch(fail);
   const page = await api.get(`/api/v1/projects/${projectId}/tasks?per_page=100`);
   const tasks = $("tasks-table");
   tasks.replaceChildren();
@@ -136,6 +139,40 @@ async function load() {
     tasks.append(tr);
   }
   $("quality-body").hidden = false;
+}
+
+// Annotators x subtrees: each cell an annotator's accuracy in the subtree, darker when higher; the interval and
+// the answers behind it on hover.
+async function renderSkills(project) {
+  const body = await api.get(`/api/v1/projects/${projectId}/skills`);
+  const { columns, rows } = skillMatrix(body.items, project.label_schema.labels);
+  $("skills-section").hidden = rows.length === 0;
+  const head = document.createElement("tr");
+  const corner = document.createElement("th");
+  corner.textContent = t("sk.annotator");
+  head.append(corner, ...[{ node: null }, ...columns].map(({ node }) => {
+    const th = document.createElement("th");
+    th.textContent = node ? labelName(node) : t("sk.whole");
+    if (node) th.dataset.label = node.id;
+    return th;
+  }));
+  const lines = rows.map((row) => {
+    const tr = document.createElement("tr");
+    tr.dataset.userId = String(row.userId);
+    cell(tr, names.get(row.userId) || `#${row.userId}`);
+    for (const skill of [row.whole, ...columns.map(({ node }) => row.cells.get(node.id))]) {
+      const td = document.createElement("td");
+      if (skill) {
+        td.textContent = formatShare(skill.accuracy);
+        td.style.setProperty("--heat", String(skill.accuracy));
+        td.title = t("sk.row", { accuracy: formatShare(skill.accuracy), low: formatShare(skill.low),
+          high: formatShare(skill.high), answers: skill.answers });
+      }
+      tr.append(td);
+    }
+    return tr;
+  });
+  $("skills-heatmap").replaceChildren(head, ...lines);
 }
 
 // No answers to measure yet: what would bring some (import tasks; invite annotators, or label a few).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from annotator.runtime import runtime
 from tasks import jobs
 from tests.e2e.browser import screenshot, sign_in, watched_page
 from tests.factories import FIELD_CROWD, answer, deposit, field_guide_project, nxt

@@ -20,7 +20,7 @@ from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
 from incentives import budgets, payments
-from tasks import annotations, answer_import, assignment, importing, projects
+from tasks import annotations, answer_import, assignment, importing, projects, skills
 from tasks.image_import import StoredImage, insert_media
 from tasks.media import process_image
 from tasks.models import Project
@@ -30,6 +30,7 @@ PASSWORD = "demo-password"
 IMAGE_PROJECT = "云南鸟类 Birds of Yunnan (demo)"
 TEXT_PROJECT = "观鸟记录 Birding notes (demo)"
 CROWD_PROJECT = "外部众包 Outside crowd (demo)"  # answers imported from another tool: analysed, never paid
+EXPERT_PROJECT = "识鸟专家 Field experts (demo)"  # skill routing and expert tiers (issue 22)
 
 # English names with Chinese ones beside them (the Chinese UI shows those) and scientific names as aliases:
 # search finds a bird by any of them in either language, e.g. 黄林莺 or "Setophaga" in the English UI.
@@ -72,6 +73,27 @@ NOTES = [
 ]
 
 
+# The experts' project: warblers and raptors a generalist confuses within. Alice knows her warblers (and 7 of 10
+# raptors), 王博 knows raptors and swaps the two leaf warblers, Carmen is right throughout: the consensus is the
+# truth, Alice is proven in warblers and holds tier 1. Then 王博 and Carmen answer EXPERT_LATER new sightings,
+# splitting on two warblers: skill routing hands those to Alice first, and she is paid at her tier.
+EXPERT_TAXONOMY = [
+    {"id": "warbler", "name": "Warbler", "names": {"zh": "莺"}, "children": [
+        {"id": "willow_warbler", "name": "Willow Warbler", "names": {"zh": "欧柳莺"}},
+        {"id": "chiffchaff", "name": "Chiffchaff", "names": {"zh": "叽喳柳莺"}}]},
+    {"id": "raptor", "name": "Raptor", "names": {"zh": "猛禽"}, "children": [
+        {"id": "kestrel", "name": "Kestrel", "names": {"zh": "红隼"}},
+        {"id": "buzzard", "name": "Buzzard", "names": {"zh": "普通鵟"}}]}]
+EXPERT_TRUTH = [("willow_warbler", "chiffchaff")[n % 2] for n in range(10)] + [("kestrel", "buzzard")[n % 2]
+                                                                                for n in range(10)]
+SWAP = {"willow_warbler": "chiffchaff", "chiffchaff": "willow_warbler", "kestrel": "buzzard", "buzzard": "kestrel"}
+# Later sightings: (truth, what 王博 says, what Carmen says); the first two split.
+EXPERT_LATER = [("willow_warbler", "chiffchaff", "willow_warbler"), ("chiffchaff", "willow_warbler", "chiffchaff"),
+                ("willow_warbler", "willow_warbler", "willow_warbler"), ("kestrel", "kestrel", "kestrel")]
+EXPERT_TIERS = [{"min_accuracy": 0.8, "min_answers": 10, "multiplier": 1.5},
+                {"min_accuracy": 0.95, "min_answers": 50, "multiplier": 2.0}]
+
+
 @dataclass(frozen=True)
 class DemoUser:
     email: str
@@ -103,6 +125,8 @@ def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]
         _audited(session, owner, "budget_deposit", waiting)
     if not _owned(session, owner, CROWD_PROJECT):
         _crowd_project(session, owner)
+    if not _owned(session, owner, EXPERT_PROJECT):
+        _expert_project(session, owner, annotators)
     session.flush()
     return users
 
@@ -201,6 +225,18 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
             answers: int = SEEDED_ANSWERS) -> None:
     """The owner funds the project; each annotator takes SEEDED_ANSWERS tasks the way the API hands them out
     and answers them, paid as the API pays (so wallets show pending and available money with reasons)."""
+    _fund(session, project)
+    for user in annotators:
+        def says(data: dict, label: str, user: User = user) -> dict:
+            if user.email == ANNOTATORS[1].email:
+                label = BO_SAYS.get(label, label)
+            return shape(data, label, annotators.index(user)) if shape else {"labels": [label]}
+
+        _labelled_by(session, project, user, lambda data: says(data, truth(data)), answers)
+
+
+def _fund(session: Session, project: Project) -> None:
+    """The owner deposits the demo's budget and the demo admin confirms it, as the API would."""
     session.flush()
     owner = session.get(User, project.owner_id)
     asked = budgets.request_deposit(session, project, owner, DEMO_BUDGET, f"demo-seed-{project.id}", utcnow())
@@ -208,20 +244,54 @@ def _answer(session: Session, project: Project, annotators: list[User], truth, s
     budgets.decide_deposit(session, asked.id, admin, True, utcnow(), "the demo's opening budget")
     _audited(session, owner, "budget_deposit", asked)
     _audited(session, admin, "deposit_confirmed", asked)
-    for user in annotators:
-        for _ in range(answers):
-            lease = assignment.next_task(session, project, user, utcnow())
-            if lease is None:
-                break
-            payments.reserve(session, project, lease.assignment_id, utcnow())
-            label = truth(lease.data)
-            if user.email == ANNOTATORS[1].email:
-                label = BO_SAYS.get(label, label)
-            held, _ = annotations.held_for_submit(session, lease.assignment_id)
-            result = shape(lease.data, label, annotators.index(user)) if shape else {"labels": [label]}
-            saved = annotations.submit(session, project, held, user, result, 4000, utcnow())
-            payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),
-                                    counted=saved.counted, completes=saved.completed or saved.gold)
+
+
+def _labelled_by(session: Session, project: Project, user: User, result_for, answers: int) -> None:
+    """`user` takes up to `answers` tasks as the API hands them out and answers each with result_for(data), paid as
+    the API pays."""
+    for _ in range(answers):
+        lease = assignment.next_task(session, project, user, utcnow())
+        if lease is None:
+            break
+        payments.reserve(session, project, lease.assignment_id, utcnow())
+        held, _ = annotations.held_for_submit(session, lease.assignment_id)
+        saved = annotations.submit(session, project, held, user, result_for(lease.data), 4000, utcnow())
+        payments.pay_for_answer(session, project, user, saved.id, saved.assignment_id, saved.task_id, utcnow(),
+                                counted=saved.counted, completes=saved.completed or saved.gold)
+
+
+def _expert_project(session: Session, owner: User, annotators: list[User]) -> None:
+    """Skill routing and expert tiers (EXPERT_TAXONOMY's comment says who knows what); skills kept at the end."""
+    settings = _settings(EXPERT_PROJECT, "text", ["classify"], overlap=3)
+    settings["label_schema"]["labels"] = EXPERT_TAXONOMY
+    project = projects.create_project(session, owner, {
+        **settings, "routing": "skill", "aggregation": "majority",
+        "instructions": "Name the species. Proven experts get the sightings others disagree on first.",
+        "rewards": {**settings["rewards"], "tiers": EXPERT_TIERS}}, utcnow())
+    _created(session, owner, project)
+    _members(session, project, annotators)
+    sightings = [{"data": {"text": f"Sighting {n + 1}: {truth.replace('_', ' ')}"}} for n, truth in
+                 enumerate(EXPERT_TRUTH)]
+    importing.insert_tasks(session, project, importing.prepare(session, project, sightings), utcnow())
+    _fund(session, project)
+    truth_of = {row["data"]["text"]: truth for row, truth in zip(sightings, EXPERT_TRUTH)}
+    alice, bo, carmen = annotators
+    raptors_missed = {text for text, truth in truth_of.items() if truth in ("kestrel", "buzzard")}
+    raptors_missed = set(sorted(raptors_missed)[:3])  # Alice gets 7 of 10 raptors right
+    rules = {alice: lambda text: SWAP[truth_of[text]] if text in raptors_missed else truth_of[text],
+             bo: lambda text: SWAP[truth_of[text]] if truth_of[text] in ("willow_warbler", "chiffchaff")
+             else truth_of[text],
+             carmen: lambda text: truth_of[text]}
+    for user, rule in rules.items():
+        _labelled_by(session, project, user, lambda data, rule=rule: {"labels": [rule(data["text"])]},
+                     len(EXPERT_TRUTH))
+    later = [{"data": {"text": f"Later sighting {n + 1}"}} for n in range(len(EXPERT_LATER))]
+    importing.insert_tasks(session, project, importing.prepare(session, project, later), utcnow())
+    said = {row["data"]["text"]: answers for row, answers in zip(later, EXPERT_LATER)}
+    _labelled_by(session, project, bo, lambda data: {"labels": [said[data["text"]][1]]}, len(EXPERT_LATER))
+    _labelled_by(session, project, carmen, lambda data: {"labels": [said[data["text"]][2]]}, len(EXPERT_LATER))
+    session.flush()
+    skills.refresh(session, project, utcnow())  # as the minutely refresh would: routing and tiers read them
 
 
 def _created(session: Session, owner: User, project: Project) -> None:

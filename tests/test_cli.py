@@ -34,7 +34,7 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     assert response.status_code == 200
     everything = client.get("/api/v1/projects").get_json()["items"]
     crowd = next(p for p in everything if p["name"] == demo.CROWD_PROJECT)
-    listed = [p for p in everything if p["name"] != demo.CROWD_PROJECT]
+    listed = [p for p in everything if p["name"] not in (demo.CROWD_PROJECT, demo.EXPERT_PROJECT)]
     assert sorted(p["media_type"] for p in listed) == ["image", "text"]
     # The outside crowd's answers, imported: analysed (the one who says "warbler" to everything is found out), unpaid.
     report = client.get(f"/api/v1/projects/{crowd['id']}/agreement").get_json()
@@ -77,7 +77,7 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     waiting = admin.get("/api/v1/admin/deposits?status=pending").get_json()["items"]
     assert [(d["amount"], d["status"]) for d in waiting] == [(demo.PENDING_DEPOSIT, "pending")]  # for the admin
     log = [e["action"] for e in admin.get("/api/v1/admin/audit").get_json()["items"]]  # seeded once, not twice
-    assert sorted(log) == sorted(["project_created"] * 3 + ["budget_deposit"] * 3 + ["deposit_confirmed"] * 2
+    assert sorted(log) == sorted(["project_created"] * 4 + ["budget_deposit"] * 4 + ["deposit_confirmed"] * 3
                                  + ["answers_imported"])
     for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
         budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
@@ -86,7 +86,7 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     alice.post("/api/v1/auth/login", json={"email": demo.ANNOTATORS[0].email, "password": demo.PASSWORD})
     wallet = alice.get("/api/v1/wallet").get_json()
     assert wallet["pending"] + wallet["balance"] == wallet["lifetime_earned"] > 0
-    lines = alice.get("/api/v1/wallet/entries").get_json()["items"]
+    lines = alice.get("/api/v1/wallet/entries?per_page=500").get_json()["items"]
     assert any(line["memo"].startswith("50 base on task") for line in lines)
     csrf = alice.get("/api/v1/auth/csrf").get_json()["csrf_token"]
     more_work = alice.post(f"/api/v1/projects/{listed[0]['id']}/next", headers={"X-CSRF-Token": csrf})
@@ -178,3 +178,30 @@ def test_simulate_prints_every_mechanism_and_refuses_a_bad_crowd_naming_it(app):
                         (["--crowd", "expert=2", "--tasks", "200000"], "tasks")):
         refused = invoke(app, "simulate", *args)
         assert refused.exit_code != 0 and words in refused.output, (args, refused.output)
+
+
+def test_the_demo_experts_project_routes_the_unsure_warblers_to_alice_and_pays_her_tier(app):
+    """Issue 22's check on the demo: Alice is proven in warblers and holds tier 1; the sightings 王博 and Carmen
+    split on are hers first, and she is paid at her tier with a wallet line saying so."""
+    assert invoke(app, "demo").exit_code == 0
+    alice = app.test_client()
+    alice.post("/api/v1/auth/login", json={"email": demo.ANNOTATORS[0].email, "password": demo.PASSWORD})
+    csrf = {"X-CSRF-Token": alice.get("/api/v1/auth/csrf").get_json()["csrf_token"]}
+    project = next(p for p in alice.get("/api/v1/projects").get_json()["items"] if p["name"] == demo.EXPERT_PROJECT)
+    assert project["routing"] == "skill" and project["rewards"]["tiers"] == demo.EXPERT_TIERS
+    mine = {row["label"]: row for row in alice.get(f"/api/v1/me/skills?project_id={project['id']}").get_json()["items"]}
+    assert mine["warbler"]["low"] >= 0.7 > mine["raptor"]["low"]  # proven in warblers only
+    assert mine[None]["accuracy"] >= demo.EXPERT_TIERS[0]["min_accuracy"] > mine[None]["accuracy"] - 0.1
+    split = {f"Later sighting {n + 1}" for n, (_, bo, carmen) in enumerate(demo.EXPERT_LATER) if bo != carmen}
+    handed, tasks = [], set()
+    for _ in range(len(split)):
+        lease = alice.post(f"/api/v1/projects/{project['id']}/next", headers=csrf).get_json()
+        handed.append(lease["task"]["data"]["text"])
+        tasks.add(lease["task"]["id"])
+        assert alice.post(f"/api/v1/assignments/{lease['assignment']['id']}/annotation", headers=csrf,
+                          json={"result": {"labels": ["chiffchaff"]}}).status_code == 201
+    assert set(handed) == split  # before the sighting both agreed on and the kestrel
+    lines = [line for line in alice.get("/api/v1/wallet/entries?per_page=100").get_json()["items"]
+             if line["task_id"] in tasks and line["kind"] == "credit"]
+    assert len(lines) == len(split) and all(line["amount"] == 75 and "at tier 1 (x1.5)" in line["memo"] for line in lines)
+    assert invoke(app, "ledger", "verify").exit_code == 0

@@ -26,7 +26,7 @@ def test_an_annotators_history_is_one_row_per_task_with_project_item_lines_filte
         browser, live_server, seeded, client):
     alice = demo.ANNOTATORS[0]
     grouped = api_get(client, alice, "/api/v1/wallet/tasks?per_page=20")
-    assert grouped["total"] >= 10 and len(grouped["projects"]) == 2
+    assert grouped["total"] >= 10 and len(grouped["projects"]) == 3  # the image, text and experts' projects
     context, page, errors = watched_page(browser, 1280, 900)
     try:
         sign_in(page, live_server, alice.email, demo.PASSWORD)
@@ -93,7 +93,7 @@ def test_the_demo_owner_sees_each_projects_spending_and_a_history_that_says_what
                                                                                      client):
     owner = demo.OWNER
     spent = api_get(client, owner, "/api/v1/wallet/spending")
-    assert spent["total"] == 3  # the outside crowd's project too: nothing deposited, nothing spent
+    assert spent["total"] == 4  # the outside crowd's project too: nothing deposited, nothing spent
     text_row = next(row for row in spent["items"] if row["project_name"] == demo.TEXT_PROJECT)
     assert text_row["awaiting_confirmation"] == demo.PENDING_DEPOSIT and text_row["deposited"] == demo.DEMO_BUDGET
     for row in spent["items"]:

@@ -3,7 +3,8 @@
 Rows (BENCH_ROWS, default all): free and paid projects of 10,000 text tasks with overlap 3 at N = 1, 8, 32,
 200 concurrent annotators (BENCH_CLIENTS); a project of 1,000,000 tasks and an annotator who already has
 20,000 answers in a project, each at N = 1 (their p50s against the 10,000-task fresh-annotator row: the
-issue's "flat as it grows"); and 10 paid projects labelled at once by 8 annotators each. Each row prints
+issue's "flat as it grows"); a free project under skill routing at N = 8 (issue 22: every submit reads the task's
+answers to say where they point, every `next` reads the kept skills; against free N = 8); and 10 paid projects labelled at once by 8 annotators each. Each row prints
 cycles per second, p50/p95/p99 of next and of submit, errors, the server's memory before and after the row,
 and the requests per second as a share of a trivial JSON endpoint of the same server measured in the same
 run (the ceiling). Paid projects pay 50 base + 20 agreement bonus, funded for every answer; answers are 80%
@@ -43,7 +44,7 @@ from annotator.runtime import embedded_redis_url, stop_embedded, runtime  # noqa
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", 15))
 LEVELS = [int(n) for n in os.environ.get("BENCH_CLIENTS", "1,8,32,200").split(",")]
-ROWS = os.environ.get("BENCH_ROWS", "free,paid,big,history,projects").split(",")
+ROWS = os.environ.get("BENCH_ROWS", "free,paid,routed,big,history,projects").split(",")
 TASKS = 10_000
 BIG = int(os.environ.get("BENCH_BIG", 1_000_000))
 HISTORY = int(os.environ.get("BENCH_HISTORY", 20_000))
@@ -76,7 +77,7 @@ def prepare(folder: str) -> tuple[dict, list[str]]:
     Base.metadata.create_all(runtime(app).engine)
     with app.app_context():
         session = runtime().session_factory()
-        needed = 2 * sum(LEVELS) + PROJECTS * 8 + 4
+        needed = 2 * sum(LEVELS) + PROJECTS * 8 + 8 + 4
         users = [service.register(session, runtime().passwords, email=f"b{n}@example.org", password="bench-pass-1",
                                   display_name=f"B{n}") for n in range(needed)]
         treasurer = service.register(session, runtime().passwords, email="treasurer@example.org",
@@ -99,10 +100,10 @@ def call(connection, method: str, path: str, token: str | None, body: dict | Non
     return response.status, time.perf_counter() - started, data
 
 
-def make_project(port: int, owner: str, tasks: int = TASKS) -> int:
+def make_project(port: int, owner: str, tasks: int = TASKS, routing: str = "ring") -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port)
     _, _, data = call(connection, "POST", "/api/v1/projects", owner, {
-        "name": "bench", "media_type": "text", "overlap": 3, "visibility": "public",
+        "name": "bench", "media_type": "text", "overlap": 3, "visibility": "public", "routing": routing,
         "label_schema": {"tools": ["classify"], "labels": [{"id": "pos", "name": "P"}, {"id": "neg", "name": "N"}]},
         **({"rewards": RATES} if PAID else {})})
     project_id = json.loads(data)["id"]
@@ -383,6 +384,13 @@ def main() -> None:
                     results[name] = run_row(port, [make_project(port, tokens[0])], people(clients), server.pid)
                     print(show(name, results[name], ceiling_rate), flush=True)
             PAID = False
+            if "routed" in ROWS:  # issue 22: skill routing's cost on the hot path, against free N=8 (the ring)
+                name = "free N=8, skill routing"
+                results[name] = run_row(port, [make_project(port, tokens[0], routing="skill")], people(8), server.pid)
+                print(show(name, results[name], ceiling_rate), flush=True)
+                if "free N=8" in results:
+                    print(f"skill routing: {results[name]['rate'] / results['free N=8']['rate']:.0%} of the ring's "
+                          "cycles/s (the target: within 15%)", flush=True)
             if "big" in ROWS:
                 project_id = big_project(config, port, tokens[0], BIG)
                 name = f"free {BIG:,} tasks N=1"

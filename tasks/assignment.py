@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, bindparam, exists, func, insert, literal_column, select, text, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -116,9 +116,14 @@ _STARTED_BEHIND = _tasks.c.id.in_(
 _CLAIMS = (_claim_statement(*_STARTED, _AHEAD), _claim_statement(*_STARTED, _STARTED_BEHIND),
            _claim_statement(*_FRESH, _AHEAD), _claim_statement(*_FRESH, _BEHIND))
 # Skill routing: the started task with room whose answers point into a subtree the caller is proven in, the most
-# unsure first (tasks.skills; route_* kept by each submit).
+# unsure first (tasks.skills; route_* kept by each submit). Then the ring, except that started tasks pointing into
+# subtrees others are proven in are held back for them (fresh tasks first); offered last, so nobody starves.
 _CLAIM_ROUTED = _claim_statement(*_STARTED, _tasks.c.route_label.in_(bindparam("labels", expanding=True)),
                                  order_by=(_tasks.c.route_need.desc(), _tasks.c.rank, _tasks.c.id))
+_NOT_HELD = or_(_tasks.c.route_label.is_(None), _tasks.c.route_label.not_in(bindparam("held", expanding=True)))
+_ROUTED_CLAIMS = (_claim_statement(*_STARTED, _AHEAD, _NOT_HELD), _claim_statement(*_STARTED, _STARTED_BEHIND, _NOT_HELD),
+                  _claim_statement(*_FRESH, _AHEAD, _NOT_HELD), _claim_statement(*_FRESH, _BEHIND, _NOT_HELD),
+                  _claim_statement(*_STARTED))
 # The last word before a 204 on PostgreSQL: SKIP LOCKED also skips a task whose row a submit or a claim holds
 # for a moment, which near the end of a project may be the only one left with room. This one waits for such
 # locks (held for milliseconds) and rechecks the row after; two of these may wait on each other
@@ -166,8 +171,8 @@ def next_task(session: Session, project: Project, user: User, now: dt.datetime,
     standing = check_qualified(session, project, user)
     rng = rng or random.Random()
     cursor = latest.rank if latest is not None else _offset(project.id, user.id)
-    params.update(overlap=project.overlap, cursor=cursor,
-                  labels=skills.proven_labels(session, project, user.id) if project.routing == "skill" else [])
+    labels, held = skills.routes(session, project, user.id) if project.routing == "skill" else ([], [])
+    params.update(overlap=project.overlap, cursor=cursor, labels=labels, held=held)
     task = _choose(connection, project, standing, rng, params)
     # Lapsed leases still hold their places until reclaimed: when that leaves nothing for this caller,
     # reclaim now and look again (the periodic reaper frees the rest), so a closed tab never blocks work.
@@ -237,7 +242,7 @@ def _choose(connection: Connection, project: Project, standing: Qualification | 
         task = connection.execute(_CLAIM_ROUTED, params).first()
         if task is not None:
             return task
-    for statement in _CLAIMS:
+    for statement in _ROUTED_CLAIMS if params["held"] else _CLAIMS:
         task = connection.execute(statement, params).first()
         if task is not None:
             return task

@@ -8,7 +8,11 @@ Each answer is evidence for every node on its reference label's path, so a warbl
 
 Per (annotator, node) with at least MIN_ANSWERS answers: a Beta posterior over the chance of being right,
 from a uniform prior (Beta(1, 1)) updated with the summed credit as successes: its mean, and its 95%
-equal-tailed interval (scipy.stats.beta). An annotator is proven in a subtree when the interval's low end is
+equal-tailed interval (scipy.stats.beta). A gold answer counts as one answer; an answer scored against a
+consensus counts as that consensus's confidence of one (its posterior, or majority share): where the crowd is
+unsure, agreeing with it says little. With at least MIN_GOLD gold answers in a subtree, gold alone measures it:
+in a subtree most people get wrong the consensus is often wrong itself, and only gold finds the expert there
+(bench/routing_bench.py measured it: on consensus evidence the experts of the hard subtrees were never proven). An annotator is proven in a subtree when the interval's low end is
 at least PROVEN_LOW: skill routing (tasks.assignment) hands them that subtree's unsure tasks first.
 
 A consensus includes the annotator's own answer, so agreement with it flatters everyone a little (most with
@@ -34,7 +38,8 @@ from tasks.schema import LabelSchema
 
 WHOLE = ""  # the whole project's row
 MIN_ANSWERS = 3  # fewer answers in a subtree say too little to list
-PROVEN_LOW = 0.7  # the interval's low end from which an annotator is proven in a subtree
+PROVEN_LOW = 0.5  # the interval's low end from which an annotator is proven in a subtree (5 right of 5)
+MIN_GOLD = 5  # gold answers in a subtree from which its skill is measured on gold alone
 PRIOR = (1.0, 1.0)  # Beta(1, 1): uniform
 
 
@@ -63,20 +68,31 @@ def beta_posterior(successes: float, trials: int) -> tuple[float, float, float]:
     return a / (a + b), float(low), float(high)
 
 
-def estimate(schema: LabelSchema, evidence: list[tuple[int, list[str], float, dt.datetime]]) -> list[Estimate]:
-    """Skills from evidence rows (user id, reference labels, credit 0..1, when answered), in user then label order."""
-    sums: dict[tuple[int, str], list] = defaultdict(lambda: [0, 0.0, None])
-    for user_id, wanted, credit, at in evidence:
+def estimate(schema: LabelSchema, evidence: list[tuple[int, list[str], float, dt.datetime, float | None]]
+             ) -> list[Estimate]:
+    """Skills from evidence rows (user id, reference labels, credit 0..1, when answered, the consensus's confidence
+    or None for gold), in user then label order. A row counts as one answer in the posterior if gold, else as its
+    consensus's confidence of one."""
+    # Per (user, node): [answers, weight, weighted credit, last] for all evidence, then for gold alone.
+    sums: dict[tuple[int, str], list] = defaultdict(lambda: [0, 0.0, 0.0, None, 0, 0.0])
+    for user_id, wanted, credit, at, confidence in evidence:
+        weight = 1.0 if confidence is None else confidence
         nodes = {WHOLE} | {node for label in wanted if label in schema.labels for node in schema.labels[label].path}
         for node in nodes:
             held = sums[(user_id, node)]
             held[0] += 1
-            held[1] += credit
-            held[2] = at if held[2] is None or at > held[2] else held[2]
+            held[1] += weight
+            held[2] += weight * credit
+            held[3] = at if held[3] is None or at > held[3] else held[3]
+            if confidence is None:
+                held[4] += 1
+                held[5] += credit
     found = []
-    for (user_id, label), (answers, credit, last) in sorted(sums.items()):
+    for (user_id, label), (answers, weight, credit, last, gold, gold_credit) in sorted(sums.items()):
+        if gold >= MIN_GOLD:  # enough gold in this subtree: the truth, not a consensus that may be wrong there
+            answers, weight, credit = gold, float(gold), gold_credit
         if answers >= MIN_ANSWERS:
-            accuracy, low, high = beta_posterior(credit, answers)
+            accuracy, low, high = beta_posterior(credit, weight)
             found.append(Estimate(user_id, label, answers, accuracy, low, high, last))
     return found
 
@@ -104,13 +120,14 @@ def compute(session: Session, project: Project, consensus: dict[int, Consensus])
     for user_id, task_id, result, at, gold_score, is_gold, gold in rows:
         given = (result or {}).get("labels") or []
         if is_gold:
-            wanted, credit = (gold or {}).get("labels") or [], gold_score
+            wanted, credit, weight = (gold or {}).get("labels") or [], gold_score, None
         else:
             found = consensus.get(task_id)
             wanted = ((found.result or {}).get("labels") or []) if found is not None else []
             credit = gold_scoring.score(schema, {"labels": given}, {"labels": wanted}) if wanted else None
-        if wanted and credit is not None:
-            evidence.append((user_id, wanted, float(credit), at))
+            weight = float(found.confidence) if found is not None and found.confidence is not None else 0.0
+        if wanted and credit is not None and (weight is None or weight > 0):
+            evidence.append((user_id, wanted, float(credit), at, weight))
     return estimate(schema, evidence)
 
 
@@ -166,16 +183,22 @@ def current(session: Session, project: Project, *, on_request_limit: int,
     return stored(session, project.id, user_id), is_stale(session, project.id)
 
 
-def proven_labels(session: Session, project: Project, user_id: int) -> list[str]:
-    """The labels under every subtree the annotator is proven in (kept skills), for skill routing's claim."""
-    proven = session.scalars(select(Skill.label).where(
-        Skill.project_id == project.id, Skill.user_id == user_id, Skill.label != WHOLE,
-        Skill.low >= PROVEN_LOW)).all()
+def routes(session: Session, project: Project, user_id: int) -> tuple[list[str], list[str]]:
+    """Skill routing's two label lists for an annotator, from kept skills: theirs (the labels under every subtree
+    they are proven in: its unsure tasks are handed to them first) and held back (the labels under subtrees where
+    someone else is proven and they are not: those started tasks wait for the experts, offered to them only when
+    nothing else is left)."""
+    proven = session.execute(select(Skill.user_id, Skill.label).where(
+        Skill.project_id == project.id, Skill.label != WHOLE, Skill.low >= PROVEN_LOW)).all()
     if not proven:
-        return []
+        return [], []
     schema = current_schema(project)
-    return sorted({label for label in schema.labels
-                   if any(node in schema.labels[label].path for node in proven)})
+
+    def under(nodes: set[str]) -> set[str]:
+        return {label for label in schema.labels if any(node in schema.labels[label].path for node in nodes)}
+
+    mine = under({label for who, label in proven if who == user_id})
+    return sorted(mine), sorted(under({label for who, label in proven if who != user_id}) - mine)
 
 
 def tier_of(session: Session, project: Project, user_id: int) -> tuple[int, float]:

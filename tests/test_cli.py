@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from annotator import demo
+from tasks import skills
 from annotator.users.models import User
 from annotator.runtime import runtime
 from tests.factories import invoke
@@ -190,7 +191,7 @@ def test_the_demo_experts_project_routes_the_unsure_warblers_to_alice_and_pays_h
     project = next(p for p in alice.get("/api/v1/projects").get_json()["items"] if p["name"] == demo.EXPERT_PROJECT)
     assert project["routing"] == "skill" and project["rewards"]["tiers"] == demo.EXPERT_TIERS
     mine = {row["label"]: row for row in alice.get(f"/api/v1/me/skills?project_id={project['id']}").get_json()["items"]}
-    assert mine["warbler"]["low"] >= 0.7 > mine["raptor"]["low"]  # proven in warblers only
+    assert mine["warbler"]["low"] >= skills.PROVEN_LOW > mine["raptor"]["low"]  # proven in warblers only
     assert mine[None]["accuracy"] >= demo.EXPERT_TIERS[0]["min_accuracy"] > mine[None]["accuracy"] - 0.1
     split = {f"Later sighting {n + 1}" for n, (_, bo, carmen) in enumerate(demo.EXPERT_LATER) if bo != carmen}
     handed, tasks = [], set()

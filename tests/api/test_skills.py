@@ -16,7 +16,7 @@ from tasks.models import Assignment, Project, Task
 from tests.factories import FIELD_CROWD, answer, assert_problem, deposit, field_guide_project, nxt, verified
 
 WARBLERS, RAPTORS = ("willow_warbler", "chiffchaff"), ("kestrel", "buzzard")
-# Ten of each: ten right answers in a row is what proves an annotator (the interval's low end reaches 0.7 at 10).
+# Ten of each: ten right answers that each weigh 2/3 (a majority of 2 in 3) prove an annotator (low end 0.62).
 TRUTHS = [WARBLERS[n % 2] for n in range(10)] + [RAPTORS[n % 2] for n in range(10)]
 
 
@@ -46,15 +46,30 @@ def test_evidence_counts_for_every_node_on_the_reference_path_and_thin_subtrees_
         {"id": "raptor", "name": "R", "children": [{"id": "kestrel", "name": "K"}]}]}, schema_version=1, id=0)
     schema = current_schema(schema_project)
     at = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
-    evidence = [(1, ["willow_warbler"], 1.0, at), (1, ["chiffchaff"], 1.0, at + dt.timedelta(days=1)),
-                (1, ["willow_warbler"], 0.0, at), (1, ["kestrel"], 1.0, at), (2, ["kestrel"], 1.0, at)]
+    # (user, reference, credit, when, the consensus's confidence or None for gold)
+    evidence = [(1, ["willow_warbler"], 1.0, at, None), (1, ["chiffchaff"], 1.0, at + dt.timedelta(days=1), 0.5),
+                (1, ["willow_warbler"], 0.0, at, 1.0), (1, ["kestrel"], 1.0, at, None), (2, ["kestrel"], 1.0, at, None)]
     found = {(e.user_id, e.label): e for e in skills.estimate(schema, evidence)}
-    # Annotator 1: 4 answers in all, 3 under "warbler" (2 right), 2 on willow warbler and 1 on kestrel (too few).
+    # Annotator 1: 4 answers in all, 3 under "warbler"; species and kestrel have too few.
     assert set(found) == {(1, skills.WHOLE), (1, "warbler")}
-    assert found[(1, "warbler")].answers == 3
-    assert found[(1, "warbler")].accuracy == pytest.approx(3 / 5)
-    assert found[(1, "warbler")].last_evidence_at == at + dt.timedelta(days=1)
-    assert found[(1, skills.WHOLE)].answers == 4 and found[(1, skills.WHOLE)].accuracy == pytest.approx(4 / 6)
+    warbler = found[(1, "warbler")]
+    assert warbler.answers == 3 and warbler.last_evidence_at == at + dt.timedelta(days=1)
+    # Weighted: gold 1 (right), a consensus of 0.5 (right), one of 1.0 (wrong): Beta(1 + 1.5, 1 + 1).
+    assert warbler.accuracy == pytest.approx(2.5 / 4.5)
+    assert found[(1, skills.WHOLE)].accuracy == pytest.approx(3.5 / 5.5)
+
+
+def test_enough_gold_in_a_subtree_measures_it_alone():
+    schema = current_schema(Project(label_schema={"tools": ["classify"], "labels": [
+        {"id": "raptor", "name": "R", "children": [{"id": "kestrel", "name": "K"}]}]}, schema_version=1, id=0))
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    gold = [(1, ["kestrel"], 1.0, at, None)] * skills.MIN_GOLD
+    wrong_consensus = [(1, ["kestrel"], 0.0, at, 0.9)] * 10  # a crowd that is sure and wrong
+    found = {e.label: e for e in skills.estimate(schema, gold + wrong_consensus)}
+    assert found["raptor"].answers == skills.MIN_GOLD
+    assert found["raptor"].accuracy == pytest.approx((1 + skills.MIN_GOLD) / (2 + skills.MIN_GOLD))
+    fewer = {e.label: e for e in skills.estimate(schema, gold[1:] + wrong_consensus)}
+    assert fewer["raptor"].answers == skills.MIN_GOLD - 1 + 10 and fewer["raptor"].accuracy < 0.5
 
 
 def _crowd(make_user, token_for):
@@ -86,13 +101,15 @@ def test_skills_per_subtree_from_the_consensus(client, owner, make_user, token_f
     assert body["stale"] is False and body["proven_low"] == skills.PROVEN_LOW
     by = {(row["user_id"], row["label"]): row for row in body["items"]}
     expert, raptors, rounder = (_user_id(client, crowd[name]) for name in FIELD_CROWD)
-    # The warbler expert: all 10 warblers right (Beta(11, 1)), every raptor wrong (Beta(1, 11)).
+    # Every task's majority holds 2 of 3 answers: each answer weighs 2/3. The warbler expert: all 10 warblers right
+    # (Beta(1 + 10 x 2/3, 1)), every raptor wrong (Beta(1, 1 + 10 x 2/3)).
+    weight = 10 * 2 / 3
     assert by[(expert, "warbler")]["answers"] == 10
-    assert by[(expert, "warbler")]["accuracy"] == pytest.approx(11 / 12, abs=1e-4)
-    assert by[(expert, "warbler")]["low"] == pytest.approx(0.025 ** (1 / 11), abs=1e-4)
-    assert by[(expert, "raptor")]["accuracy"] == pytest.approx(1 / 12, abs=1e-4)
-    assert by[(expert, None)]["answers"] == 20 and by[(expert, None)]["accuracy"] == pytest.approx(11 / 22, abs=1e-4)
-    assert by[(raptors, "raptor")]["accuracy"] > 0.9 > 0.1 > by[(raptors, "warbler")]["accuracy"]
+    assert by[(expert, "warbler")]["accuracy"] == pytest.approx((1 + weight) / (2 + weight), abs=1e-4)
+    assert by[(expert, "warbler")]["low"] == pytest.approx(0.025 ** (1 / (1 + weight)), abs=1e-4)
+    assert by[(expert, "raptor")]["accuracy"] == pytest.approx(1 / (2 + weight), abs=1e-4)
+    assert by[(expert, None)]["answers"] == 20 and by[(expert, None)]["accuracy"] == pytest.approx(0.5, abs=1e-4)
+    assert by[(raptors, "raptor")]["accuracy"] > 0.85 > 0.15 > by[(raptors, "warbler")]["accuracy"]
     assert by[(rounder, "warbler")]["low"] >= skills.PROVEN_LOW and by[(rounder, "raptor")]["low"] >= skills.PROVEN_LOW
     # Species with 5 answers each are listed too; the expert's own view is the same numbers.
     assert by[(expert, "willow_warbler")]["answers"] == 5
@@ -139,32 +156,33 @@ def test_large_projects_keep_skills_from_the_quality_worker(app, client, owner, 
 
 
 def _routed_setup(app, client, owner, make_user, token_for):
-    """A skill-routed project whose crowd answered TRUTHS (the warbler expert proven in warblers only) and whose
-    skills the minutely refresh kept; then three new tasks answered by two newcomers so their answers point into
-    the subtrees with different doubt."""
+    """A skill-routed project whose crowd answered TRUTHS (the warbler expert proven in warblers only, the raptor
+    expert in raptors, the all-rounder in both); before their skills are kept, two newcomers answer three new tasks so
+    their answers point into the subtrees with different doubt; then the minutely refresh keeps the skills."""
     crowd = _crowd(make_user, token_for)
     project, truth_of = field_guide_project(client, owner, TRUTHS, routing="skill")
     assert project["routing"] == "skill"
     _answer_all(client, project, truth_of, crowd)
-    with app.app_context():
-        assert jobs.refresh_quality() == [project["id"]]
     newcomers = [token_for(make_user(f"new{n}@example.org")) for n in range(2)]
     rows = [{"data": {"text": f"new sighting {n}"}} for n in range(5)]
     assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).status_code == 201
-    # Split warbler (unsure: 0.67), one warbler answer (0.5), agreed kestrel (0.33); two tasks left fresh.
+    # Split warbler (unsure: 0.67), one warbler answer (0.5), agreed kestrel (0.33); two tasks left fresh. Nobody is
+    # proven yet (no skills kept): the ring, so the second newcomer is offered the three begun tasks first.
     routed = []
     for label in ("willow_warbler", "chiffchaff", "kestrel"):
         lease = nxt(client, project, newcomers[0]).get_json()
         assert answer(client, lease, newcomers[0], label=label).status_code == 201
         routed.append(lease["task"]["id"])
     second = {routed[0]: "chiffchaff", routed[1]: None, routed[2]: "kestrel"}
-    for _ in range(3):  # tasks others began come first for the second newcomer: these three, in ring order
+    for _ in range(3):
         lease = nxt(client, project, newcomers[1]).get_json()
         label = second[lease["task"]["id"]]
         if label is None:
             client.post(f"/api/v1/assignments/{lease['assignment']['id']}/skip", json={}, headers=newcomers[1])
         else:
             assert answer(client, lease, newcomers[1], label=label).status_code == 201
+    with app.app_context():
+        assert jobs.refresh_quality() == [project["id"]]
     return project, crowd, routed
 
 
@@ -184,17 +202,24 @@ def test_skill_routing_hands_a_proven_annotator_their_subtrees_most_unsure_tasks
         order.append(lease["task"]["id"])
         assert answer(client, lease, expert, label="willow_warbler").status_code == 201
     assert order == [split, single]  # the warblers, most unsure first; the agreed kestrel is not theirs to judge
-    # Proven nowhere in raptors and nothing unsure left among warblers: the ring (finish what was begun first).
-    assert nxt(client, project, expert).get_json()["task"]["id"] == agreed
+    # Nothing unsure left among warblers: the ring, where the kestrel begun waits for those proven in raptors.
+    assert nxt(client, project, expert).get_json()["task"]["id"] not in (split, single, agreed)
 
 
-def test_without_proof_skill_routing_is_the_ring(app, client, owner, make_user, token_for):
+def test_begun_tasks_wait_for_the_proven_and_nobody_starves(app, client, owner, make_user, token_for):
     project, crowd, (split, single, agreed) = _routed_setup(app, client, owner, make_user, token_for)
     # The raptor expert is proven in raptors: the agreed kestrel first though it is the least unsure task.
     assert nxt(client, project, crowd["raptor_expert"]).get_json()["task"]["id"] == agreed
-    # A newcomer proven nowhere walks the ring: tasks others began come first (the kestrel is full now).
+    # A newcomer proven nowhere: the begun tasks (warblers and raptors, where others are proven) wait for the
+    # experts; the two fresh tasks come first, then, with nothing else left, the begun ones (nobody starves).
     fresh = token_for(make_user("third@example.org"))
-    assert nxt(client, project, fresh).get_json()["task"]["id"] in (split, single)
+    order = []
+    while (response := nxt(client, project, fresh)).status_code == 200:
+        lease = response.get_json()
+        order.append(lease["task"]["id"])
+        assert answer(client, lease, fresh, label="kestrel").status_code == 201
+    assert len(order) == 4 and set(order[2:]) == {split, single}  # the kestrel is full: 2 answers and a lease
+    assert agreed not in order and not set(order[:2]) & {split, single, agreed}
 
 
 @pytest.mark.parametrize("body,field", [({"routing": "random"}, "routing"), ({"routing": 3}, "routing"),

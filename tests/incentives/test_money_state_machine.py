@@ -9,7 +9,8 @@ every step it checks the ledger's own verification (`checks.verify_all`) and a m
 minor unit must be: conservation, the budget's identity (deposits less fees = balance + reserved + spent), the
 outside world against approved payouts, each wallet against what its answers earned less what was paid out,
 each answer credited once and settled at most once (exactly when its task completed), a rejected answer's pay
-all taken back, and what each lease still holds in reserve for its state.
+all taken back, and what each lease still holds in reserve for its state; with expert tiers set and skills kept
+at random, every lease records its tier and every amount is its tier's.
 
 Fixtures are per test while Hypothesis runs many examples in one test, so each example makes its own project,
 owner, admin, reviewer and annotators; the database accumulates the examples. Global invariants are judged
@@ -36,12 +37,27 @@ from annotator.users.models import User
 from annotator.runtime import runtime
 from incentives import budgets, checks
 from incentives.models import Account, Entry, LedgerTransaction, Payout
-from tasks.models import Annotation, Assignment, Project, Review, Task
+from tasks import skills
+from tasks.models import Annotation, Assignment, Project, Review, Skill, Task
 from tests.factories import (PAYMENT_SECRET, PAYMENT_PROVIDER, create_text_project, deposit, payment_notification,
                              payment_settings, signed_notification)
 
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 BASE, MOST = RATES["per_annotation"], RATES["per_annotation"] + RATES["agreement_bonus"]
+# Expert tiers (issue 22) the owner may set, and the project-wide skills the minutely refresh may keep.
+TIER_CHOICES = ([], [{"min_accuracy": 0.8, "min_answers": 10, "multiplier": 1.5}],
+                [{"min_accuracy": 0.6, "min_answers": 5, "multiplier": 1.25},
+                 {"min_accuracy": 0.9, "min_answers": 20, "multiplier": 2.55}])
+
+
+def tier_rates(tiers: list[dict], standing: tuple[float, int] | None) -> tuple[int, int, int]:
+    """(tier, base, bonus) a lease taken now is paid at: the highest tier the kept skill reaches, each amount
+    times its multiplier in thousandths, rounded down (the model, written apart from incentives.rules)."""
+    tier, thousandths = 0, 1000
+    for number, t in enumerate(tiers, start=1):
+        if standing is not None and standing[0] >= t["min_accuracy"] and standing[1] >= t["min_answers"]:
+            tier, thousandths = number, round(t["multiplier"] * 1000)
+    return tier, BASE * thousandths // 1000, RATES["agreement_bonus"] * thousandths // 1000
 LABELS = ("positive", "positive", "negative", "species")  # agreement is likelier than not
 ANNOTATORS = 3
 # The deposit caps the machine runs under (ANNOTATOR_MAX_DEPOSIT, ANNOTATOR_MAX_DEPOSITS_PER_DAY): low enough that
@@ -174,8 +190,9 @@ class MoneyMachine(RuleBasedStateMachine):
     # ---- setting up an example -----------------------------------------------------------------------------
 
     @initialize(overlap=st.sampled_from([2, 3]), tasks=st.integers(2, 6), initial=st.sampled_from([1400, 69, 140, 350]),
-                fee_bps=st.sampled_from([0, 0, 250]), confirmer=st.sampled_from(["admin", "provider"]))
-    def setup(self, overlap: int, tasks: int, initial: int, fee_bps: int, confirmer: str) -> None:
+                fee_bps=st.sampled_from([0, 0, 250]), confirmer=st.sampled_from(["admin", "provider"]),
+                tiers=st.sampled_from([0, 1, 2]))
+    def setup(self, overlap: int, tasks: int, initial: int, fee_bps: int, confirmer: str, tiers: int) -> None:
         self.app.config["ANNOTATOR_PLATFORM_FEE_BPS"] = fee_bps  # the test puts it back
         self.fee_bps = fee_bps
         self.owner, _ = self.user("owner")
@@ -208,7 +225,12 @@ class MoneyMachine(RuleBasedStateMachine):
         self.flags: list[dict] = []     # {"id", "task", "open"}
         self.payouts: list[dict] = []   # {"id", "who", "amount", "status"}
         self.mechanisms = {"agreement"}  # every reward mechanism the project has had
+        self.tiers: list[dict] = []  # the project's expert tiers now
+        self.standing: dict[int, tuple[float, int]] = {}  # annotator -> kept project-wide (accuracy, answers)
         self.ready = True
+        if tiers:  # expert tiers from the start, and an expert: the first annotator's kept skill reaches them all
+            self.set_tiers(tiers)
+            self.keep_skill(0, 0.95, 30)
         if initial:
             self.deposit(initial, "fresh", 0, confirm=confirmer)
 
@@ -349,6 +371,29 @@ class MoneyMachine(RuleBasedStateMachine):
         self.mechanisms.add(mechanism)
         event(f"mechanism {mechanism}")
 
+    @rule(choice=st.integers(0, len(TIER_CHOICES) - 1))
+    def set_tiers(self, choice: int) -> None:
+        """The owner sets (or clears) expert tiers: leases already taken keep the rates they reserved."""
+        changed = self.client.patch(f"/api/v1/projects/{self.project}", json={"rewards": {
+            "tiers": TIER_CHOICES[choice]}}, headers=self.owner)
+        assert changed.status_code == 200, changed.get_json()
+        self.tiers = TIER_CHOICES[choice]
+        event(f"tiers: {len(self.tiers)}")
+
+    @rule(who=st.integers(0, ANNOTATORS - 1), accuracy=st.sampled_from([0.5, 0.7, 0.85, 0.95]),
+          answers=st.sampled_from([4, 12, 30]))
+    def keep_skill(self, who: int, accuracy: float, answers: int) -> None:
+        """The minutely refresh keeps an annotator's project-wide skill (as if computed from their answers)."""
+        with self.session() as session:
+            session.merge(Skill(project_id=self.project, user_id=self.ids[who], label=skills.WHOLE, answers=answers,
+                                accuracy=accuracy, low=accuracy - 0.1, high=min(accuracy + 0.1, 1.0),
+                                last_evidence_at=dt.datetime.now(dt.timezone.utc)))
+            session.commit()
+        self.standing[who] = (accuracy, answers)
+
+    def rates_now(self, who: int) -> tuple[int, int, int]:
+        return tier_rates(self.tiers, self.standing.get(who))
+
     @rule(who=st.integers(0, ANNOTATORS - 1))
     def next_task(self, who: int) -> None:
         self.lease(who)
@@ -363,14 +408,20 @@ class MoneyMachine(RuleBasedStateMachine):
                 assert given["id"] == held[0]["id"]
                 return held[0]
             assert all(given["id"] != known["id"] for known in self.leases)
-            lease = {"id": given["id"], "who": who, "task": given["task_id"], "status": "held", "released": False}
+            tier, base, bonus = self.rates_now(who)
+            lease = {"id": given["id"], "who": who, "task": given["task_id"], "status": "held", "released": False,
+                     "base": base, "most": base + bonus, "bonus": bonus}
+            with self.session() as session:  # the lease records the tier its annotator held when it was taken
+                assert session.get(Assignment, given["id"]).tier == (tier or None)
+            if tier:
+                event(f"a lease at tier {tier}")
             self.leases.append(lease)
             return lease
         if got.status_code == 204:
             assert not held
             return None
         assert got.status_code == 409 and code_of(got) == "budget_exhausted", got.get_json()
-        assert not held and self.budget()["balance"] < MOST
+        assert not held and self.budget()["balance"] < sum(self.rates_now(who)[1:])
         self.released_what_lapsed()  # it gave back what ended leases held before refusing
         return None
 
@@ -458,7 +509,7 @@ class MoneyMachine(RuleBasedStateMachine):
                                       .join(Account, Account.id == Entry.account_id)
                                       .where(Account.kind == "project_reserve",
                                              LedgerTransaction.assignment_id == lease["id"]))
-            assert left == 0 and self.budget()["balance"] < MOST, (lease, left, made.get_json())
+            assert left == 0 and self.budget()["balance"] < lease["most"], (lease, left, made.get_json())
         elif status == "expired":  # the task has no room left for it, or they answered it through a newer lease
             assert code in ("lease_expired", "conflict"), made.get_json()
         else:
@@ -681,7 +732,9 @@ class MoneyMachine(RuleBasedStateMachine):
                 continue
             assert details["mechanism"]["mechanism"] in self.mechanisms
             assert 0.0 <= details["score"] <= 1.0
-            assert 0 <= details["bonus"] <= int(RATES["agreement_bonus"] * details["score"])
+            # At the tier its lease reserved (named in the details), never more than that tier's bonus share.
+            bonus = RATES["agreement_bonus"] * round(details.get("multiplier", 1.0) * 1000) // 1000
+            assert 0 <= details["bonus"] <= int(bonus * details["score"])
 
     def money_is_conserved(self, session, budget: dict) -> None:
         # Money is only moved, never made: every balance together is zero (the outside world holds minus the
@@ -718,8 +771,10 @@ class MoneyMachine(RuleBasedStateMachine):
         statuses = dict(session.execute(select(Task.id, Task.status).where(Task.project_id == self.project)).all())
         completed = {task for task, status in statuses.items() if status == "completed"}
         retired = {task for task, status in statuses.items() if status == "retired"}
+        leases = {lease["id"]: lease for lease in self.leases}
         for answer in self.answers:
             got = money[answer["id"]]
+            base, most = leases[answer["lease"]]["base"], leases[answer["lease"]]["most"]
             assert got["credit"] == 1 and got["bonus"] <= 1 and got["reversal"] == 0, (answer, got)
             if answer["verdict"] == "rejected":  # one clawback took back all it had earned, pending or settled
                 assert got["clawback"] == 1, (answer, got)
@@ -734,9 +789,9 @@ class MoneyMachine(RuleBasedStateMachine):
             elif not settled:
                 event("an answer left pending on a removed task")
             if settled:
-                assert got["wallet_pending"] == 0 and BASE <= got["wallet_available"] <= MOST, (answer, got)
+                assert got["wallet_pending"] == 0 and base <= got["wallet_available"] <= most, (answer, got)
             else:
-                assert got["wallet_pending"] == BASE and got["wallet_available"] == 0, (answer, got)
+                assert got["wallet_pending"] == base and got["wallet_available"] == 0, (answer, got)
 
     def each_lease_holds_what_its_state_calls_for(self, session, budget: dict, money: dict) -> None:
         held = {assignment_id: int(amount) for assignment_id, amount in session.execute(
@@ -749,15 +804,15 @@ class MoneyMachine(RuleBasedStateMachine):
         for lease in self.leases:
             left = held.get(lease["id"], 0)
             if lease["status"] == "held":
-                assert left == MOST, (lease, left)
+                assert left == lease["most"], (lease, left)
             elif lease["status"] in ("skipped", "flagged", "released"):
                 assert left == 0, (lease, left)
             elif lease["status"] == "expired":  # until a release (the job, a short `next`, a removal) gives it back
-                assert left in ((0,) if lease["released"] else (0, MOST)), (lease, left)
+                assert left in ((0,) if lease["released"] else (0, lease["most"])), (lease, left)
             else:  # answered: the bonus part waits for the settlement, unless the answer was rejected
                 answer = by_lease[lease["id"]]
                 waiting = answer["verdict"] != "rejected" and money[answer["id"]]["bonus"] == 0
-                assert left == (MOST - BASE if waiting else 0), (lease, answer, left)
+                assert left == (lease["bonus"] if waiting else 0), (lease, answer, left)
         assert sum(held.values()) == budget["reserved"] and set(held) <= {lease["id"] for lease in self.leases}
 
 

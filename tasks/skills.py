@@ -22,6 +22,7 @@ tool have no skills yet). Flushes, never commits.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -187,18 +188,41 @@ def routes(session: Session, project: Project, user_id: int) -> tuple[list[str],
     """Skill routing's two label lists for an annotator, from kept skills: theirs (the labels under every subtree
     they are proven in: its unsure tasks are handed to them first) and held back (the labels under subtrees where
     someone else is proven and they are not: those started tasks wait for the experts, offered to them only when
-    nothing else is left)."""
-    proven = session.execute(select(Skill.user_id, Skill.label).where(
-        Skill.project_id == project.id, Skill.label != WHOLE, Skill.low >= PROVEN_LOW)).all()
+    nothing else is left). Who is proven where is read once per kept computation and process (_PROVEN), so a
+    `next` costs one primary-key lookup however many annotators and subtrees the project has."""
+    kept = session.get(SkillSet, project.id)
+    if kept is None:
+        return [], []
+    key = (project.id, kept.computed_at, kept.last_annotation_id, project.schema_version)
+    proven = _PROVEN.get(key)
+    if proven is None:
+        proven = defaultdict(set)
+        for who, label in session.execute(select(Skill.user_id, Skill.label).where(
+                Skill.project_id == project.id, Skill.label != WHOLE, Skill.low >= PROVEN_LOW)):
+            proven[label].add(who)
+        with _PROVEN_LOCK:  # web threads share it
+            while len(_PROVEN) >= _PROVEN_SIZE:
+                _PROVEN.pop(next(iter(_PROVEN)))
+            _PROVEN[key] = proven
     if not proven:
         return [], []
     schema = current_schema(project)
+    mine = _under(schema, {label for label, who in proven.items() if user_id in who})
+    others = _under(schema, {label for label, who in proven.items() if who - {user_id}})
+    return sorted(mine), sorted(others - mine)
 
-    def under(nodes: set[str]) -> set[str]:
-        return {label for label in schema.labels if any(node in schema.labels[label].path for node in nodes)}
 
-    mine = under({label for who, label in proven if who == user_id})
-    return sorted(mine), sorted(under({label for who, label in proven if who != user_id}) - mine)
+# (project, kept computation, schema version) -> label -> the annotators proven in its subtree; a few projects' worth.
+_PROVEN: dict[tuple, dict[str, set[int]]] = {}
+_PROVEN_SIZE = 64
+_PROVEN_LOCK = threading.Lock()
+
+
+def _under(schema: LabelSchema, nodes: set[str]) -> set[str]:
+    """Every label in the subtrees of `nodes` (the nodes themselves included)."""
+    if not nodes:
+        return set()
+    return {label for label in schema.labels if not nodes.isdisjoint(schema.labels[label].path)}
 
 
 def tier_of(session: Session, project: Project, user_id: int) -> tuple[int, float]:

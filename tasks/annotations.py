@@ -15,7 +15,7 @@ from annotator.users.models import User
 from tasks import gold as gold_scoring
 from tasks.assignment import uses_gold
 from tasks.models import (Annotation, AnnotationRevision, Assignment, Flag, Media, Project, Qualification, Review,
-                          Task)
+                          SubtreeStanding, Task)
 from tasks.projects import current_schema
 from tasks.quality.consensus import project_threshold
 from tasks.quality.scores import answer_confidence, answer_consensus
@@ -134,11 +134,13 @@ def submit(session: Session, project: Project, held: Held, user: User, result: A
     schema = current_schema(project)
     clean = validate_result(schema, result, _context(session, project, held.data, held.media_sha256))
     standing = session.get(Qualification, (project.id, user.id)) if uses_gold(project) else None
+    counted = not (standing is not None and standing.disqualified) and not (
+        uses_gold(project) and not held.is_gold and _in_subtree_lost(session, project, user, schema, clean))
     gold_score = gold_scoring.score(schema, clean, held.gold or {}) if held.is_gold else None
     connection = session.connection()
     answer = {"project_id": project.id, "task_id": held.task_id, "user_id": user.id, "assignment_id": held.id,
               "result": clean, "lead_time_ms": lead_time_ms, "schema_version": project.schema_version,
-              "counted": not (standing is not None and standing.disqualified), "gold_score": gold_score,
+              "counted": counted, "gold_score": gold_score,
               "created_at": now}
     submitted = held.submitted + 1
     status, wanted = held.task_status, held.wanted
@@ -152,8 +154,7 @@ def submit(session: Session, project: Project, held: Held, user: User, result: A
     else:
         annotation_id, status = _record(session, connection, project, schema, held, user, answer, leased, now)
     return Saved(annotation_id, held.task_id, held.id, clean, lead_time_ms, project.schema_version, now,
-                 counted=not (standing is not None and standing.disqualified),
-                 completed=status == "completed" and held.task_status != "completed", gold=held.is_gold)
+                 counted=counted, completed=status == "completed" and held.task_status != "completed", gold=held.is_gold)
 
 
 def _record(session: Session, connection: Connection, project: Project, schema: LabelSchema, held: Held, user: User,
@@ -164,7 +165,9 @@ def _record(session: Session, connection: Connection, project: Project, schema: 
     connection.execute(_ASSIGNMENT_DONE, {"assignment_id": held.id, "now": now})
     submitted = held.submitted + 1
     status, wanted = held.task_status, held.wanted
-    if held.is_gold:
+    if held.is_gold and (held.gold or {}).get("scope"):
+        _record_scoped_gold(session, project, user, held.gold["scope"], answer["gold_score"])
+    elif held.is_gold:
         _record_gold(session, project, user, answer["gold_score"])
     elif status == "open":
         done, wanted = _enough(connection, project, schema, held, submitted)
@@ -264,6 +267,35 @@ def _record_gold(session: Session, project: Project, user: User, credit: float) 
     bar, warmup = settings.get("min_gold_accuracy", 0.0), settings.get("warmup_gold", 0)
     if standing.gold_answered >= max(warmup, 1) and standing.gold_credit / standing.gold_answered < bar:
         standing.disqualified = True
+
+
+# Scoped gold answers in a subtree before its standing can be lost there.
+SUBTREE_MIN_GOLD = 3
+
+
+def _record_scoped_gold(session: Session, project: Project, user: User, scope: str, credit: float) -> None:
+    """A gold answer scoped to a subtree moves the annotator's standing there, never the project's: below the
+    project's min_gold_accuracy over at least SUBTREE_MIN_GOLD of them, they are disqualified in that subtree."""
+    table = SubtreeStanding.__table__
+    session.execute(insert_skipping_duplicates(session, table).values(
+        project_id=project.id, user_id=user.id, label=scope, gold_answered=0, gold_credit=0.0, disqualified=False))
+    standing = session.get(SubtreeStanding, (project.id, user.id, scope), with_for_update=True,
+                           populate_existing=True)
+    standing.gold_answered += 1
+    standing.gold_credit += credit
+    bar = (project.qualification or {}).get("min_gold_accuracy", 0.0)
+    if standing.gold_answered >= SUBTREE_MIN_GOLD and standing.gold_credit / standing.gold_answered < bar:
+        standing.disqualified = True
+
+
+def _in_subtree_lost(session: Session, project: Project, user: User, schema: LabelSchema, result: dict) -> bool:
+    """Whether the answer names a label inside a subtree the annotator is disqualified in (it then does not count,
+    and is not paid: the rest of their work in the project is)."""
+    lost = session.scalars(select(SubtreeStanding.label).where(
+        SubtreeStanding.project_id == project.id, SubtreeStanding.user_id == user.id,
+        SubtreeStanding.disqualified.is_(True))).all()
+    return bool(lost) and any(not set(lost).isdisjoint(schema.labels[label].path)
+                              for label in result.get("labels") or [] if label in schema.labels)
 
 
 def skip(session: Session, assignment: Assignment, reason: str | None, now: dt.datetime) -> Assignment:

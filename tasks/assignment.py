@@ -21,7 +21,7 @@ from annotator.db import PLAN_EACH_RUN, write_intent
 from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive, RateLimited
 from annotator.users.models import User
 from tasks import skills
-from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, Task
+from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, SubtreeStanding, Task
 
 # An annotator never gets a task again once they hold, answered, skipped or flagged it.
 EXCLUDING = ("leased", "submitted", "skipped", "flagged")
@@ -234,7 +234,7 @@ def check_qualified(session: Session, project: Project, user: User) -> Qualifica
 
 def _choose(connection: Connection, project: Project, standing: Qualification | None, rng: random.Random,
             params: dict) -> Row | None:
-    if _wants_gold(project, standing, rng):
+    if _wants_gold(connection, project, standing, rng, params["user_id"]):
         gold = connection.execute(_CLAIM_GOLD, params).first()
         if gold is not None:
             return gold
@@ -255,10 +255,19 @@ def _offset(project_id: int, user_id: int) -> int:
     return int.from_bytes(digest[:4], "big") % RANK_SPACE
 
 
-def _wants_gold(project: Project, standing: Qualification | None, rng: random.Random) -> bool:
+def _wants_gold(connection: Connection, project: Project, standing: Qualification | None, rng: random.Random,
+                user_id: int) -> bool:
+    """Gold during the warm-up (gold scoped to subtrees counts toward it too), then at the project's gold ratio."""
     warmup = (project.qualification or {}).get("warmup_gold", 0)
     answered = standing.gold_answered if standing is not None else 0
+    if answered < warmup:
+        answered += connection.execute(_SCOPED_GOLD, {"project_id": project.id, "user_id": user_id}).scalar_one()
     return answered < warmup or rng.random() < project.gold_ratio
+
+
+_standings = SubtreeStanding.__table__
+_SCOPED_GOLD = select(func.coalesce(func.sum(_standings.c.gold_answered), 0)).where(
+    _standings.c.project_id == bindparam("project_id"), _standings.c.user_id == bindparam("user_id"))
 
 
 def owned_assignment(session: Session, assignment: Assignment, user: User) -> Assignment:

@@ -28,7 +28,7 @@ from tasks.schema import LabelSchema
 MAX_ROWS = 10_000
 MAX_EXTERNAL_ID = 200
 MAX_ERRORS = 200  # a file with a systematic problem should not produce a 10,000-entry error body
-ROW_KEYS = {"data", "external_id", "gold"}
+ROW_KEYS = {"data", "external_id", "gold", "gold_scope"}
 MEDIA_URL = re.compile(r"/media/([0-9a-f]{64})")  # used with fullmatch
 CSV_MIMETYPES = {"text/csv", "application/csv"}
 NDJSON_MIMETYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines"}
@@ -249,7 +249,7 @@ def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n
     context, sha = _context(project, media, data, where, check)
     if context is None:
         return None
-    gold = row.get("gold")
+    gold, scope = row.get("gold"), row.get("gold_scope")
     if gold is not None:
         try:
             gold = validate_result(schema, gold, context, path=f"{where}.gold")
@@ -258,7 +258,20 @@ def _prepare_row(project: Project, schema: LabelSchema, media: dict, row: Any, n
                 for message in messages:
                     check.fail(path, message)
             return None
+    if scope is not None:
+        if gold is None or not isinstance(scope, str) or scope not in schema.labels:
+            check.fail(f"{where}.gold_scope", "A label of the schema whose subtree this gold qualifies for "
+                                             "(with `gold`)." if gold is not None else "Needs `gold`.")
+            return None
+        if not set(gold.get("labels") or []) <= _under(schema, scope):
+            check.fail(f"{where}.gold_scope", f"The gold's labels must lie in the subtree of {scope}.")
+            return None
+        gold = {**gold, "scope": scope}  # kept with the gold answer; scoring reads only the answer's parts
     return PreparedTask(data, data_hash(data), external_id, gold, sha)
+
+
+def _under(schema: LabelSchema, node: str) -> set[str]:
+    return {label for label in schema.labels if node in schema.labels[label].path}
 
 
 def _context(project: Project, media: dict, data: dict, where: str, check: RowProblems) -> tuple[TaskContext | None, str | None]:

@@ -260,6 +260,20 @@ class Qualification(Base):
     reinstated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class SubtreeStanding(Base):
+    """An annotator's standing in one subtree of a project's taxonomy, from the gold scoped to it (a gold task's
+    `gold.scope`): disqualified there, their answers inside it stop counting; the rest of the project is unaffected."""
+
+    __tablename__ = "subtree_standings"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200), primary_key=True)
+    gold_answered: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    gold_credit: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    disqualified: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
 class IdempotencyRecord(Base):
     """The first response to a POST sent with an Idempotency-Key, replayed for repeats of the same request."""
 

@@ -23,7 +23,9 @@ bp = Blueprint("tasks_api", __name__)
 TAG = "tasks"
 ACCEPTED = {"application/json"} | importing.NDJSON_MIMETYPES | importing.CSV_MIMETYPES
 ROW_DOC = {"type": "object", "required": ["data"], "additionalProperties": False, "properties": {
-    "data": {"type": "object"}, "external_id": {"type": "string"}, "gold": {"type": "object"}}}
+    "data": {"type": "object"}, "external_id": {"type": "string"}, "gold": {"type": "object"},
+    "gold_scope": {"type": "string", "description": "with gold: the label whose subtree this gold qualifies for (an "
+                   "annotator failing it is disqualified in that subtree only)"}}}
 
 
 def _share(description: str) -> fields.Float:

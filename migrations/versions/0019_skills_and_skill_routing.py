@@ -1,5 +1,5 @@
 """Skills per subtree (skills, skill_sets), skill routing (projects.routing, tasks.route_label and route_need),
-the expert tier a lease is paid at (assignments.tier).
+the expert tier a lease is paid at (assignments.tier), standings per subtree from scoped gold (subtree_standings).
 
 Revision ID: 0019
 Revises: 0018
@@ -42,6 +42,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_skills_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('project_id', 'user_id', 'label', name=op.f('pk_skills'))
     )
+    op.create_table('subtree_standings',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('gold_answered', sa.Integer(), nullable=False),
+    sa.Column('gold_credit', sa.Float(), nullable=False),
+    sa.Column('disqualified', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_subtree_standings_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_subtree_standings_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', 'user_id', 'label', name=op.f('pk_subtree_standings'))
+    )
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.add_column(sa.Column('routing', sa.String(length=10), server_default='ring', nullable=False))
 
@@ -68,5 +79,6 @@ def downgrade() -> None:
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_column('routing')
 
+    op.drop_table('subtree_standings')
     op.drop_table('skills')
     op.drop_table('skill_sets')

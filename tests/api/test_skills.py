@@ -12,7 +12,7 @@ from sqlalchemy import select
 from annotator.runtime import runtime
 from tasks import jobs, skills
 from tasks.projects import current_schema
-from tasks.models import Assignment, Project, Task
+from tasks.models import Annotation, Assignment, Project, Qualification, Task
 from tests.factories import FIELD_CROWD, answer, assert_problem, deposit, field_guide_project, nxt, verified
 
 WARBLERS, RAPTORS = ("willow_warbler", "chiffchaff"), ("kestrel", "buzzard")
@@ -307,3 +307,42 @@ def test_bad_tiers_are_refused_naming_the_field(client, owner, tiers, path):
     response = client.patch(f"/api/v1/projects/{project['id']}", json={"rewards": {"tiers": tiers}}, headers=owner)
     assert path in assert_problem(response, 422)["errors"]
     assert "tiers" not in client.get(f"/api/v1/projects/{project['id']}", headers=owner).get_json()["rewards"]
+
+
+@pytest.mark.parametrize("row,path", [
+    ({"data": {"text": "g"}, "gold_scope": "warbler"}, "rows.1.gold_scope"),
+    ({"data": {"text": "g"}, "gold": {"labels": ["kestrel"]}, "gold_scope": "heron"}, "rows.1.gold_scope"),
+    ({"data": {"text": "g"}, "gold": {"labels": ["kestrel"]}, "gold_scope": "warbler"}, "rows.1.gold_scope"),
+    ({"data": {"text": "g"}, "gold": {"labels": ["kestrel"]}, "gold_scope": 3}, "rows.1.gold_scope"),
+])
+def test_bad_scoped_gold_is_refused_naming_the_row(client, owner, row, path):
+    project, _ = field_guide_project(client, owner, [])
+    response = client.post(f"/api/v1/projects/{project['id']}/tasks", json=[row], headers=owner)
+    assert path in assert_problem(response, 422)["errors"]
+    assert client.get(f"/api/v1/projects/{project['id']}/tasks", headers=owner).get_json()["total"] == 0
+
+
+def test_failing_gold_scoped_to_a_subtree_disqualifies_there_only(app, client, owner, make_user, token_for):
+    project, _ = field_guide_project(client, owner, [], qualification={"warmup_gold": 3, "min_gold_accuracy": 0.7})
+    gold = [{"data": {"text": f"gold warbler {n}"}, "gold": {"labels": ["willow_warbler"]}, "gold_scope": "warbler"}
+            for n in range(3)]
+    plain = [{"data": {"text": f"sighting {n}"}} for n in range(2)]
+    assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=gold + plain, headers=owner).status_code == 201
+    annotator = token_for(make_user("mixer@example.org"))
+    for _ in range(3):  # the warm-up: the three warbler gold tasks, all wrong
+        lease = nxt(client, project, annotator).get_json()
+        assert lease["task"]["data"]["text"].startswith("gold warbler")
+        assert answer(client, lease, annotator, label="chiffchaff").status_code == 201
+    for label in ("chiffchaff", "kestrel"):  # still working: a warbler answer does not count, a raptor one does
+        response = nxt(client, project, annotator)
+        assert response.status_code == 200, response.get_json()
+        assert answer(client, response.get_json(), annotator, label=label).status_code == 201
+    with app.app_context():
+        session = runtime().session_factory()
+        counted = {result["labels"][0]: counted for result, counted in session.execute(
+            select(Annotation.result, Annotation.counted).join(Task, Task.id == Annotation.task_id)
+            .where(Task.project_id == project["id"], Task.is_gold.is_(False)))}
+        standing = session.get(Qualification, (project["id"], _user_id(client, annotator)))
+        session.close()
+    assert counted == {"chiffchaff": False, "kestrel": True}
+    assert standing is None or not standing.disqualified  # the project-wide standing is untouched

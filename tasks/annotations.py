@@ -13,6 +13,7 @@ from annotator.db import insert_skipping_duplicates
 from annotator.errors import AssignmentClosed, Conflict, LeaseExpired, NotFound, NotYourAssignment, TaskCompleted
 from annotator.users.models import User
 from tasks import gold as gold_scoring
+from tasks import skills
 from tasks.assignment import uses_gold
 from tasks.models import (Annotation, AnnotationRevision, Assignment, Flag, Media, Project, Qualification, Review,
                           SubtreeStanding, Task)
@@ -291,9 +292,7 @@ def _record_scoped_gold(session: Session, project: Project, user: User, scope: s
 def _in_subtree_lost(session: Session, project: Project, user: User, schema: LabelSchema, result: dict) -> bool:
     """Whether the answer names a label inside a subtree the annotator is disqualified in (it then does not count,
     and is not paid: the rest of their work in the project is)."""
-    lost = session.scalars(select(SubtreeStanding.label).where(
-        SubtreeStanding.project_id == project.id, SubtreeStanding.user_id == user.id,
-        SubtreeStanding.disqualified.is_(True))).all()
+    lost = skills.lost_subtrees(session, project.id, user.id)
     return bool(lost) and any(not set(lost).isdisjoint(schema.labels[label].path)
                               for label in result.get("labels") or [] if label in schema.labels)
 

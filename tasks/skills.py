@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from annotator.db import insert_skipping_duplicates
 from tasks import gold as gold_scoring
-from tasks.models import Annotation, Project, Skill, SkillSet, Task
+from tasks.models import Annotation, Project, Skill, SkillSet, SubtreeStanding, Task
 from tasks.projects import current_schema
 from tasks.quality.consensus import Consensus, Signature, is_fresh, project_consensus
 from tasks.schema import LabelSchema
@@ -223,6 +223,14 @@ def _under(schema: LabelSchema, nodes: set[str]) -> set[str]:
     if not nodes:
         return set()
     return {label for label in schema.labels if not nodes.isdisjoint(schema.labels[label].path)}
+
+
+def lost_subtrees(session: Session, project_id: int, user_id: int) -> list[str]:
+    """The subtrees (their top labels) where the annotator failed the gold scoped to them: their answers inside
+    do not count (tasks.annotations)."""
+    return list(session.scalars(select(SubtreeStanding.label).where(
+        SubtreeStanding.project_id == project_id, SubtreeStanding.user_id == user_id,
+        SubtreeStanding.disqualified.is_(True)).order_by(SubtreeStanding.label)))
 
 
 def tier_of(session: Session, project: Project, user_id: int) -> tuple[int, float]:

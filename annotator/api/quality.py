@@ -137,6 +137,9 @@ class SkillsOut(Schema):
                                                        "(skill routing hands them its unsure tasks first)"})
     min_answers = fields.Integer(metadata={"description": "subtrees with fewer answers are not listed"})
     stale = fields.Boolean(metadata={"description": "more answers have arrived; a recomputation is queued"})
+    disqualified = fields.List(fields.String(), metadata={
+        "description": "GET /me/skills: the subtrees where you failed the gold scoped to them (your answers inside "
+                       "them do not count)"})
 
 
 class ProjectSkillsQuery(In):
@@ -169,7 +172,7 @@ def my_skills(args: dict):
     project = projects.visible(db, args["project_id"], current_user)
     found, stale = quality.current_skills(db, project, on_request_limit=_on_request_limit(), user_id=current_user.id)
     db.commit()
-    return _skills(found, stale)
+    return {**_skills(found, stale), "disqualified": skills.lost_subtrees(db, project.id, current_user.id)}
 
 
 def _skills(found: list[skills.Estimate], stale: bool) -> dict:

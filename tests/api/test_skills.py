@@ -346,3 +346,5 @@ def test_failing_gold_scoped_to_a_subtree_disqualifies_there_only(app, client, o
         session.close()
     assert counted == {"chiffchaff": False, "kestrel": True}
     assert standing is None or not standing.disqualified  # the project-wide standing is untouched
+    mine = client.get(f"/api/v1/me/skills?project_id={project['id']}", headers=annotator).get_json()
+    assert mine["disqualified"] == ["warbler"]  # said to them

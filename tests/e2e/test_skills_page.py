@@ -82,3 +82,24 @@ def test_the_dashboard_shows_annotators_by_subtree(browser, live_server, crowd_p
     screenshot(page, "skills-heatmap")
     context.close()
     assert errors == []
+
+
+def test_an_annotator_who_failed_a_subtrees_gold_is_told_so_in_the_workspace(browser, live_server, client, make_user,
+                                                                            token_for):
+    owner = token_for(make_user("owner@example.org", name="Owner"))
+    project, _ = field_guide_project(client, owner, [], qualification={"warmup_gold": 3, "min_gold_accuracy": 0.7})
+    rows = [{"data": {"text": f"gold raptor {n}"}, "gold": {"labels": ["kestrel"]}, "gold_scope": "raptor"}
+            for n in range(3)] + [{"data": {"text": "a sighting"}}]
+    assert client.post(f"/api/v1/projects/{project['id']}/tasks", json=rows, headers=owner).status_code == 201
+    annotator = token_for(make_user("mixer@example.org", name="Mixer"))
+    for _ in range(3):
+        assert answer(client, nxt(client, project, annotator).get_json(), annotator, label="buzzard").status_code == 201
+    context, page, errors = watched_page(browser)
+    sign_in(page, live_server, "mixer@example.org")
+    page.goto(f"{live_server}/projects/{project['id']}/label")
+    page.locator("#skills-lost").wait_for()
+    assert page.text_content("#skills-lost") == "Your answers under Raptor do not count: you missed the gold there."
+    assert page.is_hidden("#skills-none")
+    screenshot(page, "skills-subtree-disqualified")
+    context.close()
+    assert errors == []

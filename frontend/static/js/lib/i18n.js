@@ -549,6 +549,7 @@ const en = {
   "sk.next": "Tier {number} (×{multiplier}) needs {accuracy} accuracy over {answers} answers; you have {mine} over {count}.",
   "sk.heatmap": "Skills by subtree",
   "sk.heatmapHelp": "Each annotator's accuracy per subtree (the Beta posterior's mean; the 95% interval and the answers behind it on hover). Empty: fewer than 3 answers there.",
+  "sk.lost": "Your answers under {labels} do not count: you missed the gold there.",
   "sk.annotator": "Annotator",
 };
 
@@ -1094,6 +1095,7 @@ const zh = {
   "sk.next": "等级 {number}（×{multiplier}）需要在 {answers} 个答案上达到 {accuracy} 的准确率；你目前是 {count} 个答案、{mine}。",
   "sk.heatmap": "各子树的技能",
   "sk.heatmapHelp": "每位标注者在各子树上的准确率（Beta 后验均值；悬停可见 95% 区间和所依据的答案数）。空白：该处答案少于 3 个。",
+  "sk.lost": "你在 {labels} 下的答案不计入：你没有通过那里的金标准题。",
   "sk.annotator": "标注者",
 };
 

@@ -3,7 +3,7 @@
 import { api } from "../../lib/api.js";
 import { t } from "../../lib/i18n.js";
 import { formatShare } from "../../lib/quality.js";
-import { skillTree, tierStanding } from "../../lib/skills.js";
+import { flatten, skillTree, tierStanding } from "../../lib/skills.js";
 import { labelName } from "../../annotate/taxonomy.js";
 import { $ } from "./dom.js";
 
@@ -16,7 +16,7 @@ export async function showSkills(ws) {
   const list = $("skills-tree");
   list.replaceChildren(...(whole ? [skillRow(t("sk.whole"), 0, whole, body.proven_low, false)] : []),
     ...rows.map(({ node, depth, skill }) => skillRow(labelName(node), depth + 1, skill, body.proven_low, true)));
-  $("skills-none").hidden = body.items.length > 0;
+  $("skills-none").hidden = body.items.length > 0 || (body.disqualified || []).length > 0;
   const { held, next } = tierStanding(whole, tiers);
   $("tier-line").hidden = tiers.length === 0;
   $("tier-line").textContent = held ? t("sk.tier", { number: held.number, multiplier: held.multiplier }) : t("sk.noTier");
@@ -26,6 +26,10 @@ export async function showSkills(ws) {
       accuracy: formatShare(next.min_accuracy), answers: next.min_answers,
       mine: whole ? formatShare(whole.accuracy) : "—", count: whole ? whole.answers : 0 });
   }
+  const lost = body.disqualified || [];
+  $("skills-lost").hidden = lost.length === 0;
+  const names = new Map(flatten(ws.project.label_schema.labels).map(({ node }) => [node.id, labelName(node)]));
+  $("skills-lost").textContent = t("sk.lost", { labels: lost.map((id) => names.get(id) || id).join(", ") });
   $("skills-panel").hidden = false;
 }
 

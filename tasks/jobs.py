@@ -7,7 +7,6 @@ from annotator.db import utcnow, write_intent
 from annotator.runtime import job_session, runtime
 from tasks import assignment, image_import, skills
 from tasks.models import Project
-from tasks.quality import consensus
 from tasks.quality import report as quality_report
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ def compute_quality(project_id: int) -> dict | None:
             return None
         computed_from = skills.signature(session, project_id)  # before the answers: a later one finds it stale
         report = quality_report.agreement_report(session, project, utcnow())
-        found = skills.compute(session, project, report.consensus)
+        found = skills.compute(session, project, report.consensus, (report.data, report.inferred.objects))
     with job_session() as session:
         write_intent(session)
         project = session.get(Project, project_id)
@@ -68,7 +67,8 @@ def refresh_skills(project_id: int) -> int | None:
         if project is None:
             return None
         computed_from = skills.signature(session, project_id)
-        found = skills.compute(session, project, consensus.project_consensus(session, project))
+        data, inferred = skills.inferred_now(session, project)
+        found = skills.compute(session, project, inferred.consensus, (data, inferred.objects))
     with job_session() as session:
         write_intent(session)
         project = session.get(Project, project_id)

@@ -16,8 +16,9 @@ in a subtree most people get wrong the consensus is often wrong itself, and only
 at least PROVEN_LOW: skill routing (tasks.assignment) hands them that subtree's unsure tasks first.
 
 A consensus includes the annotator's own answer, so agreement with it flatters everyone a little (most with
-few answers per task); gold does not. Only whole-item labels are evidence (projects without the classify
-tool have no skills yet). Flushes, never commits.
+few answers per task); gold does not. Whole-item labels are evidence against the task's consensus labels, and
+the label of each drawn object (box, polygon, keypoint) against the label inferred for the consensus object it was
+matched to, weighted by that label's confidence. Flushes, never commits.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ from annotator.db import insert_skipping_duplicates
 from tasks import gold as gold_scoring
 from tasks.models import Annotation, Project, Skill, SkillSet, SubtreeStanding, Task
 from tasks.projects import current_schema
-from tasks.quality.consensus import Consensus, Signature, is_fresh, project_consensus
+from tasks.quality.answers import Collected, collect, image_scales, labels_of
+from tasks.quality.consensus import Consensus, Inferred, ObjectInference, Signature, infer, is_fresh
 from tasks.schema import LabelSchema
 
 WHOLE = ""  # the whole project's row
@@ -106,11 +108,27 @@ def signature(session: Session, project_id: int) -> Signature:
     return Signature(int(count or 0), int(last or 0))
 
 
-def compute(session: Session, project: Project, consensus: dict[int, Consensus]) -> list[Estimate]:
-    """The project's skills now, with `consensus` (task id -> its inferred answer) as the truth of non-gold tasks."""
+def inferred_now(session: Session, project: Project) -> tuple[Collected, Inferred]:
+    """The project's answers and their truth inference now (what the quality report computes)."""
+    schema, labels = current_schema(project), labels_of(project)
+    data = collect(session, project.id)
+    scales = image_scales(session, project.id, data) if "keypoint" in schema.tools else None
+    return data, infer(project, schema, labels, data, scales)
+
+
+def compute(session: Session, project: Project, consensus: dict[int, Consensus],
+            objects: tuple[Collected, ObjectInference | None] | None = None) -> list[Estimate]:
+    """The project's skills now, with `consensus` (task id -> its inferred answer) as the truth of non-gold tasks'
+    whole-item labels, and `objects` (the answers and their objects matched and labelled) as the truth of the
+    labels of drawn objects (boxes, polygons, keypoints)."""
     schema = current_schema(project)
-    if "classify" not in schema.tools:
-        return []
+    evidence = _label_evidence(session, project, schema, consensus) if "classify" in schema.tools else []
+    if objects is not None and objects[1] is not None:
+        evidence += _object_evidence(session, project, schema, *objects)
+    return estimate(schema, evidence)
+
+
+def _label_evidence(session: Session, project: Project, schema: LabelSchema, consensus: dict[int, Consensus]) -> list:
     rows = session.execute(
         select(Annotation.user_id, Annotation.task_id, Annotation.result, Annotation.created_at,
                Annotation.gold_score, Task.is_gold, Task.gold)
@@ -129,7 +147,29 @@ def compute(session: Session, project: Project, consensus: dict[int, Consensus])
             weight = float(found.confidence) if found is not None and found.confidence is not None else 0.0
         if wanted and credit is not None and (weight is None or weight > 0):
             evidence.append((user_id, wanted, float(credit), at, weight))
-    return estimate(schema, evidence)
+    return evidence
+
+
+def _object_evidence(session: Session, project: Project, schema: LabelSchema, data: Collected,
+                     found: ObjectInference) -> list:
+    """Per object an annotator drew that was matched to a consensus object with a label: its label against that
+    one (credit as gold scores labels), weighted by the consensus label's confidence."""
+    ids = labels_of(project).ids
+    when = dict(((task_id, user_id), at) for task_id, user_id, at in session.execute(
+        select(Annotation.task_id, Annotation.user_id, Annotation.created_at).where(
+            Annotation.project_id == project.id, Annotation.counted.is_(True))))
+    evidence = []
+    for kind, matched in found.matched.items():
+        for unit, coder, label in zip(matched.unit, matched.coder, matched.label):
+            wanted = int(found.answer[found.offset[kind] + unit])
+            confidence = float(found.confidence[found.offset[kind] + unit])
+            if wanted < 0 or not confidence > 0:
+                continue
+            given = [ids[int(label)]] if label >= 0 else []
+            user_id, task_id = data.user_ids[int(coder)], data.task_ids[int(matched.item[unit])]
+            credit = gold_scoring.score(schema, {"labels": given}, {"labels": [ids[wanted]]})
+            evidence.append((user_id, [ids[wanted]], credit, when[(task_id, user_id)], confidence))
+    return evidence
 
 
 def store(session: Session, project: Project, found: list[Estimate], computed_from: Signature,
@@ -151,11 +191,11 @@ def store(session: Session, project: Project, found: list[Estimate], computed_fr
     session.flush()
 
 
-def refresh(session: Session, project: Project, now: dt.datetime,
-            consensus: dict[int, Consensus] | None = None) -> list[Estimate]:
-    """Compute and keep the project's skills (the consensus inferred now over the project unless given)."""
+def refresh(session: Session, project: Project, now: dt.datetime) -> list[Estimate]:
+    """Compute (the truth inferred now over the project) and keep the project's skills."""
     computed_from = signature(session, project.id)
-    found = compute(session, project, project_consensus(session, project) if consensus is None else consensus)
+    data, inferred = inferred_now(session, project)
+    found = compute(session, project, inferred.consensus, (data, inferred.objects))
     store(session, project, found, computed_from, now)
     return found
 
@@ -179,7 +219,8 @@ def current(session: Session, project: Project, *, on_request_limit: int,
     """The project's skills (one annotator's with `user_id`) and whether they are out of date: computed now for a
     project of up to `on_request_limit` answers, else the quality worker's last (the caller queues a fresh one)."""
     if signature(session, project.id).annotations <= on_request_limit:
-        found = compute(session, project, project_consensus(session, project))
+        data, inferred = inferred_now(session, project)
+        found = compute(session, project, inferred.consensus, (data, inferred.objects))
         return [e for e in found if user_id is None or e.user_id == user_id], False
     return stored(session, project.id, user_id), is_stale(session, project.id)
 

@@ -49,6 +49,8 @@ class AgreementReport:
 
     body: dict[str, Any]
     consensus: dict[int, Consensus]
+    data: Collected | None = None  # the answers and their inference, for whatever else reads them (skills)
+    inferred: Inferred | None = None
 
 
 def agreement_report(session: Session, project: Project, now: dt.datetime) -> AgreementReport:
@@ -79,7 +81,7 @@ def agreement_report(session: Session, project: Project, now: dt.datetime) -> Ag
     for kind in object_tools(schema) + (["span"] if "span" in schema.tools else []):
         body[f"{kind}_f1"] = _structure_f1(data, labels, kind, scales if kind == "keypoint" else None)
     body["per_annotator"] = _per_annotator(session, project, data, agreement_with, reliability)
-    return AgreementReport(body, inferred.consensus)
+    return AgreementReport(body, inferred.consensus, data, inferred)
 
 
 def store_report(session: Session, project: Project, report: AgreementReport, now: dt.datetime) -> QualityReport:

@@ -13,7 +13,8 @@ from annotator.runtime import runtime
 from tasks import jobs, skills
 from tasks.projects import current_schema
 from tasks.models import Annotation, Assignment, Project, Qualification, Task
-from tests.factories import FIELD_CROWD, answer, assert_problem, deposit, field_guide_project, nxt, verified
+from tests.factories import (FIELD_CROWD, answer, assert_problem, deposit, field_guide_project, nxt, vehicle_project,
+                             verified)
 
 WARBLERS, RAPTORS = ("willow_warbler", "chiffchaff"), ("kestrel", "buzzard")
 # Ten of each: ten right answers that each weigh 2/3 (a majority of 2 in 3) prove an annotator (low end 0.62).
@@ -348,3 +349,20 @@ def test_failing_gold_scoped_to_a_subtree_disqualifies_there_only(app, client, o
     assert standing is None or not standing.disqualified  # the project-wide standing is untouched
     mine = client.get(f"/api/v1/me/skills?project_id={project['id']}", headers=annotator).get_json()
     assert mine["disqualified"] == ["warbler"]  # said to them
+
+
+def test_box_labels_are_evidence_against_the_consensus_objects(app, client, owner, annotators):
+    """Issue 17's vehicles: three annotators box the same 7 vehicles, the third names 3 of them a sibling class.
+    Each matched box's label is evidence against its consensus object's label, weighted by that label's
+    confidence: 1 for the 4 boxes everyone named alike, 2/3 for the 3 misnamed ones."""
+    project, misnamed = vehicle_project(app, client, owner, annotators)
+    items = client.get(f"/api/v1/projects/{project['id']}/skills", headers=owner).get_json()["items"]
+    whole = {row["user_id"]: row for row in items if row["label"] is None}
+    careful, sloppy = _user_id(client, annotators[0]), _user_id(client, annotators[2])
+    weight = 4 * 1 + 3 * 2 / 3
+    assert whole[careful]["answers"] == whole[sloppy]["answers"] == 7
+    assert whole[careful]["accuracy"] == pytest.approx((1 + weight) / (2 + weight), abs=1e-4)
+    assert whole[sloppy]["accuracy"] == pytest.approx((1 + 4) / (2 + weight), abs=1e-4)  # right on the 4 alike
+    by = {(row["user_id"], row["label"]): row for row in items}
+    assert by[(sloppy, "car")]["accuracy"] < by[(careful, "car")]["accuracy"]  # two of the three misnamed are cars
+    assert len(misnamed) == 3

@@ -100,7 +100,9 @@ _TASK_ROUTED = (update(_tasks).where(_tasks.c.id == bindparam("task_id"))
 # clauses of UPDATEs in its WITH.
 _ANSWER_COUNTED = text("""
 WITH done AS (UPDATE assignments SET status = 'submitted', finished_at = :now WHERE id = :assignment_id),
-counted AS (UPDATE tasks SET leased = :leased, submitted = :submitted, status = :task_status, wanted = :wanted
+counted AS (UPDATE tasks SET leased = :leased, submitted = :submitted, status = :task_status, wanted = :wanted,
+                             route_label = COALESCE(:route_label, route_label),
+                             route_need = COALESCE(:route_need, route_need)
             WHERE id = :task_id)
 INSERT INTO annotations (project_id, task_id, user_id, assignment_id, result, lead_time_ms, schema_version, counted,
                          gold_score, created_at)
@@ -146,12 +148,16 @@ def submit(session: Session, project: Project, held: Held, user: User, result: A
     submitted = held.submitted + 1
     status, wanted = held.task_status, held.wanted
     if connection.dialect.name == "postgresql" and not held.is_gold and not _reads_answers(project, schema):
+        route = {"route_label": None, "route_need": None}  # kept as they are
         if status == "open":
             done, wanted = _enough(connection, project, schema, held, submitted)
             status = "completed" if done else status
+            if _routed(project, schema):  # where the answers point, this one included, in the same statement
+                results = connection.execute(_COUNTED_RESULTS, {"task_id": held.task_id}).scalars().all()
+                route = _route_of(project, schema, [*results, *([clean] if counted else [])])
         annotation_id = _answer_once(connection, _ANSWER_COUNTED, {
             **answer, "now": now, "leased": leased - 1, "submitted": submitted, "task_status": status,
-            "wanted": wanted})
+            "wanted": wanted, **route})
     else:
         annotation_id, status = _record(session, connection, project, schema, held, user, answer, leased, now)
     return Saved(annotation_id, held.task_id, held.id, clean, lead_time_ms, project.schema_version, now,
@@ -189,9 +195,8 @@ def _answer_once(connection: Connection, statement, params: dict) -> int:
 
 
 def _reads_answers(project: Project, schema: LabelSchema) -> bool:
-    """Whether a submit reads the task's answers: to decide it is complete (dynamic overlap on a classification),
-    or to say where they point for skill routing."""
-    return (bool(project.dynamic_overlap) or _routed(project, schema)) and "classify" in schema.tools
+    """Whether a submit reads the task's answers to decide it is complete (dynamic overlap on a classification)."""
+    return bool(project.dynamic_overlap) and "classify" in schema.tools
 
 
 def _routed(project: Project, schema: LabelSchema) -> bool:
@@ -203,9 +208,12 @@ def _route(connection: Connection, project: Project, schema: LabelSchema, task_i
     for n answers whose majority (backing off along the taxonomy) holds `share`: a split pair 0.67, one answer
     0.5, two that agree 0.33, three that agree 0.25."""
     results = connection.execute(_COUNTED_RESULTS, {"task_id": task_id}).scalars().all()
+    connection.execute(_TASK_ROUTED, {"task_id": task_id, **_route_of(project, schema, results)})
+
+
+def _route_of(project: Project, schema: LabelSchema, results: list[dict]) -> dict:
     label, share = answer_consensus(schema, results, project_threshold(project))
-    need = 1 - share * len(results) / (len(results) + 1)
-    connection.execute(_TASK_ROUTED, {"task_id": task_id, "route_label": label, "route_need": round(need, 6)})
+    return {"route_label": label, "route_need": round(1 - share * len(results) / (len(results) + 1), 6)}
 
 
 def _enough(connection: Connection, project: Project, schema: LabelSchema, held: Held,

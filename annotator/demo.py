@@ -106,8 +106,13 @@ OWNER = DemoUser("owner@demo.local", "Demo Owner", "en")
 ANNOTATORS = (DemoUser("alice@demo.local", "Alice (annotator)", "en"),
               DemoUser("bo@demo.local", "王博 (annotator)", "zh-CN"),
               DemoUser("carmen@demo.local", "Carmen (annotator)", "en"))
+# Reviews the birding notes' review queue (issue 23): fixes, rejections the annotators may appeal.
+REVIEWER = DemoUser("rui@demo.local", "Rui 芮 (reviewer)", "en")
 ADMIN = DemoUser("admin@demo.local", "Demo Admin", "en", admin=True)  # confirms deposits, decides payouts
-EVERYONE = (OWNER, *ANNOTATORS, ADMIN)
+EVERYONE = (OWNER, *ANNOTATORS, REVIEWER, ADMIN)
+# The birding notes' review policy: every completed note is reviewed, a review pays 0.05 CNY, a rejection may be
+# appealed for a week (the owner decides appeals: not the reviewer who rejected).
+REVIEW_POLICY = {"sample_rate": 1.0, "appeal_days": 7, "reviewer_pay": 5}
 PENDING_DEPOSIT = 50_000  # a second deposit into the text project, waiting for the demo admin to confirm
 INVITED = "dana@demo.local"  # invited to review the image project; no account yet: signing up with it joins
 
@@ -115,7 +120,7 @@ INVITED = "dana@demo.local"  # invited to review the image project; no account y
 def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]:
     """Create whatever part of the demo is missing; flushes, the caller commits."""
     users = [_user(session, passwords, demo) for demo in EVERYONE]
-    owner, annotators = users[0], users[1:len(EVERYONE) - 1]
+    owner, annotators, reviewer = users[0], users[1:1 + len(ANNOTATORS)], users[EVERYONE.index(REVIEWER)]
     if not _owned(session, owner, IMAGE_PROJECT):
         _image_project(session, storage, owner, annotators)
     if not _owned(session, owner, TEXT_PROJECT):
@@ -123,6 +128,7 @@ def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]
         text = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == TEXT_PROJECT))
         waiting = budgets.request_deposit(session, text, owner, PENDING_DEPOSIT, "demo-pending", utcnow())
         _audited(session, owner, "budget_deposit", waiting)
+    _review_queue(session, owner, reviewer)
     if not _owned(session, owner, CROWD_PROJECT):
         _crowd_project(session, owner)
     if not _owned(session, owner, EXPERT_PROJECT):
@@ -198,6 +204,17 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
     rows = [{"data": {"text": note}} for note in NOTES]
     importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
     _answer(session, project, annotators[:2], lambda data: NOTE_TRUTH[NOTES.index(data["text"])])
+
+
+def _review_queue(session: Session, owner: User, reviewer: User) -> None:
+    """The birding notes get a review policy and a reviewer (also on a demo seeded before review existed)."""
+    text = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == TEXT_PROJECT))
+    if text is None or text.review is not None:
+        return
+    text.review = dict(REVIEW_POLICY)
+    projects.set_member(session, text, reviewer.email, "reviewer")
+    audit.record(session, owner.id, "project_settings_changed", utcnow(), project_id=text.id, target="project",
+                 target_id=text.id, fields=["review"])
 
 
 def _crowd_project(session: Session, owner: User) -> None:

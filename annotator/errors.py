@@ -156,6 +156,11 @@ class AlreadyDecided(Conflict):
     title = "This has already been decided"
 
 
+class AppealWindowClosed(Conflict):
+    code = "appeal_window_closed"
+    title = "The time to appeal this review has passed"
+
+
 class InvalidSignature(NotAuthenticated):
     code = "invalid_signature"
     title = "The notification's signature does not check out"

@@ -426,7 +426,7 @@ def _change(legs: list[Leg]) -> dict[int, int]:
 def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetime, *, memo: str = "",
          details: dict[str, Any] | None = None, project_id: int | None = None, task_id: int | None = None,
          annotation_id: int | None = None, assignment_id: int | None = None,
-         reverses_id: int | None = None) -> LedgerTransaction:
+         reverses_id: int | None = None, review_lease_id: int | None = None) -> LedgerTransaction:
     """Post a balanced transaction once per `key`; a retry with the same legs returns the first posting."""
     _check_legs(legs)
     # Lock the accounts in id order (every poster does, so two postings never deadlock), then look for the key:
@@ -442,7 +442,8 @@ def post(session: Session, key: str, kind: str, legs: list[Leg], now: dt.datetim
         _check_balance(locked[account_id], delta)
     transaction = LedgerTransaction(idempotency_key=key, kind=kind, memo=memo[:500], details=details or {},
                                     reverses_id=reverses_id, project_id=project_id, task_id=task_id,
-                                    annotation_id=annotation_id, assignment_id=assignment_id, created_at=now)
+                                    annotation_id=annotation_id, assignment_id=assignment_id,
+                                    review_lease_id=review_lease_id, created_at=now)
     session.add(transaction)
     session.flush()
     session.execute(Entry.__table__.insert(), [{"transaction_id": transaction.id, "account_id": leg.account.id,
@@ -498,7 +499,7 @@ def reverse(session: Session, transaction_id: int, key: str, now: dt.datetime, m
     return post(session, key, "reversal", legs, now, memo=memo or f"reverses #{transaction_id}",
                 details={"reverses": transaction_id}, project_id=original.project_id, task_id=original.task_id,
                 annotation_id=original.annotation_id, assignment_id=original.assignment_id,
-                reverses_id=transaction_id)
+                reverses_id=transaction_id, review_lease_id=original.review_lease_id)
 
 
 # Where an answer's pay lands: pending until its task settles, then available.

@@ -63,6 +63,8 @@ class LedgerTransaction(Base):
     annotation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     # The lease whose reservation this moves: what is left reserved for it is the sum of its reserve entries.
     assignment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # A review lease's reservation, pay and release (reviewer pay, tasks.reviews): like assignment_id for labelling.
+    review_lease_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

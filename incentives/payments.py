@@ -15,12 +15,12 @@ from sqlalchemy import bindparam, case, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from annotator.db import SETTLEMENT_LOCK, advisory_lock
-from annotator.errors import InsufficientFunds
+from annotator.errors import BudgetExhausted, InsufficientFunds
 from annotator.users.models import User
 from incentives import ledger, pricing, rules
 from incentives.ledger import Leg
 from incentives.models import Account, Entry, LedgerTransaction
-from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, Task
+from tasks.models import ENDED_UNANSWERED, Annotation, Assignment, Project, ReviewLease, Task
 from tasks.quality.scores import Scored, answer_scores
 
 # Answers given here, with a lease: answers imported from elsewhere (no lease) are evidence about the truth, never
@@ -215,8 +215,8 @@ def settle(session: Session, project: Project, task: Task, now: dt.datetime,
     postings, settled = [], 0
     for annotation_id, user_id, assignment_id, _ in rows:
         if f"credit:{annotation_id}" not in keys or f"settle:{annotation_id}" in keys \
-                or f"clawback:{annotation_id}" in keys:
-            continue  # never credited, settled already, or taken back by a reviewer's rejection
+                or (f"clawback:{annotation_id}" in keys and f"restore:{annotation_id}" not in keys):
+            continue  # never credited, settled already, or taken back by a reviewer's rejection (not overturned)
         pending = ledger.account(session, "wallet_pending", user_id=user_id)
         available = ledger.account(session, "wallet_available", user_id=user_id)
         base = int(credited.get(annotation_id, 0))
@@ -254,7 +254,7 @@ def _task_ledger(session: Session, project: Project,
     """What the ledger holds for a task's answers, in one query over their postings' legs: the keys posted among
     their credit, settle and clawback keys; what each credit put in pending; what is still reserved for each
     answer's lease (as _left_for); and the rates (and tier) each lease's reservation was made at."""
-    wanted = {f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback")}
+    wanted = {f"{what}:{row.id}" for row in rows for what in ("credit", "settle", "clawback", "restore")}
     leases = [row.assignment_id for row in rows]
     # The postings first (by key or by lease: a unique and an indexed lookup on one table), then each one's legs by
     # the entries' transaction index (OFFSET 0 keeps that lookup per posting): a plan that cannot grow with the
@@ -344,6 +344,90 @@ def claw_back(session: Session, project: Project, annotation: Annotation, now: d
     return taken
 
 
+def restore(session: Session, project: Project, annotation: Annotation, appeal_id: int, now: dt.datetime) -> int:
+    """An overturned rejection gives back exactly what its take-back took: one transaction reversing the
+    `clawback` (ledger.reverse: never an edit), the contributor's wallets and the lease's reservation as they
+    were, from the project's budget. Returns the amount restored to the wallets (0 when nothing was taken).
+    A task complete by now settles the answer if it was not settled before the rejection (the caller does).
+    409 insufficient_funds, writing nothing, when the budget cannot give it back."""
+    taken = _posted(session, f"clawback:{annotation.id}")
+    if taken is None:
+        return 0
+    key = f"restore:{annotation.id}"
+    try:
+        reversal = ledger.reverse(session, taken, key, now,
+                                  memo=f"appeal {appeal_id} overturned the rejection of answer {annotation.id}: "
+                                       "its pay restored")
+    except InsufficientFunds:
+        raise InsufficientFunds("The project's budget cannot give back what the rejection took; deposit and decide "
+                                "again.") from None
+    return int(session.scalar(ledger.entry_sums(kinds=ledger.EARNED_INTO,
+                                                where=(LedgerTransaction.id == reversal.id,))) or 0)
+
+
+def review_pay(project: Project) -> int:
+    return int((project.review or {}).get("reviewer_pay") or 0)
+
+
+def reserve_review(session: Session, project: Project, lease_id: int, now: dt.datetime) -> None:
+    """Reserve the project's reviewer pay for a review lease, as a labelling lease reserves (409
+    budget_exhausted, nothing written, when the budget cannot)."""
+    amount = review_pay(project)
+    if not amount:
+        return
+    budget, held = ledger.locked_accounts(session, [("project_budget", project.id, None),
+                                                    ("project_reserve", project.id, None)])
+    try:
+        ledger.post(session, f"review-reserve:{lease_id}", "reserve", [Leg(budget, -amount), Leg(held, amount)], now,
+                    memo=f"reserved for review lease {lease_id}", details={"reviewer_pay": amount},
+                    project_id=project.id, review_lease_id=lease_id)
+    except InsufficientFunds:
+        raise BudgetExhausted("The project's budget cannot pay for another review.") from None
+
+
+def _review_left(session: Session, project: Project, lease_ids: list[int]) -> dict[int, int]:
+    if not lease_ids:
+        return {}
+    return {lease_id: int(amount) for lease_id, amount in session.execute(ledger.entry_sums(
+        LedgerTransaction.review_lease_id, kinds=("project_reserve",),
+        where=(Account.project_id == project.id, LedgerTransaction.review_lease_id.in_(lease_ids))))}
+
+
+def pay_review(session: Session, project: Project, lease_id: int, reviewer_id: int, now: dt.datetime) -> int:
+    """Pay the reviewer what their finished review lease reserved, to their available wallet; returns it."""
+    amount = _review_left(session, project, [lease_id]).get(lease_id, 0)
+    if amount <= 0:
+        return 0
+    budget, held, available = ledger.locked_accounts(session, [("project_budget", project.id, None),
+                                                               ("project_reserve", project.id, None),
+                                                               ("wallet_available", None, reviewer_id)])
+    ledger.post(session, f"review-pay:{lease_id}", "review_pay", [Leg(held, -amount), Leg(available, amount)], now,
+                memo=f"paid for review lease {lease_id}", details={"reviewer_pay": amount}, project_id=project.id,
+                review_lease_id=lease_id)
+    return amount
+
+
+def release_reviews(session: Session, project: Project, now: dt.datetime) -> int:
+    """Give back to the budget what review leases that ended unpaid (expired, released, or finished by another
+    reviewer's verdicts) still have reserved; returns how many."""
+    ended = session.scalars(select(ReviewLease.id).where(
+        ReviewLease.project_id == project.id, ReviewLease.status.in_(("expired", "released")),
+        ReviewLease.id.in_(select(LedgerTransaction.review_lease_id).where(
+            LedgerTransaction.project_id == project.id, LedgerTransaction.kind == "reserve",
+            LedgerTransaction.review_lease_id.is_not(None))))).all()
+    released = 0
+    for lease_id, amount in sorted(_review_left(session, project, list(ended)).items()):
+        if amount <= 0:
+            continue
+        budget, held = ledger.locked_accounts(session, [("project_budget", project.id, None),
+                                                        ("project_reserve", project.id, None)])
+        ledger.post(session, f"review-release:{lease_id}", "release", [Leg(held, -amount), Leg(budget, amount)], now,
+                    memo=f"released: review lease {lease_id} ended unpaid", project_id=project.id,
+                    review_lease_id=lease_id)
+        released += 1
+    return released
+
+
 def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = None) -> int:
     """Give back the reservations of leases that ended unanswered (skipped, flagged, expired, released)."""
     given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release")
@@ -377,19 +461,39 @@ def verify(session: Session) -> list[str]:
                 select(LedgerTransaction.annotation_id, func.count()).where(LedgerTransaction.kind == kind)
                 .group_by(LedgerTransaction.annotation_id).having(func.count() > 1)):
             breaches.append(f"annotation {annotation_id} has {times} {kind} postings")
-    taken_back = select(LedgerTransaction.annotation_id).where(LedgerTransaction.kind == "clawback")
+    reversed_ = select(LedgerTransaction.reverses_id).where(LedgerTransaction.reverses_id.is_not(None))
+    taken_back = select(LedgerTransaction.annotation_id).where(LedgerTransaction.kind == "clawback",
+                                                               LedgerTransaction.id.not_in(reversed_))
     for annotation_id, net in session.execute(ledger.entry_sums(
             LedgerTransaction.annotation_id, kinds=ledger.EARNED_INTO,
             where=(LedgerTransaction.annotation_id.in_(taken_back),)).having(func.sum(Entry.amount) != 0)):
         breaches.append(f"annotation {annotation_id} was rejected but its contributor keeps {net} of its pay")
+    # An overturned rejection gives back exactly what it took: the take-back and its reversal cancel per account.
+    clawbacks = aliased(LedgerTransaction)
+    for annotation_id, account_id, net in session.execute(
+            select(LedgerTransaction.annotation_id, Entry.account_id, func.sum(Entry.amount))
+            .join(Entry, Entry.transaction_id == LedgerTransaction.id)
+            .join(clawbacks, or_(clawbacks.id == LedgerTransaction.id, clawbacks.id == LedgerTransaction.reverses_id))
+            .where(clawbacks.kind == "clawback", clawbacks.id.in_(reversed_))
+            .group_by(LedgerTransaction.annotation_id, Entry.account_id).having(func.sum(Entry.amount) != 0)):
+        breaches.append(f"annotation {annotation_id}'s overturned rejection left {net} moved on account {account_id}")
+    for lease_id, times in session.execute(
+            select(LedgerTransaction.review_lease_id, func.count()).where(LedgerTransaction.kind == "review_pay")
+            .group_by(LedgerTransaction.review_lease_id).having(func.count() > 1)):
+        breaches.append(f"review lease {lease_id} was paid {times} times")
     held = ledger.entry_sums(LedgerTransaction.assignment_id, kinds=("project_reserve",),
                              where=(LedgerTransaction.assignment_id.is_not(None),)).subquery()
     for assignment_id, amount in session.execute(select(held.c.assignment_id, held.c.total).where(held.c.total < 0)):
         breaches.append(f"lease {assignment_id} took {-amount} more from the reserve than was reserved for it")
+    held = ledger.entry_sums(LedgerTransaction.review_lease_id, kinds=("project_reserve",),
+                             where=(LedgerTransaction.review_lease_id.is_not(None),)).subquery()
+    for lease_id, amount in session.execute(select(held.c.review_lease_id, held.c.total).where(held.c.total < 0)):
+        breaches.append(f"review lease {lease_id} took {-amount} more from the reserve than was reserved for it")
     for project_id, balance in session.execute(select(Account.project_id, Account.balance).where(
             Account.kind == "project_reserve")):
         reserved = session.scalar(ledger.entry_sums(kinds=("project_reserve",), where=(
-            Account.project_id == project_id, LedgerTransaction.assignment_id.is_not(None))))
+            Account.project_id == project_id, or_(LedgerTransaction.assignment_id.is_not(None),
+                                                  LedgerTransaction.review_lease_id.is_not(None)))))
         if int(reserved or 0) != balance:
             breaches.append(f"project {project_id}'s reserve holds {balance} but its leases have {reserved} reserved")
     return breaches

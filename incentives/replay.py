@@ -114,8 +114,12 @@ def _ledger(session: Session, project: Project) -> tuple[dict[int, int], dict[in
         .join(Account, Account.id == Entry.account_id)
         .where(LedgerTransaction.project_id == project.id, LedgerTransaction.kind == "credit",
                Account.kind == "wallet_pending"))}
+    # Taken back and not given back by an overturned appeal (a reversal of the take-back).
+    restored = select(LedgerTransaction.reverses_id).where(LedgerTransaction.project_id == project.id,
+                                                           LedgerTransaction.reverses_id.is_not(None))
     taken_back = set(session.scalars(select(LedgerTransaction.annotation_id).where(
-        LedgerTransaction.project_id == project.id, LedgerTransaction.kind == "clawback")))
+        LedgerTransaction.project_id == project.id, LedgerTransaction.kind == "clawback",
+        LedgerTransaction.id.not_in(restored))))
     settled = session.execute(select(LedgerTransaction.task_id, LedgerTransaction.annotation_id,
                                      LedgerTransaction.details, LedgerTransaction.created_at)
                               .where(LedgerTransaction.project_id == project.id, LedgerTransaction.kind == "bonus",

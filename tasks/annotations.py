@@ -15,7 +15,7 @@ from annotator.users.models import User
 from tasks import gold as gold_scoring
 from tasks import skills
 from tasks.assignment import uses_gold
-from tasks.models import (Annotation, AnnotationRevision, Assignment, Flag, Media, Project, Qualification, Review,
+from tasks.models import (Annotation, AnnotationRevision, Appeal, Assignment, Flag, Media, Project, Qualification, Review,
                           SubtreeStanding, Task)
 from tasks.projects import current_schema
 from tasks.quality.consensus import project_threshold
@@ -238,6 +238,11 @@ def _enough(connection: Connection, project: Project, schema: LabelSchema, held:
     return submitted >= room, wanted
 
 
+def check_result(session: Session, project: Project, task: Task, result: Any) -> dict:
+    """A result for the task checked as a submit checks it (InvalidInput naming the field under `result`)."""
+    return validate_result(current_schema(project), result, _context(session, project, task.data, task.media_sha256))
+
+
 def _context(session: Session, project: Project, data: dict, media_sha256: str | None) -> TaskContext:
     if project.media_type == "text":
         return TaskContext("text", text_length=len(data.get("text", "")))
@@ -300,7 +305,16 @@ def _record_scoped_gold(session: Session, project: Project, user: User, scope: s
 def _in_subtree_lost(session: Session, project: Project, user: User, schema: LabelSchema, result: dict) -> bool:
     """Whether the answer names a label inside a subtree the annotator is disqualified in (it then does not count,
     and is not paid: the rest of their work in the project is)."""
-    lost = skills.lost_subtrees(session, project.id, user.id)
+    return _names_lost(session, project, user.id, schema, result)
+
+
+def in_lost_subtree(session: Session, project: Project, user_id: int, result: dict) -> bool:
+    """_in_subtree_lost for an answer already given (an overturned rejection counting again)."""
+    return uses_gold(project) and _names_lost(session, project, user_id, current_schema(project), result)
+
+
+def _names_lost(session: Session, project: Project, user_id: int, schema: LabelSchema, result: dict) -> bool:
+    lost = skills.lost_subtrees(session, project.id, user_id)
     return bool(lost) and any(not set(lost).isdisjoint(schema.labels[label].path)
                               for label in result.get("labels") or [] if label in schema.labels)
 
@@ -362,19 +376,29 @@ def reinstate(session: Session, project: Project, user_id: int, now: dt.datetime
         raise NotFound("This annotator is not disqualified in this project.")
     standing.disqualified, standing.reinstated_at = False, now
     standing.gold_answered, standing.gold_credit = 0, 0.0  # a fresh start against the bar
+    rejected = select(Review.annotation_id).where(Review.project_id == project.id, Review.verdict == "rejected")
     session.execute(update(Annotation).where(Annotation.project_id == project.id, Annotation.user_id == user_id,
-                                             Annotation.counted.is_(False)).values(counted=True)
+                                             Annotation.counted.is_(False), Annotation.id.not_in(rejected))
+                    .values(counted=True)
                     .execution_options(synchronize_session=False))
     return standing
 
 
-def mine(user: User, project_id: int | None = None):
-    """The caller's answers, newest first, with their task's status and data (for `GET /me/annotations`)."""
+def mine(user: User, project_id: int | None = None, verdict: str | None = None):
+    """The caller's answers, newest first, with their task's status and data and their review (verdict, note,
+    when, the project's review policy for the appeal window) and appeal if any (for `GET /me/annotations`)."""
     query = (select(Annotation.id, Annotation.project_id, Annotation.task_id, Annotation.result, Annotation.lead_time_ms,
                     Annotation.schema_version, Annotation.created_at, Task.status.label("task_status"),
-                    Task.is_gold.label("gold"), Task.data.label("task_data"))
-             .join(Task, Task.id == Annotation.task_id).where(Annotation.user_id == user.id)
-             .order_by(Annotation.id.desc()))
+                    Task.is_gold.label("gold"), Task.data.label("task_data"), Review.id.label("review_id"),
+                    Review.verdict, Review.note.label("review_note"), Review.created_at.label("reviewed_at"),
+                    Project.review.label("review_policy"), Appeal.id.label("appeal_id"),
+                    Appeal.status.label("appeal_status"))
+             .join(Task, Task.id == Annotation.task_id).join(Project, Project.id == Annotation.project_id)
+             .outerjoin(Review, Review.annotation_id == Annotation.id)
+             .outerjoin(Appeal, Appeal.review_id == Review.id)
+             .where(Annotation.user_id == user.id).order_by(Annotation.id.desc()))
+    if verdict is not None:
+        query = query.where(Review.verdict == verdict)
     return query if project_id is None else query.where(Annotation.project_id == project_id)
 
 

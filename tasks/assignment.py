@@ -21,7 +21,8 @@ from annotator.db import PLAN_EACH_RUN, write_intent
 from annotator.errors import LeaseExpired, NotQualified, NotYourAssignment, ProjectNotActive, RateLimited
 from annotator.users.models import User
 from tasks import skills
-from tasks.models import RANK_SPACE, STARTED, Assignment, Project, Qualification, SubtreeStanding, Task
+from tasks.models import (RANK_SPACE, STARTED, Annotation, Assignment, Project, Qualification, Review, SubtreeStanding,
+                          Task)
 
 # An annotator never gets a task again once they hold, answered, skipped or flagged it.
 EXCLUDING = ("leased", "submitted", "skipped", "flagged")
@@ -286,10 +287,14 @@ def heartbeat(session: Session, assignment: Assignment, project: Project, now: d
 
 
 def recount(session: Session, task_id: int) -> tuple[int, int]:
-    """The task's (leased, submitted) recomputed from the assignment rows, to check the cached counters."""
+    """The task's (leased, submitted) recomputed from the assignment rows, to check the cached counters: a rejected
+    answer has left the count (tasks.reviews)."""
     rows = session.execute(select(Assignment.status, Assignment.id).where(Assignment.task_id == task_id)).all()
     statuses = Counter(status for status, _ in rows)
-    return statuses["leased"], statuses["submitted"]
+    rejected = session.scalar(select(func.count()).select_from(Review).join(
+        Annotation, Annotation.id == Review.annotation_id).where(
+        Annotation.task_id == task_id, Annotation.assignment_id.is_not(None), Review.verdict == "rejected")) or 0
+    return statuses["leased"], statuses["submitted"] - rejected
 
 
 def leased_task(session: Session, task_id: int, user_id: int) -> Task | None:

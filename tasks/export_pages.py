@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from tasks.formats import base
 from tasks.formats.base import ExportAnnotation, ExportTask
 from tasks.models import Annotation, Media, Project, Review, Task, TaskConsensus
-from tasks.quality.consensus import STORED, Consensus, Signature, is_fresh
+from tasks.quality.consensus import STORED, Consensus, Signature, fixes, is_fresh, reviewed
 
 BATCH = 1000  # tasks per page
 
@@ -44,6 +44,7 @@ class _Raw(NamedTuple):
     answers: list
     stored: list  # the quality worker's stored consensus rows, in Consensus's field order
     earned: dict[int, int]
+    fixes: dict[int, tuple[dict, int]]  # task id -> its reviewed result and who fixed it (tasks.reviews)
 
 
 class Pages:
@@ -79,7 +80,8 @@ class Pages:
             if not tasks:
                 return
             last = tasks[-1].id
-            yield _Raw(tasks, self._answers(after, last), self._stored(after, last), self._earned(after, last))
+            yield _Raw(tasks, self._answers(after, last), self._stored(after, last), self._earned(after, last),
+                       fixes(self.session, project_id=self.project.id, after=after, last=last))
             after = last
 
     def _answers(self, after: int, last: int) -> list:
@@ -153,7 +155,18 @@ class Pages:
             found = {t.id: self.consensus[t.id] for t in raw.tasks if t.id in self.consensus}
         else:
             found = _fresh_or_majority(raw.stored, tally, counted)
-        return {task_id: value.as_dict(with_task_id=False) for task_id, value in found.items()}
+        shown = {task_id: value.as_dict(with_task_id=False) for task_id, value in found.items()}
+        for task_id, (fix, reviewer_id) in raw.fixes.items():
+            # A reviewer's fix is the task's result, marked reviewed, its reviewer named as annotators are.
+            shown[task_id] = {**reviewed(found.get(task_id), task_id, fix).as_dict(with_task_id=False),
+                              "reviewed": True, "reviewer": self._name(reviewer_id)}
+        return shown
+
+    def _name(self, user_id: int) -> str:
+        name = self.names.get(user_id)
+        if name is None:
+            name = self.names[user_id] = pseudonym(self.secret, self.project.id, user_id)
+        return name
 
 
 def _fresh_or_majority(stored: list, tally: dict[int, int],

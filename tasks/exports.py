@@ -26,7 +26,7 @@ from annotator.users.models import User
 from tasks.export_pages import Credits, Pages, few_collections, read_ahead
 from tasks.formats import base
 from tasks.formats.base import ExportContext, Writer
-from tasks.models import Annotation, Export, Project, QualityReport, Review, Task
+from tasks.models import Annotation, Appeal, Export, Project, QualityReport, Review, Task
 from tasks.projects import current_schema
 from tasks.quality.consensus import Consensus
 from tasks.quality.report import agreement_report
@@ -64,13 +64,15 @@ def fingerprint(session: Session, project: Project, format_name: str, include: s
     answers = session.execute(select(func.count(), func.max(Annotation.id), func.sum(Annotation.counted.cast(
         Integer()))).where(Annotation.project_id == project.id)).one()
     reviews = session.execute(select(func.count(), func.max(Review.id)).where(Review.project_id == project.id)).one()
+    # An appeal's decision changes a verdict (and what counts) without a new review.
+    decided = session.scalar(select(func.count()).where(Appeal.project_id == project.id, Appeal.status != "open"))
     statuses = session.execute(select(Task.status, func.count()).where(Task.project_id == project.id)
                                .group_by(Task.status).order_by(Task.status)).all()
     # A large project's consensus is the quality worker's: a new report is new data.
     report = session.scalar(select(QualityReport.computed_at).where(QualityReport.project_id == project.id))
     text = "|".join(str(part) for part in (
         format_name, include, project.schema_version, project.name, project.licence, project.aggregation,
-        tuple(tasks), tuple(answers), tuple(reviews), tuple(map(tuple, statuses)), report))
+        tuple(tasks), tuple(answers), tuple(reviews), decided, tuple(map(tuple, statuses)), report))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

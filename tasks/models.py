@@ -55,6 +55,8 @@ class Project(Timestamped, Base):
     # ring: every annotator walks the tasks in rank order; skill: proven annotators get the unsure tasks of their
     # subtrees first (tasks.skills, tasks.assignment).
     routing: Mapped[str] = mapped_column(String(10), nullable=False, default="ring", server_default="ring")
+    # What goes to the review queue and how appeals and reviewer pay work (tasks.reviews.POLICY); None: no queue.
+    review: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     members: Mapped[list[ProjectMember]] = relationship(back_populates="project", cascade="all, delete-orphan")
 
@@ -216,7 +218,9 @@ class Annotation(Base):
 
 
 class Review(Base):
-    """A reviewer's verdict on an answer, final: a rejection takes back what the answer earned."""
+    """A reviewer's verdict on an answer: accepted, rejected (what the answer earned taken back, the answer out of
+    agreement and consensus), fixed (the reviewer's corrected `result` becomes the task's reviewed result), or
+    overturned (a rejection an appeal overturned: what it took back restored)."""
 
     __tablename__ = "reviews"
 
@@ -225,8 +229,70 @@ class Review(Base):
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), unique=True,
                                                nullable=False)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    verdict: Mapped[str] = mapped_column(String(10), nullable=False)  # accepted, rejected
+    verdict: Mapped[str] = mapped_column(String(10), nullable=False)  # accepted, rejected, fixed, overturned
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # a fix's corrected result
+    review_lease_id: Mapped[int | None] = mapped_column(ForeignKey("review_leases.id", ondelete="SET NULL"),
+                                                        nullable=True)  # given under a lease of the review queue
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ReviewItem(Base):
+    """Something the project's review policy sends to the queue: a completed task (`annotation_id` None: every
+    answer on it) or one answer (a new annotator's first ones, a failed gold answer). Every completed task the
+    queue has looked at has a row (`status` passed when the policy did not pick it), so it is looked at once."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (UniqueConstraint("project_id", "key"),
+                      Index("ix_review_items_queue", "project_id", "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(40), nullable=False)  # task:<id> or answer:<id>
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True, nullable=False)
+    annotation_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"),
+                                                      nullable=True)
+    reason: Mapped[str] = mapped_column(String(20), nullable=False)  # sample, below_agreement, gold_failure, ...
+    agreement: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # queued, leased, done, passed
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ReviewLease(Base):
+    """A reviewer's hold on a review item, with the labelling lease's rules: one live lease per item, a
+    heartbeat keeps it, an expired one is taken back and the item handed out again."""
+
+    __tablename__ = "review_leases"
+    __table_args__ = (Index("ix_review_leases_reviewer", "reviewer_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True,
+                                         nullable=False)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # leased, done, expired, released
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Appeal(Base):
+    """An annotator's appeal against a rejection, decided once by someone other than its reviewer and author."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True, nullable=False)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), unique=True, nullable=False)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # open, upheld, overturned
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    restored: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)  # what an overturn gave back
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

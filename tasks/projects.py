@@ -150,7 +150,7 @@ def create_project(session: Session, owner: User, settings: dict[str, Any], now:
     return project
 
 
-MERGED_SETTINGS = ("rewards", "qualification", "dynamic_overlap")
+MERGED_SETTINGS = ("rewards", "qualification", "dynamic_overlap", "review")
 SETTING_DEFAULTS = {"rewards": {"per_annotation": 0, "agreement_bonus": 0},
                     "qualification": {"min_gold_accuracy": 0.0, "warmup_gold": 0}}
 DYNAMIC_OVERLAP_KEYS = {"min_overlap", "max_overlap", "confidence_target"}

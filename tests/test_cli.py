@@ -1,13 +1,14 @@
 """The annotator command line."""
 from __future__ import annotations
 
+import orjson
 from sqlalchemy import func, select
 
 from annotator import demo
 from tasks import skills
 from annotator.users.models import User
 from annotator.runtime import runtime
-from tests.factories import invoke
+from tests.factories import invoke, run_exports
 
 
 def test_create_user_makes_an_admin(app):
@@ -50,7 +51,7 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
         stats = client.get(f"/api/v1/projects/{project['id']}/stats").get_json()
         assert stats["total"] == (demo.IMAGES if project["media_type"] == "image" else len(demo.NOTES))
         members = client.get(f"/api/v1/projects/{project['id']}/members").get_json()
-        assert members["total"] == 3
+        assert members["total"] == (3 if project["media_type"] == "image" else 4)  # the notes have a reviewer
         invited = client.get(f"/api/v1/projects/{project['id']}/invitations").get_json()["items"]
         assert [(i["email"], i["role"]) for i in invited] == ([(demo.INVITED, "reviewer")] if project["media_type"]
                                                                == "image" else [])
@@ -72,14 +73,14 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     assert client.get(task["data"]["image"]).mimetype == "image/jpeg"
     with app.app_context():
         assert runtime().session_factory().scalar(select(func.count()).select_from(User).where(
-            User.kind == "person")) == 5  # and an admin (the outside crowd are no accounts)
+            User.kind == "person")) == len(demo.EVERYONE)  # and an admin (the outside crowd are no accounts)
     admin = app.test_client()
     admin.post("/api/v1/auth/login", json={"email": demo.ADMIN.email, "password": demo.PASSWORD})
     waiting = admin.get("/api/v1/admin/deposits?status=pending").get_json()["items"]
     assert [(d["amount"], d["status"]) for d in waiting] == [(demo.PENDING_DEPOSIT, "pending")]  # for the admin
     log = [e["action"] for e in admin.get("/api/v1/admin/audit").get_json()["items"]]  # seeded once, not twice
     assert sorted(log) == sorted(["project_created"] * 4 + ["budget_deposit"] * 4 + ["deposit_confirmed"] * 3
-                                 + ["answers_imported"])
+                                 + ["answers_imported", "project_settings_changed"])  # the notes' review policy
     for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
         budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
         assert budget["spent"] > 0 and budget["balance"] + budget["reserved"] + budget["spent"] == demo.DEMO_BUDGET
@@ -205,4 +206,72 @@ def test_the_demo_experts_project_routes_the_unsure_warblers_to_alice_and_pays_h
     lines = [line for line in alice.get("/api/v1/wallet/entries?per_page=100").get_json()["items"]
              if line["task_id"] in tasks and line["kind"] == "credit"]
     assert len(lines) == len(split) and all(line["amount"] == 75 and "at tier 1 (x1.5)" in line["memo"] for line in lines)
+    assert invoke(app, "ledger", "verify").exit_code == 0
+
+
+def _signed_in(app, person):
+    client = app.test_client()
+    assert client.post("/api/v1/auth/login", json={"email": person.email, "password": demo.PASSWORD}).status_code == 200
+    return client, {"X-CSRF-Token": client.get("/api/v1/auth/csrf").get_json()["csrf_token"]}
+
+
+def test_the_demo_review_flow_fix_reject_appeal_overturn_shows_in_wallet_agreement_and_export(app):
+    """Issue 23's check on the demo: the birding notes have a review policy and a reviewer; Rui fixes one answer and
+    rejects another, 王博 appeals, the owner overturns it: the wallet, the agreement report and a fresh export show
+    it, and the books verify."""
+    assert invoke(app, "demo").exit_code == 0
+    rui, rui_csrf = _signed_in(app, demo.REVIEWER)
+    bo, bo_csrf = _signed_in(app, demo.ANNOTATORS[1])
+    owner, owner_csrf = _signed_in(app, demo.OWNER)
+    project = next(p for p in owner.get("/api/v1/projects").get_json()["items"] if p["name"] == demo.TEXT_PROJECT)
+    assert owner.get(f"/api/v1/projects/{project['id']}").get_json()["review"]["sample_rate"] == 1.0
+    agreement_before = owner.get(f"/api/v1/projects/{project['id']}/agreement").get_json()
+    bo_id = next(m["user"]["id"] for m in owner.get(f"/api/v1/projects/{project['id']}/members").get_json()["items"]
+                 if m["user"]["email"] == demo.ANNOTATORS[1].email)
+    fixed = rejected = None
+    while (fixed is None or rejected is None) and (
+            got := rui.post(f"/api/v1/projects/{project['id']}/review/next", headers=rui_csrf)).status_code == 200:
+        item = got.get_json()
+        for one in item["answers"]:
+            if one["user_id"] == bo_id and fixed is None and one["result"]["labels"] == ["warbler"]:
+                body = {"verdict": "fix", "note": "the species is clear", "result": {"labels": ["yellow_warbler"]}}
+                fixed = one
+            elif one["user_id"] == bo_id and rejected is None and one["result"]["labels"] != ["warbler"]:
+                body, rejected = {"verdict": "reject", "note": "does not match the note"}, one
+            else:
+                body = {"verdict": "accept"}
+            made = rui.post(f"/api/v1/annotations/{one['id']}/review", json=body, headers=rui_csrf)
+            assert made.status_code == 201, made.get_json()
+            if body["verdict"] == "reject":
+                review_id = made.get_json()["id"]
+    assert fixed is not None and rejected is not None
+    assert rui.get("/api/v1/wallet").get_json()["balance"] >= demo.REVIEW_POLICY["reviewer_pay"]  # paid per item
+    before = bo.get("/api/v1/wallet").get_json()
+    mine = bo.get(f"/api/v1/me/annotations?verdict=rejected&project_id={project['id']}").get_json()["items"]
+    assert [a["id"] for a in mine] == [rejected["id"]] and mine[0]["review_note"] == "does not match the note"
+    appealed = bo.post(f"/api/v1/reviews/{review_id}/appeal", json={"reason": "I read it again: it is right"},
+                       headers=bo_csrf)
+    assert appealed.status_code == 201
+    agreement_rejected = owner.get(f"/api/v1/projects/{project['id']}/agreement").get_json()
+    assert agreement_rejected["annotations"] == agreement_before["annotations"] - 1  # out while rejected
+    decided = owner.post(f"/api/v1/appeals/{appealed.get_json()['id']}/decide",
+                         json={"decision": "overturn", "note": "the note does say so"}, headers=owner_csrf)
+    assert decided.status_code == 200 and decided.get_json()["status"] == "overturned"
+    after = bo.get("/api/v1/wallet").get_json()
+    assert after["balance"] + after["pending"] == before["balance"] + before["pending"] + decided.get_json()["restored"]
+    assert decided.get_json()["restored"] > 0
+    kinds = [line["kind"] for line in bo.get("/api/v1/wallet/entries").get_json()["items"]]
+    assert kinds[:2] == ["reversal", "clawback"]  # newest first: the pay restored after it was taken back
+    agreement_after = owner.get(f"/api/v1/projects/{project['id']}/agreement").get_json()
+    assert agreement_after["annotations"] == agreement_before["annotations"]  # back in
+    made = owner.post(f"/api/v1/projects/{project['id']}/exports", json={"format": "jsonl", "include": "all"},
+                      headers=owner_csrf)
+    run_exports(app)
+    done = owner.get(f"/api/v1/exports/{made.get_json()['id']}").get_json()
+    rows = [orjson.loads(line) for line in owner.get(done["download_url"]).get_data().splitlines()]
+    reviewed = next(row for row in rows if row["id"] == fixed["task_id"])
+    assert (reviewed["result"], reviewed["method"], reviewed["reviewed"]) == ({"labels": ["yellow_warbler"]},
+                                                                            "reviewed", True)
+    back = next(a for row in rows for a in row["annotations"] if a["id"] == rejected["id"])
+    assert (back["verdict"], back["counted"]) == ("overturned", True)
     assert invoke(app, "ledger", "verify").exit_code == 0

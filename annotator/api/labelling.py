@@ -1,9 +1,11 @@
 """Labelling: next task, heartbeat, submit, skip, flag; the moderation queue; reinstating annotators."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, current_app
 from flask_login import current_user
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
 from annotator import audit, ratelimit
@@ -62,10 +64,29 @@ class MyAnswerOut(AnnotationOut):
     revisable = fields.Function(lambda row: row.task_status == "open" and not row.gold, metadata={
         "description": "whether PUT /annotations/{id} may still change it (its task is not complete)"})
     task_data = fields.Dict(metadata={"description": "the task's data (its text, or its image's URL)"})
+    review_id = fields.Integer(allow_none=True, metadata={"description": "its review (POST /reviews/{id}/appeal)"})
+    verdict = fields.String(allow_none=True, metadata={"description": "accepted, rejected, fixed, overturned; null "
+                                                                      "before review"})
+    review_note = fields.String(allow_none=True, metadata={"description": "the reviewer's reason"})
+    reviewed_at = fields.AwareDateTime(allow_none=True)
+    appeal_until = fields.Function(
+        lambda row: _appeal_until(row), allow_none=True,
+        metadata={"description": "until when a rejection may be appealed (null for anything else or once appealed)"})
+    appeal_id = fields.Integer(allow_none=True)
+    appeal_status = fields.String(allow_none=True, metadata={"description": "open, upheld or overturned"})
+
+
+def _appeal_until(row) -> str | None:
+    if row.verdict != "rejected" or row.appeal_id is not None:
+        return None
+    days = {**reviews.POLICY_DEFAULTS, **(row.review_policy or {})}["appeal_days"]
+    return (row.reviewed_at + dt.timedelta(days=days)).isoformat()
 
 
 class MyAnswersQuery(PageQuery):
     project_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    verdict = fields.String(load_default=None, validate=validate.OneOf(tuple(reviews.VERDICTS.values()) + (
+        "overturned",)), metadata={"description": "only answers with this review verdict (e.g. rejected)"})
 
 
 class SkipIn(In):
@@ -79,16 +100,32 @@ class FlagIn(In):
 
 class ReviewIn(In):
     verdict = fields.String(required=True, validate=validate.OneOf(tuple(reviews.VERDICTS)))
-    note = SafeString(max_length=2000, min_length=0, multiline=True, load_default="")
+    note = SafeString(max_length=2000, min_length=0, multiline=True, load_default="", metadata={
+        "description": "why: required for a rejection (the annotator sees it and may appeal)"})
+    result = fields.Raw(metadata={"description": "the corrected result, required with verdict fix (validated as "
+                                                 "an answer is) and allowed with nothing else"})
+
+    @validates_schema
+    def _consistent(self, data: dict, **_kwargs) -> None:
+        if data.get("verdict") == "reject" and not data.get("note", "").strip():
+            raise ValidationError("A rejection needs a reason the annotator can read.", "note")
+        if data.get("verdict") == "fix" and "result" not in data:
+            raise ValidationError("A fix needs the corrected result.", "result")
+        if data.get("verdict") != "fix" and "result" in data:
+            raise ValidationError("Only a fix carries a result.", "result")
 
 
 class ReviewOut(Schema):
     id = fields.Integer()
     annotation_id = fields.Integer()
     reviewer_id = fields.Integer()
-    verdict = fields.String(metadata={"description": "accepted or rejected"})
+    verdict = fields.String(metadata={"description": "accepted, rejected, fixed, or overturned (a rejection an "
+                                                     "appeal overturned)"})
     note = fields.String()
+    result = fields.Dict(allow_none=True, metadata={"description": "a fix's corrected result"})
+    review_lease_id = fields.Integer(allow_none=True, metadata={"description": "the review lease it was given under"})
     taken_back = fields.Integer(metadata={"description": "what a rejection took back from the annotator's wallet"})
+    reviewer_paid = fields.Integer(metadata={"description": "what finishing a leased review item paid the reviewer"})
     created_at = fields.AwareDateTime()
 
 
@@ -169,7 +206,7 @@ def submit(assignment_id: int, payload: dict):
 @route(bp, "/me/annotations", methods=["GET"], query=MyAnswersQuery, response=MyAnswerOut, paged=True,
        summary="Your answers, newest first (in one project with project_id)", tag=TAG)
 def my_annotations(args: dict) -> Page:
-    db, query = db_session(), annotations.mine(current_user, args["project_id"])
+    db, query = db_session(), annotations.mine(current_user, args["project_id"], args["verdict"])
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = db.execute(query.limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
     return Page(list(rows), args["page"], args["per_page"], total)
@@ -226,16 +263,21 @@ def task_answers(task_id: int, args: dict) -> Page:
 
 
 @route(bp, "/annotations/<int:annotation_id>/review", methods=["POST"], body=ReviewIn, response=ReviewOut,
-       status=201, summary="Accept or reject an answer (owner, manager or reviewer; final). A rejection takes back "
-                           "what the answer earned, settled or pending (409 insufficient_funds if already paid out)",
+       status=201, summary="Accept, reject (with a reason) or fix (with the corrected result) an answer, once (owner, "
+                           "manager or reviewer; not your own). A rejection takes back what the answer earned, settled "
+                           "or pending (409 insufficient_funds if already paid out), takes the answer out of "
+                           "agreement and consensus and may reopen its task; the annotator may appeal it. A fix "
+                           "becomes the task's reviewed result",
        tag=TAG)
 def review(annotation_id: int, payload: dict):
     db, now = db_session(), request_now()
-    done = moderation.review(db, annotation_id, current_user, payload["verdict"], payload["note"], now)
+    done = moderation.review(db, annotation_id, current_user, payload["verdict"], payload["note"], now,
+                             payload.get("result"))
     audit.record(db, current_user.id, "answer_reviewed", now, project_id=done.project.id, target="annotation",
-                 target_id=annotation_id, verdict=done.review.verdict, taken_back=done.taken_back)
+                 target_id=annotation_id, verdict=done.review.verdict, taken_back=done.taken_back,
+                 review_lease_id=done.review.review_lease_id, reviewer_paid=done.reviewer_paid)
     db.commit()
-    return WithFields(done.review, taken_back=done.taken_back)
+    return WithFields(done.review, taken_back=done.taken_back, reviewer_paid=done.reviewer_paid)
 
 
 @route(bp, "/projects/<int:project_id>/flags", methods=["GET"], query=FlagQuery, response=FlagOut, paged=True,

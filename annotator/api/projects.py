@@ -12,7 +12,7 @@ from annotator.api.schemas import UserBrief
 from annotator.users.models import User
 from annotator.web import db_session, request_now
 from incentives import mechanisms, pricing
-from tasks import projects
+from tasks import projects, reviews
 from tasks.models import AGGREGATIONS, MEMBER_ROLES, PROJECT_STATUSES, ROUTINGS, VISIBILITIES
 from tasks.schema import MEDIA_TYPES
 
@@ -47,6 +47,23 @@ def _rising(tiers: list[dict]) -> None:
                 and upper["multiplier"] >= lower["multiplier"]):
             raise ValidationError(f"Tier {number} must ask more accuracy, no fewer answers and pay no less than tier "
                                   f"{number - 1}: list tiers from the lowest up.")
+
+
+class ReviewPolicyIn(In):
+    """What goes to the review queue, how long a rejection may be appealed, and what a review pays."""
+
+    sample_rate = Ratio(minimum=0.0, maximum=1.0, metadata={
+        "description": "the share of completed tasks drawn at random for review (0: none)"})
+    below_agreement = Ratio(allow_none=True, minimum=0.0, maximum=1.0, metadata={
+        "description": "every completed task whose answers agree less than this (null: none)"})
+    gold_failures = fields.Boolean(truthy={True}, falsy={False}, metadata={"description": "every answer that failed a gold task"})
+    first_answers = StrictInteger(validate=validate.Range(min=0, max=1000), metadata={
+        "description": "each annotator's first N answers in the project"})
+    appeal_days = StrictInteger(validate=validate.Range(min=1, max=365), metadata={
+        "description": "how many days an annotator has to appeal a rejection (default 7)"})
+    reviewer_pay = Money(maximum=10**9, metadata={
+        "description": "paid per review item finished from the queue, in minor units, from the budget (reserved "
+                       "when the item is leased, as labelling pay is)"})
 
 
 class RewardsIn(In):
@@ -90,6 +107,9 @@ class ProjectSettings(In):
     routing = fields.String(validate=validate.OneOf(ROUTINGS), metadata={
         "description": "ring (every annotator walks the tasks in rank order) or skill (an annotator proven in a "
                        "subtree of the taxonomy gets its most unsure tasks first; GET /projects/{id}/skills)"})
+    review = fields.Nested(ReviewPolicyIn, allow_none=True, metadata={
+        "description": "the review policy (POST /projects/{id}/review/next); a patch changes the keys it names, "
+                       "null removes the queue"})
 
 
 class ProjectIn(ProjectSettings):
@@ -137,6 +157,9 @@ class ProjectOut(Schema):
         "description": "per_annotation, agreement_bonus, mechanism (always named) and mechanism_params"})
     licence = fields.String()
     routing = fields.String()
+    review = fields.Function(lambda project: reviews.policy_of(project) if project.review is not None else None,
+                             allow_none=True, metadata={"description": "the review policy with its defaults; null: "
+                                                                       "no queue (appeals within 7 days)"})
     status = fields.String()
     role = fields.String(allow_none=True, metadata={"description": "owner, manager, reviewer, annotator, or "
                                                                    "null for a public project you are not in"})

@@ -18,6 +18,8 @@ def task_record(task: ExportTask, context: ExportContext) -> dict[str, Any]:
         "result": consensus.get("result"), "confidence": consensus.get("confidence"),
         "method": consensus.get("method"), "agreement": consensus.get("agreement"),
     }
+    if consensus.get("reviewed"):  # a reviewer's fix: marked, its reviewer pseudonymised as annotators are
+        record["reviewed"], record["reviewer"] = True, consensus.get("reviewer")
     if task.media is not None:
         record["image"] = {"sha256": task.media.sha256, "width": task.media.width, "height": task.media.height,
                            "file_name": task.media.filename}

@@ -101,6 +101,8 @@ class LabelStudioWriter:
         if consensus is not None:
             meta["consensus"] = {key: consensus.get(key) for key in ("method", "confidence", "agreement",
                                                                      "annotations")}
+            if consensus.get("reviewed"):  # a reviewer's fix, its reviewer pseudonymised
+                meta["consensus"].update(reviewed=True, reviewer=consensus.get("reviewer"))
         if self.context.include == "all":
             annotations = [self.answer(task, answer) for answer in task.annotations]
         elif consensus is not None and consensus.get("result") is not None:

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tasks.models import Annotation, Project, QualityReport, Task, TaskConsensus
+from tasks.models import Annotation, Project, QualityReport, Review, Task, TaskConsensus
 from tasks.projects import current_schema
 from tasks.quality import inference as inf
 from tasks.quality import objects as obj
@@ -205,7 +205,31 @@ def consensus_for(session: Session, project: Project, tasks: list[Task], on_requ
             own = task_consensus(session, project, task)
             if own.result is not None:
                 found[task.id] = own
+    for task_id, (fix, _reviewer) in fixes(session, [task.id for task in tasks]).items():
+        found[task_id] = reviewed(found.get(task_id), task_id, fix)
     return found
+
+
+def fixes(session: Session, task_ids: list[int] | None = None, *, project_id: int | None = None,
+          after: int | None = None, last: int | None = None) -> dict[int, tuple[dict, int]]:
+    """The reviewed result of each task that has one (its latest fix, tasks.reviews) and who fixed it: by task
+    ids, or a project's tasks in the id range (after, last]."""
+    query = select(Annotation.task_id, Review.result, Review.reviewer_id).join(
+        Annotation, Annotation.id == Review.annotation_id).where(Review.verdict == "fixed").order_by(Review.id)
+    if task_ids is not None:
+        query = query.where(Annotation.task_id.in_(task_ids))
+    if project_id is not None:
+        query = query.where(Review.project_id == project_id)
+    if after is not None:
+        query = query.where(Annotation.task_id > after, Annotation.task_id <= last)
+    return {task_id: (result, reviewer_id) for task_id, result, reviewer_id in session.execute(query)}
+
+
+def reviewed(found: Consensus | None, task_id: int, fix: dict) -> Consensus:
+    """A task's consensus once a reviewer fixed it: the fix, sure, method `reviewed`, with the agreement and
+    count of the answers as inferred."""
+    return Consensus(task_id, fix, 1.0, "reviewed", found.agreement if found is not None else None,
+                     found.annotations if found is not None else 0)
 
 
 def fresh_stored(session: Session, task_ids: list[int]) -> dict[int, Consensus]:

@@ -247,7 +247,28 @@ EXPECTED: dict[str, Op] = {
     "GET /api/v1/tasks/{task_id}/consensus": Op(signed_in("404", **REVIEWERS)),  # annotator: 404 (the code)
     "GET /api/v1/tasks/{task_id}/ledger": Op(signed_in("404", **STAFF_ROW)),  # money: owner and managers
     "POST /api/v1/annotations/{annotation_id}/review": Op(signed_in("404", **REVIEWERS),  # annotator: 404 (the code)
-                                                          json_body(lambda w: {"verdict": "accept"})),
+                                                          json_body(lambda w: {"verdict": "accept"}),
+                                                          params={"annotation_id": "other_annotation_id"}),
+    # Review: the queue for reviewers and up; a review lease is its holder's (the reviewer's), unknown to others.
+    "POST /api/v1/projects/{project_id}/review/next": Op(signed_in(**{**MANAGERS, "reviewer": "ok"})),
+    "POST /api/v1/review-leases/{lease_id}/heartbeat": Op(signed_in("404", reviewer="ok"),
+                                                         params={"lease_id": "review_lease_id"}),
+    "POST /api/v1/review-leases/{lease_id}/release": Op(signed_in("404", reviewer="ok"),
+                                                       params={"lease_id": "review_lease_id"}, fresh_world=True),
+    "GET /api/v1/projects/{project_id}/review": Op(signed_in(**MANAGERS)),
+    "GET /api/v1/projects/{project_id}/appeals": Op(signed_in(**{**MANAGERS, "reviewer": "ok"})),
+    "GET /api/v1/me/appeals": Op(signed_in()),
+    # The owner rejected two of the annotator's answers: the author appeals (one, not yet appealed); nobody else
+    # learns the review exists.
+    "POST /api/v1/reviews/{review_id}/appeal": Op(signed_in("404", annotator="ok"),
+                                                  json_body(lambda w: {"reason": "it was right"}),
+                                                  params={"review_id": "review_id"}),
+    # The other one's appeal: another reviewer or a manager decides; the rejection's reviewer (the owner) and the
+    # author are told no; the admin (no member) and strangers learn nothing.
+    "POST /api/v1/appeals/{appeal_id}/decide": Op(signed_in("404", reviewer="ok", manager="ok", owner="403",
+                                                            annotator="403"),
+                                                  json_body(lambda w: {"decision": "uphold", "note": "checked"}),
+                                                  params={"appeal_id": "appeal_id"}),
     # The annotator's answer, on a task its overlap of 1 completed: final for its author; nobody else's to touch.
     "PUT /api/v1/annotations/{annotation_id}": Op(signed_in("404", annotator="409"),
                                                   json_body(lambda w: {"result": {"labels": ["negative"]}}),
@@ -342,7 +363,8 @@ def build_world(app, number: int) -> SimpleNamespace:
     """P, private and paid, with its members and one of each row the table asks about."""
     client = app.test_client(use_cookies=False)
     people = {name: new_user(app, f"w{number}-{name}@example.org", admin=name in ("admin", "demote"))
-              for name in (*SIGNED_IN, "spare", "benched", "login", "active", "inactive", "promote", "demote")}
+              for name in (*SIGNED_IN, "spare", "benched", "login", "active", "inactive", "promote", "demote",
+                           "second")}
     headers = {"anonymous": {}, **{name: people[name].headers for name in SIGNED_IN}}
     owner = headers["owner"]
 
@@ -369,6 +391,18 @@ def build_world(app, number: int) -> SimpleNamespace:
     annotator = headers["annotator"]
     first = ok(nxt(client, project, annotator), 200)  # answered: overlap 1 completes and settles the task
     answered = ok(answer(client, first, annotator), 201)
+    # Two more answers of the annotator the owner rejects: one to appeal, one appealed already.
+    rejections = []
+    for _ in range(2):
+        made = ok(answer(client, ok(nxt(client, project, annotator), 200), annotator), 201)
+        rejections.append(ok(client.post(f"{API}/annotations/{made['id']}/review",
+                                         json={"verdict": "reject", "note": "the matrix says no"}, headers=owner), 201))
+    appealed = ok(client.post(f"{API}/reviews/{rejections[1]['id']}/appeal", json={"reason": "it was right"},
+                              headers=annotator), 201)
+    ok(client.post(f"{API}/projects/{pid}/members", json={"email": people["second"].email, "role": "annotator"},
+                   headers=owner), 201)
+    other_answer = ok(answer(client, ok(nxt(client, project, people["second"].headers), 200),
+                             people["second"].headers), 201)
     second = ok(nxt(client, project, annotator), 200)  # flagged: an open flag
     flagged = ok(client.post(f"{API}/assignments/{second['assignment']['id']}/flag",
                              json={"reason": "sensitive"}, headers=annotator), 200)
@@ -376,6 +410,8 @@ def build_world(app, number: int) -> SimpleNamespace:
     assert ok(client.get(f"{API}/wallet", headers=annotator), 200)["balance"] >= 3, "the annotator has no money"
     payouts = [ok(client.post(f"{API}/payouts", json={"amount": 1}, headers=annotator), 201) for _ in range(2)]
     spare_token = ok(client.post(f"{API}/auth/tokens", json={"name": "spare"}, headers=annotator), 201)
+    ok(client.patch(f"{API}/projects/{pid}", json={"review": {"sample_rate": 1.0}}, headers=owner), 200)
+    review_lease = ok(client.post(f"{API}/projects/{pid}/review/next", headers=headers["reviewer"]), 200)
 
     export = ok(client.post(f"{API}/projects/{pid}/exports", json={"format": "jsonl"}, headers=owner), 202)
     run_exports(app)
@@ -402,7 +438,9 @@ def build_world(app, number: int) -> SimpleNamespace:
         simulation_id=simulation["id"], invitation_id=invitation["id"],
         benched_id=people["benched"].id, deactivate_target_id=people["active"].id,
         activate_target_id=people["inactive"].id, spare_email=people["spare"].email, login_email=people["login"].email,
-        promote_target_id=people["promote"].id, demote_target_id=people["demote"].id)
+        promote_target_id=people["promote"].id, demote_target_id=people["demote"].id,
+        other_annotation_id=other_answer["id"], review_id=rejections[0]["id"], appeal_id=appealed["id"],
+        review_lease_id=review_lease["review_lease"]["id"])
 
 
 class Worlds:

@@ -151,15 +151,21 @@ def test_a_rejection_before_settlement_takes_the_pending_base_and_the_settlement
     project = funded(client, owner, tasks=1)
     lease = nxt(client, project, annotators[0]).get_json()
     saved = answer(client, lease, annotators[0], label="positive").get_json()
-    made = client.post(f"/api/v1/annotations/{saved['id']}/review", json={"verdict": "reject"}, headers=owner)
+    made = client.post(f"/api/v1/annotations/{saved['id']}/review", json={"verdict": "reject", "note": "wrong"},
+                       headers=owner)
     assert made.status_code == 201 and made.get_json()["taken_back"] == 50
     assert wallet(client, annotators[0])["pending"] == 0
     assert budget(client, project, owner) == {"currency": "CNY", "balance": 1000, "reserved": 0, "spent": 0}
+    # The rejected answer left the task's count: it takes two more answers (overlap 2) to complete it.
     assert answer(client, nxt(client, project, annotators[1]).get_json(), annotators[1],
-                  label="positive").status_code == 201  # completes the task: settles the other answer only
+                  label="positive").status_code == 201
+    assert wallet(client, annotators[1]) == {"currency": "CNY", "balance": 0, "pending": 50, "in_flight": 0,
+                                             "lifetime_earned": 50}
+    assert answer(client, nxt(client, project, annotators[2]).get_json(), annotators[2],
+                  label="positive").status_code == 201  # completes the task: settles the two others only
     assert wallet(client, annotators[0]) == {"currency": "CNY", "balance": 0, "pending": 0, "in_flight": 0,
                                              "lifetime_earned": 0}
-    assert wallet(client, annotators[1])["balance"] == 70
+    assert wallet(client, annotators[1])["balance"] == wallet(client, annotators[2])["balance"] == 70
     assert verified(app) == []
 
 
@@ -168,7 +174,8 @@ def test_a_rejection_after_the_money_was_paid_out_is_409_and_changes_nothing(app
     payout = pay(client, annotators[0], 70).get_json()
     assert client.post(f"/api/v1/payouts/{payout['id']}/approve", json={}, headers=admin).status_code == 200
     first = _answer_of(client, project, owner, annotators[0])
-    refused = client.post(f"/api/v1/annotations/{first['id']}/review", json={"verdict": "reject"}, headers=owner)
+    refused = client.post(f"/api/v1/annotations/{first['id']}/review", json={"verdict": "reject", "note": "wrong"},
+                       headers=owner)
     assert assert_problem(refused, 409)["code"] == "insufficient_funds"
     # Nothing was recorded: the verdict can still be given once the situation is settled.
     assert client.post(f"/api/v1/annotations/{first['id']}/review", json={"verdict": "accept"},
@@ -179,11 +186,12 @@ def test_a_rejection_after_the_money_was_paid_out_is_409_and_changes_nothing(app
 def test_reviews_are_for_staff_and_never_of_your_own_answer(app, client, owner, annotators):
     project = funded(client, owner, tasks=1)
     saved = answer(client, nxt(client, project, annotators[0]).get_json(), annotators[0], label="positive").get_json()
-    assert_problem(client.post(f"/api/v1/annotations/{saved['id']}/review", json={"verdict": "reject"},
+    assert_problem(client.post(f"/api/v1/annotations/{saved['id']}/review", json={"verdict": "reject", "note": "wrong"},
                                headers=annotators[1]), 404)
-    assert_problem(client.post(f"/api/v1/annotations/{saved['id']}/review", json={"verdict": "reject"},
+    assert_problem(client.post(f"/api/v1/annotations/{saved['id']}/review", json={"verdict": "reject", "note": "wrong"},
                                headers=annotators[0]), 404)  # an annotator is not staff, even of their own answer
-    assert_problem(client.post("/api/v1/annotations/999999/review", json={"verdict": "reject"}, headers=owner), 404)
+    assert_problem(client.post("/api/v1/annotations/999999/review", json={"verdict": "reject", "note": "wrong"},
+                       headers=owner), 404)
     for body in ({"verdict": "maybe"}, {}, {"verdict": "reject", "extra": 1}, {"verdict": "reject", "note": 5}):
         assert assert_problem(client.post(f"/api/v1/annotations/{saved['id']}/review", json=body, headers=owner),
                               422)["code"] == "invalid_fields"

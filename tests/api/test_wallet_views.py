@@ -191,7 +191,7 @@ def test_an_owners_spending_reconciles_with_the_ledger_and_the_budget(app, clien
     label_as(client, first, annotators[2], {first_tasks[2]: "positive"})  # one answer waiting for its task
     nxt(client, second, annotators[0])  # a live lease: reserved
     answer_id = client.get("/api/v1/me/annotations", headers=annotators[0]).get_json()["items"][0]["id"]
-    rejected = client.post(f"/api/v1/annotations/{answer_id}/review", json={"verdict": "reject"}, headers=owner)
+    rejected = client.post(f"/api/v1/annotations/{answer_id}/review", json={"verdict": "reject", "note": "wrong"}, headers=owner)
     assert rejected.status_code == 201 and rejected.get_json()["taken_back"] == 70
     empty = create_text_project(client, owner, name="Nothing yet")
 

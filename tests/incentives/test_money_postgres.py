@@ -197,7 +197,7 @@ def test_two_reviewers_rejecting_one_answer_at_once_take_it_back_once(pg_app, ow
     first = client.get(f"/api/v1/tasks/{task['id']}/annotations", headers=owner).get_json()["items"][0]
 
     def reject(index: int) -> int:
-        return pg_app.test_client().post(f"/api/v1/annotations/{first['id']}/review", json={"verdict": "reject"},
+        return pg_app.test_client().post(f"/api/v1/annotations/{first['id']}/review", json={"verdict": "reject", "note": "wrong"},
                                          headers=reviewers[index]).status_code
 
     assert sorted(in_parallel(2, reject)) == [201, 409]

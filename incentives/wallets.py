@@ -63,6 +63,7 @@ def lines(user: User, chosen: LineFilter = LineFilter()) -> Select:
     """The user's wallet lines, newest first: each entry with its transaction's memo, project, task and reasons."""
     return (_joined(Entry.id, Entry.transaction_id, Entry.amount, Account.kind.label("account"), LedgerTransaction.kind,
                     LedgerTransaction.memo, LedgerTransaction.project_id, LedgerTransaction.task_id,
+                    LedgerTransaction.annotation_id, LedgerTransaction.review_lease_id,
                     LedgerTransaction.details, LedgerTransaction.created_at)
             .where(*chosen.where(user)).order_by(Entry.id.desc()))
 

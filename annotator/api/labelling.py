@@ -61,8 +61,9 @@ class MyAnswerOut(AnnotationOut):
 
     project_id = fields.Integer()
     task_status = fields.String()
-    revisable = fields.Function(lambda row: row.task_status == "open" and not row.gold, metadata={
-        "description": "whether PUT /annotations/{id} may still change it (its task is not complete)"})
+    revisable = fields.Function(lambda row: row.task_status == "open" and not row.gold and row.verdict is None,
+                                metadata={"description": "whether PUT /annotations/{id} may still change it (its task "
+                                                         "is not complete and no reviewer has judged it)"})
     task_data = fields.Dict(metadata={"description": "the task's data (its text, or its image's URL)"})
     review_id = fields.Integer(allow_none=True, metadata={"description": "its review (POST /reviews/{id}/appeal)"})
     verdict = fields.String(allow_none=True, metadata={"description": "accepted, rejected, fixed, overturned; null "

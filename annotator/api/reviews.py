@@ -18,7 +18,7 @@ from annotator.web import db_session, request_now
 from annotator.workflows import moderation
 from annotator.workflows import quality as quality_flow
 from tasks import projects, reviews
-from tasks.models import Appeal, Project, ReviewLease
+from tasks.models import Annotation, Appeal, Project, Review, ReviewLease
 
 bp = Blueprint("reviews_api", __name__)
 TAG = "review"
@@ -139,10 +139,31 @@ class AppealOut(Schema):
     restored = fields.Integer(metadata={"description": "what an overturn gave back to the annotator's wallets"})
     decided_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
+    task_id = fields.Integer(metadata={"description": "the answer's task"})
+    result = fields.Dict(metadata={"description": "the answer as its author gave it"})
+    user = fields.Nested(UserBrief, metadata={"description": "the answer's author"})
+    reviewer_id = fields.Integer(metadata={"description": "who rejected it"})
+    review_note = fields.String(metadata={"description": "why it was rejected"})
 
 
 class AppealQuery(PageQuery):
     status = fields.String(load_default=None, validate=validate.OneOf(("open", *reviews.DECISIONS.values())))
+    project_id = fields.Integer(load_default=None, validate=validate.Range(min=1), metadata={
+        "description": "your appeals in one project (GET /me/appeals)"})
+
+
+def _with_context(db, page: Page) -> Page:
+    """The page's appeals with their answer (task, result, author) and the rejection (reviewer, reason)."""
+    answers = {a.id: a for a in db.scalars(select(Annotation).where(
+        Annotation.id.in_([appeal.annotation_id for appeal in page.items])))}
+    rejections = {r.id: r for r in db.scalars(select(Review).where(
+        Review.id.in_([appeal.review_id for appeal in page.items])))}
+    people = service.users_by_id(db, {appeal.user_id for appeal in page.items})
+    return Page([WithFields(appeal, task_id=answers[appeal.annotation_id].task_id,
+                             result=answers[appeal.annotation_id].result, user=people.get(appeal.user_id),
+                             reviewer_id=rejections[appeal.review_id].reviewer_id,
+                             review_note=rejections[appeal.review_id].note) for appeal in page.items],
+                page.page, page.per_page, page.total)
 
 
 @route(bp, "/reviews/<int:review_id>/appeal", methods=["POST"], body=AppealIn, response=AppealOut, status=201,
@@ -176,15 +197,16 @@ def decide(appeal_id: int, payload: dict):
 def project_appeals(project_id: int, args: dict) -> Page:
     db = db_session()
     projects.access(db, project_id, current_user, need="reviewer")
-    return paginate(db, reviews.appeals_query(project_id=project_id, status=args["status"]), args["page"],
-                    args["per_page"])
+    return _with_context(db, paginate(db, reviews.appeals_query(project_id=project_id, status=args["status"]),
+                                      args["page"], args["per_page"]))
 
 
 @route(bp, "/me/appeals", methods=["GET"], query=AppealQuery, response=AppealOut, paged=True,
        summary="Your appeals, newest first", tag=TAG)
 def my_appeals(args: dict) -> Page:
-    return paginate(db_session(), reviews.appeals_query(user_id=current_user.id, status=args["status"]), args["page"],
-                    args["per_page"])
+    db = db_session()
+    return _with_context(db, paginate(db, reviews.appeals_query(project_id=args["project_id"], user_id=current_user.id,
+                                                                status=args["status"]), args["page"], args["per_page"]))
 
 
 class ReviewerOut(Schema):

@@ -57,6 +57,10 @@ class WalletEntryOut(Schema):
     memo = fields.String()
     project_id = fields.Integer(allow_none=True)
     task_id = fields.Integer(allow_none=True)
+    annotation_id = fields.Integer(allow_none=True, metadata={"description": "the answer it pays, takes back or "
+                                                                             "restores"})
+    review_lease_id = fields.Integer(allow_none=True, metadata={"description": "the review lease a reviewer's pay "
+                                                                               "is for"})
     details = fields.Dict(metadata={"description": "the rule version and the numbers behind the amount"})
     created_at = fields.AwareDateTime()
 

@@ -105,3 +105,11 @@ def project_task(project_id: int, task_id: int):
 def my_answers(project_id: int):
     """Your answers in a project, newest first, each revisable while its task is open."""
     return _page("answers.html", "answers", project_id=project_id)
+
+
+@bp.get("/projects/<int:project_id>/review")
+def project_review(project_id: int):
+    """Review (reviewers and up): the next item of the review queue with every answer side by side, a verdict
+    per answer by keyboard, the open appeals to decide, and for owners and managers the queue and its reviewers
+    in numbers."""
+    return _page("review.html", "review", project_id=project_id)

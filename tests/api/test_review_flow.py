@@ -278,7 +278,7 @@ def test_an_overturned_rejection_restores_exactly_what_was_taken_and_its_place(a
     assert wallet(client, annotators[0])["lifetime_earned"] == 0
     listed = client.get("/api/v1/me/annotations?verdict=rejected", headers=annotators[0]).get_json()["items"]
     assert [(a["id"], a["review_id"], a["review_note"]) for a in listed] == [(mine["id"], review["id"], "looks copied")]
-    assert listed[0]["appeal_until"] is not None
+    assert listed[0]["appeal_until"] is not None and listed[0]["revisable"] is False  # judged: final
     made = appeal(client, review["id"], annotators[0])
     assert made.status_code == 201 and made.get_json()["status"] == "open"
     decided = decide(client, made.get_json()["id"], people["manager"], "overturn", "it was fine")
@@ -352,6 +352,9 @@ def test_appeal_and_decision_refusals(app, client, owner, annotators, staff, db)
     assert appeal(client, late["id"], annotators[1]).status_code == 201
     listed = client.get(f"/api/v1/projects/{project['id']}/appeals?status=open", headers=people["reviewer"])
     assert [a["review_id"] for a in listed.get_json()["items"]] == [late["id"]]
+    shown = listed.get_json()["items"][0]  # with the answer and the rejection, for whoever decides
+    assert (shown["task_id"], shown["result"], shown["review_note"], shown["user"]["email"]) == (
+        other[1]["task_id"], {"labels": ["positive"]}, "no", "a1@example.org")
     assert_problem(client.get(f"/api/v1/projects/{project['id']}/appeals", headers=annotators[0]), 403)
     assert verified(app) == []
 

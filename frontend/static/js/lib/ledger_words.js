@@ -19,10 +19,20 @@ export function explainEntry(entry, currency = "CNY", paths = new Map()) {
     case "payout":
       return t("ledger.payout");
     case "reversal":
-      return t("ledger.reversal");
+      // A restore reverses a take-back and names its task; a rejected payout reverses a payout request (no task).
+      return isRestore(entry) ? t("ledger.restored", { task }) : t("ledger.reversal");
+    case "review_pay":
+      return t("ledger.reviewPay");
     default:
       return entry.memo || entry.kind;
   }
+}
+
+// A reversal that gives back what a rejection took (an appeal overturned it): it reverses a take-back of an answer's
+// pay, so it carries that answer's task; a payout's reversal has none.
+export function isRestore(entry) {
+  return entry.kind === "reversal" && entry.task_id !== null && entry.task_id !== undefined
+    && Boolean(entry.details && entry.details.reverses);
 }
 
 // A settlement in words, naming the mechanism that priced it (agreement, the default, in the plain words).
@@ -73,12 +83,14 @@ function objectsInWords(objects, paths) {
 }
 
 // A wallet row (GET /wallet/tasks: one task's lines, or one payout's) in one sentence: a task by what happened
-// last to its answer (taken back, settled, else its base pay waiting for the task), a payout as it says.
+// last to its answer (restored by an appeal, taken back, settled, else its base pay waiting for the task), a payout
+// or a review's pay as it says.
 // `paths`: the row's project's label paths.
 export function explainGroup(group, currency = "CNY", paths = new Map()) {
   const lines = group.lines || [];
   const find = (kind) => lines.find((line) => line.kind === kind);
-  const lead = find("clawback") || find("bonus") || find("credit")
+  // What happened last to the answer's pay: given back by an appeal, taken back, settled, else credited.
+  const lead = lines.find(isRestore) || find("clawback") || find("bonus") || find("credit")
     || lines.find((line) => line.account === "wallet_available") || lines[0];
   if (!lead) return "";
   if (lead.kind === "credit") return t("ledger.creditWaiting", { task: lead.task_id ?? "?" });

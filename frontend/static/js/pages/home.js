@@ -48,6 +48,11 @@ for (const project of page.items) {
     dashboard.textContent = t("home.dashboard");
     dashboard.dataset.qualityFor = String(project.id);
     item.append(dashboard);
+    const review = document.createElement("a");
+    review.href = `/projects/${project.id}/review`;
+    review.textContent = t("home.review");
+    review.dataset.reviewFor = String(project.id);
+    item.append(review);
   }
   if (project.status === "active") {
     const link = document.createElement("a");

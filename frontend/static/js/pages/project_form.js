@@ -1,11 +1,13 @@
 // New project and project settings: name, instructions (Markdown, previewed safely), media type, tools, the
 // taxonomy (pasted as an indented list or JSON, shown as a searchable tree), attributes, overlap, gold share,
-// qualification, rewards; and, in settings, a deposit into the budget.
+// qualification, rewards, the review policy (what goes to the review queue, the appeal window, reviewer pay); and,
+// in settings, a deposit into the budget.
 import { api, once } from "../lib/api.js";
 import { currencyDigits, formatMoney, formatNumber, t } from "../lib/i18n.js";
 import { renderMarkdown } from "../lib/markdown.js";
 import { countLabels, parseTaxonomy, toText } from "../lib/taxonomy_text.js";
 import { attributesText, fromMinor, parseAttributes, problemLines, toMinor, toolsFor } from "../lib/project_form.js";
+import { fieldErrors, policyBody, policyFields } from "../lib/review.js";
 import { buildIndex, search } from "../annotate/taxonomy.js";
 import { showError, startPage } from "../components/chrome.js";
 
@@ -17,6 +19,8 @@ const field = (name) => form.elements.namedItem(name);
 let currency = "CNY";
 let parsed = { labels: [], errors: [] };
 let index = buildIndex([]);
+let hadPolicy = false; // whether the project has a review policy (unticking the box then removes it)
+const REVIEW_FIELDS = ["sample_rate", "below_agreement", "first_answers", "appeal_days", "reviewer_pay", "gold_failures"];
 
 function mediaType() {
   return form.querySelector("input[name=media_type]:checked").value;
@@ -81,9 +85,43 @@ function number(name) {
   return raw === "" ? null : Number(raw);
 }
 
+// The review policy's fields as they stand.
+function reviewValues() {
+  const values = { enabled: field("review_enabled").checked, gold_failures: field("gold_failures").checked };
+  for (const name of REVIEW_FIELDS.filter((n) => n !== "gold_failures")) values[name] = field(name).value;
+  return values;
+}
+
+function fillReview(policy) {
+  const values = policyFields(policy, currencyDigits(currency));
+  field("review_enabled").checked = values.enabled;
+  field("gold_failures").checked = values.gold_failures;
+  for (const name of REVIEW_FIELDS.filter((n) => n !== "gold_failures")) field(name).value = values[name];
+  hadPolicy = Boolean(policy);
+  toggleReview();
+}
+
+// The policy's fields only count with the box ticked.
+function toggleReview() {
+  const on = field("review_enabled").checked;
+  for (const name of REVIEW_FIELDS) field(name).disabled = !on;
+  $("review-policy").classList.toggle("off", !on);
+}
+
+// Messages next to the review fields they are about ({field: message}); the others cleared.
+function showReviewErrors(errors) {
+  for (const small of form.querySelectorAll("[data-error-for]")) {
+    const message = errors[small.dataset.errorFor];
+    small.textContent = message || "";
+    small.hidden = !message;
+    field(small.dataset.errorFor).setAttribute("aria-invalid", String(Boolean(message)));
+  }
+}
+
 // The form as the API's body, or null with the problems shown.
 function body() {
   const problems = [];
+  showReviewErrors({});
   const attributes = parseAttributes(field("attributes").value);
   for (const error of attributes.errors) problems.push(t("pf.attributeError", { line: error.line, message: error.message }));
   if (parsed.errors.length) problems.push(t("pf.fixTaxonomy"));
@@ -91,6 +129,11 @@ function body() {
   const perAnnotation = toMinor(field("per_annotation").value, digits);
   const bonus = toMinor(field("agreement_bonus").value, digits);
   if (perAnnotation === null || bonus === null) problems.push(t("pf.badMoney"));
+  const review = policyBody(reviewValues(), hadPolicy, digits);
+  if (Object.keys(review.errors).length) {
+    showReviewErrors(Object.fromEntries(Object.entries(review.errors).map(([name, key]) => [name, t(key)])));
+    problems.push(t("pf.fixReview"));
+  }
   if (problems.length) {
     $("form-error").textContent = problems.join("\n");
     $("form-error").hidden = false;
@@ -115,6 +158,7 @@ function body() {
     licence: field("licence").value.trim(),
   };
   if (Object.keys(qualification).length) out.qualification = qualification;
+  if (review.review !== undefined) out.review = review.review;
   if (!projectId) out.media_type = mediaType();
   return out;
 }
@@ -129,13 +173,15 @@ async function save(event) {
   $("save").disabled = true;
   try {
     if (projectId) {
-      await api.patch(`/api/v1/projects/${projectId}`, payload);
+      const saved = await api.patch(`/api/v1/projects/${projectId}`, payload);
+      fillReview(saved.review);
       $("saved").textContent = t("pf.saved");
     } else {
       const made = await api.post("/api/v1/projects", payload);
       window.location.assign(`/projects/${made.id}/import`);
     }
   } catch (error) {
+    showReviewErrors(fieldErrors(error.problem, "review."));
     const lines = problemLines(error.problem);
     $("form-error").textContent = lines.length ? lines.join("\n") : error.message;
     $("form-error").hidden = false;
@@ -169,6 +215,7 @@ function fill(project) {
   const digits = currencyDigits(currency);
   field("per_annotation").value = fromMinor(project.rewards?.per_annotation || 0, digits);
   field("agreement_bonus").value = fromMinor(project.rewards?.agreement_bonus || 0, digits);
+  fillReview(project.review);
 }
 
 async function showBudget() {
@@ -205,6 +252,7 @@ for (const input of form.querySelectorAll("input[name=media_type]")) {
   input.addEventListener("change", () => renderTools(mediaType() === "image" ? ["bbox"] : ["classify"]));
 }
 field("instructions").addEventListener("input", renderPreview);
+field("review_enabled").addEventListener("change", toggleReview);
 $("taxonomy").addEventListener("input", renderTaxonomy);
 $("taxonomy-search").addEventListener("input", renderTree);
 form.addEventListener("submit", save);
@@ -232,6 +280,7 @@ if (projectId) {
   }
 } else {
   renderTools(["bbox"]);
+  fillReview(null);
 }
 renderTaxonomy();
 renderPreview();

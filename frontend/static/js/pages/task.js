@@ -4,92 +4,21 @@
 import { api } from "../lib/api.js";
 import { formatDate, formatMoney, t } from "../lib/i18n.js";
 import { formatShare } from "../lib/quality.js";
-import { CONSENSUS_COLOR, annotatorColors, describeAnswer, overlay, spanPieces } from "../lib/task_view.js";
+import { CONSENSUS_COLOR, annotatorColors, describeAnswer, overlay } from "../lib/task_view.js";
 import { labelChoices } from "../annotate/workspace.js";
 import { showError, startPage } from "../components/chrome.js";
 import { cell } from "../components/table.js";
+import { drawShapes, legend, spanRow, swatch } from "../components/answer_view.js";
 
 await startPage();
 const $ = (id) => document.getElementById(id);
 const page = $("task-page");
 const projectId = Number(page.dataset.projectId);
 const taskId = Number(page.dataset.taskId);
-const SVG = "http://www.w3.org/2000/svg";
 const hidden = new Set(); // owners (user ids, "consensus") switched off in the legend
 let draw = () => {};
 
 const fail = (error) => showError($("task-error"), error);
-
-function swatch(color) {
-  const mark = document.createElement("span");
-  mark.className = "swatch";
-  mark.style.background = color;
-  return mark;
-}
-
-// The legend: one switch per annotator (and the consensus) that hides or shows their marks.
-function legend(entries) {
-  const box = $("legend");
-  box.replaceChildren(box.querySelector("legend"));
-  for (const [owner, name, color] of entries) {
-    const label = document.createElement("label");
-    label.className = "inline";
-    const box2 = document.createElement("input");
-    box2.type = "checkbox";
-    box2.checked = !hidden.has(owner);
-    box2.dataset.owner = String(owner);
-    box2.addEventListener("change", () => {
-      if (box2.checked) hidden.delete(owner); else hidden.add(owner);
-      draw();
-    });
-    label.append(box2, " ", swatch(color), " ", name);
-    box.append(label);
-  }
-  box.hidden = entries.length === 0;
-}
-
-function drawImage(image, shapes, paths) {
-  const svg = $("task-overlay");
-  svg.setAttribute("viewBox", `0 0 ${image.naturalWidth} ${image.naturalHeight}`);
-  const stroke = Math.max(1.5, image.naturalWidth / 400);
-  svg.replaceChildren(...shapes.filter((s) => !hidden.has(s.owner)).map((s) => {
-    const element = document.createElementNS(SVG, s.shape);
-    for (const key of ["x", "y", "width", "height", "points", "cx", "cy"]) {
-      if (s[key] !== undefined) element.setAttribute(key, String(s[key]));
-    }
-    if (s.shape === "circle") element.setAttribute("r", String(stroke * 3));
-    element.setAttribute("stroke", s.color);
-    element.setAttribute("stroke-width", String(stroke));
-    element.setAttribute("fill", s.shape === "circle" ? s.color : `${s.color}22`);
-    if (s.dashed) element.setAttribute("stroke-dasharray", `${stroke * 4} ${stroke * 3}`);
-    element.dataset.owner = String(s.owner);
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = paths.get(s.label) || s.label;
-    element.append(title);
-    return element;
-  }));
-}
-
-function spanRow(name, color, text, spans, paths, owner) {
-  const row = document.createElement("tr");
-  row.dataset.owner = String(owner);
-  const who = document.createElement("td");
-  who.append(swatch(color), " ", name);
-  const body = document.createElement("td");
-  body.className = "task-text";
-  for (const piece of spanPieces(text, spans)) {
-    if (!piece.labels.length) { body.append(piece.text); continue; }
-    const mark = document.createElement("mark");
-    mark.style.background = `${color}33`;
-    mark.style.borderBottom = `2px solid ${color}`;
-    mark.title = piece.labels.map((id) => paths.get(id) || id).join(", ");
-    mark.textContent = piece.text;
-    body.append(mark);
-  }
-  row.append(who, body);
-  row.hidden = hidden.has(owner);
-  return row;
-}
 
 // Who answered; an external contributor (answers imported from another tool) is named as such.
 function nameOf(answer) {
@@ -160,11 +89,11 @@ try {
     : t("tv.noConsensus");
   $("answers").replaceChildren(...answers.map((a) => answerRow(a, colors.get(a.user_id), paths)));
   $("no-answers").hidden = answers.length > 0;
-  legend(entries);
+  legend($("legend"), entries, hidden, () => draw());
   if (typeof task.data.image === "string") {
     const image = $("task-image");
     const shapes = overlay(answers, colors, agreed);
-    draw = () => drawImage(image, shapes, paths);
+    draw = () => drawShapes($("task-overlay"), image, shapes, paths, hidden);
     image.addEventListener("load", () => { draw(); page.dataset.state = "ready"; });
     image.src = task.data.image;
     $("image-host").hidden = false;
@@ -176,8 +105,8 @@ try {
     const withSpans = answers.some((a) => a.result && Array.isArray(a.result.spans) && a.result.spans.length);
     $("task-plain").hidden = withSpans;
     const spanRows = () => [...answers.map((a) => spanRow(names.get(a.user_id), colors.get(a.user_id), text,
-      (a.result && a.result.spans) || [], paths, a.user_id)),
-    ...(agreed && agreed.spans ? [spanRow(t("q.consensus"), CONSENSUS_COLOR, text, agreed.spans, paths, "consensus")] : [])];
+      (a.result && a.result.spans) || [], paths, a.user_id, hidden)),
+    ...(agreed && agreed.spans ? [spanRow(t("q.consensus"), CONSENSUS_COLOR, text, agreed.spans, paths, "consensus", hidden)] : [])];
     draw = () => $("span-rows").replaceChildren(...(withSpans ? spanRows() : []));
     draw();
   }

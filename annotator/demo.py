@@ -19,11 +19,12 @@ from annotator.db import utcnow
 from annotator.users import service
 from annotator.users.models import User
 from annotator.users.passwords import Passwords
-from incentives import budgets, payments
+from annotator.workflows import moderation
+from incentives import budgets, ledger, payments
 from tasks import annotations, answer_import, assignment, importing, projects, skills
 from tasks.image_import import StoredImage, insert_media
 from tasks.media import process_image
-from tasks.models import Project
+from tasks.models import Annotation, Project
 from tasks.storage import Storage, media_key, thumbnail_key
 
 PASSWORD = "demo-password"
@@ -108,8 +109,11 @@ ANNOTATORS = (DemoUser("alice@demo.local", "Alice (annotator)", "en"),
               DemoUser("carmen@demo.local", "Carmen (annotator)", "en"))
 # Reviews the birding notes' review queue (issue 23): fixes, rejections the annotators may appeal.
 REVIEWER = DemoUser("rui@demo.local", "Rui 芮 (reviewer)", "en")
+# Boxes the image project's last images with nonsense; the owner rejected every answer, so a dataset release of the
+# project (issue 24) lists the account with a share of 0.
+SPAMMER = DemoUser("spam@demo.local", "Sam Spam (annotator)", "en")
 ADMIN = DemoUser("admin@demo.local", "Demo Admin", "en", admin=True)  # confirms deposits, decides payouts
-EVERYONE = (OWNER, *ANNOTATORS, REVIEWER, ADMIN)
+EVERYONE = (OWNER, *ANNOTATORS, REVIEWER, SPAMMER, ADMIN)
 # The birding notes' review policy: every completed note is reviewed, a review pays 0.05 CNY, a rejection may be
 # appealed for a week (the owner decides appeals: not the reviewer who rejected).
 REVIEW_POLICY = {"sample_rate": 1.0, "appeal_days": 7, "reviewer_pay": 5}
@@ -123,6 +127,7 @@ def seed(session: Session, passwords: Passwords, storage: Storage) -> list[User]
     owner, annotators, reviewer = users[0], users[1:1 + len(ANNOTATORS)], users[EVERYONE.index(REVIEWER)]
     if not _owned(session, owner, IMAGE_PROJECT):
         _image_project(session, storage, owner, annotators)
+        _spam(session, owner, users[EVERYONE.index(SPAMMER)])
     if not _owned(session, owner, TEXT_PROJECT):
         _text_project(session, owner, annotators)
         text = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == TEXT_PROJECT))
@@ -204,6 +209,20 @@ def _text_project(session: Session, owner: User, annotators: list[User]) -> None
     rows = [{"data": {"text": note}} for note in NOTES]
     importing.insert_tasks(session, project, importing.prepare(session, project, rows), utcnow())
     _answer(session, project, annotators[:2], lambda data: NOTE_TRUTH[NOTES.index(data["text"])])
+
+
+def _spam(session: Session, owner: User, spammer: User) -> None:
+    """The spammer labels the images left with one box in a corner and the wrong species; the owner rejects each
+    answer (what they were credited is taken back, and the images wait for real answers again)."""
+    project = session.scalar(select(Project).where(Project.owner_id == owner.id, Project.name == IMAGE_PROJECT))
+    _labelled_by(session, project, spammer, lambda data: {
+        "labels": ["kingfisher"], "objects": [{"tool": "bbox", "label": "kingfisher", "bbox": [0, 0, 8, 8]}]}, 3)
+    ledger.apply_late(session)  # the credits' balances, as a commit would move them, before taking them back
+    for (answer_id,) in session.execute(select(Annotation.id).where(Annotation.project_id == project.id,
+                                                                    Annotation.user_id == spammer.id)):
+        done = moderation.review(session, answer_id, owner, "reject", "a box in the corner on every image", utcnow())
+        audit.record(session, owner.id, "answer_reviewed", utcnow(), project_id=project.id, target="annotation",
+                     target_id=answer_id, verdict=done.review.verdict, taken_back=done.taken_back)
 
 
 def _review_queue(session: Session, owner: User, reviewer: User) -> None:

@@ -156,6 +156,11 @@ class AlreadyDecided(Conflict):
     title = "This has already been decided"
 
 
+class TermsNotAccepted(Conflict):
+    code = "terms_not_accepted"
+    title = "Accept the project's revenue-sharing terms first"
+
+
 class AppealWindowClosed(Conflict):
     code = "appeal_window_closed"
     title = "The time to appeal this review has passed"

@@ -17,7 +17,7 @@ from incentives.models import Account, Deposit, Entry, LedgerTransaction
 from tasks.models import Annotation, Project
 
 WALLET_KINDS = (*ledger.EARNED_INTO, "payouts_in_flight")
-EARNING_KINDS = ("credit", "bonus", "reversal", "clawback", "review_pay")  # lifetime earnings (net)
+EARNING_KINDS = ("credit", "bonus", "reversal", "clawback", "review_pay", "revenue")  # lifetime earnings (net)
 
 
 def fee_of(amount: int, fee_bps: int) -> int:

@@ -176,3 +176,20 @@ class Deposit(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Revenue(Base):
+    """Income recorded for a dataset release and split through the ledger: the platform's fee, then every
+    contributor's part of the rest by their share (incentives.contributions)."""
+
+    __tablename__ = "revenues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="RESTRICT"), index=True,
+                                            nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    fee: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    memo: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)

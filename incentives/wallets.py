@@ -21,8 +21,8 @@ from tasks.previews import preview
 ACCOUNTS = ("wallet_pending", "wallet_available", "payouts_in_flight")  # a contributor's side of the ledger
 # The ledger's transaction kinds that move a contributor's money: an answer's base pay, its task's settlement
 # (base and bonus), a reviewer's rejection taking it back, a payout asked for, sent, or rejected (a reversal; an
-# overturned rejection's pay given back is one too), a reviewer's pay for a review.
-LINE_KINDS = ("credit", "bonus", "clawback", "payout_request", "payout", "reversal", "review_pay")
+# overturned rejection's pay given back is one too), a reviewer's pay for a review, a dataset release's revenue.
+LINE_KINDS = ("credit", "bonus", "clawback", "payout_request", "payout", "reversal", "review_pay", "revenue")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class Project(Timestamped, Base):
     routing: Mapped[str] = mapped_column(String(10), nullable=False, default="ring", server_default="ring")
     # What goes to the review queue and how appeals and reviewer pay work (tasks.reviews.POLICY); None: no queue.
     review: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Revenue-sharing terms contributors accept before labelling ({"version", "text"}); None: the platform's.
+    terms: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     members: Mapped[list[ProjectMember]] = relationship(back_populates="project", cascade="all, delete-orphan")
 
@@ -477,3 +479,50 @@ class SkillSet(Base):
     annotations: Mapped[int] = mapped_column(Integer, nullable=False)
     last_annotation_id: Mapped[int] = mapped_column(Integer, nullable=False)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Release(Base):
+    """A named, immutable dataset release: a completed export frozen with its file, SHA-256, dataset card and
+    licence, and the contribution shares computed when it was made (incentives.contributions)."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True, nullable=False)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id", ondelete="RESTRICT"), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    licence: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    terms_version: Mapped[int] = mapped_column(Integer, nullable=False)  # 0: the platform's default terms
+    card: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    share_scale: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ReleaseShare(Base):
+    """One contributor's share of a release, in parts of its share_scale (0 with the reason when left out)."""
+
+    __tablename__ = "release_shares"
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    share: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    weight: Mapped[float] = mapped_column(Float, nullable=False)  # the contribution it was computed from
+    answers: Mapped[int] = mapped_column(Integer, nullable=False)  # answers that made the dataset
+    fixes: Mapped[int] = mapped_column(Integer, nullable=False)  # reviewers' fixes
+    terms_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the terms it was made under
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)  # why a contributor's share is 0
+
+
+class TermsAcceptance(Base):
+    """A contributor's acceptance of a version of a project's revenue-sharing terms."""
+
+    __tablename__ = "terms_acceptances"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    accepted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -142,6 +142,8 @@ def create_project(session: Session, owner: User, settings: dict[str, Any], now:
     schema = parse_label_schema(settings["label_schema"])
     check_schema_for_media(schema, settings["media_type"])
     check_overlap(settings)
+    if settings.get("terms"):  # revenue-sharing terms start at version 1
+        settings = {**settings, "terms": {"version": 1, "text": settings["terms"]["text"]}}
     project = Project(owner_id=owner.id, **{**settings, "label_schema": schema.to_dict()}, schema_version=1)
     session.add(project)
     session.flush()
@@ -172,6 +174,12 @@ def update_project(session: Session, project: Project, changes: dict[str, Any], 
     # Lock the row (PostgreSQL) so two concurrent schema changes cannot both take the next version number.
     session.refresh(project, with_for_update=True)
     _merge_nested(project, changes)
+    if "terms" in changes:  # a changed text is the next version; contributors accept it again
+        terms = changes.pop("terms")
+        if terms is None:
+            project.terms = None
+        elif terms["text"] != (project.terms or {}).get("text"):
+            project.terms = {"version": (project.terms or {}).get("version", 0) + 1, "text": terms["text"]}
     media_type = changes.get("media_type", project.media_type)
     if media_type != project.media_type and session.scalar(select(Task.id).where(Task.project_id == project.id).limit(1)):
         raise Conflict("The media type cannot change once the project has tasks.")

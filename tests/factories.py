@@ -109,6 +109,19 @@ def in_parallel(count: int, work) -> list:
 PROBLEM = "application/problem+json"
 
 
+def person(app, email: str) -> tuple[int, dict]:
+    """An account made straight in the app's database (any lane, pg_app too) and a bearer header for it."""
+    from annotator.users import service
+
+    with runtime(app).session_factory() as session:
+        user = service.register(session, runtime(app).passwords, email=email, password=PASSWORD,
+                                display_name=email.split("@")[0])
+        session.commit()
+        _, token = service.create_token(session, user, "tests")
+        session.commit()
+        return user.id, {"Authorization": f"Bearer {token}"}
+
+
 def sign_in(client, email: str, password: str = PASSWORD) -> str:
     """Sign in with the session cookie; returns the CSRF token for later writes."""
     response = client.post("/api/v1/auth/login", json={"email": email, "password": password})

@@ -80,7 +80,8 @@ def test_demo_seeds_users_and_an_image_and_a_text_project_once(app):
     assert [(d["amount"], d["status"]) for d in waiting] == [(demo.PENDING_DEPOSIT, "pending")]  # for the admin
     log = [e["action"] for e in admin.get("/api/v1/admin/audit").get_json()["items"]]  # seeded once, not twice
     assert sorted(log) == sorted(["project_created"] * 4 + ["budget_deposit"] * 4 + ["deposit_confirmed"] * 3
-                                 + ["answers_imported", "project_settings_changed"])  # the notes' review policy
+                                 + ["answers_imported", "project_settings_changed"]  # the notes' review policy
+                                 + ["answer_reviewed"] * 3)  # the spammer's answers, rejected
     for project in listed:  # funded, so annotators get work rather than budget_exhausted; the seeded work is paid
         budget = client.get(f"/api/v1/projects/{project['id']}/budget").get_json()
         assert budget["spent"] > 0 and budget["balance"] + budget["reserved"] + budget["spent"] == demo.DEMO_BUDGET
@@ -274,4 +275,39 @@ def test_the_demo_review_flow_fix_reject_appeal_overturn_shows_in_wallet_agreeme
                                                                             "reviewed", True)
     back = next(a for row in rows for a in row["annotations"] if a["id"] == rejected["id"])
     assert (back["verdict"], back["counted"]) == ("overturned", True)
+    assert invoke(app, "ledger", "verify").exit_code == 0
+
+
+def test_the_demo_release_shares_its_revenue_with_the_three_annotators_and_not_the_spammer(app):
+    """Issue 24's check on the demo: the owner releases the bird images, records revenue twice; Alice, 王博 and
+    Carmen hold shares and are paid by them, the spammer whose every answer was rejected holds none and gets
+    nothing; the books verify."""
+    assert invoke(app, "demo").exit_code == 0
+    owner, owner_csrf = _signed_in(app, demo.OWNER)
+    project = next(p for p in owner.get("/api/v1/projects").get_json()["items"] if p["name"] == demo.IMAGE_PROJECT)
+    made = owner.post(f"/api/v1/projects/{project['id']}/exports", json={"format": "coco"}, headers=owner_csrf)
+    run_exports(app)
+    released = owner.post(f"/api/v1/projects/{project['id']}/releases", headers=owner_csrf,
+                          json={"export_id": made.get_json()["id"], "name": "Birds of Yunnan v1"})
+    assert released.status_code == 201, released.get_json()
+    body = released.get_json()
+    rows = {row["user"]["display_name"]: row for row in body["contributions"]}
+    assert sum(row["share"] for row in body["contributions"]) == body["share_scale"] == 100_000_000
+    people = [person.display_name for person in demo.ANNOTATORS]
+    assert all(rows[name]["share"] > 0 for name in people)
+    assert rows[demo.SPAMMER.display_name]["share"] == 0 and rows[demo.SPAMMER.display_name]["reason"] == "rejected"
+    assert rows[people[2]]["share"] < min(rows[people[0]]["share"], rows[people[1]]["share"])  # Carmen misnames
+    before = {person.email: _signed_in(app, person)[0].get("/api/v1/wallet").get_json()["balance"]
+              for person in (*demo.ANNOTATORS, demo.SPAMMER)}
+    for key, amount in (("licence-2027", 500_000), ("grant-2027", 123_457)):
+        got = owner.post(f"/api/v1/releases/{body['id']}/revenue", json={"amount": amount, "memo": key},
+                         headers={**owner_csrf, "Idempotency-Key": key})
+        assert got.status_code == 201 and sum(p["amount"] for p in got.get_json()["paid"]) + got.get_json()["fee"] \
+            == amount
+    for person in (*demo.ANNOTATORS, demo.SPAMMER):
+        client, _ = _signed_in(app, person)
+        mine = client.get("/api/v1/me/contributions").get_json()["items"]
+        earned = client.get("/api/v1/wallet").get_json()["balance"] - before[person.email]
+        assert mine[0]["earned"] == earned
+        assert (earned > 0) == (person != demo.SPAMMER)
     assert invoke(app, "ledger", "verify").exit_code == 0

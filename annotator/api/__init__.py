@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from annotator.api import (admin, auth, exports, imports, incentives, labelling, openapi, payments, projects, quality,
-                           reviews, tasks, wallet)
+                           releases, reviews, tasks, wallet)
 from annotator.api.errors import init_errors
 from annotator.users.login import require_valid_credentials
 
 RESOURCES = (auth.bp, projects.bp, tasks.bp, imports.bp, exports.bp, labelling.bp, reviews.bp, quality.bp, incentives.bp,
-             wallet.bp, payments.bp, admin.bp, openapi.bp)
+             releases.bp, wallet.bp, payments.bp, admin.bp, openapi.bp)
 
 
 def init_api(app: Flask) -> None:

@@ -66,6 +66,12 @@ class ReviewPolicyIn(In):
                        "when the item is leased, as labelling pay is)"})
 
 
+class TermsSettingIn(In):
+    text = SafeString(required=True, max_length=20_000, multiline=True, metadata={
+        "description": "the revenue-sharing terms contributors accept before labelling; a changed text is a new "
+                       "version, which they accept again"})
+
+
 class RewardsIn(In):
     per_annotation = Money(load_default=0, maximum=10**9)
     agreement_bonus = Money(load_default=0, maximum=10**9)
@@ -107,6 +113,8 @@ class ProjectSettings(In):
     routing = fields.String(validate=validate.OneOf(ROUTINGS), metadata={
         "description": "ring (every annotator walks the tasks in rank order) or skill (an annotator proven in a "
                        "subtree of the taxonomy gets its most unsure tasks first; GET /projects/{id}/skills)"})
+    terms = fields.Nested(TermsSettingIn, allow_none=True, metadata={
+        "description": "revenue-sharing terms (GET /projects/{id}/terms); null: the platform's default terms"})
     review = fields.Nested(ReviewPolicyIn, allow_none=True, metadata={
         "description": "the review policy (POST /projects/{id}/review/next); a patch changes the keys it names, "
                        "null removes the queue"})
@@ -157,6 +165,7 @@ class ProjectOut(Schema):
         "description": "per_annotation, agreement_bonus, mechanism (always named) and mechanism_params"})
     licence = fields.String()
     routing = fields.String()
+    terms = fields.Dict(allow_none=True, metadata={"description": "{version, text}; null: the platform's terms"})
     review = fields.Function(lambda project: reviews.policy_of(project) if project.review is not None else None,
                              allow_none=True, metadata={"description": "the review policy with its defaults; null: "
                                                                        "no queue (appeals within 7 days)"})

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from annotator.errors import NotFound, PermissionDenied
+from annotator.errors import NotFound, PermissionDenied, TermsNotAccepted
 from annotator.users.models import User
-from incentives import ledger, payments
+from incentives import contributions, ledger, payments
 from tasks import annotations, assignment, projects, skills
 from tasks.models import Assignment, Flag, Project
 
@@ -21,6 +21,10 @@ def take_next(db: Session, project_id: int, user: User, now: dt.datetime, *,
     if project.visibility != "public" and projects.role_of(db, project, user) is None:
         # An administrator sees every project, but labels (and spends the budget of) private ones only as a member.
         raise PermissionDenied("Only the project's members label a private project.")
+    if project.terms and not contributions.accepted(db, project.id, {user.id}, project.terms["version"]):
+        raise TermsNotAccepted(f"This project shares what its data earns under its own terms (version "
+                               f"{project.terms['version']}): read and accept them first "
+                               f"(POST /api/v1/projects/{project.id}/terms/accept).")
     # One annotator holds at most `max_open_leases` live leases across projects (one per project is the rule
     # within a project): a new project's work beyond that is refused until one is answered or lapses.
     payments.find_accounts(db, project)  # before the claim: the task row it locks is held for less

@@ -94,7 +94,7 @@ def image_upload(world: SimpleNamespace) -> dict:
 PARAMS = {"project_id": "project_id", "assignment_id": "lease_id", "annotation_id": "annotation_id",
           "export_id": "export_id", "import_id": "import_id", "flag_id": "flag_id", "token_id": "spare_token_id",
           "user_id": "benched_id", "task_id": "answered_task_id", "simulation_id": "simulation_id",
-          "invitation_id": "invitation_id"}
+          "invitation_id": "invitation_id", "release_id": "release_id"}
 
 # Owner or manager; members below 403; the admin (no member) 403; strangers must not learn P exists.
 MANAGERS = dict(owner="ok", manager="ok", reviewer="403", annotator="403", admin="403",
@@ -263,6 +263,21 @@ EXPECTED: dict[str, Op] = {
     "POST /api/v1/reviews/{review_id}/appeal": Op(signed_in("404", annotator="ok"),
                                                   json_body(lambda w: {"reason": "it was right"}),
                                                   params={"review_id": "review_id"}),
+    # Data contribution: releases are the owner's (the money of one, its owner's or an administrator's); strangers
+    # to a release learn nothing of it.
+    "POST /api/v1/projects/{project_id}/releases": Op(signed_in("404", owner="ok"), json_body(
+        lambda w: {"export_id": w.fresh_export_id, "name": unique("release")}), fresh_world=True),
+    "GET /api/v1/projects/{project_id}/releases": Op(signed_in("404", owner="ok")),
+    "GET /api/v1/releases/{release_id}": Op(signed_in("404", owner="ok")),
+    "POST /api/v1/releases/{release_id}/revenue": Op(signed_in("404", owner="ok", admin="ok"), lambda w: {
+        "json": {"amount": 100, "memo": "matrix"}, "environ_overrides": {"HTTP_IDEMPOTENCY_KEY": unique("revenue")}}),
+    "GET /api/v1/releases/{release_id}/revenue": Op(signed_in("404", owner="ok", admin="ok")),
+    "GET /api/v1/me/contributions": Op(signed_in()),
+    "GET /api/v1/projects/{project_id}/terms": Op(signed_in("ok", **MEMBERS)),
+    # P shares under the platform's terms: nothing to accept (409) for those who see it.
+    "POST /api/v1/projects/{project_id}/terms/accept": Op(signed_in("409", **MEMBERS),
+                                                          json_body(lambda w: {"version": 1}),
+                                                          refusals={409: "conflict"}),
     # The other one's appeal: another reviewer or a manager decides; the rejection's reviewer (the owner) and the
     # author are told no; the admin (no member) and strangers learn nothing.
     "POST /api/v1/appeals/{appeal_id}/decide": Op(signed_in("404", reviewer="ok", manager="ok", owner="403",
@@ -412,6 +427,10 @@ def build_world(app, number: int) -> SimpleNamespace:
     spare_token = ok(client.post(f"{API}/auth/tokens", json={"name": "spare"}, headers=annotator), 201)
     ok(client.patch(f"{API}/projects/{pid}", json={"review": {"sample_rate": 1.0}}, headers=owner), 200)
     review_lease = ok(client.post(f"{API}/projects/{pid}/review/next", headers=headers["reviewer"]), 200)
+    fresh_export = ok(client.post(f"{API}/projects/{pid}/exports", json={"format": "csv"}, headers=owner), 202)
+    run_exports(app)
+    released = ok(client.post(f"{API}/projects/{pid}/releases", json={"export_id": fresh_export["id"], "name": "v1"},
+                              headers=owner), 201)
 
     export = ok(client.post(f"{API}/projects/{pid}/exports", json={"format": "jsonl"}, headers=owner), 202)
     run_exports(app)
@@ -440,7 +459,8 @@ def build_world(app, number: int) -> SimpleNamespace:
         activate_target_id=people["inactive"].id, spare_email=people["spare"].email, login_email=people["login"].email,
         promote_target_id=people["promote"].id, demote_target_id=people["demote"].id,
         other_annotation_id=other_answer["id"], review_id=rejections[0]["id"], appeal_id=appealed["id"],
-        review_lease_id=review_lease["review_lease"]["id"])
+        review_lease_id=review_lease["review_lease"]["id"], fresh_export_id=fresh_export["id"],
+        release_id=released["id"])
 
 
 class Worlds:

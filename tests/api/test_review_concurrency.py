@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from annotator.runtime import runtime
-from annotator.users import service
 from incentives import ledger
 from incentives.models import LedgerTransaction
 from tasks.assignment import recount
 from tasks.models import Annotation, Appeal, Review, ReviewItem, ReviewLease, Task
-from tests.factories import PASSWORD, funded, in_parallel, invoke, label_all, verified, wallet
+from tests.factories import funded, in_parallel, invoke, label_all, person, verified, wallet
 
 pytestmark = pytest.mark.postgres
 
@@ -39,13 +38,8 @@ class Team:
 
 
 def _person(app, email: str) -> Person:
-    with runtime(app).session_factory() as session:
-        user = service.register(session, runtime(app).passwords, email=email, password=PASSWORD,
-                                display_name=email.split("@")[0])
-        session.commit()
-        _, token = service.create_token(session, user, "tests")
-        session.commit()
-        return Person(user.id, email, {"Authorization": f"Bearer {token}"})
+    user_id, headers = person(app, email)
+    return Person(user_id, email, headers)
 
 
 def _team(app, reviewers: int) -> Team:
@@ -58,8 +52,8 @@ def _project(app, team: Team, tasks: int, **review) -> dict:
     settled: each answer earned EARNED), its reviewers and manager members, with the review policy `review`."""
     client = app.test_client()
     project = funded(client, team.owner.headers, amount=10**5, tasks=tasks)
-    for person, role in [*((r, "reviewer") for r in team.reviewers), (team.manager, "manager")]:
-        added = client.post(f"/api/v1/projects/{project['id']}/members", json={"email": person.email, "role": role},
+    for member, role in [*((r, "reviewer") for r in team.reviewers), (team.manager, "manager")]:
+        added = client.post(f"/api/v1/projects/{project['id']}/members", json={"email": member.email, "role": role},
                             headers=team.owner.headers)
         assert added.status_code == 201, added.get_json()
     if review:

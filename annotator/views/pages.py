@@ -113,3 +113,16 @@ def project_review(project_id: int):
     per answer by keyboard, the open appeals to decide, and for owners and managers the queue and its reviewers
     in numbers."""
     return _page("review.html", "review", project_id=project_id)
+
+
+@bp.get("/contributions")
+def contributions():
+    """Your contributions: every dataset release you hold a share in, the share, what it counted and what it paid."""
+    return _page("contributions.html", "contributions")
+
+
+@bp.get("/projects/<int:project_id>/releases")
+def project_releases(project_id: int):
+    """The owner's releases: make one from a completed export, each one's shares and card, its revenue recorded
+    and split (the API refuses everyone but the owner)."""
+    return _page("releases.html", "releases", project_id=project_id)

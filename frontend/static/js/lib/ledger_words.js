@@ -23,6 +23,8 @@ export function explainEntry(entry, currency = "CNY", paths = new Map()) {
       return isRestore(entry) ? t("ledger.restored", { task }) : t("ledger.reversal");
     case "review_pay":
       return t("ledger.reviewPay");
+    case "revenue":
+      return revenueWords(entry);
     default:
       return entry.memo || entry.kind;
   }
@@ -33,6 +35,21 @@ export function explainEntry(entry, currency = "CNY", paths = new Map()) {
 export function isRestore(entry) {
   return entry.kind === "reversal" && entry.task_id !== null && entry.task_id !== undefined
     && Boolean(entry.details && entry.details.reverses);
+}
+
+// A dataset release's revenue: the release by name (the server's memo has it, as Python writes a string:
+// "revenue of release 'Spring 2025': 975000 shared by 3 contributors ..."), else by number.
+function revenueWords(entry) {
+  const name = releaseNameFromMemo(entry.memo);
+  const release = name !== null ? name : `#${(entry.details && entry.details.release_id) ?? "?"}`;
+  return t("ledger.revenue", { release });
+}
+
+// The release's name in a revenue line's memo, or null: the memo quotes it as Python's repr does ('v1', or "it's"
+// when the name has a single quote, backslashes and the quote escaped).
+export function releaseNameFromMemo(memo) {
+  const found = /^revenue of release (['"])((?:\\.|(?!\1)[^\\])*)\1: /.exec(String(memo || ""));
+  return found ? found[2].replace(/\\(.)/g, "$1") : null;
 }
 
 // A settlement in words, naming the mechanism that priced it (agreement, the default, in the plain words).

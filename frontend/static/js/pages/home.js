@@ -37,6 +37,13 @@ for (const project of page.items) {
       item.append(link);
     }
   }
+  if (project.role === "owner") { // releases and their revenue are the owner's
+    const releases = document.createElement("a");
+    releases.href = `/projects/${project.id}/releases`;
+    releases.textContent = t("home.releases");
+    releases.dataset.releasesFor = String(project.id);
+    item.append(releases);
+  }
   if (["owner", "manager", "reviewer"].includes(project.role)) {
     const tasks = document.createElement("a");
     tasks.href = `/projects/${project.id}/tasks`;

@@ -1,7 +1,8 @@
 // The labelling workspace: lease a task, label it (whole item, boxes, polygons, keypoints, text spans), submit
 // with Ctrl+Enter and go straight on to the next. Keyboard first: every tool and action has a key (`?` lists
 // them), labels are found by typing, the nine recent ones sit on 1-9. Work survives a reload (a local draft
-// per lease) and the lease is kept alive while the tab is in use.
+// per lease) and the lease is kept alive while the tab is in use. A project with revenue-sharing terms you have
+// not accepted shows them first (label/terms.js).
 //
 // The page's state is one object (label/state.js) passed to the modules in label/: the picker, the toolbar,
 // the panels (objects and attributes, text and spans), the stage, the lease, answering, keys and help.
@@ -19,6 +20,7 @@ import { bindPicker } from "./label/picker.js";
 import { showSkills } from "./label/skills.js";
 import { createState } from "./label/state.js";
 import { bindTextSelection } from "./label/text.js";
+import { bindTerms } from "./label/terms.js";
 
 const me = await startPage();
 const projectId = Number($("workspace").dataset.projectId);
@@ -37,6 +39,7 @@ bindPicker(ws);
 bindTextSelection(ws);
 bindFlag(ws);
 bindKeys(ws);
+bindTerms(ws);
 setInterval(() => tick(ws), 1000);
 
 if (project) {

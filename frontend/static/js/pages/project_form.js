@@ -1,7 +1,8 @@
 // New project and project settings: name, instructions (Markdown, previewed safely), media type, tools, the
 // taxonomy (pasted as an indented list or JSON, shown as a searchable tree), attributes, overlap, gold share,
-// qualification, rewards, the review policy (what goes to the review queue, the appeal window, reviewer pay); and,
-// in settings, a deposit into the budget.
+// qualification, rewards, the review policy (what goes to the review queue, the appeal window, reviewer pay), the
+// revenue-sharing terms contributors accept before labelling (a changed text is a new version; empty: the
+// platform's); and, in settings, a deposit into the budget.
 import { api, once } from "../lib/api.js";
 import { currencyDigits, formatMoney, formatNumber, t } from "../lib/i18n.js";
 import { renderMarkdown } from "../lib/markdown.js";
@@ -20,6 +21,7 @@ let currency = "CNY";
 let parsed = { labels: [], errors: [] };
 let index = buildIndex([]);
 let hadPolicy = false; // whether the project has a review policy (unticking the box then removes it)
+let terms = null; // the project's terms as saved ({version, text}), null for the platform's
 const REVIEW_FIELDS = ["sample_rate", "below_agreement", "first_answers", "appeal_days", "reviewer_pay", "gold_failures"];
 
 function mediaType() {
@@ -159,6 +161,8 @@ function body() {
   };
   if (Object.keys(qualification).length) out.qualification = qualification;
   if (review.review !== undefined) out.review = review.review;
+  const termsText = field("terms").value.trim();
+  if (termsText !== ((terms && terms.text) || "").trim()) out.terms = termsText ? { text: termsText } : null;
   if (!projectId) out.media_type = mediaType();
   return out;
 }
@@ -168,6 +172,7 @@ async function save(event) {
   if ($("save").disabled) return; // one project per click, however many clicks
   $("form-error").hidden = true;
   $("saved").textContent = "";
+  showTermsError(null);
   const payload = body();
   if (!payload) return;
   $("save").disabled = true;
@@ -175,6 +180,7 @@ async function save(event) {
     if (projectId) {
       const saved = await api.patch(`/api/v1/projects/${projectId}`, payload);
       fillReview(saved.review);
+      fillTerms(saved.terms);
       $("saved").textContent = t("pf.saved");
     } else {
       const made = await api.post("/api/v1/projects", payload);
@@ -182,12 +188,29 @@ async function save(event) {
     }
   } catch (error) {
     showReviewErrors(fieldErrors(error.problem, "review."));
+    showTermsError(error.problem);
     const lines = problemLines(error.problem);
     $("form-error").textContent = lines.length ? lines.join("\n") : error.message;
     $("form-error").hidden = false;
   } finally {
     $("save").disabled = false;
   }
+}
+
+// The terms as saved: the text to edit and which version it is (none: the platform's default terms).
+function fillTerms(saved) {
+  terms = saved || null;
+  field("terms").value = terms ? terms.text : "";
+  $("terms-version").textContent = terms ? t("pf.termsVersion", { version: terms.version }) : t("pf.termsNone");
+  $("terms-version").dataset.version = String(terms ? terms.version : 0);
+}
+
+function showTermsError(problem) {
+  const found = Object.entries((problem && problem.errors) || {}).filter(([name]) => name === "terms" || name.startsWith("terms."));
+  const text = found.map(([, messages]) => [].concat(messages).join(" ")).join(" ");
+  $("terms-error").textContent = text;
+  $("terms-error").hidden = !text;
+  field("terms").setAttribute("aria-invalid", String(Boolean(text)));
 }
 
 function fill(project) {
@@ -216,6 +239,7 @@ function fill(project) {
   field("per_annotation").value = fromMinor(project.rewards?.per_annotation || 0, digits);
   field("agreement_bonus").value = fromMinor(project.rewards?.agreement_bonus || 0, digits);
   fillReview(project.review);
+  fillTerms(project.terms);
 }
 
 async function showBudget() {

@@ -49,6 +49,8 @@ async function load() {
     if (project.role === "owner") {
       $("audit-link").href = `/api/v1/projects/${projectId}/audit.csv`;
       $("audit-panel").hidden = false;
+      $("releases-link").href = `/projects/${projectId}/releases`; // make releases of its exports, record revenue
+      $("releases-panel").hidden = false;
     }
     progress().catch(fail);
     loadFlags().catch(fail);

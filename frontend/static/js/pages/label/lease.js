@@ -7,11 +7,12 @@ import { createHistory } from "../../annotate/undo.js";
 import { draftKey, emptyDocument, errorsByPart, fromResult, readDraft } from "../../annotate/document.js";
 import { $, fail, focusWork, note } from "./dom.js";
 import { renderDone } from "./done.js";
+import { needsTerms, showTerms } from "./terms.js";
 import { setTool } from "./toolbar.js";
 import { doc, imageTools } from "./state.js";
 
 function show(panel) {
-  for (const id of ["task-panel", "done-panel"]) $(id).hidden = id !== panel;
+  for (const id of ["task-panel", "done-panel", "terms-panel"]) $(id).hidden = id !== panel;
 }
 
 export function setReady(ready) {
@@ -25,7 +26,22 @@ export async function loadNext(ws) {
   $("workspace-note").hidden = true;
   clearInterval(ws.beat);
   ws.lease = null; // the last task is done with, whatever /next answers
-  ws.lease = await api.post(`/api/v1/projects/${ws.projectId}/next`);
+  try {
+    ws.lease = await api.post(`/api/v1/projects/${ws.projectId}/next`);
+  } catch (error) {
+    if (!needsTerms(error)) throw error;
+    // The project's terms first (new, or changed since you accepted them): accepted, on to the next task.
+    tick(ws);
+    await showTerms(ws, async () => {
+      try {
+        await loadNext(ws);
+      } catch (next) {
+        fail(next);
+      }
+      setReady(Boolean(ws.lease));
+    });
+    return;
+  }
   if (ws.lease === null) {
     tick(ws);
     await renderDone(ws);

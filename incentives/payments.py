@@ -430,7 +430,10 @@ def release_reviews(session: Session, project: Project, now: dt.datetime) -> int
 
 def release_lapsed(session: Session, now: dt.datetime, project_id: int | None = None) -> int:
     """Give back the reservations of leases that ended unanswered (skipped, flagged, expired, released)."""
-    given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release")
+    # Labelling leases' releases only: a review lease's release has no assignment, and one NULL in a NOT IN list
+    # makes it never true (nothing would be released again, anywhere).
+    given_back = select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "release",
+                                                               LedgerTransaction.assignment_id.is_not(None))
     query = (select(LedgerTransaction.assignment_id).where(LedgerTransaction.kind == "reserve")
              .join(Assignment, Assignment.id == LedgerTransaction.assignment_id)
              .where(Assignment.status.in_(ENDED_UNANSWERED), LedgerTransaction.assignment_id.not_in(given_back))

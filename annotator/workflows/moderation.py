@@ -26,9 +26,12 @@ def resolve_flag(db: Session, flag_id: int, user: User, action: str, now: dt.dat
     # Locked: of two resolutions at once, the second sees the first.
     report, seen = projects.staff_row(db, Flag, flag_id, user, "flag", lock=True)
     annotations.resolve_flag(db, report, action, user, seen.project, now)
+    task = db.get(Task, report.task_id)
     if action == "remove":
         payments.release_lapsed(db, now, project_id=seen.project.id)  # the leases it released
-        payments.settle(db, seen.project, db.get(Task, report.task_id), now, bonus=False)
+        payments.settle(db, seen.project, task, now, bonus=False)
+    elif task.status == "completed":  # kept, and full meanwhile (an overturned rejection counted again): settle
+        payments.settle(db, seen.project, task, now)
     return Resolved(report, seen.project)
 
 
@@ -92,8 +95,11 @@ def decide_appeal(db: Session, appeal_id: int, user: User, decision: str, note: 
     if decision == "overturn":
         restored = payments.restore(db, done.project, done.answer, done.appeal.id, now)
         done.appeal.restored = restored
-        if done.task.status == "completed" and done.answer.counted and done.answer.assignment_id is not None:
-            payments.settle(db, done.project, done.task, now)
+        if done.answer.counted and done.answer.assignment_id is not None:
+            if done.task.status == "completed":
+                payments.settle(db, done.project, done.task, now)
+            elif done.task.status == "retired":  # removed meanwhile: its answers were paid their base, so is this
+                payments.settle(db, done.project, done.task, now, bonus=False)
     return Decision(done.appeal, done.project, restored)
 
 

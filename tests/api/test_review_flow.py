@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tasks.assignment import recount
-from tasks.models import Annotation, Review, ReviewLease, Task
+from tasks.models import Annotation, Assignment, Review, ReviewLease, Task
 from tests.factories import (answer, assert_problem, budget, export, funded, nxt, verified, wallet)
 
 
@@ -431,4 +431,72 @@ def test_an_item_someone_else_finishes_gives_the_lease_holders_reservation_back(
     assert db.get(ReviewLease, lease["id"]).status == "released"
     assert wallet(client, people["reviewer"])["balance"] == wallet(client, people["manager"])["balance"] == 0
     assert review_next(client, project, people["reviewer"]).status_code == 204
+    assert verified(app) == []
+
+
+# ---- edges the money state machine found -------------------------------------------------------------------------
+
+def test_a_review_leases_release_does_not_stop_labelling_reservations_being_released(app, client, owner, annotators,
+                                                                                     staff, db):
+    from incentives import jobs as money_jobs
+    from tasks import jobs as task_jobs
+
+    project = funded(client, owner, amount=1000, tasks=2)
+    people = staff(project)
+    policy(client, project, owner, sample_rate=1.0, reviewer_pay=7)
+    both_answer(client, project, annotators)
+    lease = review_next(client, project, people["reviewer"]).get_json()["review_lease"]
+    assert client.post(f"/api/v1/review-leases/{lease['id']}/release", headers=people["reviewer"]).status_code == 200
+    held = nxt(client, project, annotators[2]).get_json()  # then a labelling lease lapses
+    db.execute(update(Assignment).where(Assignment.id == held["assignment"]["id"]).values(
+        expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)))
+    db.commit()
+    assert budget(client, project, owner)["reserved"] == 70
+    with app.app_context():
+        assert task_jobs.reclaim_expired_leases() == 1
+        assert money_jobs.release_lapsed_reservations() == 1
+    assert budget(client, project, owner)["reserved"] == 0
+    assert verified(app) == []
+
+
+def _rejected_then_flagged(client, project, owner, annotators):
+    """a0's answer rejected (the task back to 0 answers), then a1 takes the task and flags it."""
+    mine = answer(client, nxt(client, project, annotators[0]).get_json(), annotators[0]).get_json()
+    rejection = verdict(client, mine["id"], owner, verdict="reject", note="no").get_json()
+    flagged = nxt(client, project, annotators[1]).get_json()
+    return mine, rejection, flagged
+
+
+def test_an_overturn_filling_a_withheld_task_is_settled_when_the_flag_is_kept(app, client, owner, annotators, staff):
+    project = funded(client, owner, amount=1000, tasks=1)
+    people = staff(project)
+    mine, rejection, flagged = _rejected_then_flagged(client, project, owner, annotators)
+    other = nxt(client, project, annotators[2]).get_json()  # leased before the flag withholds the task
+    assert client.post(f"/api/v1/assignments/{flagged['assignment']['id']}/flag", json={"reason": "other"},
+                       headers=annotators[1]).status_code == 200
+    assert answer(client, other, annotators[2]).status_code == 201
+    made = appeal(client, rejection["id"], annotators[0]).get_json()
+    assert decide(client, made["id"], people["manager"], "overturn").status_code == 200  # the task is full again
+    flag_id = client.get(f"/api/v1/projects/{project['id']}/flags", headers=owner).get_json()["items"][0]["id"]
+    assert client.post(f"/api/v1/flags/{flag_id}/resolve", json={"action": "keep"}, headers=owner).status_code == 200
+    for who in (0, 2):
+        assert wallet(client, annotators[who])["pending"] == 0 and wallet(client, annotators[who])["balance"] == 70
+    assert budget(client, project, owner)["reserved"] == 0
+    assert verified(app) == []
+
+
+def test_an_overturn_on_a_removed_task_pays_its_base_as_the_removal_paid_the_others(app, client, owner, annotators,
+                                                                                    staff):
+    project = funded(client, owner, amount=1000, tasks=1)
+    people = staff(project)
+    mine, rejection, flagged = _rejected_then_flagged(client, project, owner, annotators)
+    assert client.post(f"/api/v1/assignments/{flagged['assignment']['id']}/flag", json={"reason": "other"},
+                       headers=annotators[1]).status_code == 200
+    flag_id = client.get(f"/api/v1/projects/{project['id']}/flags", headers=owner).get_json()["items"][0]["id"]
+    assert client.post(f"/api/v1/flags/{flag_id}/resolve", json={"action": "remove"}, headers=owner).status_code == 200
+    made = appeal(client, rejection["id"], annotators[0]).get_json()
+    assert decide(client, made["id"], people["manager"], "overturn").status_code == 200
+    assert wallet(client, annotators[0]) == {"currency": "CNY", "balance": 50, "pending": 0, "in_flight": 0,
+                                             "lifetime_earned": 50}
+    assert budget(client, project, owner)["reserved"] == 0
     assert verified(app) == []

@@ -20,6 +20,11 @@ WALLET_KINDS = (*ledger.EARNED_INTO, "payouts_in_flight")
 EARNING_KINDS = ("credit", "bonus", "reversal", "clawback", "review_pay", "revenue")  # lifetime earnings (net)
 
 
+# Money a project's transactions move that never was its budget's: a release's revenue comes from outside and goes to
+# its contributors (incentives/contributions.py), so it is neither spent from the budget nor deposited into it.
+NOT_FROM_BUDGET = ("revenue",)
+
+
 def fee_of(amount: int, fee_bps: int) -> int:
     """The platform's fee on a deposit: `fee_bps` hundredths of a percent, rounded down to a minor unit."""
     if not 0 <= fee_bps < 10_000:
@@ -152,7 +157,8 @@ def budget(session: Session, project: Project) -> dict[str, Any]:
     balances = dict(session.execute(select(Account.kind, Account.balance).where(
         Account.project_id == project.id, Account.kind.in_(("project_budget", "project_reserve")))).all())
     spent = session.scalar(ledger.entry_sums(kinds=ledger.EARNED_INTO,
-                                             where=(LedgerTransaction.project_id == project.id,)))
+                                             where=(LedgerTransaction.project_id == project.id,
+                                                    LedgerTransaction.kind.not_in(NOT_FROM_BUDGET))))
     return {"currency": ledger.currency(), "balance": balances.get("project_budget", 0),
             "reserved": balances.get("project_reserve", 0), "spent": int(spent or 0)}
 

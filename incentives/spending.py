@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from annotator.users.models import User
-from incentives import ledger
+from incentives import budgets, ledger
 from incentives.models import Account, Deposit, LedgerTransaction
 from tasks.models import Project
 
@@ -40,7 +40,8 @@ def figures(session: Session, project_ids: list[int]) -> dict[int, dict[str, int
     found = {project_id: dict.fromkeys(NAMES, 0) for project_id in project_ids}
     for project_id, kind, total in session.execute(ledger.entry_sums(
             LedgerTransaction.project_id, Account.kind, kinds=tuple(FIGURES),
-            where=(LedgerTransaction.project_id.in_(project_ids),))):
+            where=(LedgerTransaction.project_id.in_(project_ids),
+                   LedgerTransaction.kind.not_in(budgets.NOT_FROM_BUDGET)))):
         _put(found[project_id], kind, total)
     for project_id, total in session.execute(select(Deposit.project_id, func.sum(Deposit.amount)).where(
             _waiting(Deposit.project_id.in_(project_ids))).group_by(Deposit.project_id)):
@@ -53,7 +54,8 @@ def totals(session: Session, user: User) -> dict[str, int]:
     mine = select(Project.id).where(Project.owner_id == user.id)
     found = dict.fromkeys(NAMES, 0)
     for kind, total in session.execute(ledger.entry_sums(Account.kind, kinds=tuple(FIGURES),
-                                                         where=(LedgerTransaction.project_id.in_(mine),))):
+                                                         where=(LedgerTransaction.project_id.in_(mine),
+                                                                LedgerTransaction.kind.not_in(budgets.NOT_FROM_BUDGET)))):
         _put(found, kind, total)
     found["awaiting_confirmation"] = int(session.scalar(select(func.coalesce(func.sum(Deposit.amount), 0)).where(
         _waiting(Deposit.project_id.in_(mine)))))

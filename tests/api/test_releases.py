@@ -75,6 +75,8 @@ def test_a_release_shares_by_informative_agreement_and_revenue_splits_exactly(ap
     assert all(c["contributor"].startswith("a_") and "@" not in c["contributor"] for c in card["contributors"])
 
     before = {n: wallet(client, annotators[n])["balance"] for n in range(3)}
+    owners_money = (client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json(),
+                    client.get("/api/v1/wallet/spending", headers=owner).get_json())
     app.config["ANNOTATOR_PLATFORM_FEE_BPS"] = 250
     first = revenue(client, body["id"], owner, 1_000_001, "sale-1")
     assert first.status_code == 201, first.get_json()
@@ -93,6 +95,9 @@ def test_a_release_shares_by_informative_agreement_and_revenue_splits_exactly(ap
     assert [(c["release_id"], c["share"], c["name"]) for c in mine] == [(body["id"], shares[ids[1]], "v1")]
     assert mine[0]["earned"] == sum(p["amount"] for r in (paid, second.get_json()) for p in r["paid"]
                                     if p["user_id"] == ids[1])
+    # Revenue never was the project's budget: neither its spending nor its deposits move.
+    assert (client.get(f"/api/v1/projects/{project['id']}/budget", headers=owner).get_json(),
+            client.get("/api/v1/wallet/spending", headers=owner).get_json()) == owners_money
     history = client.get(f"/api/v1/releases/{body['id']}/revenue", headers=owner).get_json()
     assert [r["amount"] for r in history["items"]] == [7, 1_000_001]
     assert client.get(f"/api/v1/releases/{body['id']}", headers=owner).get_json()["revenue"] == 1_000_008

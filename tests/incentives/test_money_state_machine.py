@@ -43,12 +43,13 @@ from sqlalchemy import func, select, update
 
 from annotator.users.models import User
 from annotator.runtime import runtime
-from incentives import budgets, checks
-from incentives.models import Account, Entry, LedgerTransaction, Payout
-from tasks import skills
-from tasks.models import Annotation, Appeal, Assignment, Project, Review, ReviewLease, Skill, Task
+from incentives import budgets, checks, shares
+from incentives.models import Account, Entry, LedgerTransaction, Payout, Revenue
+from tasks import exports, skills
+from tasks.models import (Annotation, Appeal, Assignment, Export, Project, Release, Review, ReviewLease, Skill,
+                          Task)
 from tests.factories import (PAYMENT_SECRET, PAYMENT_PROVIDER, create_text_project, deposit, payment_notification,
-                             payment_settings, signed_notification)
+                             payment_settings, run_exports, signed_notification)
 
 RATES = {"per_annotation": 50, "agreement_bonus": 20}
 BASE, MOST = RATES["per_annotation"], RATES["per_annotation"] + RATES["agreement_bonus"]
@@ -159,7 +160,7 @@ class MoneyMachine(RuleBasedStateMachine):
         with self.session() as session:
             return tuple(session.scalar(select(func.count()).select_from(model))
                          for model in (LedgerTransaction, Entry, Payout, Annotation, Review, Assignment, Appeal,
-                                       ReviewLease))
+                                       ReviewLease, Release, Revenue))
 
     def world(self, session) -> tuple[int, int]:
         balances = dict(session.execute(select(Account.kind, func.sum(Account.balance)).where(
@@ -276,6 +277,11 @@ class MoneyMachine(RuleBasedStateMachine):
         self.reviews: dict[int, dict] = {}  # review id -> {"id", "answer", "by", "taken_back", "appeal", "aged"}
         self.appeals: list[dict] = []        # {"id", "review", "status"}
         self.review_leases: list[dict] = []  # {"id", "by", "task", "pay", "status", "released"}
+        # Issue 24: the example's completed exports, its releases ({"id", "shares": {user id: share}}) and the
+        # revenue recorded for them ({"key", "by", "release", "amount", "fee", "paid": {user id: part}}).
+        self.exports: list[int] = []
+        self.releases: list[dict] = []
+        self.revenues: list[dict] = []
         self.ready = True
         if review:
             self.set_review_policy(review)
@@ -1012,6 +1018,105 @@ class MoneyMachine(RuleBasedStateMachine):
             other = next(name for name in ("reviewer2", "manager", "owner") if name not in (actor, review["by"]))
             self.decide(appeal, "uphold" if decision == "overturn" else "overturn", other)
 
+    # ---- dataset releases and their revenue (issue 24) -------------------------------------------------------
+
+    @rule(fresh=st.booleans(), amount=st.integers(1, 10**6), by=st.sampled_from(["owner", "owner", "admin"]),
+          mode=st.sampled_from(["new", "new", "retry", "reuse"]), index=st.integers(0, 50))
+    def release_and_record_revenue(self, fresh: bool, amount: int, by: str, mode: str, index: int) -> None:
+        """The owner exports the data (or reuses the example's last completed export) and releases it: 201 with
+        shares adding up to the scale (or nobody's, when no answer agrees with a result yet), 409 when the data
+        changed since a reused export. Then the owner or an admin records revenue for a release, from their side of
+        the outside world: the platform's fee (the rate in force) to the platform, the rest to the contributors'
+        available wallets exactly by `shares.split` of the release's shares; a retry (the same key and body) is the
+        same reply, posted once; the same key with another amount is 409 idempotency_key_reused; nobody holding a
+        share is 409. Refusals write nothing."""
+        url = f"/api/v1/projects/{self.project}/releases"
+        if fresh or not self.exports:
+            asked = self.client.post(f"/api/v1/projects/{self.project}/exports", json={"format": "jsonl"},
+                                     headers=self.owner)
+            assert asked.status_code == 202, asked.get_json()
+            run_exports(self.app)
+            done = self.client.get(f"/api/v1/exports/{asked.get_json()['id']}", headers=self.owner).get_json()
+            assert done["status"] == "completed", done
+            event(f"export for a release: {'the live one' if done['id'] in self.exports else 'new'}")
+            if done["id"] not in self.exports:
+                self.exports.append(done["id"])
+        export_id = self.exports[-1]
+        with self.session() as session:  # has the data changed since that export was made?
+            made = session.get(Export, export_id)
+            changed = made.fingerprint != exports.fingerprint(session, session.get(Project, self.project),
+                                                              made.format, made.include)
+        before = self.footprint()
+        released = self.client.post(url, json={"export_id": export_id, "name": f"v{len(self.releases) + 1}"},
+                                    headers=self.owner)
+        if changed:
+            event(f"release of a stale export: {outcome(released)}")
+            assert released.status_code == 409 and code_of(released) == "conflict", released.get_json()
+            assert "export again" in released.get_json()["detail"]
+            assert self.footprint() == before
+        else:
+            assert released.status_code == 201, released.get_json()
+            body = released.get_json()
+            parts = {row["user_id"]: row["share"] for row in body["contributions"]}
+            assert body["share_scale"] == shares.SHARE_SCALE and body["revenue"] == 0, body
+            # Only the example's annotators and reviewers contribute; the shares add up to the scale (or all 0).
+            assert set(parts) <= set(self.ids) | {user_id for _, user_id in self.staff.values()}, parts
+            assert sum(parts.values()) in (0, shares.SHARE_SCALE), parts
+            self.releases.append({"id": body["id"], "shares": parts})
+            event(f"release: 201 ({'with' if sum(parts.values()) else 'no'} shares)")
+            if mode == "retry":  # the name is taken now: refused, nothing written
+                before = self.footprint()
+                again = self.client.post(url, json={"export_id": export_id, "name": f"v{len(self.releases)}"},
+                                         headers=self.owner)
+                event(f"release under a taken name: {outcome(again)}")
+                assert again.status_code == 409 and code_of(again) == "conflict", again.get_json()
+                assert self.footprint() == before
+        if not self.releases:
+            return
+        if mode == "reuse" and self.revenues:  # an earlier key with another amount: refused, nothing moves
+            earlier = self.pick(self.revenues, index)
+            before = self.footprint()
+            reused = self.client.post(f"/api/v1/releases/{earlier['release']}/revenue",
+                                      json={"amount": earlier["amount"] % 10**6 + 1, "memo": "sale"},
+                                      headers={**(self.owner if earlier["by"] == "owner" else self.admin),
+                                               "Idempotency-Key": earlier["key"]})
+            event(f"revenue with a reused key: {outcome(reused)}")
+            assert reused.status_code == 409 and code_of(reused) == "idempotency_key_reused", reused.get_json()
+            assert self.footprint() == before
+            return
+        release = self.releases[-1] if not changed else self.pick(self.releases, index)
+        key = f"revenue-{next(_serial)}"
+        revenue_url, headers = f"/api/v1/releases/{release['id']}/revenue", {
+            **(self.owner if by == "owner" else self.admin), "Idempotency-Key": key}
+        held = {user_id: share for user_id, share in release["shares"].items() if share > 0}
+        before = self.footprint()
+        got = self.client.post(revenue_url, json={"amount": amount, "memo": "sale"}, headers=headers)
+        if not held:
+            event(f"revenue with nobody holding a share: {outcome(got)}")
+            assert got.status_code == 409 and code_of(got) == "conflict", got.get_json()
+            assert self.footprint() == before
+            return
+        event(f"revenue by {by}: {outcome(got)}")
+        assert got.status_code == 201, got.get_json()
+        reply = got.get_json()
+        fee = amount * self.app.config["ANNOTATOR_PLATFORM_FEE_BPS"] // 10_000
+        paid = {user_id: part for user_id, part in shares.split(amount - fee, held).items() if part}
+        assert (reply["release_id"], reply["amount"], reply["fee"]) == (release["id"], amount, fee), reply
+        assert {p["user_id"]: p["amount"] for p in reply["paid"]} == paid, (reply, held)
+        assert sum(paid.values()) + fee == amount
+        self.revenues.append({"key": key, "by": by, "release": release["id"], "amount": amount, "fee": fee,
+                              "paid": paid})
+        if mode == "retry":  # the same key and body: the same reply, posted once
+            after = self.footprint()
+            again = self.client.post(revenue_url, json={"amount": amount, "memo": "sale"}, headers=headers)
+            event(f"revenue retried: {outcome(again)}")
+            assert again.status_code == 201 and again.get_json() == reply
+            assert self.footprint() == after
+
+    def revenue_of(self, user_id: int) -> int:
+        """What the example's recorded revenue put in the user's available wallet."""
+        return sum(revenue["paid"].get(user_id, 0) for revenue in self.revenues)
+
     # ---- payouts -------------------------------------------------------------------------------------------
 
     @rule(who=st.integers(0, ANNOTATORS - 1), raw=st.integers(0, 10_000), above=SOMETIMES,
@@ -1097,6 +1202,19 @@ class MoneyMachine(RuleBasedStateMachine):
             self.each_lease_holds_what_its_state_calls_for(session, budget, money, retired)
             self.reviews_appeals_and_review_leases_are_as_modelled(session)
             self.each_settlement_names_its_mechanism_and_pays_at_most_its_share(session)
+            self.releases_and_revenue_are_as_modelled(session)
+
+    def releases_and_revenue_are_as_modelled(self, session) -> None:
+        """Every release of the project with its shares, and every revenue posting once with its amount and fee,
+        each contributor's part as modelled (retries and reused keys wrote nothing)."""
+        if not self.releases:
+            return
+        assert set(session.scalars(select(Release.id).where(Release.project_id == self.project))) == {
+            release["id"] for release in self.releases}
+        stored = sorted((release_id, amount, fee) for release_id, amount, fee in session.execute(
+            select(Revenue.release_id, Revenue.amount, Revenue.fee).join(Release, Release.id == Revenue.release_id)
+            .where(Release.project_id == self.project)))
+        assert stored == sorted((r["release"], r["amount"], r["fee"]) for r in self.revenues)
 
     def each_settlement_names_its_mechanism_and_pays_at_most_its_share(self, session) -> None:
         for details, in session.execute(select(LedgerTransaction.details).where(
@@ -1118,10 +1236,12 @@ class MoneyMachine(RuleBasedStateMachine):
         # This example: the deposits (net of the platform's fee) are in the budget, reserved, or spent on answers.
         assert budget["balance"] >= 0 and budget["reserved"] >= 0
         assert budget["balance"] + budget["reserved"] + budget["spent"] == self.net
+        # The outside world received the approved payouts and gave the confirmed deposits and the revenue recorded
+        # (from the recorder's side); the platform kept the deposits' fees and the revenue's.
         world, fees = self.world(session)
         assert world - self.world_start == sum(p["amount"] for p in self.payouts if p["status"] == "approved") \
-            - self.gross
-        assert fees - self.fees_start == self.gross - self.net
+            - self.gross - sum(r["amount"] for r in self.revenues)
+        assert fees - self.fees_start == self.gross - self.net + sum(r["fee"] for r in self.revenues)
 
     def wallets_hold_what_was_earned_less_what_was_paid(self, session, budget: dict, wallets: list[dict],
                                                         money: dict) -> None:
@@ -1137,7 +1257,8 @@ class MoneyMachine(RuleBasedStateMachine):
             assert wallet["balance"] + wallet["pending"] + wallet["in_flight"] + approved == wallet["lifetime_earned"]
             answers = [a for a in self.answers if a["who"] == who]
             earned = sum(money[a["id"]]["wallet_pending"] + money[a["id"]]["wallet_available"] for a in answers)
-            assert wallet["lifetime_earned"] == earned
+            # What their answers earned (what the budget spent on them) and their parts of the releases' revenue.
+            assert wallet["lifetime_earned"] == earned + self.revenue_of(self.ids[who])
             assert wallet["pending"] == sum(money[a["id"]]["wallet_pending"] for a in answers)
             spent += earned
         # Reviewer pay is spent too: what the finished review leases paid (the reviewers' wallets are checked
@@ -1262,7 +1383,7 @@ class MoneyMachine(RuleBasedStateMachine):
         for user_id, kind, balance in session.execute(select(Account.user_id, Account.kind, Account.balance).where(
                 Account.user_id.in_(list(staff)), Account.kind.in_(WALLET_KINDS))):
             earned = sum(lease["pay"] for lease in self.review_leases
-                         if lease["status"] == "done" and lease["by"] == staff[user_id])
+                         if lease["status"] == "done" and lease["by"] == staff[user_id]) + self.revenue_of(user_id)
             assert balance == (earned if kind == "wallet_available" else 0), (staff[user_id], kind, balance)
 
 
